@@ -1,0 +1,1 @@
+"""Database access: engine/session factory, declarative base, column types and Alembic migrations."""

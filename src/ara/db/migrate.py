@@ -1,0 +1,52 @@
+"""Apply Alembic migrations; cheap when the database is already at head (one revision read)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> bool:
+    """Bring the schema to ``revision``; returns whether anything ran.
+
+    The check and the migration share one locked transaction, so two processes starting at once
+    (an offline client in each Ansible run, say) never both try to create the tables.
+    """
+    head = head_revision() if revision == "head" else revision
+    with engine.connect() as probe:
+        if current_revision(probe) == head:
+            return False
+    with engine.execution_options(ara_write=True).begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(74657)"))
+        if current_revision(connection) == head:
+            return False
+        command.upgrade(alembic_config(connection), revision)
+    return True
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    with engine.execution_options(ara_write=True).begin() as connection:
+        command.downgrade(alembic_config(connection), revision)

@@ -1,0 +1,9 @@
+"""Every domain's ORM models, imported so ``metadata`` is complete for Alembic (one history for all domains)."""
+
+from __future__ import annotations
+
+from ara.db.base import Base
+from ara.records import models as records_models  # noqa: F401
+from ara.users import models as users_models  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,59 @@
+"""Ara's error tree; the server maps each ``code`` to an HTTP status in one table.
+
+AraError
+├── NotFound                  404
+├── ValidationFailed          400  (``detail`` maps field -> list of messages)
+├── AlreadyExists             409
+├── PermissionDenied          403
+├── Unauthenticated           401
+├── InvalidTransition         409
+└── ConfigError               (raised at start-up, never over HTTP)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AraError(Exception):
+    code = "error"
+
+    def __init__(self, message: str = "", detail: Any = None) -> None:
+        super().__init__(message or self.__class__.__name__)
+        self.message = message or self.__class__.__name__
+        self.detail = detail
+
+
+class NotFound(AraError):
+    code = "not_found"
+
+
+class ValidationFailed(AraError):
+    """Bad input; ``detail`` is ``{field: [message, ...]}`` like Django REST framework's 400 bodies."""
+
+    code = "invalid"
+
+    def __init__(self, detail: dict[str, list[str]], message: str = "") -> None:
+        if not message:
+            message = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in detail.items())
+        super().__init__(message, detail)
+
+
+class AlreadyExists(AraError):
+    code = "already_exists"
+
+
+class PermissionDenied(AraError):
+    code = "permission_denied"
+
+
+class Unauthenticated(AraError):
+    code = "unauthenticated"
+
+
+class InvalidTransition(AraError):
+    code = "invalid_transition"
+
+
+class ConfigError(AraError):
+    code = "config_error"

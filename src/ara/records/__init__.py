@@ -1,0 +1,1 @@
+"""Records: what ran (playbook -> play -> task -> result <- host), ARA-compatible."""

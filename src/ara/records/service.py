@@ -1,0 +1,183 @@
+"""Records operations on a Session: list (filters, order, paging), retrieve, create, update, delete.
+
+Functions never commit; the caller's unit of work owns the transaction. Every resource is described once in
+``resources.py``; this module holds what is common and the few special cases ARA has (get-or-create hosts and
+files, labels by name, latest hosts, computed durations).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+import ara
+from ara.db.types import utcnow
+from ara.errors import NotFound, ValidationFailed
+from ara.records import models as m
+from ara.records.fields import Field, clean
+from ara.records.filters import Params, conditions, ordering, page_bounds
+
+NOT_FOUND = "Not found."
+
+
+def get_or_404(session: Session, model: type[Any], key: Any) -> Any:
+    obj = session.get(model, key)
+    if obj is None:
+        raise NotFound(NOT_FOUND)
+    return obj
+
+
+def parse_id(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise NotFound(NOT_FOUND) from None
+
+
+def counts_by(session: Session, column: Any, ids: list[int]) -> dict[int, int]:
+    """How many rows point at each of ``ids`` through ``column``, in one GROUP BY query."""
+    if not ids:
+        return {}
+    rows = session.execute(select(column, func.count()).where(column.in_(ids)).group_by(column))
+    return {key: count for key, count in rows}
+
+
+def list_page(
+    session: Session,
+    model: type[Any],
+    *,
+    filters: Mapping[str, Any],
+    orders: Mapping[str, Any],
+    default_order: list[Any],
+    params: Params,
+    page_size: int,
+) -> tuple[int, list[Any], int, int]:
+    """(count, objects of this page, limit, offset)."""
+    where = conditions(filters, params)
+    order = ordering(orders, params, default_order)
+    limit, offset = page_bounds(params, page_size)
+    count = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+    objects = list(session.scalars(select(model).where(*where).order_by(*order).limit(limit).offset(offset)))
+    return count, objects, limit, offset
+
+
+def check_foreign_keys(session: Session, fields: Mapping[str, Field], values: dict[str, Any]) -> dict[str, Any]:
+    """Replace ``playbook: 3`` by ``playbook_id: 3`` after checking that row exists (DRF's message otherwise)."""
+    errors: dict[str, list[str]] = {}
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        field = fields[name]
+        if field.kind == "fk":
+            model = FK_MODELS[name]
+            if session.get(model, value) is None:
+                errors[name] = [f'Invalid pk "{value}" - object does not exist.']
+            out[field.column or f"{name}_id"] = value
+        elif field.kind == "fk_list":
+            hosts = list(session.scalars(select(m.Host).where(m.Host.id.in_(value)))) if value else []
+            missing = sorted(set(value) - {h.id for h in hosts})
+            if missing:
+                errors[name] = [f"Object with id={missing[0]} does not exist."]
+            out[name] = hosts
+        else:
+            out[name] = value
+    if errors:
+        raise ValidationFailed(errors)
+    return out
+
+
+FK_MODELS: dict[str, type[Any]] = {
+    "playbook": m.Playbook,
+    "play": m.Play,
+    "task": m.Task,
+    "host": m.Host,
+    "file": m.File,
+}
+
+
+def apply(obj: Any, values: Mapping[str, Any]) -> None:
+    for key, value in values.items():
+        setattr(obj, key, value)
+    if isinstance(obj, m.Timed):
+        if obj.started is None:
+            obj.started = utcnow()  # the column default comes too late to compute the duration
+        obj.compute_duration()
+
+
+def labels_by_name(session: Session, names: Iterable[str]) -> list[m.Label]:
+    """Get or create labels by name, keeping the given order without duplicates."""
+    wanted = list(dict.fromkeys(names))
+    if not wanted:
+        return []
+    existing = {label.name: label for label in session.scalars(select(m.Label).where(m.Label.name.in_(wanted)))}
+    labels = []
+    for name in wanted:
+        label = existing.get(name)
+        if label is None:
+            label = m.Label(name=name)
+            session.add(label)
+        labels.append(label)
+    return labels
+
+
+def file_content(session: Session, text: str) -> m.FileContent:
+    """File contents are stored once per sha1, compressed."""
+    raw = text.encode("utf-8")
+    sha1 = hashlib.sha1(raw).hexdigest()
+    content = session.scalar(select(m.FileContent).where(m.FileContent.sha1 == sha1))
+    if content is None:
+        content = m.FileContent(sha1=sha1, contents=zlib.compress(raw, 6))
+        session.add(content)
+        session.flush()
+    return content
+
+
+def upsert_latest_host(session: Session, host: m.Host) -> None:
+    latest = session.get(m.LatestHost, host.name)
+    if latest is None:
+        session.add(m.LatestHost(name=host.name, host_id=host.id))
+    elif latest.host_id != host.id:
+        latest.host_id = host.id
+
+
+def repoint_latest_hosts(session: Session, hosts: list[m.Host]) -> None:
+    """Before hosts are deleted: their names' latest entries move to the next most recent host, or go."""
+    doomed = {h.id for h in hosts}
+    for host in hosts:
+        latest = session.get(m.LatestHost, host.name)
+        if latest is None or latest.host_id not in doomed:
+            continue
+        successor = session.scalar(
+            select(m.Host)
+            .where(m.Host.name == host.name, m.Host.id.not_in(doomed))
+            .order_by(m.Host.updated.desc(), m.Host.id.desc())
+            .limit(1)
+        )
+        if successor is None:
+            session.delete(latest)
+        else:
+            latest.host_id = successor.id
+    session.flush()
+
+
+def delete_playbook(session: Session, playbook: m.Playbook) -> None:
+    hosts = list(session.scalars(select(m.Host).where(m.Host.playbook_id == playbook.id)))
+    repoint_latest_hosts(session, hosts)
+    # Plays, tasks, results, hosts, files and records go with it through ON DELETE CASCADE.
+    session.execute(delete(m.Playbook).where(m.Playbook.id == playbook.id))
+
+
+def server_version() -> str:
+    return ara.__version__
+
+
+def unique_violation(message_fields: str) -> ValidationFailed:
+    return ValidationFailed({"non_field_errors": [f"The fields {message_fields} must make a unique set."]})
+
+
+def clean_body(session: Session, fields: Mapping[str, Field], body: Any, *, partial: bool) -> dict[str, Any]:
+    return check_foreign_keys(session, fields, clean(fields, body, partial=partial))

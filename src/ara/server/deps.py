@@ -1,0 +1,32 @@
+"""Request dependencies. Handlers open their own unit of work (``transaction``), so the commit happens
+before the response is built and a failed commit can never answer 2xx."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from ara.db.session import unit_of_work
+from ara.server.auth import SAFE_METHODS, authenticate
+from ara.server.state import AppState
+from ara.users.service import Identity
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.ara
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+@contextmanager
+def transaction(request: Request, state: AppState) -> Iterator[tuple[Session, Identity | None]]:
+    """One transaction for the request (deferred for reads, immediate for writes) and the caller's identity."""
+    factory = state.reader if request.method in SAFE_METHODS else state.writer
+    with unit_of_work(factory) as session:
+        yield session, authenticate(request, state, session)

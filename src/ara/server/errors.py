@@ -1,0 +1,80 @@
+"""One table from error family to HTTP status; records routes answer with DRF-shaped bodies (ARA's clients
+read them), every other surface with ``{"error": {code, message, detail}}``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ara.errors import (
+    AlreadyExists,
+    AraError,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+    ValidationFailed,
+)
+
+STATUS_BY_ERROR: dict[type[AraError], int] = {
+    NotFound: 404,
+    ValidationFailed: 400,
+    AlreadyExists: 409,
+    PermissionDenied: 403,
+    Unauthenticated: 401,
+    InvalidTransition: 409,
+}
+
+DRF_PREFIXES = ("/api/",)
+
+
+def status_for(error: AraError) -> int:
+    for klass in type(error).__mro__:
+        if klass in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[klass]
+    return 500
+
+
+def _drf_style(request: Request) -> bool:
+    return request.url.path.startswith(DRF_PREFIXES)
+
+
+def error_response(request: Request, error: AraError) -> JSONResponse:
+    status = status_for(error)
+    headers = {"WWW-Authenticate": 'Basic realm="api"'} if status == 401 else None
+    if _drf_style(request):
+        if isinstance(error, ValidationFailed):
+            body: object = error.detail
+        else:
+            body = {"detail": error.message}
+    else:
+        body = {"error": {"code": error.code, "message": error.message, "detail": error.detail}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AraError)
+    async def _ara_error(request: Request, error: AraError) -> JSONResponse:
+        return error_response(request, error)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        detail: dict[str, list[str]] = {}
+        for item in error.errors():
+            loc = [str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path")]
+            if item.get("type") == "json_invalid":
+                return error_response(request, ValidationFailed({"detail": ["JSON parse error - " + item["msg"]]}))
+            detail.setdefault(".".join(loc) or "non_field_errors", []).append(item.get("msg", "Invalid value."))
+        return error_response(request, ValidationFailed(detail))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        message = "Not found." if error.status_code == 404 else str(error.detail)
+        if _drf_style(request):
+            return JSONResponse({"detail": message}, status_code=error.status_code)
+        return JSONResponse(
+            {"error": {"code": f"http_{error.status_code}", "message": message, "detail": None}},
+            status_code=error.status_code,
+        )

@@ -1,0 +1,78 @@
+"""The ARA-compatible records API: ``/api/`` and, per resource, list/create/retrieve/update/partial/delete
+under ``/api/v1/<resource>`` with no trailing slashes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Request, Response
+from fastapi.responses import JSONResponse
+
+import ara
+from ara.records.resources import RESOURCES, Resource
+from ara.server.deps import StateDep, transaction
+from ara.server.pagination import page
+
+router = APIRouter(tags=["records"])
+
+
+@router.get("/api/", include_in_schema=False)
+@router.get("/api")
+def api_index(request: Request) -> dict[str, Any]:
+    return {"kind": "ara", "version": ara.__version__, "api": [str(request.base_url) + "api/v1/"]}
+
+
+@router.get("/api/v1/", include_in_schema=False)
+@router.get("/api/v1")
+def api_root(request: Request) -> dict[str, str]:
+    base = str(request.base_url).rstrip("/")
+    return {name: f"{base}/api/v1/{name}" for name in RESOURCES}
+
+
+def _params(request: Request) -> dict[str, list[str]]:
+    params: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        params.setdefault(key, []).append(value)
+    return params
+
+
+def _register(resource: Resource) -> None:
+    base = f"/api/v1/{resource.name}"
+    singular = resource.name.rstrip("s")
+
+    def list_objects(request: Request, state: StateDep) -> dict[str, Any]:
+        with transaction(request, state) as (session, _):
+            count, results, limit, offset = resource.list(session, _params(request), state.settings.server.page_size)
+        return page(request.url, count=count, limit=limit, offset=offset, results=results)
+
+    def retrieve_object(key: str, request: Request, state: StateDep) -> dict[str, Any]:
+        with transaction(request, state) as (session, _):
+            return resource.retrieve(session, key)
+
+    router.add_api_route(base, list_objects, methods=["GET"], name=f"list_{resource.name}")
+    router.add_api_route(base + "/{key}", retrieve_object, methods=["GET"], name=f"read_{singular}")
+    if resource.read_only:
+        return
+
+    def create_object(request: Request, state: StateDep, body: Any = Body(None)) -> JSONResponse:
+        with transaction(request, state) as (session, _):
+            data = resource.create(session, {} if body is None else body)
+        return JSONResponse(data, status_code=201)
+
+    def update_object(key: str, request: Request, state: StateDep, body: Any = Body(None)) -> dict[str, Any]:
+        with transaction(request, state) as (session, _):
+            return resource.update(session, key, {} if body is None else body, partial=request.method == "PATCH")
+
+    def delete_object(key: str, request: Request, state: StateDep) -> Response:
+        with transaction(request, state) as (session, _):
+            resource.destroy(session, key)
+        return Response(status_code=204)
+
+    router.add_api_route(base, create_object, methods=["POST"], name=f"create_{singular}", status_code=201)
+    router.add_api_route(base + "/{key}", update_object, methods=["PUT"], name=f"update_{singular}")
+    router.add_api_route(base + "/{key}", update_object, methods=["PATCH"], name=f"patch_{singular}")
+    router.add_api_route(base + "/{key}", delete_object, methods=["DELETE"], name=f"delete_{singular}", status_code=204)
+
+
+for _resource in RESOURCES.values():
+    _register(_resource)

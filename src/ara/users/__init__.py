@@ -1,0 +1,1 @@
+"""Users and API tokens: who may read and write through the API."""

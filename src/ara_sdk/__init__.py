@@ -1,0 +1,1 @@
+"""The public Ara SDK (installs and imports without ara)."""
