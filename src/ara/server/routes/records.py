@@ -3,7 +3,7 @@ under ``/api/v1/<resource>`` with no trailing slashes."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse
@@ -14,6 +14,7 @@ from ara.server.deps import StateDep, transaction
 from ara.server.pagination import page
 
 router = APIRouter(tags=["records"])
+JsonBody = Annotated[Any, Body()]
 
 
 @router.get("/api/", include_in_schema=False)
@@ -54,12 +55,12 @@ def _register(resource: Resource) -> None:
     if resource.read_only:
         return
 
-    def create_object(request: Request, state: StateDep, body: Any = Body(None)) -> JSONResponse:
+    def create_object(request: Request, state: StateDep, body: JsonBody = None) -> JSONResponse:
         with transaction(request, state) as (session, _):
             data = resource.create(session, {} if body is None else body)
         return JSONResponse(data, status_code=201)
 
-    def update_object(key: str, request: Request, state: StateDep, body: Any = Body(None)) -> dict[str, Any]:
+    def update_object(key: str, request: Request, state: StateDep, body: JsonBody = None) -> dict[str, Any]:
         with transaction(request, state) as (session, _):
             return resource.update(session, key, {} if body is None else body, partial=request.method == "PATCH")
 

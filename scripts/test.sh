@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs Ara with its dev extras, PostgreSQL from Debian's packages
+# (started here), then runs the whole suite with pytest. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+ARA_TEST_POSTGRES_URL="$(bash scripts/postgres.sh)"
+export ARA_TEST_POSTGRES_URL
+export ARA_REQUIRE_POSTGRES=1
+
+python3 -m pytest "$@"

@@ -1,0 +1,1 @@
+"""The ``ara`` command line: one module per command group."""

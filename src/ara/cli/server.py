@@ -1,0 +1,55 @@
+"""``ara server``: run the API server (migrations first)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import typer
+
+from ara.settings import get_settings
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        if host == "localhost":
+            return True
+        try:
+            return all(ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None))
+        except (OSError, ValueError):
+            return False
+
+
+def serve(
+    host: str = typer.Option(None, help="Address to listen on (default 127.0.0.1, or ARA_SERVER__HOST)."),
+    port: int = typer.Option(None, help="Port to listen on (default 8000, or ARA_SERVER__PORT)."),
+    allow_open_writes: bool = typer.Option(
+        False, "--allow-open-writes", help="Listen beyond loopback even though writes need no login."
+    ),
+) -> None:
+    """Serve the API and UI (SQLite under ~/.ara/server unless ARA_DATABASE__URL says otherwise)."""
+    import uvicorn
+
+    from ara.server.app import create_app
+
+    settings = get_settings()
+    host = host or settings.server.host
+    port = port or settings.server.port
+    if not is_loopback(host) and not settings.auth.write_login_required:
+        if not (allow_open_writes or settings.server.allow_open_writes):
+            typer.echo(
+                f"Refusing to listen on {host}: anyone who can reach it could write records. "
+                "Set ARA_AUTH__WRITE_LOGIN_REQUIRED=true (and create a user with 'ara user add'), "
+                "or pass --allow-open-writes if this is what you want.",
+                err=True,
+            )
+            raise typer.Exit(2)
+    app = create_app(settings)
+    typer.echo(f"Ara serving on http://{host}:{port} (database: {app.state.ara.engine.url.render_as_string()})")
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("server")(serve)

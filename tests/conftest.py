@@ -1,0 +1,61 @@
+"""Fixtures: settings on a fresh database (SQLite, and PostgreSQL where marked), a real server on 127.0.0.1,
+and both clients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ara.clients.base import AraClient
+from ara.clients.http import AraHttpClient
+from ara.clients.offline import AraOfflineClient
+from ara.settings import Settings
+from tests.support.databases import fresh_postgres_database
+from tests.support.server import running_server
+
+
+def make_settings(base_dir: Path, database_url: str = "", **overrides: object) -> Settings:
+    return Settings(base_dir=base_dir, database={"url": database_url}, **overrides)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each test using this runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ara.sqlite'}"
+    else:
+        with fresh_postgres_database() as url:
+            yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path, database_url)
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    """For tests whose subject is not the database: SQLite only."""
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[str]:
+    with running_server(settings) as url:
+        yield url
+
+
+@pytest.fixture(params=["offline", "http"])
+def client(request: pytest.FixtureRequest, settings: Settings) -> Iterator[AraClient]:
+    """The same tests run through the in-process client and over real HTTP."""
+    if request.param == "offline":
+        offline = AraOfflineClient(settings=settings)
+        yield offline
+        offline.close()
+    else:
+        with running_server(settings) as url:
+            http = AraHttpClient(endpoint=url)
+            yield http
+            http.close()
