@@ -24,7 +24,8 @@ def free_port() -> int:
 def running_server(settings: Settings) -> Iterator[str]:
     """Yields the base URL (``http://127.0.0.1:PORT``) of a server that stops when the block ends."""
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -38,3 +39,4 @@ def running_server(settings: Settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        app.state.ara.engine.dispose()

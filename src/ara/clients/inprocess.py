@@ -7,11 +7,14 @@ request to it, so any thread can call (the Starlette TestClient idea, without a 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 from typing import Any
 
 import httpx
+
+logger = logging.getLogger("ara.server")
 
 
 class InProcessTransport(httpx.BaseTransport):
@@ -76,5 +79,11 @@ class InProcessTransport(httpx.BaseTransport):
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
-        await self.app(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        except Exception:
+            # Like uvicorn: log the server's error and answer 500, so the caller sees what it would see over HTTP.
+            logger.exception("Exception in ASGI application")
+            if not chunks:
+                status, headers, chunks = 500, [(b"content-type", b"text/plain")], [b"Internal Server Error"]
         return status, headers, chunks

@@ -27,3 +27,7 @@ class AraOfflineClient(AraClient):
             return httpx.Client(transport=transport, auth=self.auth, headers=headers, base_url="http://offline")
 
         super().__init__("http://offline", make_http)
+
+    def close(self) -> None:
+        super().close()
+        self.app.state.ara.engine.dispose()

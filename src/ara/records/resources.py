@@ -332,7 +332,11 @@ class Tasks(Resource):
     @staticmethod
     def paths(session: Session, objects: list[m.Task]) -> dict[int, str]:
         ids = list({o.file_id for o in objects})
-        return dict(session.execute(select(m.File.id, m.File.path).where(m.File.id.in_(ids)))) if ids else {}
+        if not ids:
+            return {}
+        return {
+            file_id: path for file_id, path in session.execute(select(m.File.id, m.File.path).where(m.File.id.in_(ids)))
+        }
 
     def list_items(self, session: Session, objects: list[Any]) -> list[dict[str, Any]]:
         counts = counts_by(session, m.Result.task_id, [o.id for o in objects])
