@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,7 @@ def record_playbook(
     rec = Recorded(playbook=playbook)
     pid = playbook["id"]
     rec.files.append(client.post("/api/v1/files", playbook=pid, path=path, content="- hosts: all\n"))
-    play = client.post("/api/v1/plays", playbook=pid, name="main play", uuid=f"play-{pid}", status="running")
+    play = client.post("/api/v1/plays", playbook=pid, name="main play", uuid=str(uuid.uuid4()), status="running")
     rec.plays.append(play)
     for name in hosts:
         rec.hosts[name] = client.post("/api/v1/hosts", playbook=pid, name=name)
@@ -60,7 +61,7 @@ def record_playbook(
             handler=False,
             status="running",
             tags=["t1"],
-            uuid=f"task-{pid}-{index}",
+            uuid=str(uuid.uuid4()),
         )
         for host in rec.hosts.values():
             stored = {"changed": "ok", "ignored": "failed"}.get(status_, status_)
