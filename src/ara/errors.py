@@ -39,6 +39,14 @@ class ValidationFailed(AraError):
         super().__init__(message, detail)
 
 
+class BodyNotJson(ValidationFailed):
+    """The request body did not parse as JSON."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__({"detail": [f"JSON parse error - {reason}"]})
+        self.reason = reason
+
+
 class AlreadyExists(AraError):
     code = "already_exists"
 

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ara.errors import (
     AlreadyExists,
     AraError,
+    BodyNotJson,
     InvalidTransition,
     NotFound,
     PermissionDenied,
@@ -54,9 +55,19 @@ def error_response(request: Request, error: AraError) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def parse_error(request: Request, reason: str) -> JSONResponse:
+    """A body that is not JSON: DRF answers ``{"detail": "JSON parse error - ..."}``."""
+    message = f"JSON parse error - {reason}"
+    if _drf_style(request):
+        return JSONResponse({"detail": message}, status_code=400)
+    return JSONResponse({"error": {"code": "invalid", "message": message, "detail": None}}, status_code=400)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AraError)
     async def _ara_error(request: Request, error: AraError) -> JSONResponse:
+        if isinstance(error, BodyNotJson):
+            return parse_error(request, error.reason)
         return error_response(request, error)
 
     @app.exception_handler(RequestValidationError)
@@ -65,7 +76,7 @@ def install_error_handlers(app: FastAPI) -> None:
         for item in error.errors():
             loc = [str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path")]
             if item.get("type") == "json_invalid":
-                return error_response(request, ValidationFailed({"detail": ["JSON parse error - " + item["msg"]]}))
+                return parse_error(request, item.get("msg", "invalid JSON"))
             detail.setdefault(".".join(loc) or "non_field_errors", []).append(item.get("msg", "Invalid value."))
         return error_response(request, ValidationFailed(detail))
 

@@ -3,12 +3,14 @@ under ``/api/v1/<resource>`` with no trailing slashes."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse
 
 import ara
+from ara.errors import BodyNotJson
 from ara.records.resources import RESOURCES, Resource
 from ara.server.deps import StateDep, transaction
 from ara.server.pagination import page
@@ -28,6 +30,18 @@ def api_index(request: Request) -> dict[str, Any]:
 def api_root(request: Request) -> dict[str, str]:
     base = str(request.base_url).rstrip("/")
     return {name: f"{base}/api/v1/{name}" for name in RESOURCES}
+
+
+def _json(body: Any) -> Any:
+    """FastAPI hands over raw bytes when the request did not say it was JSON; parse those too."""
+    if body is None:
+        return {}
+    if isinstance(body, bytes | str):
+        try:
+            return json.loads(body) if body else {}
+        except ValueError as exc:
+            raise BodyNotJson(str(exc)) from None
+    return body
 
 
 def _params(request: Request) -> dict[str, list[str]]:
@@ -57,12 +71,12 @@ def _register(resource: Resource) -> None:
 
     def create_object(request: Request, state: StateDep, body: JsonBody = None) -> JSONResponse:
         with transaction(request, state) as (session, _):
-            data = resource.create(session, {} if body is None else body)
+            data = resource.create(session, _json(body))
         return JSONResponse(data, status_code=201)
 
     def update_object(key: str, request: Request, state: StateDep, body: JsonBody = None) -> dict[str, Any]:
         with transaction(request, state) as (session, _):
-            return resource.update(session, key, {} if body is None else body, partial=request.method == "PATCH")
+            return resource.update(session, key, _json(body), partial=request.method == "PATCH")
 
     def delete_object(key: str, request: Request, state: StateDep) -> Response:
         with transaction(request, state) as (session, _):
