@@ -1,0 +1,98 @@
+"""Both clients share one implementation: same methods, same errors, usable from several threads."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from ara.clients.base import AraClient
+from ara.clients.errors import ApiError, ApiNotFound, BadRequest, ClientError, ConnectError
+from ara.clients.http import AraHttpClient
+from ara.clients.offline import AraOfflineClient
+from ara.clients.utils import get_client
+from ara.errors import NotFound, ValidationFailed
+from tests.conftest import make_settings
+from tests.support.server import free_port
+
+
+def test_errors_carry_status_and_body(client: AraClient) -> None:
+    with pytest.raises(ApiNotFound) as missing:
+        client.get("/api/v1/tasks/5")
+    assert isinstance(missing.value, NotFound) and isinstance(missing.value, ApiError)
+    assert (missing.value.status_code, missing.value.body) == (404, {"detail": "Not found."})
+    with pytest.raises(BadRequest) as invalid:
+        client.post("/api/v1/labels")
+    assert isinstance(invalid.value, ValidationFailed)
+    assert invalid.value.body == {"name": ["This field is required."]}
+
+
+def test_params_go_to_the_query_string(client: AraClient) -> None:
+    client.post("/api/v1/playbooks", ansible_version="2", path="/one.yml", status="failed")
+    client.post("/api/v1/playbooks", ansible_version="2", path="/two.yml", status="running")
+    assert client.get("/api/v1/playbooks", status=["failed", "running"], limit=1)["count"] == 2
+    assert client.get("/api/v1/playbooks", path="two", status=None)["results"][0]["path"] == "/two.yml"
+    assert client.delete("/api/v1/playbooks/1") is None
+
+
+def test_unreachable_server_is_a_transport_error() -> None:
+    with AraHttpClient(endpoint=f"http://127.0.0.1:{free_port()}", timeout=2) as http:
+        with pytest.raises(ConnectError) as caught:
+            http.get("/api/v1/playbooks")
+    assert isinstance(caught.value, ClientError)
+
+
+def test_offline_client_is_safe_from_several_threads(tmp_path: Path) -> None:
+    offline = AraOfflineClient(settings=make_settings(tmp_path))
+    playbook = offline.post("/api/v1/playbooks", ansible_version="2", path="/threads.yml")
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(15):
+                offline.post("/api/v1/hosts", name=f"host-{n}-{i}", playbook=playbook["id"])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert offline.get("/api/v1/hosts", playbook=playbook["id"])["count"] == 90
+    offline.close()
+
+
+def test_offline_client_can_skip_migrations(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    AraOfflineClient(settings=settings).close()  # creates the schema
+    again = AraOfflineClient(settings=settings, run_sql_migrations=False)
+    assert again.get("/api/v1/playbooks")["count"] == 0
+    again.close()
+    untouched = AraOfflineClient(settings=make_settings(tmp_path / "empty"), run_sql_migrations=False)
+    with pytest.raises(ApiError):
+        untouched.get("/api/v1/playbooks")
+    untouched.close()
+
+
+def test_get_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARA_BASE_DIR", str(tmp_path))
+    from ara.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        offline = get_client("offline")
+        assert isinstance(offline, AraOfflineClient)
+        assert offline.get("/api/v1/playbooks")["count"] == 0
+        offline.close()
+        http = get_client("http", endpoint="http://127.0.0.1:9", username="u", password="p", verify=False)
+        assert isinstance(http, AraHttpClient) and http.auth is not None
+        http.close()
+        with pytest.raises(ValueError, match="Unsupported API client"):
+            get_client("carrier-pigeon")
+        with pytest.raises(ValueError, match="key must be specified"):
+            get_client("http", cert=str(tmp_path))
+    finally:
+        get_settings.cache_clear()
