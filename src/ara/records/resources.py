@@ -15,14 +15,14 @@ from sqlalchemy.orm import Session, selectinload
 from ara.errors import ValidationFailed
 from ara.records import models as m
 from ara.records import representation as rep
-from ara.records.fields import Field
+from ara.records.fields import Field, clean
 from ara.records.filters import Filter, Params
 from ara.records.nested import playbook_tree
 from ara.records.service import (
     apply,
-    clean_body,
     counts_by,
     delete_playbook,
+    explained_integrity_errors,
     file_content,
     get_or_404,
     labels_by_name,
@@ -30,6 +30,7 @@ from ara.records.service import (
     parse_id,
     repoint_latest_hosts,
     server_version,
+    to_columns,
     unique_violation,
     upsert_latest_host,
 )
@@ -92,9 +93,9 @@ class Resource:
         return self.detail(session, self.lookup(session, key))
 
     def create(self, session: Session, body: Any) -> dict[str, Any]:
-        values = clean_body(session, self.fields, body, partial=False)
-        obj = self.new(session, values)
-        session.flush()
+        values = clean(self.fields, body, partial=False)
+        with explained_integrity_errors(session, self.fields, values):
+            obj = self.new(session, to_columns(session, self.fields, values))
         return self.written(session, obj)
 
     def new(self, session: Session, values: dict[str, Any]) -> Any:
@@ -105,9 +106,9 @@ class Resource:
 
     def update(self, session: Session, key: str, body: Any, *, partial: bool) -> dict[str, Any]:
         obj = self.lookup(session, key)
-        values = clean_body(session, self.fields, body, partial=partial)
-        self.change(session, obj, values)
-        session.flush()
+        values = clean(self.fields, body, partial=partial)
+        with explained_integrity_errors(session, self.fields, values):
+            self.change(session, obj, to_columns(session, self.fields, values))
         return self.written(session, obj)
 
     def change(self, session: Session, obj: Any, values: dict[str, Any]) -> None:

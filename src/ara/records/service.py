@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import ara
 from ara.db.types import utcnow
 from ara.errors import NotFound, ValidationFailed
 from ara.records import models as m
-from ara.records.fields import Field, clean
+from ara.records.fields import Field
 from ara.records.filters import Params, conditions, ordering, page_bounds
 
 NOT_FOUND = "Not found."
@@ -66,28 +68,36 @@ def list_page(
     return count, objects, limit, offset
 
 
-def check_foreign_keys(session: Session, fields: Mapping[str, Field], values: dict[str, Any]) -> dict[str, Any]:
-    """Replace ``playbook: 3`` by ``playbook_id: 3`` after checking that row exists (DRF's message otherwise)."""
-    errors: dict[str, list[str]] = {}
+def to_columns(session: Session, fields: Mapping[str, Field], values: dict[str, Any]) -> dict[str, Any]:
+    """``playbook: 3`` becomes ``playbook_id: 3``; ``delegated_to`` ids become Host rows (one query).
+
+    Whether referenced rows exist is left to the database's foreign keys (one failed flush is far cheaper
+    than a SELECT per reference on every write); ``foreign_key_errors`` explains a failure afterwards.
+    """
     out: dict[str, Any] = {}
     for name, value in values.items():
         field = fields[name]
         if field.kind == "fk":
-            model = FK_MODELS[name]
-            if session.get(model, value) is None:
-                errors[name] = [f'Invalid pk "{value}" - object does not exist.']
             out[field.column or f"{name}_id"] = value
         elif field.kind == "fk_list":
             hosts = list(session.scalars(select(m.Host).where(m.Host.id.in_(value)))) if value else []
             missing = sorted(set(value) - {h.id for h in hosts})
             if missing:
-                errors[name] = [f"Object with id={missing[0]} does not exist."]
+                errors = {name: [f"Object with id={missing[0]} does not exist."]}
+                raise ValidationFailed({**foreign_key_errors(session, fields, values), **errors})
             out[name] = hosts
         else:
             out[name] = value
-    if errors:
-        raise ValidationFailed(errors)
     return out
+
+
+def foreign_key_errors(session: Session, fields: Mapping[str, Field], values: dict[str, Any]) -> dict[str, list[str]]:
+    """DRF's message for each reference that points nowhere."""
+    errors: dict[str, list[str]] = {}
+    for name, value in values.items():
+        if fields[name].kind == "fk" and session.get(FK_MODELS[name], value) is None:
+            errors[name] = [f'Invalid pk "{value}" - object does not exist.']
+    return errors
 
 
 FK_MODELS: dict[str, type[Any]] = {
@@ -179,5 +189,15 @@ def unique_violation(message_fields: str) -> ValidationFailed:
     return ValidationFailed({"non_field_errors": [f"The fields {message_fields} must make a unique set."]})
 
 
-def clean_body(session: Session, fields: Mapping[str, Field], body: Any, *, partial: bool) -> dict[str, Any]:
-    return check_foreign_keys(session, fields, clean(fields, body, partial=partial))
+@contextmanager
+def explained_integrity_errors(session: Session, fields: Mapping[str, Field], values: dict[str, Any]) -> Iterator[None]:
+    """Turn a foreign key violation at flush into a 400 naming the field (the transaction is rolled back)."""
+    try:
+        yield
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        errors = foreign_key_errors(session, fields, values)
+        if errors:
+            raise ValidationFailed(errors) from None
+        raise
