@@ -55,14 +55,14 @@ def _register(resource: Resource) -> None:
     base = f"/api/v1/{resource.name}"
     singular = resource.name.rstrip("s")
 
-    def list_objects(request: Request, state: StateDep) -> dict[str, Any]:
+    def list_objects(request: Request, state: StateDep) -> JSONResponse:
         with transaction(request, state) as (session, _):
             count, results, limit, offset = resource.list(session, _params(request), state.settings.server.page_size)
-        return page(request.url, count=count, limit=limit, offset=offset, results=results)
+        return JSONResponse(page(request.url, count=count, limit=limit, offset=offset, results=results))
 
-    def retrieve_object(key: str, request: Request, state: StateDep) -> dict[str, Any]:
+    def retrieve_object(key: str, request: Request, state: StateDep) -> JSONResponse:
         with transaction(request, state) as (session, _):
-            return resource.retrieve(session, key)
+            return JSONResponse(resource.retrieve(session, key))
 
     router.add_api_route(base, list_objects, methods=["GET"], name=f"list_{resource.name}")
     router.add_api_route(base + "/{key}", retrieve_object, methods=["GET"], name=f"read_{singular}")
@@ -74,9 +74,10 @@ def _register(resource: Resource) -> None:
             data = resource.create(session, _json(body))
         return JSONResponse(data, status_code=201)
 
-    def update_object(key: str, request: Request, state: StateDep, body: JsonBody = None) -> dict[str, Any]:
+    def update_object(key: str, request: Request, state: StateDep, body: JsonBody = None) -> JSONResponse:
         with transaction(request, state) as (session, _):
-            return resource.update(session, key, _json(body), partial=request.method == "PATCH")
+            data = resource.update(session, key, _json(body), partial=request.method == "PATCH")
+        return JSONResponse(data)
 
     def delete_object(key: str, request: Request, state: StateDep) -> Response:
         with transaction(request, state) as (session, _):
@@ -89,5 +90,7 @@ def _register(resource: Resource) -> None:
     router.add_api_route(base + "/{key}", delete_object, methods=["DELETE"], name=f"delete_{singular}", status_code=204)
 
 
-for _resource in RESOURCES.values():
-    _register(_resource)
+# Routes are matched in order: the callback's hot paths (results, tasks, hosts) come first.
+_BY_TRAFFIC = ("results", "tasks", "hosts", "files", "plays", "playbooks", "records", "labels", "latesthosts")
+for _name in sorted(RESOURCES, key=lambda name: _BY_TRAFFIC.index(name) if name in _BY_TRAFFIC else len(_BY_TRAFFIC)):
+    _register(RESOURCES[_name])
