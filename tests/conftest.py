@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,8 +17,9 @@ from tests.support.databases import fresh_postgres_database
 from tests.support.server import running_server
 
 
-def make_settings(base_dir: Path, database_url: str = "", **overrides: object) -> Settings:
-    return Settings(base_dir=base_dir, database={"url": database_url}, **overrides)
+def make_settings(base_dir: Path, database_url: str = "", **overrides: Any) -> Settings:
+    database = {"url": database_url, **overrides.pop("database", {})}
+    return Settings(base_dir=base_dir, database=database, **overrides)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
