@@ -1,0 +1,123 @@
+"""Resource base class and helpers shared by every records resource."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ara.records import models as m
+from ara.records import representation as rep
+from ara.records.fields import Field, clean
+from ara.records.filters import Filter, Params
+from ara.records.service import (
+    apply,
+    counts_by,
+    explained_integrity_errors,
+    get_or_404,
+    list_page,
+    parse_id,
+    to_columns,
+)
+
+
+def date_filters(model: Any, *, timed: bool) -> dict[str, Filter]:
+    names = ["created", "updated"] + (["started", "ended"] if timed else [])
+    out: dict[str, Filter] = {}
+    for name in names:
+        out[f"{name}_before"] = Filter("lte", lambda n=name: getattr(model, n))
+        out[f"{name}_after"] = Filter("gte", lambda n=name: getattr(model, n))
+    return out
+
+
+def orderings(model: Any, *names: str) -> dict[str, Callable[[], Any]]:
+    return {name: (lambda n=name: getattr(model, n)) for name in ("id", "created", "updated", *names)}
+
+
+def playbook_filter(model: Any, column: str, kind: str = "icontains") -> Filter:
+    return Filter(kind, lambda: getattr(m.Playbook, column), via=lambda: (model.playbook_id, select(m.Playbook.id)))
+
+
+class Resource:
+    name: ClassVar[str]
+    model: ClassVar[type[Any]]
+    fields: ClassVar[Mapping[str, Field]] = {}
+    filters: ClassVar[Mapping[str, Filter]] = {}
+    orders: ClassVar[Mapping[str, Callable[[], Any]]] = {}
+    default_order: ClassVar[Callable[[], list[Any]]]
+    read_only: ClassVar[bool] = False
+
+    # -- shapes ---------------------------------------------------------------------------------------------
+    def list_items(self, session: Session, objects: list[Any]) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def detail(self, session: Session, obj: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def written(self, session: Session, obj: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # -- operations -----------------------------------------------------------------------------------------
+    def lookup(self, session: Session, key: str) -> Any:
+        return get_or_404(session, self.model, parse_id(key))
+
+    def list(self, session: Session, params: Params, page_size: int) -> tuple[int, list[dict[str, Any]], int, int]:
+        count, objects, limit, offset = list_page(
+            session,
+            self.model,
+            filters=self.filters,
+            orders=self.orders,
+            default_order=self.default_order(),
+            params=params,
+            page_size=page_size,
+        )
+        return count, self.list_items(session, objects), limit, offset
+
+    def retrieve(self, session: Session, key: str) -> dict[str, Any]:
+        return self.detail(session, self.lookup(session, key))
+
+    def create(self, session: Session, body: Any) -> dict[str, Any]:
+        values = clean(self.fields, body, partial=False)
+        with explained_integrity_errors(session, self.fields, values):
+            obj = self.new(session, to_columns(session, self.fields, values))
+        return self.written(session, obj)
+
+    def new(self, session: Session, values: dict[str, Any]) -> Any:
+        obj = self.model()
+        apply(obj, values)
+        session.add(obj)
+        return obj
+
+    def update(self, session: Session, key: str, body: Any, *, partial: bool) -> dict[str, Any]:
+        obj = self.lookup(session, key)
+        values = clean(self.fields, body, partial=partial)
+        with explained_integrity_errors(session, self.fields, values):
+            self.change(session, obj, to_columns(session, self.fields, values))
+        return self.written(session, obj)
+
+    def change(self, session: Session, obj: Any, values: dict[str, Any]) -> None:
+        apply(obj, values)
+
+    def destroy(self, session: Session, key: str) -> None:
+        session.delete(self.lookup(session, key))
+
+
+def playbook_items(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
+    counted = {
+        "plays": counts_by(session, m.Play.playbook_id, ids),
+        "tasks": counts_by(session, m.Task.playbook_id, ids),
+        "results": counts_by(session, m.Result.playbook_id, ids),
+        "hosts": counts_by(session, m.Host.playbook_id, ids),
+        "files": counts_by(session, m.File.playbook_id, ids),
+        "records": counts_by(session, m.Record.playbook_id, ids),
+    }
+    return {pid: {kind: counts.get(pid, 0) for kind, counts in counted.items()} for pid in ids}
+
+
+def simple_playbooks(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The nested playbook shape (no timestamps) of several playbooks in a fixed number of queries."""
+    objs = session.scalars(select(m.Playbook).where(m.Playbook.id.in_(ids)).options(selectinload(m.Playbook.labels)))
+    items = playbook_items(session, list(set(ids)))
+    return {pb.id: rep.playbook(pb, items=items[pb.id], timestamps=False) for pb in objs}

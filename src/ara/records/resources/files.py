@@ -1,0 +1,114 @@
+"""Files (content shared by sha1) and key/value records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ara.records import models as m
+from ara.records import representation as rep
+from ara.records.fields import Field
+from ara.records.filters import Filter
+from ara.records.resources.base import Resource, date_filters, orderings, simple_playbooks
+from ara.records.service import (
+    apply,
+    file_content,
+    unique_violation,
+)
+
+
+class Files(Resource):
+    name = "files"
+    model = m.File
+    fields = {
+        "path": Field("str", required=True, blank=False, max_length=255),
+        "content": Field("text", required=True),
+        "playbook": Field("fk", required=True),
+    }
+    filters = {
+        **date_filters(m.File, timed=False),
+        "playbook": Filter("number", lambda: m.File.playbook_id),
+        "path": Filter("icontains", lambda: m.File.path),
+    }
+    orders = orderings(m.File, "path")
+    default_order = staticmethod(lambda: [m.File.id.asc()])
+
+    def list_items(self, session: Session, objects: list[Any]) -> list[dict[str, Any]]:
+        return [rep.file(o, content=False) for o in objects]
+
+    def detail(self, session: Session, obj: Any) -> dict[str, Any]:
+        playbook = simple_playbooks(session, [obj.playbook_id])[obj.playbook_id]
+        return rep.file(obj, content=True, playbook_value=playbook)
+
+    def written(self, session: Session, obj: Any) -> dict[str, Any]:
+        return rep.file(obj, content=True)
+
+    def new(self, session: Session, values: dict[str, Any]) -> Any:
+        """Get or create by (path, playbook); contents are shared between files by sha1."""
+        content = file_content(session, values.pop("content"))
+        obj = session.scalar(
+            select(m.File).where(m.File.path == values["path"], m.File.playbook_id == values["playbook_id"])
+        )
+        if obj is None:
+            obj = m.File(content=content, **values)
+            session.add(obj)
+        elif obj.content_id != content.id:
+            obj.content = content
+        return obj
+
+    def change(self, session: Session, obj: Any, values: dict[str, Any]) -> None:
+        if "content" in values:
+            obj.content = file_content(session, values.pop("content"))
+        apply(obj, values)
+
+
+class Records(Resource):
+    name = "records"
+    model = m.Record
+    fields = {
+        "key": Field("str", required=True, blank=False, max_length=255),
+        "value": Field("json", default=""),
+        "type": Field("str", required=True, blank=False, max_length=255),
+        "playbook": Field("fk", required=True),
+    }
+    filters = {
+        **date_filters(m.Record, timed=False),
+        "playbook": Filter("number", lambda: m.Record.playbook_id),
+        "key": Filter("exact", lambda: m.Record.key),
+    }
+    orders = orderings(m.Record, "key")
+    default_order = staticmethod(lambda: [m.Record.id.asc()])
+
+    def list_items(self, session: Session, objects: list[Any]) -> list[dict[str, Any]]:
+        return [rep.record(o, value=False) for o in objects]
+
+    def detail(self, session: Session, obj: Any) -> dict[str, Any]:
+        playbook = simple_playbooks(session, [obj.playbook_id])[obj.playbook_id]
+        return rep.record(obj, value=True, playbook_value=playbook)
+
+    def written(self, session: Session, obj: Any) -> dict[str, Any]:
+        return rep.record(obj, value=True)
+
+    def change(self, session: Session, obj: Any, values: dict[str, Any]) -> None:
+        key = values.get("key", obj.key)
+        playbook_id = values.get("playbook_id", obj.playbook_id)
+        clash = (
+            session.scalar(
+                select(m.Record.id).where(
+                    m.Record.key == key, m.Record.playbook_id == playbook_id, m.Record.id != obj.id
+                )
+            )
+            if key is not None and playbook_id is not None
+            else None
+        )
+        if clash is not None:
+            raise unique_violation("key, playbook")
+        apply(obj, values)
+
+    def new(self, session: Session, values: dict[str, Any]) -> Any:
+        obj = m.Record()
+        self.change(session, obj, values)
+        session.add(obj)
+        return obj
