@@ -121,3 +121,21 @@ def simple_playbooks(session: Session, ids: list[int]) -> dict[int, dict[str, An
     objs = session.scalars(select(m.Playbook).where(m.Playbook.id.in_(ids)).options(selectinload(m.Playbook.labels)))
     items = playbook_items(session, list(set(ids)))
     return {pb.id: rep.playbook(pb, items=items[pb.id], timestamps=False) for pb in objs}
+
+
+class PayloadResource(Resource):
+    """A resource whose list shape leaves out one large field (file content, host facts, record value) and whose
+    detail nests its playbook; ``shape`` renders it, ``payload`` names the keyword that includes the field."""
+
+    shape: ClassVar[Callable[..., dict[str, Any]]]
+    payload: ClassVar[str]
+
+    def list_items(self, session: Session, objects: list[Any]) -> list[dict[str, Any]]:
+        return [self.shape(o, **{self.payload: False}) for o in objects]
+
+    def detail(self, session: Session, obj: Any) -> dict[str, Any]:
+        playbook = simple_playbooks(session, [obj.playbook_id])[obj.playbook_id]
+        return self.shape(obj, **{self.payload: True}, playbook_value=playbook)
+
+    def written(self, session: Session, obj: Any) -> dict[str, Any]:
+        return self.shape(obj, **{self.payload: True})

@@ -11,7 +11,7 @@ from ara.records import models as m
 from ara.records import representation as rep
 from ara.records.fields import Field
 from ara.records.filters import Filter
-from ara.records.resources.base import Resource, date_filters, orderings, simple_playbooks
+from ara.records.resources.base import PayloadResource, date_filters, orderings
 from ara.records.service import (
     apply,
     file_content,
@@ -19,7 +19,9 @@ from ara.records.service import (
 )
 
 
-class Files(Resource):
+class Files(PayloadResource):
+    shape = staticmethod(rep.file)
+    payload = "content"
     name = "files"
     model = m.File
     fields = {
@@ -34,16 +36,6 @@ class Files(Resource):
     }
     orders = orderings(m.File, "path")
     default_order = staticmethod(lambda: [m.File.id.asc()])
-
-    def list_items(self, session: Session, objects: list[Any]) -> list[dict[str, Any]]:
-        return [rep.file(o, content=False) for o in objects]
-
-    def detail(self, session: Session, obj: Any) -> dict[str, Any]:
-        playbook = simple_playbooks(session, [obj.playbook_id])[obj.playbook_id]
-        return rep.file(obj, content=True, playbook_value=playbook)
-
-    def written(self, session: Session, obj: Any) -> dict[str, Any]:
-        return rep.file(obj, content=True)
 
     def new(self, session: Session, values: dict[str, Any]) -> Any:
         """Get or create by (path, playbook); contents are shared between files by sha1."""
@@ -64,7 +56,9 @@ class Files(Resource):
         apply(obj, values)
 
 
-class Records(Resource):
+class Records(PayloadResource):
+    shape = staticmethod(rep.record)
+    payload = "value"
     name = "records"
     model = m.Record
     fields = {
@@ -80,16 +74,6 @@ class Records(Resource):
     }
     orders = orderings(m.Record, "key")
     default_order = staticmethod(lambda: [m.Record.id.asc()])
-
-    def list_items(self, session: Session, objects: list[Any]) -> list[dict[str, Any]]:
-        return [rep.record(o, value=False) for o in objects]
-
-    def detail(self, session: Session, obj: Any) -> dict[str, Any]:
-        playbook = simple_playbooks(session, [obj.playbook_id])[obj.playbook_id]
-        return rep.record(obj, value=True, playbook_value=playbook)
-
-    def written(self, session: Session, obj: Any) -> dict[str, Any]:
-        return rep.record(obj, value=True)
 
     def change(self, session: Session, obj: Any, values: dict[str, Any]) -> None:
         key = values.get("key", obj.key)

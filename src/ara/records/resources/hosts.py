@@ -11,7 +11,14 @@ from ara.records import models as m
 from ara.records import representation as rep
 from ara.records.fields import Field
 from ara.records.filters import Filter
-from ara.records.resources.base import Resource, date_filters, orderings, playbook_filter, simple_playbooks
+from ara.records.resources.base import (
+    PayloadResource,
+    Resource,
+    date_filters,
+    orderings,
+    playbook_filter,
+    simple_playbooks,
+)
 from ara.records.service import (
     get_or_404,
     repoint_latest_hosts,
@@ -21,7 +28,9 @@ from ara.records.service import (
 _HOST_COUNTERS = ("changed", "failed", "ok", "skipped", "unreachable")
 
 
-class Hosts(Resource):
+class Hosts(PayloadResource):
+    shape = staticmethod(rep.host)
+    payload = "facts"
     name = "hosts"
     model = m.Host
     fields = {
@@ -44,16 +53,6 @@ class Hosts(Resource):
     }
     orders = orderings(m.Host, "name", *_HOST_COUNTERS)
     default_order = staticmethod(lambda: [m.Host.id.asc()])
-
-    def list_items(self, session: Session, objects: list[Any]) -> list[dict[str, Any]]:
-        return [rep.host(o, facts=False) for o in objects]
-
-    def detail(self, session: Session, obj: Any) -> dict[str, Any]:
-        playbook = simple_playbooks(session, [obj.playbook_id])[obj.playbook_id]
-        return rep.host(obj, facts=True, playbook_value=playbook)
-
-    def written(self, session: Session, obj: Any) -> dict[str, Any]:
-        return rep.host(obj, facts=True)
 
     def new(self, session: Session, values: dict[str, Any]) -> Any:
         """Get or create by (name, playbook), then make it the latest host of that name."""
