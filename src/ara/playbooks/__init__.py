@@ -1,0 +1,1 @@
+"""Playbook definitions and runs (Mission Control's playbooks): spec, parameters, approvals, actions, artifacts."""

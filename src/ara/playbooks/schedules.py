@@ -1,0 +1,26 @@
+"""Schedules: cron expressions and ``@every <duration>``, and when each fires next."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from croniter import croniter
+
+from ara.playbooks.durations import parse_duration
+
+
+def validate_schedule(expression: str) -> None:
+    if expression.startswith("@every"):
+        seconds = parse_duration(expression.removeprefix("@every").strip())
+        if seconds <= 0:
+            raise ValueError("@every needs a positive duration")
+        return
+    if not croniter.is_valid(expression):
+        raise ValueError(f"invalid cron expression {expression!r}")
+
+
+def next_fire(expression: str, after: dt.datetime) -> dt.datetime:
+    """The first firing time strictly after ``after`` (aware UTC in, aware UTC out)."""
+    if expression.startswith("@every"):
+        return after + dt.timedelta(seconds=parse_duration(expression.removeprefix("@every").strip()))
+    return croniter(expression, after).get_next(dt.datetime)

@@ -1,0 +1,279 @@
+"""The playbook spec, with Mission Control's field names, validated when a definition is saved.
+
+A definition arrives as the CRD form (``kind: Playbook``, ``metadata.name``, ``spec``) or as ``{name, spec}``,
+in JSON or YAML; ``parse_definition`` accepts both and returns the name and a validated ``PlaybookSpec``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ara.errors import ValidationFailed
+from ara.playbooks.durations import parse_duration
+
+
+class SpecModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+ParameterType = Literal["text", "checkbox", "list", "code", "duration", "secret", "config", "component", "check"]
+
+
+class ParameterOption(SpecModel):
+    label: str = ""
+    value: str
+
+
+class Parameter(SpecModel):
+    name: str
+    label: str = ""
+    type: ParameterType = "text"
+    required: bool = False
+    default: Any = None
+    description: str = ""
+    options: list[ParameterOption] = Field(default_factory=list)
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _options_from_properties(self) -> Parameter:
+        # Mission Control puts list options under ``properties.options``; both spellings are accepted.
+        if not self.options and isinstance(self.properties.get("options"), list):
+            self.options = [
+                ParameterOption(label=str(o.get("label", o.get("value", ""))), value=str(o.get("value", "")))
+                if isinstance(o, dict)
+                else ParameterOption(label=str(o), value=str(o))
+                for o in self.properties["options"]
+            ]
+        if self.type == "list" and not self.options:
+            raise ValueError(f"parameter {self.name!r} of type list needs options")
+        return self
+
+
+class ResourceSelector(SpecModel):
+    types: list[str] = Field(default_factory=list)
+    name: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+    labelSelector: str = ""  # noqa: N815 - Mission Control's field name
+
+
+class Approvers(SpecModel):
+    people: list[str] = Field(default_factory=list)
+    teams: list[str] = Field(default_factory=list)
+
+
+class Approval(SpecModel):
+    type: Literal["any", "all"] = "any"
+    approvers: Approvers = Field(default_factory=Approvers)
+    expiry: str = ""  # beyond upstream: a pending approval lapses after this duration
+
+    @field_validator("expiry")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if value:
+            parse_duration(value)
+        return value
+
+
+class Schedule(SpecModel):
+    schedule: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("schedule")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        from ara.playbooks.schedules import validate_schedule
+
+        validate_schedule(value)
+        return value
+
+
+class BasicAuth(SpecModel):
+    username: str
+    password: str
+
+
+class GithubAuth(SpecModel):
+    token: str  # the shared secret of GitHub's X-Hub-Signature-256 HMAC
+
+
+class WebhookAuthentication(SpecModel):
+    basic: BasicAuth | None = None
+    github: GithubAuth | None = None
+
+
+class Webhook(SpecModel):
+    path: str
+    authentication: WebhookAuthentication | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,254}", value) or ".." in value:
+            raise ValueError("webhook path must be letters, digits, '.', '_', '-' or '/'")
+        return value
+
+
+class RecordsEvent(SpecModel):
+    """Run when a recorded (Ansible) playbook ends with ``status`` and carries all ``labels``."""
+
+    status: Literal["failed", "completed", "expired"] = "failed"
+    labels: list[str] = Field(default_factory=list)
+    path: str = ""  # substring of the recorded playbook's path
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class Triggers(SpecModel):
+    schedule: list[Schedule] = Field(default_factory=list)
+    webhook: Webhook | None = None
+    records: list[RecordsEvent] = Field(default_factory=list)
+
+
+class RetryExponent(SpecModel):
+    multiplier: float = 1.0
+
+
+class Retry(SpecModel):
+    limit: int = Field(ge=0, le=100)
+    duration: str = "0s"
+    jitter: int = Field(default=0, ge=0, le=100)  # percent
+    exponent: RetryExponent = Field(default_factory=RetryExponent)
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class Artifact(SpecModel):
+    path: str
+
+
+class ExecAction(SpecModel):
+    script: str
+    env: dict[str, str] | list[dict[str, Any]] = Field(default_factory=dict)
+    artifacts: list[Artifact] = Field(default_factory=list)
+
+
+class HttpAction(SpecModel):
+    url: str
+    method: str = "GET"
+    headers: dict[str, str] | list[dict[str, Any]] = Field(default_factory=dict)
+    body: str = ""
+
+
+class SqlAction(SpecModel):
+    connection: str  # a database URL; stored encrypted, never returned
+    query: str
+
+
+class AnsibleAction(SpecModel):
+    playbook: str  # a path, or inline YAML
+    inventory: str = "localhost,"
+    extraVars: dict[str, Any] = Field(default_factory=dict)  # noqa: N815 - Mission Control style
+
+
+ACTION_KINDS = ("exec", "http", "sql", "ansible")
+
+
+class Action(SpecModel):
+    name: str
+    if_: str = Field(default="", alias="if")
+    delay: str = ""
+    timeout: str = ""
+    retry: Retry | None = None
+    exec: ExecAction | None = None
+    http: HttpAction | None = None
+    sql: SqlAction | None = None
+    ansible: AnsibleAction | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Action:
+        if not self.name.strip():
+            raise ValueError("action name may not be blank")
+        given = [kind for kind in ACTION_KINDS if getattr(self, kind) is not None]
+        if len(given) != 1:
+            raise ValueError(f"action {self.name!r} needs exactly one of {', '.join(ACTION_KINDS)}")
+        for field in ("delay", "timeout"):
+            if getattr(self, field):
+                parse_duration(getattr(self, field))
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(kind for kind in ACTION_KINDS if getattr(self, kind) is not None)
+
+
+class PlaybookSpec(SpecModel):
+    title: str = ""
+    description: str = ""
+    category: str = ""
+    icon: str = ""
+    timeout: str = "30m"
+    env: dict[str, str] = Field(default_factory=dict)
+    parameters: list[Parameter] = Field(default_factory=list)
+    configs: list[ResourceSelector] = Field(default_factory=list)
+    checks: list[ResourceSelector] = Field(default_factory=list)
+    components: list[ResourceSelector] = Field(default_factory=list)
+    filters: list[str] = Field(default_factory=list)
+    approval: Approval | None = None
+    on: Triggers = Field(default_factory=Triggers)
+    concurrency: int = Field(default=0, ge=0)  # beyond upstream: 0 means unlimited
+    actions: list[Action]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PlaybookSpec:
+        parse_duration(self.timeout)
+        if not self.actions:
+            raise ValueError("a playbook needs at least one action")
+        names = [action.name for action in self.actions]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"action names must be unique: {', '.join(duplicates)}")
+        params = [p.name for p in self.parameters]
+        if len(params) != len(set(params)):
+            raise ValueError("parameter names must be unique")
+        if self.on.schedule and self.approval is not None:
+            raise ValueError("a scheduled playbook cannot require approval (nobody would be there to approve)")
+        return self
+
+    @property
+    def timeout_seconds(self) -> float:
+        return parse_duration(self.timeout)
+
+
+def validate_spec(raw: Any) -> PlaybookSpec:
+    """A validated spec, or ``ValidationFailed`` whose detail names each bad field (``spec.actions.0.name``)."""
+    try:
+        return PlaybookSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ValidationFailed(_field_errors(exc, prefix="spec")) from None
+
+
+def _field_errors(exc: ValidationError, *, prefix: str) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for item in exc.errors():
+        where = ".".join([prefix, *(str(part) for part in item["loc"])])
+        message = item["msg"].removeprefix("Value error, ")
+        errors.setdefault(where, []).append(message)
+    return errors
+
+
+def parse_definition(document: Any) -> tuple[str, PlaybookSpec]:
+    """``{kind: Playbook, metadata: {name}, spec}`` or ``{name, spec}`` -> (name, spec)."""
+    if not isinstance(document, dict):
+        raise ValidationFailed({"body": ["expected a mapping with 'name' and 'spec' (or a kind: Playbook resource)"]})
+    if "kind" in document or "metadata" in document:
+        if document.get("kind") != "Playbook":
+            raise ValidationFailed({"kind": ["must be 'Playbook'"]})
+        name = (document.get("metadata") or {}).get("name")
+    else:
+        name = document.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationFailed({"name": ["This field is required."]})
+    if "spec" not in document:
+        raise ValidationFailed({"spec": ["This field is required."]})
+    return name.strip(), validate_spec(document["spec"])
