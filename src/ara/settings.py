@@ -31,6 +31,15 @@ class AuthSettings(BaseModel):
     credential_cache_seconds: int = 300
 
 
+class EngineSettings(BaseModel):
+    # In-process workers the server starts (0: none, runs wait for an ``ara worker``).
+    workers: int = 4
+    poll_interval: float = 0.5
+    # A run whose worker has not reported for this long is declared dead and failed.
+    heartbeat_timeout: float = 30.0
+    artifacts_dir: str = ""  # empty: <base_dir>/artifacts
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ARA_", env_nested_delimiter="__", extra="ignore")
 
@@ -38,6 +47,9 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    # Fernet key for secrets at rest; empty means a key generated once in ``<base_dir>/secret.key``.
+    secret_key: str = ""
 
     @property
     def database_url(self) -> str:

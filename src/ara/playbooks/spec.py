@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ara.errors import ValidationFailed
+from ara.playbooks.conditions import check_expression
 from ara.playbooks.durations import parse_duration
 
 
@@ -200,6 +201,7 @@ class Action(SpecModel):
         for field in ("delay", "timeout"):
             if getattr(self, field):
                 parse_duration(getattr(self, field))
+        check_expression(self.if_)
         return self
 
     @property
@@ -233,6 +235,8 @@ class PlaybookSpec(SpecModel):
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"action names must be unique: {', '.join(duplicates)}")
+        for expression in self.filters:
+            check_expression(expression)
         params = [p.name for p in self.parameters]
         if len(params) != len(set(params)):
             raise ValueError("parameter names must be unique")

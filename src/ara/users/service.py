@@ -28,13 +28,16 @@ class Identity:
     user_id: int
     username: str
     role: str
+    teams: tuple[str, ...] = ()
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def create_user(session: Session, *, username: str, password: str, role: str = "admin") -> User:
+def create_user(
+    session: Session, *, username: str, password: str, role: str = "admin", teams: list[str] | None = None
+) -> User:
     if not username.strip():
         raise ValidationFailed({"username": ["This field may not be blank."]})
     if not password:
@@ -43,7 +46,7 @@ def create_user(session: Session, *, username: str, password: str, role: str = "
         raise ValidationFailed({"role": [f'"{role}" is not a valid choice ({", ".join(ROLES)}).']})
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise AlreadyExists(f"user {username!r} already exists")
-    user = User(username=username, password_hash=hash_password(password), role=role)
+    user = User(username=username, password_hash=hash_password(password), role=role, teams=list(teams or []))
     session.add(user)
     session.flush()
     return user
@@ -102,18 +105,18 @@ class CredentialChecker:
             _hasher.verify(user.password_hash, password)
         except (VerificationError, InvalidHashError):
             return None
-        identity = Identity(user.id, user.username, user.role)
+        identity = Identity(user.id, user.username, user.role, tuple(user.teams or ()))
         with self._lock:
             self._cache[digest] = (now + self.ttl, identity)
         return identity
 
     def check_token(self, session: Session, token: str) -> Identity | None:
         row = session.execute(
-            select(User.id, User.username, User.role)
+            select(User.id, User.username, User.role, User.teams)
             .join(ApiToken, ApiToken.user_id == User.id)
             .where(ApiToken.token_sha256 == _sha256(token), User.is_active.is_(True))
         ).first()
-        return Identity(row.id, row.username, row.role) if row else None
+        return Identity(row.id, row.username, row.role, tuple(row.teams or ())) if row else None
 
     def forget(self) -> None:
         with self._lock:
