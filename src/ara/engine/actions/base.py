@@ -1,0 +1,42 @@
+"""What every action runner receives and returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ara.settings import Settings
+
+
+@dataclass
+class ActionContext:
+    run_id: str
+    action_id: str
+    workdir: Path
+    timeout: float  # seconds this attempt may take
+    env: dict[str, str]
+    secrets: list[str]  # values to scrub from anything recorded
+    cancelled: Callable[[], bool]  # polled while the action runs
+    settings: Settings
+    records_playbook_id: int | None = None
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    result: dict[str, Any]
+    error: str | None = None
+    timed_out: bool = False
+    cancelled: bool = False
+    # (the path the spec named, the local file holding it) for each artifact to store
+    files: list[tuple[str, Path]] = field(default_factory=list)
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """Secret values never reach stdout captures, records or logs."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text
