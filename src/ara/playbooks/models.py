@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ara.db.base import Base
@@ -37,7 +37,11 @@ class PlaybookDefinition(Base):
 
 class PlaybookRun(Base):
     __tablename__ = "playbook_runs"
-    __table_args__ = (Index("ix_playbook_runs_status_scheduled_time", "status", "scheduled_time"),)
+    __table_args__ = (
+        Index("ix_playbook_runs_status_scheduled_time", "status", "scheduled_time"),
+        # A trigger fires once per event (a schedule tick, a recorded playbook): the second insert fails.
+        UniqueConstraint("playbook_id", "trigger_key"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     playbook_id: Mapped[str] = mapped_column(ForeignKey("playbook_definitions.id"), index=True)
     status: Mapped[str] = mapped_column(String(32))
@@ -45,6 +49,7 @@ class PlaybookRun(Base):
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # secret values encrypted
     request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     trigger: Mapped[str] = mapped_column(String(32), default="api")
+    trigger_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
     config_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     check_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
@@ -103,17 +108,6 @@ class Artifact(Base):
     content_type: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class TriggerState(Base):
-    """When a playbook's schedule fires next; one row per (playbook, schedule index)."""
-
-    __tablename__ = "playbook_trigger_states"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    playbook_id: Mapped[str] = mapped_column(ForeignKey("playbook_definitions.id", ondelete="CASCADE"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
-    next_run_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
-    last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class PlaybookPermission(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 00:03:15.480310
+Create Date: 2026-11-23 00:08:24.528117
 """
 
 from __future__ import annotations
@@ -113,6 +113,7 @@ def upgrade() -> None:
         sa.Column("parameters", sa.JSON(), nullable=False),
         sa.Column("request", sa.JSON(), nullable=False),
         sa.Column("trigger", sa.String(length=32), nullable=False),
+        sa.Column("trigger_key", sa.String(length=255), nullable=True),
         sa.Column("created_by", sa.String(length=255), nullable=True),
         sa.Column("config_id", sa.String(length=36), nullable=True),
         sa.Column("check_id", sa.String(length=36), nullable=True),
@@ -133,29 +134,11 @@ def upgrade() -> None:
             ["playbook_id"], ["playbook_definitions.id"], name=op.f("fk_playbook_runs_playbook_id_playbook_definitions")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_playbook_runs")),
+        sa.UniqueConstraint("playbook_id", "trigger_key", name=op.f("uq_playbook_runs_playbook_id_trigger_key")),
     )
     with op.batch_alter_table("playbook_runs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_playbook_runs_playbook_id"), ["playbook_id"], unique=False)
         batch_op.create_index("ix_playbook_runs_status_scheduled_time", ["status", "scheduled_time"], unique=False)
-
-    op.create_table(
-        "playbook_trigger_states",
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("playbook_id", sa.String(length=36), nullable=False),
-        sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("next_run_at", ara.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_run_at", ara.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["playbook_id"],
-            ["playbook_definitions.id"],
-            name=op.f("fk_playbook_trigger_states_playbook_id_playbook_definitions"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_playbook_trigger_states")),
-    )
-    with op.batch_alter_table("playbook_trigger_states", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_playbook_trigger_states_next_run_at"), ["next_run_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_playbook_trigger_states_playbook_id"), ["playbook_id"], unique=False)
 
     op.create_table(
         "playbook_approvals",
@@ -248,11 +231,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_playbook_approvals_run_id"))
 
     op.drop_table("playbook_approvals")
-    with op.batch_alter_table("playbook_trigger_states", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_playbook_trigger_states_playbook_id"))
-        batch_op.drop_index(batch_op.f("ix_playbook_trigger_states_next_run_at"))
-
-    op.drop_table("playbook_trigger_states")
     with op.batch_alter_table("playbook_runs", schema=None) as batch_op:
         batch_op.drop_index("ix_playbook_runs_status_scheduled_time")
         batch_op.drop_index(batch_op.f("ix_playbook_runs_playbook_id"))

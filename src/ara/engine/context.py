@@ -1,0 +1,35 @@
+"""What the engine needs, built once from settings: database sessions, the secret box, the artifact store."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from ara.crypto import SecretBox
+from ara.playbooks.artifacts import ArtifactStore
+from ara.settings import Settings
+
+
+@dataclass
+class EngineContext:
+    settings: Settings
+    engine: Engine
+    writer: sessionmaker[Session]
+    box: SecretBox
+    store: ArtifactStore
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
+
+    @classmethod
+    def build(cls, settings: Settings, engine: Engine, writer: sessionmaker[Session]) -> EngineContext:
+        root = Path(settings.engine.artifacts_dir) if settings.engine.artifacts_dir else settings.base_dir / "artifacts"
+        return cls(settings, engine, writer, SecretBox.from_settings(settings), ArtifactStore(root))
+
+    @property
+    def work_root(self) -> Path:
+        return self.settings.base_dir / "work"

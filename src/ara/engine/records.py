@@ -1,0 +1,128 @@
+"""Each playbook run is recorded in the records model: the run is a playbook with one play, each action
+attempt a task with one result, the target resource (or ``localhost``) the host. So one query — failed
+results since yesterday — covers Ansible runs and playbook runs alike."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ara.db.types import utcnow
+from ara.playbooks.definitions import redacted_spec
+from ara.playbooks.models import PlaybookDefinition, PlaybookRun, RunAction
+from ara.records import models as m
+from ara.records.resources import RESOURCES
+
+RUN_LABEL = "playbook-run"
+
+
+def _path(definition: PlaybookDefinition) -> str:
+    return f"playbook-run://{definition.name}"
+
+
+def start(session: Session, run: PlaybookRun, definition: PlaybookDefinition, host_name: str) -> int:
+    playbook = RESOURCES["playbooks"].create(
+        session,
+        {
+            "name": (definition.title or definition.name)[:254],
+            "path": _path(definition)[:255],
+            "ansible_version": "n/a",
+            "status": "running",
+            "labels": [RUN_LABEL, f"playbook:{definition.name}"[:254]],
+            "arguments": {"run_id": run.id, "trigger": run.trigger, "created_by": run.created_by},
+            "controller": socket.gethostname(),
+            "user": run.created_by,
+        },
+    )
+    pid = playbook["id"]
+    RESOURCES["files"].create(
+        session,
+        {"playbook": pid, "path": _path(definition)[:255], "content": yaml.safe_dump(redacted_spec(run.spec))},
+    )
+    RESOURCES["plays"].create(
+        session, {"playbook": pid, "name": definition.name[:254], "uuid": run.id, "status": "running"}
+    )
+    RESOURCES["hosts"].create(session, {"playbook": pid, "name": host_name[:254]})
+    return int(pid)
+
+
+def _ids(session: Session, playbook_id: int) -> tuple[int, int, int]:
+    play = session.scalar(select(m.Play.id).where(m.Play.playbook_id == playbook_id).order_by(m.Play.id))
+    file = session.scalar(select(m.File.id).where(m.File.playbook_id == playbook_id).order_by(m.File.id))
+    host = session.scalar(select(m.Host.id).where(m.Host.playbook_id == playbook_id).order_by(m.Host.id))
+    assert play is not None and file is not None and host is not None
+    return play, file, host
+
+
+RESULT_STATUS = {
+    "completed": "ok",
+    "failed": "failed",
+    "timed_out": "failed",
+    "cancelled": "failed",
+    "skipped": "skipped",
+}
+
+
+def record_action(session: Session, run: PlaybookRun, action: RunAction, kind: str) -> None:
+    """One finished attempt -> one task with one result."""
+    if run.records_playbook_id is None:
+        return
+    pid = run.records_playbook_id
+    play, file, host = _ids(session, pid)
+    failed = action.status in ("failed", "timed_out", "cancelled")
+    started = (action.start_time or action.scheduled_time).isoformat()
+    ended = (action.end_time or utcnow()).isoformat()
+    name = action.name if action.attempt == 1 else f"{action.name} (attempt {action.attempt})"
+    task = RESOURCES["tasks"].create(
+        session,
+        {
+            "playbook": pid,
+            "play": play,
+            "file": file,
+            "name": name,
+            "action": kind,
+            "lineno": action.position + 1,
+            "handler": False,
+            "status": "failed" if failed else "completed",
+            "uuid": action.id,
+            "started": started,
+            "ended": ended,
+        },
+    )
+    action.records_task_id = task["id"]
+    content: dict[str, Any] = dict(action.result or {})
+    if action.error:
+        content["msg"] = action.error
+    RESOURCES["results"].create(
+        session,
+        {
+            "playbook": pid,
+            "play": play,
+            "task": task["id"],
+            "host": host,
+            "status": RESULT_STATUS.get(action.status, "unknown"),
+            "content": content,
+            "started": started,
+            "ended": ended,
+        },
+    )
+
+
+def finish(session: Session, run: PlaybookRun) -> None:
+    if run.records_playbook_id is None:
+        return
+    ended = (run.end_time or utcnow()).isoformat()
+    status = {"completed": "completed", "cancelled": "expired"}.get(run.status, "failed")
+    pid = run.records_playbook_id
+    play, _, host = _ids(session, pid)
+    RESOURCES["plays"].update(session, str(play), {"status": "completed", "ended": ended}, partial=True)
+    counts = {"ok": 0, "failed": 0, "skipped": 0}
+    for status_ in session.scalars(select(m.Result.status).where(m.Result.playbook_id == pid)):
+        if status_ in counts:
+            counts[status_] += 1
+    RESOURCES["hosts"].update(session, str(host), counts, partial=True)
+    RESOURCES["playbooks"].update(session, str(pid), {"status": status, "ended": ended}, partial=True)

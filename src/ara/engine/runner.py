@@ -1,0 +1,305 @@
+"""Executes one claimed run, action by action, until it ends or parks itself.
+
+A run parks (``sleeping`` for a ``delay``, ``retrying`` before another attempt) by releasing its worker with a
+``scheduled_time``; the scheduler hands it to a worker again when that time comes, so a delay never holds a
+thread and fires on time. Each step is its own short transaction: nothing is held open while an action runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import shutil
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ara.db.session import unit_of_work
+from ara.db.types import utcnow
+from ara.engine import records
+from ara.engine.actions import ActionContext, Outcome, runner_for
+from ara.engine.context import EngineContext
+from ara.engine.states import ACTION_TERMINAL, ActionStatus, RunStatus, move_action, move_run
+from ara.playbooks.conditions import should_run
+from ara.playbooks.durations import parse_duration
+from ara.playbooks.models import Artifact, PlaybookDefinition, PlaybookRun, RunAction
+from ara.playbooks.parameters import opened
+from ara.playbooks.spec import Action, PlaybookSpec
+from ara.playbooks.templating import render_tree
+
+log = logging.getLogger("ara.engine")
+
+NEXT, AGAIN, STOP = "next", "again", "stop"
+
+
+def _backoff(retry: Any, attempt: int) -> float:
+    """Seconds before attempt ``attempt + 1``: duration * multiplier^(attempt-1), plus up to ``jitter`` percent."""
+    base = parse_duration(retry.duration) * (retry.exponent.multiplier ** max(attempt - 1, 0))
+    return base * (1 + random.uniform(0, retry.jitter / 100)) if retry.jitter else base
+
+
+class RunRunner:
+    def __init__(self, ctx: EngineContext) -> None:
+        self.ctx = ctx
+
+    # -- helpers --------------------------------------------------------------------------------------------
+    def _context(self, session: Session, run: PlaybookRun, spec: PlaybookSpec) -> dict[str, Any]:
+        from ara.playbooks.runs import base_context
+
+        context = base_context(session, spec, {**run.request, **_targets(run)}, None)
+        context["user"] = {"name": run.created_by}
+        context["params"] = opened(run.parameters, self.ctx.box)
+        context["run"] = {"id": run.id, "playbook_id": run.playbook_id, "trigger": run.trigger}
+        return context
+
+    def _secrets(self, run: PlaybookRun) -> list[str]:
+        from ara.crypto import is_sealed
+
+        return [self.ctx.box.open(v) for v in run.parameters.values() if is_sealed(v)]
+
+    def _cancelled(self, run_id: str) -> bool:
+        with unit_of_work(self.ctx.writer) as session:
+            status = session.scalar(select(PlaybookRun.status).where(PlaybookRun.id == run_id))
+        return status != RunStatus.RUNNING
+
+    # -- the loop -------------------------------------------------------------------------------------------
+    def execute(self, run_id: str) -> None:
+        try:
+            self._execute(run_id)
+        except Exception as exc:  # never leave a run 'running' because of a bug: fail it with the reason
+            log.exception("run %s crashed", run_id)
+            with unit_of_work(self.ctx.writer) as session:
+                run = session.get(PlaybookRun, run_id)
+                if run is not None and run.status == RunStatus.RUNNING:
+                    self._end(session, run, RunStatus.FAILED, f"internal error: {exc}")
+
+    def _execute(self, run_id: str) -> None:
+        with unit_of_work(self.ctx.writer) as session:
+            run = session.get(PlaybookRun, run_id)
+            if run is None or run.status != RunStatus.RUNNING:
+                return
+            if run.start_time is None:
+                run.start_time = utcnow()
+                definition = session.get(PlaybookDefinition, run.playbook_id)
+                assert definition is not None
+                host = self._context(session, run, PlaybookSpec.model_validate(run.spec))
+                target = host["config"] or host["component"] or host["check"]
+                run.records_playbook_id = records.start(session, run, definition, target.get("name") or "localhost")
+        spec_actions = PlaybookSpec.model_validate(run.spec).actions
+        position = 0
+        while position < len(spec_actions):
+            step = self._step(run_id, position, spec_actions[position])
+            if step == STOP:
+                return
+            if step == NEXT:
+                position += 1
+        with unit_of_work(self.ctx.writer) as session:
+            run = session.get(PlaybookRun, run_id)
+            if run is None or run.status != RunStatus.RUNNING:
+                return
+            failures = [
+                a
+                for a in session.scalars(
+                    select(RunAction).where(RunAction.run_id == run_id).order_by(RunAction.position, RunAction.attempt)
+                )
+                if a.status in ("failed", "timed_out") and not _retried(session, a)
+            ]
+            if failures:
+                self._end(session, run, RunStatus.FAILED, f"action {failures[0].name!r} failed: {failures[0].error}")
+            else:
+                self._end(session, run, RunStatus.COMPLETED, None)
+
+    def _step(self, run_id: str, position: int, action_spec: Action) -> str:
+        """Advance one action: NEXT, AGAIN (a retry due now) or STOP (the run parked or ended)."""
+        now = utcnow()
+        with unit_of_work(self.ctx.writer) as session:
+            run = session.get(PlaybookRun, run_id)
+            if run is None or run.status != RunStatus.RUNNING:
+                return STOP
+            assert run.start_time is not None
+            deadline = run.start_time + dt.timedelta(seconds=run.timeout)
+            if now >= deadline:
+                self._end(session, run, RunStatus.TIMED_OUT, f"run timed out after {run.timeout}s")
+                return STOP
+            attempts = list(
+                session.scalars(
+                    select(RunAction)
+                    .where(RunAction.run_id == run_id, RunAction.position == position)
+                    .order_by(RunAction.attempt)
+                )
+            )
+            last = attempts[-1] if attempts else None
+            if last is not None and last.status in ACTION_TERMINAL:
+                return NEXT
+            spec = PlaybookSpec.model_validate(run.spec)
+            context = self._context(session, run, spec)
+            done = self._done_actions(session, run_id)
+            if last is None:
+                failed = any(a["status"] in ("failed", "timed_out") and not a["retried"] for a in done.values())
+                if not should_run(action_spec.if_, failed=failed, context=context, actions=done):
+                    action = RunAction(run_id=run_id, name=action_spec.name, position=position, status="scheduled")
+                    session.add(action)
+                    move_action(action, ActionStatus.SKIPPED)
+                    action.start_time = action.end_time = now
+                    session.flush()
+                    records.record_action(session, run, action, action_spec.kind)
+                    return NEXT
+                last = RunAction(run_id=run_id, name=action_spec.name, position=position, status="scheduled")
+                session.add(last)
+                if action_spec.delay:
+                    move_action(last, ActionStatus.SLEEPING)
+                    last.scheduled_time = now + dt.timedelta(seconds=parse_duration(action_spec.delay))
+                    session.flush()
+                    self._park(run, RunStatus.SLEEPING, last.scheduled_time)
+                    return STOP
+            if last.status == ActionStatus.SLEEPING and last.scheduled_time > now:
+                self._park(run, RunStatus.RETRYING if last.attempt > 1 else RunStatus.SLEEPING, last.scheduled_time)
+                return STOP
+            move_action(last, ActionStatus.RUNNING)
+            last.start_time = now
+            session.flush()
+            action_id, attempt = last.id, last.attempt
+            limit = parse_duration(action_spec.timeout) if action_spec.timeout else float("inf")
+            timeout = max(min(limit, (deadline - now).total_seconds()), 0.001)
+            rendered = render_tree(
+                getattr(action_spec, action_spec.kind).model_dump(mode="json"),
+                {**context, "actions": done, "getAction": lambda name: done.get(name, {})},
+                field=f"actions.{action_spec.name}",
+            )
+            if action_spec.kind == "sql":
+                from ara.crypto import is_sealed
+
+                if is_sealed(rendered["connection"]):
+                    rendered["connection"] = self.ctx.box.open(rendered["connection"])
+            kind_spec = type(getattr(action_spec, action_spec.kind)).model_validate(rendered)
+            env = {**{k: str(v) for k, v in spec.env.items()}}
+            secrets = self._secrets(run)
+            records_playbook_id = run.records_playbook_id
+
+        action_ctx = ActionContext(
+            run_id=run_id,
+            action_id=action_id,
+            workdir=self.ctx.work_root / run_id / f"{position}-{attempt}",
+            timeout=timeout,
+            env=env,
+            secrets=secrets,
+            cancelled=lambda: self._cancelled(run_id),
+            settings=self.ctx.settings,
+            records_playbook_id=records_playbook_id,
+        )
+        try:
+            outcome = runner_for(action_spec.kind)(kind_spec, action_ctx)
+        except Exception as exc:
+            log.exception("action %s of run %s crashed", action_spec.name, run_id)
+            outcome = Outcome(False, {}, f"internal error: {exc}")
+        return self._finish_action(run_id, action_id, action_spec, outcome, deadline)
+
+    def _finish_action(
+        self, run_id: str, action_id: str, action_spec: Action, outcome: Outcome, deadline: dt.datetime
+    ) -> str:
+        now = utcnow()
+        with unit_of_work(self.ctx.writer) as session:
+            run = session.get(PlaybookRun, run_id)
+            action = session.get(RunAction, action_id)
+            assert run is not None and action is not None
+            action.result = outcome.result
+            action.error = outcome.error
+            action.end_time = now
+            for declared, local in outcome.files:
+                self.ctx.store.put(
+                    session, local, run_id=run_id, action_id=action_id, path=declared, filename=local.name
+                )
+            if run.status != RunStatus.RUNNING or outcome.cancelled:
+                if action.status == ActionStatus.RUNNING:
+                    move_action(action, ActionStatus.CANCELLED)
+                records.record_action(session, run, action, action_spec.kind)
+                if run.status == RunStatus.RUNNING:
+                    self._end(session, run, RunStatus.CANCELLED, "cancelled")
+                return STOP
+            if outcome.ok:
+                move_action(action, ActionStatus.COMPLETED)
+                records.record_action(session, run, action, action_spec.kind)
+                return NEXT
+            move_action(action, ActionStatus.TIMED_OUT if outcome.timed_out else ActionStatus.FAILED)
+            records.record_action(session, run, action, action_spec.kind)
+            if outcome.timed_out and now >= deadline:
+                self._end(session, run, RunStatus.TIMED_OUT, f"run timed out after {run.timeout}s")
+                return STOP
+            retry = action_spec.retry
+            if retry is not None and action.attempt <= retry.limit:
+                wake = now + dt.timedelta(seconds=_backoff(retry, action.attempt))
+                nxt = RunAction(
+                    run_id=run_id,
+                    name=action.name,
+                    position=action.position,
+                    attempt=action.attempt + 1,
+                    status="scheduled",
+                )
+                session.add(nxt)
+                move_action(nxt, ActionStatus.SLEEPING)
+                nxt.scheduled_time = wake
+                session.flush()
+                if wake <= utcnow():
+                    return AGAIN  # due already: this worker goes on with the next attempt
+                self._park(run, RunStatus.RETRYING, wake)
+                return STOP
+            return NEXT
+
+    # -- state changes --------------------------------------------------------------------------------------
+    def _park(self, run: PlaybookRun, status: RunStatus, until: dt.datetime) -> None:
+        move_run(run, status)
+        run.scheduled_time = until
+        run.worker_id = None
+
+    def _end(self, session: Session, run: PlaybookRun, status: RunStatus, error: str | None) -> None:
+        move_run(run, status)
+        run.error = error
+        run.end_time = utcnow()
+        run.worker_id = None
+        for action in session.scalars(select(RunAction).where(RunAction.run_id == run.id)):
+            if action.status in ("scheduled", "sleeping", "waiting", "running"):
+                move_action(action, ActionStatus.CANCELLED if status == RunStatus.CANCELLED else ActionStatus.FAILED)
+                action.end_time = run.end_time
+        records.finish(session, run)
+        shutil.rmtree(self.ctx.work_root / run.id, ignore_errors=True)
+
+    def _done_actions(self, session: Session, run_id: str) -> dict[str, Any]:
+        """What ``getAction("name")`` sees: the latest attempt of each finished action."""
+        done: dict[str, Any] = {}
+        for action in session.scalars(
+            select(RunAction).where(RunAction.run_id == run_id).order_by(RunAction.position, RunAction.attempt)
+        ):
+            if action.status in ACTION_TERMINAL:
+                done[action.name] = {
+                    "status": action.status,
+                    "result": action.result or {},
+                    "error": action.error,
+                    "attempt": action.attempt,
+                    "retried": False,
+                }
+            elif action.name in done:
+                done[action.name]["retried"] = True
+        return done
+
+
+def _retried(session: Session, action: RunAction) -> bool:
+    return (
+        session.scalar(
+            select(RunAction.id).where(
+                RunAction.run_id == action.run_id,
+                RunAction.position == action.position,
+                RunAction.attempt > action.attempt,
+            )
+        )
+        is not None
+    )
+
+
+def _targets(run: PlaybookRun) -> dict[str, Any]:
+    return {k: getattr(run, k) for k in ("config_id", "check_id", "component_id") if getattr(run, k)}
+
+
+def artifacts_of(session: Session, run_id: str) -> list[Artifact]:
+    return list(session.scalars(select(Artifact).where(Artifact.run_id == run_id).order_by(Artifact.created_at)))
