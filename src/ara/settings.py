@@ -29,6 +29,8 @@ class AuthSettings(BaseModel):
     write_login_required: bool = False
     # Seconds a verified password stays cached (ARA issue 283: hashing per request made runs 2-3x slower).
     credential_cache_seconds: int = 300
+    # The bootstrap admin@local's password; may stay empty (meaning 'admin') only on loopback.
+    admin_password: str = ""
 
 
 class EngineSettings(BaseModel):

@@ -25,7 +25,7 @@ def running_server(settings: Settings) -> Iterator[str]:
     """Yields the base URL (``http://127.0.0.1:PORT``) of a server that stops when the block ends."""
     port = free_port()
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import Any
 
 import typer
 
@@ -47,8 +48,26 @@ def serve(
             )
             raise typer.Exit(2)
     app = create_app(settings)
+    notice = bootstrap_admin(app, loopback=is_loopback(host))
+    if notice:
+        typer.echo(notice, err=True)
     typer.echo(f"Ara serving on http://{host}:{port} (database: {app.state.ara.engine.url.render_as_string()})")
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+
+
+def bootstrap_admin(app: Any, *, loopback: bool) -> str | None:
+    """admin@local gets password 'admin' only on loopback; elsewhere ARA_AUTH__ADMIN_PASSWORD must be set."""
+    from ara.db.session import unit_of_work
+    from ara.errors import ValidationFailed
+    from ara.users.service import ensure_bootstrap_admin
+
+    state = app.state.ara
+    try:
+        with unit_of_work(state.writer) as session:
+            return ensure_bootstrap_admin(session, loopback=loopback, password=state.settings.auth.admin_password)
+    except ValidationFailed as exc:
+        typer.echo(f"Refusing to start: {exc.message}", err=True)
+        raise typer.Exit(2) from None
 
 
 def register(app: typer.Typer) -> None:

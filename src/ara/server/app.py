@@ -2,24 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 import ara
 from ara.db.migrate import upgrade
 from ara.server.errors import install_error_handlers
-from ara.server.routes import health, records
+from ara.server.routes import catalog, health, playbooks, records, users
 from ara.server.state import AppState
 from ara.settings import Settings
 
 
-def create_app(settings: Settings | None = None, *, run_migrations: bool = True) -> FastAPI:
+def create_app(settings: Settings | None = None, *, run_migrations: bool = True, workers: bool = True) -> FastAPI:
+    """``workers``: start the in-process worker with the app's lifespan (the offline client does not)."""
     settings = settings or Settings()
     state = AppState.build(settings)
     if run_migrations:
         upgrade(state.engine)
-    app = FastAPI(title="Ara", version=ara.__version__, redirect_slashes=False)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if workers and settings.engine.workers > 0:
+            from ara.engine.worker import Worker
+
+            state.worker = Worker(state.engine_context, threads=settings.engine.workers)
+            state.worker.start()
+        try:
+            yield
+        finally:
+            if state.worker is not None:
+                state.worker.stop()
+                state.worker = None
+
+    app = FastAPI(title="Ara", version=ara.__version__, redirect_slashes=False, lifespan=lifespan)
     app.state.ara = state
     install_error_handlers(app)
     app.include_router(records.router)
+    app.include_router(playbooks.router)
+    app.include_router(catalog.router)
+    app.include_router(users.router)
     app.include_router(health.router)
     return app

@@ -1,8 +1,10 @@
-"""What one app instance holds: its settings, engine, session factories and credential cache."""
+"""What one app instance holds: its settings, engine, session factories, credential cache and (optionally) the
+in-process worker that executes playbook runs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -10,6 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from ara.db.session import make_engine, make_sessionmaker
 from ara.settings import Settings
 from ara.users.service import CredentialChecker
+
+if TYPE_CHECKING:
+    from ara.engine.context import EngineContext
+    from ara.engine.worker import Worker
 
 
 @dataclass
@@ -19,6 +25,8 @@ class AppState:
     writer: sessionmaker[Session]
     reader: sessionmaker[Session]
     credentials: CredentialChecker = field(init=False)
+    worker: Worker | None = None
+    _engine_context: EngineContext | None = None
 
     def __post_init__(self) -> None:
         self.credentials = CredentialChecker(self.settings.auth.credential_cache_seconds)
@@ -27,3 +35,16 @@ class AppState:
     def build(cls, settings: Settings) -> AppState:
         engine = make_engine(settings)
         return cls(settings, engine, make_sessionmaker(engine, write=True), make_sessionmaker(engine, write=False))
+
+    @property
+    def engine_context(self) -> EngineContext:
+        """Secret box, artifact store and friends, built on first use (the records API never needs them)."""
+        if self._engine_context is None:
+            from ara.engine.context import EngineContext
+
+            self._engine_context = EngineContext.build(self.settings, self.engine, self.writer)
+        return self._engine_context
+
+    def wake_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.wake()

@@ -133,3 +133,23 @@ def _spend_a_verification(password: str) -> None:
         _hasher.verify(_dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         pass
+
+
+BOOTSTRAP_ADMIN = "admin@local"
+
+
+def ensure_bootstrap_admin(session: Session, *, loopback: bool, password: str = "") -> str | None:
+    """Make sure ``admin@local`` exists. Its password is ``admin`` only while the server listens on loopback;
+    elsewhere one must be configured. Returns a notice to print, or None when nothing was done."""
+    if session.scalar(select(User.id).where(User.username == BOOTSTRAP_ADMIN)) is not None:
+        return None
+    if not password:
+        if not loopback:
+            raise ValidationFailed(
+                {"ARA_AUTH__ADMIN_PASSWORD": ["set a password for admin@local before listening beyond loopback"]}
+            )
+        password = "admin"
+    create_user(session, username=BOOTSTRAP_ADMIN, password=password, role="admin")
+    if password == "admin":
+        return "Created admin@local with password 'admin' (loopback only: set ARA_AUTH__ADMIN_PASSWORD to change it)"
+    return "Created admin@local with the configured ARA_AUTH__ADMIN_PASSWORD"

@@ -84,7 +84,8 @@ def run_exec(spec: Any, ctx: ActionContext) -> Outcome:
             pattern = artifact.path if os.path.isabs(artifact.path) else str(ctx.workdir / artifact.path)
             for match in sorted(glob.glob(pattern)):
                 if Path(match).is_file():
-                    files.append((match, Path(match)))
+                    shown = match if os.path.isabs(artifact.path) else os.path.relpath(match, ctx.workdir)
+                    files.append((shown, Path(match)))
     if timed_out:
         return Outcome(False, result, f"timed out after {ctx.timeout:g}s", timed_out=True, files=files)
     if cancelled:

@@ -1,0 +1,141 @@
+"""What the scheduler does on every tick besides handing out runs: fire due schedules and records-event
+triggers (through the one run-creation pipeline), lapse expired approvals, time out parked runs and fail
+runs whose worker stopped reporting."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from croniter import croniter
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ara.db.session import unit_of_work
+from ara.db.types import utcnow
+from ara.engine import records
+from ara.engine.context import EngineContext
+from ara.engine.states import ActionStatus, RunStatus, move_action, move_run
+from ara.errors import AraError
+from ara.playbooks.durations import parse_duration
+from ara.playbooks.models import PlaybookDefinition, PlaybookRun, RunAction
+from ara.playbooks.runs import create_run
+from ara.playbooks.spec import PlaybookSpec
+from ara.records import models as rm
+
+log = logging.getLogger("ara.engine")
+PARKED = (RunStatus.SLEEPING, RunStatus.RETRYING, RunStatus.SCHEDULED, RunStatus.WAITING)
+
+
+def previous_fire(expression: str, now: dt.datetime, anchor: dt.datetime) -> dt.datetime:
+    """The latest firing time at or before ``now`` (``@every`` counts from ``anchor``)."""
+    if expression.startswith("@every"):
+        every = parse_duration(expression.removeprefix("@every").strip())
+        periods = int((now - anchor).total_seconds() // every)
+        return anchor + dt.timedelta(seconds=periods * every)
+    return croniter(expression, now + dt.timedelta(microseconds=1)).get_prev(dt.datetime)
+
+
+def _trigger(ctx: EngineContext, playbook_id: str, key: str, request: dict[str, object], trigger: str) -> None:
+    """Create a run for a trigger event once: the (playbook, trigger_key) unique constraint drops a repeat."""
+    try:
+        with unit_of_work(ctx.writer) as session:
+            run = create_run(
+                session,
+                ctx.box,
+                playbook_id=playbook_id,
+                request=request,
+                identity=None,
+                trigger=trigger,
+                check_permission=False,
+            )
+            run.trigger_key = key
+            session.flush()
+    except IntegrityError:
+        pass  # fired already (another server, or an earlier tick)
+    except AraError as exc:
+        log.warning("%s trigger of playbook %s not run: %s", trigger, playbook_id, exc)
+
+
+def fire_schedules(ctx: EngineContext, now: dt.datetime) -> None:
+    with unit_of_work(ctx.writer) as session:
+        definitions = [
+            (d.id, d.updated_at, PlaybookSpec.model_validate(d.spec))
+            for d in session.scalars(select(PlaybookDefinition).where(PlaybookDefinition.deleted_at.is_(None)))
+        ]
+    for playbook_id, anchor, spec in definitions:
+        for position, schedule in enumerate(spec.on.schedule):
+            fire = previous_fire(schedule.schedule, now, anchor)
+            if fire <= anchor:
+                continue  # nothing due since the definition was saved
+            key = f"schedule:{position}:{fire.isoformat()}"
+            _trigger(ctx, playbook_id, key, {"params": dict(schedule.parameters)}, "schedule")
+
+
+def fire_records_events(ctx: EngineContext, since: dt.datetime) -> None:
+    """Recorded playbooks (Ansible or others) that ended since ``since`` and match an ``on.records`` rule."""
+    with unit_of_work(ctx.writer) as session:
+        rules = [
+            (d.id, index, rule)
+            for d in session.scalars(select(PlaybookDefinition).where(PlaybookDefinition.deleted_at.is_(None)))
+            for index, rule in enumerate(PlaybookSpec.model_validate(d.spec).on.records)
+        ]
+        if not rules:
+            return
+        ended = list(
+            session.scalars(
+                select(rm.Playbook).where(
+                    rm.Playbook.ended.is_not(None),
+                    rm.Playbook.updated >= since,
+                    rm.Playbook.status.in_(["failed", "completed", "expired"]),
+                )
+            )
+        )
+        events = []
+        for playbook in ended:
+            labels = {label.name for label in playbook.labels}
+            if "playbook-run" in labels:
+                continue  # a playbook run's own record never triggers another run
+            for playbook_id, index, rule in rules:
+                if rule.status == playbook.status and set(rule.labels) <= labels and rule.path in playbook.path:
+                    request = {
+                        "params": dict(rule.parameters),
+                        "records_playbook": {"id": playbook.id, "path": playbook.path, "status": playbook.status},
+                    }
+                    events.append((playbook_id, f"records:{index}:{playbook.id}", request))
+    for playbook_id, key, request in events:
+        _trigger(ctx, playbook_id, key, request, "records")
+
+
+def _end(session: Session, run: PlaybookRun, status: RunStatus, error: str) -> None:
+    move_run(run, status)
+    run.error = error
+    run.end_time = utcnow()
+    run.worker_id = None
+    for action in session.scalars(select(RunAction).where(RunAction.run_id == run.id)):
+        if action.status in ("scheduled", "sleeping", "waiting", "running"):
+            move_action(action, ActionStatus.FAILED if status != RunStatus.CANCELLED else ActionStatus.CANCELLED)
+            action.end_time = run.end_time
+    records.finish(session, run)
+
+
+def expire_and_reap(ctx: EngineContext, now: dt.datetime) -> None:
+    stale = now - dt.timedelta(seconds=ctx.settings.engine.heartbeat_timeout)
+    with unit_of_work(ctx.writer) as session:
+        for run in session.scalars(
+            select(PlaybookRun).where(
+                PlaybookRun.status == RunStatus.PENDING_APPROVAL, PlaybookRun.approval_expires_at <= now
+            )
+        ):
+            _end(session, run, RunStatus.TIMED_OUT, "approval expired")
+        for run in session.scalars(
+            select(PlaybookRun).where(PlaybookRun.status.in_(PARKED), PlaybookRun.start_time.is_not(None))
+        ):
+            assert run.start_time is not None
+            if run.start_time + dt.timedelta(seconds=run.timeout) <= now:
+                _end(session, run, RunStatus.TIMED_OUT, f"run timed out after {run.timeout}s")
+        for run in session.scalars(
+            select(PlaybookRun).where(PlaybookRun.status == RunStatus.RUNNING, PlaybookRun.heartbeat_at < stale)
+        ):
+            _end(session, run, RunStatus.FAILED, f"worker {run.worker_id} stopped reporting; the run was abandoned")

@@ -1,0 +1,70 @@
+"""Users under ``/api/v1/users`` (admins only): list, create, delete; passwords are never returned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from ara.errors import ValidationFailed
+from ara.playbooks.permissions import require
+from ara.server.deps import StateDep, transaction
+from ara.server.routes.bodies import json_body
+from ara.server.state import AppState
+from ara.users import service
+from ara.users.models import User
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+
+def user_dict(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "role": user.role,
+        "teams": user.teams or [],
+        "is_active": user.is_active,
+        "created": user.created.isoformat(),
+    }
+
+
+async def _admin(request: Request, state: AppState, work: Any) -> Any:
+    def run() -> Any:
+        with transaction(request, state) as (session, identity):
+            require(session, identity, None, "define")
+            return work(session)
+
+    return await run_in_threadpool(run)
+
+
+@router.get("")
+async def list_users(request: Request, state: StateDep) -> JSONResponse:
+    return JSONResponse(await _admin(request, state, lambda s: [user_dict(u) for u in service.list_users(s)]))
+
+
+@router.post("", status_code=201)
+async def create_user(request: Request, state: StateDep) -> JSONResponse:
+    body = await json_body(request, default={})
+    if not isinstance(body, dict):
+        raise ValidationFailed({"body": ["expected a JSON object"]})
+
+    def work(session: Any) -> dict[str, Any]:
+        user = service.create_user(
+            session,
+            username=str(body.get("username", "")),
+            password=str(body.get("password", "")),
+            role=str(body.get("role", "viewer")),
+            teams=[str(t) for t in body.get("teams", [])],
+        )
+        return user_dict(user)
+
+    return JSONResponse(await _admin(request, state, work), status_code=201)
+
+
+@router.delete("/{username}", status_code=204)
+async def delete_user(username: str, request: Request, state: StateDep) -> Response:
+    await _admin(request, state, lambda s: service.remove_user(s, username))
+    state.credentials.forget()
+    return Response(status_code=204)
