@@ -15,7 +15,7 @@ from ara.catalog.service import find_item, matches
 from ara.crypto import SecretBox
 from ara.db.types import utcnow
 from ara.engine.states import RUN_TERMINAL, RunStatus, move_run
-from ara.errors import NotFound, PermissionDenied, ValidationFailed
+from ara.errors import NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from ara.playbooks.conditions import should_run
 from ara.playbooks.definitions import get_definition, redacted_spec, spec_of
 from ara.playbooks.durations import parse_duration
@@ -71,6 +71,8 @@ def create_run(
     check_permission: bool = True,
 ) -> PlaybookRun:
     """Validate and store a run: ``pending_approval`` when approval is needed, otherwise ``scheduled``."""
+    if check_permission and identity is None:
+        raise Unauthenticated("Authentication credentials were not provided.")
     if not isinstance(request, dict):
         raise ValidationFailed({"body": ["expected a JSON object"]})
     definition = get_definition(session, playbook_id)

@@ -1,0 +1,25 @@
+"""Playbook-run tests talk to a real server on 127.0.0.1 whose in-process worker polls quickly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_settings
+from tests.support.mission import Mission, mission_control
+
+
+@pytest.fixture
+def mission(tmp_path: Path, database_url: str) -> Iterator[Mission]:
+    settings = make_settings(tmp_path, database_url, engine={"poll_interval": 0.1, "heartbeat_timeout": 2})
+    with mission_control(settings) as mc:
+        yield mc
+
+
+@pytest.fixture
+def mission_sqlite(tmp_path: Path) -> Iterator[Mission]:
+    settings = make_settings(tmp_path, engine={"poll_interval": 0.1, "heartbeat_timeout": 2})
+    with mission_control(settings) as mc:
+        yield mc
