@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import select
 
-from ara.db.session import unit_of_work
 from ara.errors import NotFound, ValidationFailed
 from ara.playbooks import definitions, runs
 from ara.playbooks.models import Artifact, PlaybookRun
@@ -225,13 +224,13 @@ async def replace_definition(playbook_id: str, request: Request, state: StateDep
 
 
 @router.delete("/playbook/{playbook_id}", status_code=204)
-async def delete_definition(playbook_id: str, request: Request, state: StateDep) -> JSONResponse:
+async def delete_definition(playbook_id: str, request: Request, state: StateDep) -> Response:
     def work(session: Any, identity: Any) -> None:
         require(session, identity, playbook_id, "define")
         definitions.delete_definition(session, playbook_id)
 
     await _call(request, state, work)
-    return JSONResponse(None, status_code=204)
+    return Response(status_code=204)
 
 
 @router.get("/artifacts/list/playbook_run/{run_id}")
@@ -271,7 +270,3 @@ async def download_artifact(artifact_id: str, request: Request, state: StateDep)
     wanted = request.query_params.get("filename") or filename
     safe = wanted.replace("/", "_").replace("\\", "_").replace("\x00", "") or "artifact"
     return FileResponse(path, media_type=content_type, filename=safe)
-
-
-def unit(state: AppState) -> Any:
-    return unit_of_work(state.writer)
