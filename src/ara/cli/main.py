@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ara.cli import server
+from ara.cli import server, worker
 
 app = typer.Typer(
     name="ara",
@@ -21,6 +21,7 @@ def root() -> None:
 
 
 server.register(app)
+worker.register(app)
 
 
 def main() -> None:

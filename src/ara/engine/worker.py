@@ -27,10 +27,10 @@ ACTIVE = ("running", "waiting", "sleeping", "retrying")
 class Worker:
     def __init__(self, ctx: EngineContext, *, threads: int, housekeeping: bool = True) -> None:
         self.ctx = ctx
-        self.threads = max(threads, 1)
+        self.threads = max(threads, 0)  # 0: housekeeping only, runs wait for another worker
         self.housekeeping = housekeeping
         self.runner = RunRunner(ctx)
-        self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="ara-run")
+        self._pool = ThreadPoolExecutor(max_workers=max(self.threads, 1), thread_name_prefix="ara-run")
         self._busy: set[str] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()

@@ -24,9 +24,11 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if workers and settings.engine.workers > 0:
+        if workers:
             from ara.engine.worker import Worker
 
+            # With ARA_ENGINE__WORKERS=0 the server still keeps time (schedules, expiry, dead workers) but
+            # leaves executing runs to ``ara worker`` processes.
             state.worker = Worker(state.engine_context, threads=settings.engine.workers)
             state.worker.start()
         try:
