@@ -126,3 +126,51 @@ def finish(session: Session, run: PlaybookRun) -> None:
             counts[status_] += 1
     RESOURCES["hosts"].update(session, str(host), counts, partial=True)
     RESOURCES["playbooks"].update(session, str(pid), {"status": status, "ended": ended}, partial=True)
+
+
+def adopt(session: Session, run: PlaybookRun, action_id: str) -> int:
+    """Move what an ``ansible`` action's own recording holds (plays, tasks, results, hosts, files, records) under
+    the run's records playbook, so one playbook shows the whole run; returns how many recordings were adopted."""
+    from sqlalchemy import delete, update
+
+    from ara.records.service import repoint_latest_hosts
+
+    if run.records_playbook_id is None:
+        return 0
+    target = run.records_playbook_id
+    label = f"playbook-run-action:{action_id}"
+    adopted = list(
+        session.scalars(
+            select(m.Playbook.id)
+            .join(m.playbooks_labels, m.playbooks_labels.c.playbook_id == m.Playbook.id)
+            .join(m.Label, m.Label.id == m.playbooks_labels.c.label_id)
+            .where(m.Label.name == label)
+        )
+    )
+    for source in adopted:
+        # Hosts and files are unique per playbook: where the run already has one of that name, point to it.
+        existing_hosts = dict(session.execute(select(m.Host.name, m.Host.id).where(m.Host.playbook_id == target)).all())
+        for host in list(session.scalars(select(m.Host).where(m.Host.playbook_id == source))):
+            keep = existing_hosts.get(host.name)
+            if keep is None:
+                host.playbook_id = target
+                continue
+            session.execute(update(m.Result).where(m.Result.host_id == host.id).values(host_id=keep))
+            session.execute(
+                update(m.results_delegated_to).where(m.results_delegated_to.c.host_id == host.id).values(host_id=keep)
+            )
+            repoint_latest_hosts(session, [host])
+            session.delete(host)
+        existing_files = dict(session.execute(select(m.File.path, m.File.id).where(m.File.playbook_id == target)).all())
+        for file in list(session.scalars(select(m.File).where(m.File.playbook_id == source))):
+            keep = existing_files.get(file.path)
+            if keep is None:
+                file.playbook_id = target
+                continue
+            session.execute(update(m.Task).where(m.Task.file_id == file.id).values(file_id=keep))
+            session.delete(file)
+        session.flush()
+        for model in (m.Play, m.Task, m.Result, m.Record):
+            session.execute(update(model).where(model.playbook_id == source).values(playbook_id=target))
+        session.execute(delete(m.Playbook).where(m.Playbook.id == source))
+    return len(adopted)

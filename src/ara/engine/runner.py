@@ -207,6 +207,8 @@ class RunRunner:
             action.result = outcome.result
             action.error = outcome.error
             action.end_time = now
+            if action_spec.kind == "ansible":
+                records.adopt(session, run, action_id)
             for declared, local in outcome.files:
                 self.ctx.store.put(
                     session, local, run_id=run_id, action_id=action_id, path=declared, filename=local.name

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ara.catalog.service import find_item, matches
+from ara.crypto import SecretBox, is_sealed
 from ara.db.types import utcnow
 from ara.errors import AlreadyExists, NotFound, ValidationFailed
 from ara.playbooks.models import PlaybookDefinition
@@ -33,9 +34,27 @@ def _by_name(session: Session, name: str) -> PlaybookDefinition | None:
     )
 
 
-def _apply(definition: PlaybookDefinition, name: str, spec: PlaybookSpec) -> None:
+def sealed_spec(spec: PlaybookSpec, box: SecretBox) -> dict[str, Any]:
+    """The spec as stored: connection URLs and webhook credentials encrypted."""
+    data = spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+
+    def seal(value: str) -> str:
+        return value if is_sealed(value) else box.seal(value)
+
+    for action in data.get("actions", []):
+        if "sql" in action:
+            action["sql"]["connection"] = seal(action["sql"]["connection"])
+    auth = (data.get("on", {}).get("webhook") or {}).get("authentication") or {}
+    if "basic" in auth:
+        auth["basic"]["password"] = seal(auth["basic"]["password"])
+    if "github" in auth:
+        auth["github"]["token"] = seal(auth["github"]["token"])
+    return data
+
+
+def _apply(definition: PlaybookDefinition, name: str, spec: PlaybookSpec, box: SecretBox) -> None:
     definition.name = name
-    definition.spec = spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    definition.spec = sealed_spec(spec, box)
     definition.title = spec.title or name
     definition.description = spec.description
     definition.category = spec.category
@@ -43,7 +62,13 @@ def _apply(definition: PlaybookDefinition, name: str, spec: PlaybookSpec) -> Non
 
 
 def save_definition(
-    session: Session, document: Any, *, created_by: str | None, source: str = "api", upsert: bool = False
+    session: Session,
+    document: Any,
+    *,
+    box: SecretBox,
+    created_by: str | None,
+    source: str = "api",
+    upsert: bool = False,
 ) -> tuple[PlaybookDefinition, bool]:
     """Create a definition (or, with ``upsert``, replace the live one of that name). Returns (row, created)."""
     name, spec = parse_definition(document)
@@ -51,14 +76,14 @@ def save_definition(
     if existing is not None and not upsert:
         raise AlreadyExists(f"a playbook named {name!r} already exists ({existing.id})")
     definition = existing or PlaybookDefinition(created_by=created_by, source=source)
-    _apply(definition, name, spec)
+    _apply(definition, name, spec, box)
     if existing is None:
         session.add(definition)
     session.flush()
     return definition, existing is None
 
 
-def replace_definition(session: Session, playbook_id: str, document: Any) -> PlaybookDefinition:
+def replace_definition(session: Session, playbook_id: str, document: Any, *, box: SecretBox) -> PlaybookDefinition:
     definition = get_definition(session, playbook_id)
     if isinstance(document, dict) and "spec" not in document and "actions" in document:
         document = {"name": definition.name, "spec": document}  # a bare spec replaces the spec only
@@ -68,7 +93,7 @@ def replace_definition(session: Session, playbook_id: str, document: Any) -> Pla
     clash = _by_name(session, name)
     if clash is not None and clash.id != definition.id:
         raise AlreadyExists(f"a playbook named {name!r} already exists ({clash.id})")
-    _apply(definition, name, spec)
+    _apply(definition, name, spec, box)
     session.flush()
     return definition
 

@@ -173,7 +173,7 @@ class SqlAction(SpecModel):
 
 class AnsibleAction(SpecModel):
     playbook: str  # a path, or inline YAML
-    inventory: str = "localhost,"
+    inventory: str = "localhost ansible_connection=local\n"  # a path, host list ("a,b,") or inline INI
     extraVars: dict[str, Any] = Field(default_factory=dict)  # noqa: N815 - Mission Control style
 
 

@@ -195,7 +195,7 @@ async def create_definition(request: Request, state: StateDep) -> JSONResponse:
         require(session, identity, None, "define")
         source = request.query_params.get("source", "api")
         definition, created = definitions.save_definition(
-            session, document, created_by=identity.username, source=source, upsert=upsert
+            session, document, box=state.engine_context.box, created_by=identity.username, source=source, upsert=upsert
         )
         return definitions.as_dict(definition), created
 
@@ -218,7 +218,8 @@ async def replace_definition(playbook_id: str, request: Request, state: StateDep
 
     def work(session: Any, identity: Any) -> dict[str, Any]:
         require(session, identity, playbook_id, "define")
-        return definitions.as_dict(definitions.replace_definition(session, playbook_id, document))
+        replaced = definitions.replace_definition(session, playbook_id, document, box=state.engine_context.box)
+        return definitions.as_dict(replaced)
 
     return JSONResponse(await _call(request, state, work))
 
