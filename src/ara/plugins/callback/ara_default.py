@@ -320,7 +320,14 @@ def cleaned_content(data: dict[str, Any], ignored_facts: list[str]) -> dict[str,
 
 
 def jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, cls=AnsibleJSONEncoder, ensure_ascii=False, default=str))
+    """Ansible's CLI arguments as plain JSON types (tuples become lists, anything unknown its text)."""
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(item) for item in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return str(value)
 
 
 def unique(items: list[Any]) -> list[Any]:
@@ -428,7 +435,8 @@ class CallbackModule(CallbackBase):
             self._warn(f"cannot set up the API client, this run is not recorded: {exc}")
             self.client = None
             return
-        self.sender = Sender(self.client)
+        # In-process database work must not straddle Ansible's forks (see ara.plugins.sender).
+        self.sender = Sender(self.client, guard_forks=self.get_option("api_client") == "offline")
         shared.set_active_client(self.client)
 
     def _ignored_file(self, path: str) -> str | None:

@@ -1,0 +1,110 @@
+"""The callback when things go wrong: the run is interrupted, the server is down or answers errors."""
+
+from __future__ import annotations
+
+import http.server
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ara.clients.base import AraClient
+from ara.clients.http import AraHttpClient
+from ara.clients.offline import AraOfflineClient
+from ara.settings import Settings
+from tests.support.ansible import ansible_env, run_playbook, start_playbook
+from tests.support.server import free_port, running_server
+
+pytestmark = pytest.mark.ansible
+
+
+@contextmanager
+def recording(kind: str, tmp_path: Path, settings: Settings) -> Iterator[tuple[dict[str, str], AraClient]]:
+    """Ansible's environment for the ``kind`` client, and a client reading what it records."""
+    if kind == "offline":
+        client: AraClient = AraOfflineClient(settings=settings)
+        try:
+            yield ansible_env(tmp_path, settings=settings), client
+        finally:
+            client.close()
+    else:
+        with running_server(settings) as url, AraHttpClient(endpoint=url) as http_client:
+            yield ansible_env(tmp_path, client="http", server=url), http_client
+
+
+@pytest.mark.parametrize("kind", ["offline", "http"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_run_is_expired(kind: str, sig: int, tmp_path: Path, sqlite_settings: Settings) -> None:
+    if sig == signal.SIGTERM and kind == "http":
+        pytest.skip("one client is enough for SIGTERM")
+    with recording(kind, tmp_path, sqlite_settings) as (env, client):
+        process = start_playbook("slow.yml", env)
+        try:
+            deadline = time.monotonic() + 60
+            while not client.get("/api/v1/tasks", name="Sleep a while")["count"]:
+                assert process.poll() is None, process.communicate()
+                assert time.monotonic() < deadline, "the long task was never recorded"
+                time.sleep(0.1)
+            process.send_signal(sig)
+            stdout, stderr = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        assert process.returncode != 0
+        (playbook,) = client.get("/api/v1/playbooks")["results"]
+        assert playbook["status"] == "expired", stdout + stderr
+        assert playbook["ended"] is not None
+        # What was recorded before the signal is intact.
+        (quick,) = client.get("/api/v1/tasks", name="Quick task")["results"]
+        assert quick["status"] == "completed"
+        assert client.get("/api/v1/results", task=quick["id"])["results"][0]["status"] == "ok"
+
+
+class _AlwaysFails(http.server.BaseHTTPRequestHandler):
+    def _fail(self) -> None:
+        body = b'{"detail": "broken on purpose"}'
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _fail
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def failing_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _AlwaysFails)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@contextmanager
+def closed_port() -> Iterator[str]:
+    yield f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.mark.parametrize("server", [closed_port, failing_server], ids=["server-down", "server-500"])
+def test_broken_server_does_not_break_the_run(server: Any, tmp_path: Path) -> None:
+    with server() as url:
+        run = run_playbook("lifecycle.yml", ansible_env(tmp_path, client="http", server=url))
+    assert run.returncode == 0, run.output
+    warnings = run.ara_warnings()
+    assert len(warnings) == 1, run.output
+    assert "callback plugin" not in run.output and "Traceback" not in run.output, run.output
+    assert "PLAY RECAP" in run.stdout
