@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from ara.cli import server, worker
+from ara.cli import expire, hosts, playbooks, plays, records, results, server, tasks, users, worker
+from ara.cli.options import root_callback
 
 app = typer.Typer(
     name="ara",
@@ -16,11 +17,14 @@ app = typer.Typer(
 
 
 @app.callback()
+@root_callback
 def root() -> None:
     """Ara: records, playbook runs and agent apps."""
 
 
 server.register(app)
+for group in (playbooks, plays, tasks, hosts, results, records, expire, users):
+    group.register(app)
 worker.register(app)
 
 
