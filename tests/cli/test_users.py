@@ -1,0 +1,67 @@
+"""``ara user add|list|remove`` and ``ara token create``, then logging in with them over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ara.clients.http import AraHttpClient
+from ara.settings import Settings
+from tests.cli.conftest import Cli
+from tests.conftest import make_settings
+from tests.support.server import running_server
+
+
+@pytest.fixture
+def locked(tmp_path: Path) -> Settings:
+    """Writes need a login (reads stay open)."""
+    return make_settings(tmp_path, auth={"write_login_required": True})
+
+
+@pytest.fixture
+def server(locked: Settings) -> Iterator[str]:
+    with running_server(locked) as url:
+        yield url
+
+
+def test_user_and_token_administration(locked: Settings) -> None:
+    cli = Cli(locked)
+    added = cli.ok("user", "add", "alice", "--password", "s3cret", "--role", "operator")
+    assert added.stdout == "" and "Created user alice (operator)" in added.stderr
+    assert "already exists" in cli("user", "add", "alice", "--password", "x").error
+    assert "Invalid value" in cli("user", "add", "bob", "--password", "x", "--role", "wizard").error
+    cli.ok("user", "add", "bob", "--password", "x")
+    users = {u["username"]: u for u in cli.json("user", "list")}
+    assert users["alice"]["role"] == "operator" and users["bob"]["role"] == "viewer"
+    assert "alice" in cli.ok("user", "list").stdout
+
+    created = cli.ok("token", "create", "--user", "alice", "--name", "ci")
+    token = created.stdout.strip()
+    assert token.startswith("ara_") and "\n" not in token and "cannot be shown again" in created.stderr
+    assert "no user 'nobody'" in cli("token", "create", "--user", "nobody").error
+
+    cli.ok("user", "remove", "bob")
+    assert "bob" not in {u["username"] for u in cli.json("user", "list")}
+    assert "no user 'bob'" in cli("user", "remove", "bob").error
+
+
+def test_logins_made_by_the_cli_are_accepted_by_the_server(locked: Settings, server: str) -> None:
+    cli = Cli(locked, env={"ARA_API_CLIENT": "http", "ARA_API_SERVER": server})
+    cli.ok("user", "add", "alice", "--password", "s3cret")
+    token = cli.ok("token", "create", "--user", "alice").stdout.strip()
+    with AraHttpClient(endpoint=server, auth=("alice", "s3cret")) as writer:
+        ids = [writer.post("/api/v1/playbooks", ansible_version="2.19", path=f"/p{i}.yml")["id"] for i in range(5)]
+
+    assert len(cli.json("playbook", "list")) == 5  # reads need no login here
+    assert "wants a login" in cli("playbook", "delete", str(ids[0])).error
+    assert "wants a login" in cli("playbook", "delete", str(ids[0]), "--username", "alice", "--password", "no").error
+    cli.ok("playbook", "delete", str(ids[0]), "--username", "alice", "--password", "s3cret")
+    cli.ok("playbook", "delete", str(ids[1]), ARA_API_USERNAME="alice", ARA_API_PASSWORD="s3cret")
+    cli.ok("playbook", "delete", str(ids[2]), "--token", token)
+    cli.ok("--token", token, "playbook", "delete", str(ids[3]))
+    assert [p["id"] for p in cli.json("playbook", "list")] == [ids[4]]
+
+    cli.ok("user", "remove", "alice")  # and with the user, its tokens
+    assert "wants a login" in cli("playbook", "delete", str(ids[4]), "--token", token).error
