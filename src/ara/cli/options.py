@@ -221,7 +221,6 @@ def _limit_default(default: int) -> int:
         return int(raw) if raw else default
     except ValueError:
         fail_usage(f"ARA_CLI_LIMIT={raw!r} is not a number")
-        raise  # unreachable: fail_usage exits
 
 
 def _order_and_limit(order: str | None, limit: int | None, what: str) -> list[inspect.Parameter]:
@@ -261,11 +260,6 @@ def _output_parameters() -> list[inspect.Parameter]:
     ]
 
 
-def root_options(ctx: typer.Context, **given: Any) -> None:
-    """Client options given before the command name, kept for the command to merge."""
-    ctx.obj = {name: value for name, value in given.items() if value is not None and value is not False}
-
-
 def _with_signature(func: Callable[..., Any], parameters: list[inspect.Parameter]) -> None:
     func.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     func.__annotations__ = {p.name: p.annotation for p in parameters}
@@ -276,7 +270,8 @@ def root_callback(func: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(func)
     def wrapper(ctx: typer.Context, **given: Any) -> None:
-        root_options(ctx, **given)
+        # Kept for the command to merge with its own options.
+        ctx.obj = {name: value for name, value in given.items() if value is not None and value is not False}
         func()
 
     ctx_param = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
