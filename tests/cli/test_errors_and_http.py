@@ -39,6 +39,9 @@ def test_error_paths(cli: Cli, api: AraClient) -> None:
     missing = cli("playbook", "list", "--client", "http", "--ssl-cert", "/no/cert", "--ssl-key", "/no/key").error
     assert "could not be found: /no/cert" in missing
     assert "No such option" in cli("playbook", "list", "--colour").error
+    no_database = f"postgresql://ara@127.0.0.1:{free_port()}/ara"
+    assert "database error" in cli("playbook", "list", ARA_DATABASE__URL=no_database).error
+    assert "database error" in cli("user", "list", ARA_DATABASE__URL=no_database).error
     assert json.loads(cli.ok("playbook", "show", pid, "-f", "json").stdout)["id"] == int(pid)  # still fine
 
 

@@ -104,9 +104,13 @@ def explain(exc: BaseException) -> str:
         return exc.message
     if isinstance(exc, AraError):
         return exc.message
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    if type(exc).__module__.startswith("sqlalchemy"):
+        # The offline client and the admin commands open the database themselves.
+        return f"database error: {first_line}"
     if isinstance(exc, ValueError | OSError):
-        return str(exc)
-    return f"unexpected {type(exc).__name__}: {exc} (set ARA_CLI_DEBUG=1 for details)"
+        return first_line
+    return f"unexpected {type(exc).__name__}: {first_line} (set ARA_CLI_DEBUG=1 for details)"
 
 
 @contextmanager
