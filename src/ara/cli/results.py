@@ -45,7 +45,11 @@ def _query(api: Api, ignore_errors: bool) -> dict[str, Any]:
 def list_results(
     api: Api,
     ignore_errors: Annotated[
-        bool, typer.Option("--ignore-errors", help="Only results of tasks with 'ignore_errors: true'")
+        bool,
+        typer.Option(
+            "--ignore-errors",
+            help="Only results with 'ignore_errors: true' (without it they are left out, as ARA does)",
+        ),
     ] = False,
     long: Annotated[
         bool, typer.Option("--long", help="Do not truncate paths; add changed, ignore_errors and play")
