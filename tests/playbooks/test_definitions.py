@@ -1,4 +1,7 @@
-"""Definitions: JSON or YAML, CRD or {name, spec}; validation on save; soft delete; list by resource; params."""
+"""Definitions: JSON or YAML, CRD or {name, spec}; validation on save; soft delete; list by resource; params.
+
+Their storage is plain JSON, so SQLite covers them; runs are tested on both databases.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +28,8 @@ INVALID = [
 ]
 
 
-def test_invalid_specs_are_refused_naming_the_field(mission: Mission) -> None:
+def test_invalid_specs_are_refused_naming_the_field(mission_sqlite: Mission) -> None:
+    mission = mission_sqlite
     for spec, field in INVALID:
         response = mission.http.post("/playbook", json={"name": "bad", "spec": spec})
         assert response.status_code == 400, response.text
@@ -33,7 +37,8 @@ def test_invalid_specs_are_refused_naming_the_field(mission: Mission) -> None:
     assert mission.http.get("/playbook/list").json() == []
 
 
-def test_forms_update_soft_delete(mission: Mission) -> None:
+def test_forms_update_soft_delete(mission_sqlite: Mission) -> None:
+    mission = mission_sqlite
     created = mission.http.post("/playbook", json={"name": "plain", "spec": SIMPLE})
     assert created.status_code == 201 and created.json()["source"] == "api"
     playbook_id = created.json()["id"]
@@ -56,7 +61,8 @@ def test_forms_update_soft_delete(mission: Mission) -> None:
         assert viewer.get("/playbook/list").status_code == 200
 
 
-def test_list_by_resource_kind(mission: Mission) -> None:
+def test_list_by_resource_kind(mission_sqlite: Mission) -> None:
+    mission = mission_sqlite
     catalog = mission.http
     web = catalog.post(
         "/api/v1/catalog/configs", json={"name": "web-1", "type": "Kubernetes::Deployment", "tags": {"env": "prod"}}
@@ -95,7 +101,8 @@ def test_list_by_resource_kind(mission: Mission) -> None:
     assert refused.status_code == 400 and "config_id" in refused.json()["error"]["detail"]
 
 
-def test_params_missing_unknown_invalid_and_rendered_defaults(mission: Mission) -> None:
+def test_params_missing_unknown_invalid_and_rendered_defaults(mission_sqlite: Mission) -> None:
+    mission = mission_sqlite
     web = mission.http.post(
         "/api/v1/catalog/configs", json={"name": "web-1", "type": "Deployment", "properties": {"replicas": 4}}
     ).json()

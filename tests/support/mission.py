@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +15,8 @@ import yaml
 from ara.db.session import unit_of_work
 from ara.server.app import create_app
 from ara.settings import Settings
-from ara.users.service import create_user, ensure_bootstrap_admin
+from ara.users.models import User
+from ara.users.service import hash_password
 from tests.support.server import running_server
 
 ADMIN = ("admin@local", "admin")
@@ -71,12 +73,17 @@ class Mission:
             time.sleep(0.05)
 
 
+@functools.cache
+def _hash(password: str) -> str:
+    return hash_password(password)  # argon2 is slow on purpose: hash each test password once per session
+
+
 def seed_users(settings: Settings) -> None:
     app = create_app(settings, workers=False)
     with unit_of_work(app.state.ara.writer) as session:
-        ensure_bootstrap_admin(session, loopback=True)
+        session.add(User(username="admin@local", password_hash=_hash("admin"), role="admin", teams=[]))
         for name, (role, teams) in USERS.items():
-            create_user(session, username=name, password="pw", role=role, teams=teams)
+            session.add(User(username=name, password_hash=_hash("pw"), role=role, teams=teams))
     app.state.ara.engine.dispose()
 
 
