@@ -74,3 +74,29 @@ def test_expiry_and_no_approval_needed(mission: Mission) -> None:
     open_run = mission.run(open_id)
     response = mission.http.post(f"/playbook/run/approve/{open_id}/{open_run}")
     assert response.status_code == 400 and "does not require approval" in response.text
+
+
+def test_per_playbook_grants(mission: Mission) -> None:
+    playbook_id = mission.define("granted", _approval("any", ["paul"]))
+    with mission.as_user("victor") as viewer, mission.as_user("olivia") as operator:
+        assert viewer.post("/playbook/run", json={"id": playbook_id}).status_code == 403
+        for principal, action in (("victor", "run"), ("role:operator", "approve")):
+            response = mission.http.post(
+                f"/playbook/{playbook_id}/permissions", json={"principal": principal, "action": action}
+            )
+            assert response.status_code == 201
+        assert (
+            operator.post(f"/playbook/{playbook_id}/permissions", json={"principal": "x", "action": "run"}).status_code
+            == 403
+        )
+        run_id = mission.run(playbook_id, viewer)
+        assert viewer.post(f"/playbook/run/cancel/{run_id}").status_code == 403  # run was granted, cancel was not
+        assert operator.post(f"/playbook/run/approve/{run_id}").status_code == 200
+        assert mission.wait(run_id)["status"] == "completed"
+    grants = mission.http.get(f"/playbook/{playbook_id}/permissions").json()
+    assert sorted((g["principal"], g["action"]) for g in grants) == [("role:operator", "approve"), ("victor", "run")]
+    assert mission.http.delete(f"/playbook/{playbook_id}/permissions/{grants[0]['id']}").status_code == 204
+    assert (
+        mission.http.post(f"/playbook/{playbook_id}/permissions", json={"principal": "x", "action": "fly"}).status_code
+        == 400
+    )

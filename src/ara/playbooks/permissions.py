@@ -51,3 +51,33 @@ def is_approver(session: Session, identity: Identity, spec: PlaybookSpec, playbo
         or bool(set(identity.teams) & set(teams))
         or granted(session, identity, playbook_id, "approve")
     )
+
+
+ACTIONS = ("run", "approve", "cancel")
+
+
+def grant(session: Session, playbook_id: str, principal: str, action: str) -> PlaybookPermission:
+    from ara.errors import ValidationFailed
+
+    if action not in ACTIONS:
+        raise ValidationFailed({"action": [f"must be one of {', '.join(ACTIONS)}"]})
+    if not principal.strip():
+        raise ValidationFailed({"principal": ["a username, team:NAME or role:NAME"]})
+    row = PlaybookPermission(playbook_id=playbook_id, principal=principal.strip(), action=action)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def revoke(session: Session, playbook_id: str, permission_id: str) -> None:
+    from ara.errors import NotFound
+
+    row = session.get(PlaybookPermission, permission_id)
+    if row is None or row.playbook_id != playbook_id:
+        raise NotFound(f"permission {permission_id} not found")
+    session.delete(row)
+
+
+def grants(session: Session, playbook_id: str) -> list[dict[str, str]]:
+    rows = session.scalars(select(PlaybookPermission).where(PlaybookPermission.playbook_id == playbook_id))
+    return [{"id": r.id, "principal": r.principal, "action": r.action} for r in rows]

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import select
 
 from ara.errors import NotFound, ValidationFailed
-from ara.playbooks import definitions, runs
+from ara.playbooks import definitions, permissions, runs
 from ara.playbooks.models import Artifact, PlaybookRun
 from ara.playbooks.permissions import require
 from ara.server.deps import StateDep, transaction
@@ -184,6 +184,41 @@ async def playbook_params(playbook_id: str, request: Request, state: StateDep) -
         return runs.params_form(session, playbook_id, body, identity)
 
     return JSONResponse(await _call(request, state, work))
+
+
+@router.get("/playbook/{playbook_id}/permissions")
+async def list_permissions(playbook_id: str, request: Request, state: StateDep) -> JSONResponse:
+    def work(session: Any, identity: Any) -> list[dict[str, str]]:
+        require(session, identity, playbook_id, "read")
+        definitions.get_definition(session, playbook_id)
+        return permissions.grants(session, playbook_id)
+
+    return JSONResponse(await _call(request, state, work))
+
+
+@router.post("/playbook/{playbook_id}/permissions", status_code=201)
+async def grant_permission(playbook_id: str, request: Request, state: StateDep) -> JSONResponse:
+    """Beyond a role: let a user, ``team:NAME`` or ``role:NAME`` run, approve or cancel this playbook."""
+    body = await json_body(request, default={})
+    body = body if isinstance(body, dict) else {}
+
+    def work(session: Any, identity: Any) -> dict[str, str]:
+        require(session, identity, playbook_id, "define")
+        definitions.get_definition(session, playbook_id)
+        row = permissions.grant(session, playbook_id, str(body.get("principal", "")), str(body.get("action", "")))
+        return {"id": row.id, "principal": row.principal, "action": row.action}
+
+    return JSONResponse(await _call(request, state, work), status_code=201)
+
+
+@router.delete("/playbook/{playbook_id}/permissions/{permission_id}", status_code=204)
+async def revoke_permission(playbook_id: str, permission_id: str, request: Request, state: StateDep) -> Response:
+    def work(session: Any, identity: Any) -> None:
+        require(session, identity, playbook_id, "define")
+        permissions.revoke(session, playbook_id, permission_id)
+
+    await _call(request, state, work)
+    return Response(status_code=204)
 
 
 @router.post("/playbook", status_code=201)
