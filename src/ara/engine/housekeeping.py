@@ -10,16 +10,14 @@ import logging
 from croniter import croniter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from ara.db.session import unit_of_work
-from ara.db.types import utcnow
-from ara.engine import records
 from ara.engine.context import EngineContext
-from ara.engine.states import ActionStatus, RunStatus, move_action, move_run
+from ara.engine.lifecycle import end_run
+from ara.engine.states import RunStatus
 from ara.errors import AraError
 from ara.playbooks.durations import parse_duration
-from ara.playbooks.models import PlaybookDefinition, PlaybookRun, RunAction
+from ara.playbooks.models import PlaybookDefinition, PlaybookRun
 from ara.playbooks.runs import create_run
 from ara.playbooks.spec import PlaybookSpec
 from ara.records import models as rm
@@ -108,18 +106,6 @@ def fire_records_events(ctx: EngineContext, since: dt.datetime) -> None:
         _trigger(ctx, playbook_id, key, request, "records")
 
 
-def _end(session: Session, run: PlaybookRun, status: RunStatus, error: str) -> None:
-    move_run(run, status)
-    run.error = error
-    run.end_time = utcnow()
-    run.worker_id = None
-    for action in session.scalars(select(RunAction).where(RunAction.run_id == run.id)):
-        if action.status in ("scheduled", "sleeping", "waiting", "running"):
-            move_action(action, ActionStatus.FAILED if status != RunStatus.CANCELLED else ActionStatus.CANCELLED)
-            action.end_time = run.end_time
-    records.finish(session, run)
-
-
 def expire_and_reap(ctx: EngineContext, now: dt.datetime) -> None:
     stale = now - dt.timedelta(seconds=ctx.settings.engine.heartbeat_timeout)
     with unit_of_work(ctx.writer) as session:
@@ -128,14 +114,14 @@ def expire_and_reap(ctx: EngineContext, now: dt.datetime) -> None:
                 PlaybookRun.status == RunStatus.PENDING_APPROVAL, PlaybookRun.approval_expires_at <= now
             )
         ):
-            _end(session, run, RunStatus.TIMED_OUT, "approval expired")
+            end_run(session, run, RunStatus.TIMED_OUT, "approval expired")
         for run in session.scalars(
             select(PlaybookRun).where(PlaybookRun.status.in_(PARKED), PlaybookRun.start_time.is_not(None))
         ):
             assert run.start_time is not None
             if run.start_time + dt.timedelta(seconds=run.timeout) <= now:
-                _end(session, run, RunStatus.TIMED_OUT, f"run timed out after {run.timeout}s")
+                end_run(session, run, RunStatus.TIMED_OUT, f"run timed out after {run.timeout}s")
         for run in session.scalars(
             select(PlaybookRun).where(PlaybookRun.status == RunStatus.RUNNING, PlaybookRun.heartbeat_at < stale)
         ):
-            _end(session, run, RunStatus.FAILED, f"worker {run.worker_id} stopped reporting; the run was abandoned")
+            end_run(session, run, RunStatus.FAILED, f"worker {run.worker_id} stopped reporting; the run was abandoned")

@@ -21,6 +21,7 @@ from ara.db.types import utcnow
 from ara.engine import records
 from ara.engine.actions import ActionContext, Outcome, runner_for
 from ara.engine.context import EngineContext
+from ara.engine.lifecycle import end_run
 from ara.engine.states import ACTION_TERMINAL, ActionStatus, RunStatus, move_action, move_run
 from ara.playbooks.conditions import should_run
 from ara.playbooks.durations import parse_duration
@@ -256,15 +257,7 @@ class RunRunner:
         run.worker_id = None
 
     def _end(self, session: Session, run: PlaybookRun, status: RunStatus, error: str | None) -> None:
-        move_run(run, status)
-        run.error = error
-        run.end_time = utcnow()
-        run.worker_id = None
-        for action in session.scalars(select(RunAction).where(RunAction.run_id == run.id)):
-            if action.status in ("scheduled", "sleeping", "waiting", "running"):
-                move_action(action, ActionStatus.CANCELLED if status == RunStatus.CANCELLED else ActionStatus.FAILED)
-                action.end_time = run.end_time
-        records.finish(session, run)
+        end_run(session, run, status, error)
         shutil.rmtree(self.ctx.work_root / run.id, ignore_errors=True)
 
     def _done_actions(self, session: Session, run_id: str) -> dict[str, Any]:

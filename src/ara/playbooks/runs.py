@@ -14,6 +14,7 @@ from ara.catalog.service import as_dict as item_dict
 from ara.catalog.service import find_item, matches
 from ara.crypto import SecretBox
 from ara.db.types import utcnow
+from ara.engine.lifecycle import end_run
 from ara.engine.states import RUN_TERMINAL, RunStatus, move_run
 from ara.errors import NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from ara.playbooks.conditions import should_run
@@ -143,9 +144,9 @@ def _record_approval(
     session.add(Approval(run_id=run.id, approver=identity.username, approved=approved, comment=comment))
     session.flush()
     if not approved:
-        move_run(run, RunStatus.CANCELLED)
-        run.error = f"rejected by {identity.username}" + (f": {comment}" if comment else "")
-        run.end_time = utcnow()
+        end_run(
+            session, run, RunStatus.CANCELLED, f"rejected by {identity.username}" + (f": {comment}" if comment else "")
+        )
     elif _approvals_complete(session, run, spec):
         move_run(run, RunStatus.SCHEDULED)
         run.scheduled_time = utcnow()
@@ -189,13 +190,8 @@ def cancel_run(session: Session, run_id: str, identity: Identity | None) -> Play
     require(session, identity, run.playbook_id, "cancel")
     if run.status in RUN_TERMINAL:
         raise ValidationFailed({"run": [f"run already {run.status}"]})
-    move_run(run, RunStatus.CANCELLED)
-    run.error = f"cancelled by {identity.username if identity else 'system'}"
-    run.end_time = utcnow()
-    for action in session.scalars(select(RunAction).where(RunAction.run_id == run.id)):
-        if action.status in ("scheduled", "sleeping", "waiting"):
-            action.status = "cancelled"  # the worker kills a running action's process group itself
-            action.end_time = run.end_time
+    # A running action's process group is killed by its worker, which polls the run's status.
+    end_run(session, run, RunStatus.CANCELLED, f"cancelled by {identity.username if identity else 'system'}")
     return run
 
 
