@@ -149,3 +149,31 @@ def test_params_missing_unknown_invalid_and_rendered_defaults(mission_sqlite: Mi
         "token": "[redacted]",
     }
     assert "hunter2" not in mission.http.get(f"/playbook/run/{body['run_id']}/status").text
+
+
+def test_catalog_crud(mission_sqlite: Mission) -> None:
+    api = mission_sqlite.http
+    created = api.post("/api/v1/catalog/checks", json={"name": "ping", "type": "icmp", "tags": {"zone": "a"}})
+    assert created.status_code == 201
+    item = created.json()
+    assert api.get(f"/api/v1/catalog/checks/{item['id']}").json()["tags"] == {"zone": "a"}
+    patched = api.patch(f"/api/v1/catalog/checks/{item['id']}", json={"properties": {"interval": 30}}).json()
+    assert patched["properties"] == {"interval": 30} and patched["name"] == "ping"
+    assert api.put(f"/api/v1/catalog/checks/{item['id']}", json={"type": "tcp"}).status_code == 400  # name required
+    assert api.post("/api/v1/catalog/checks", json={"name": "x", "tags": "nope"}).status_code == 400
+    assert api.get("/api/v1/catalog/widgets").status_code == 404
+    assert api.delete(f"/api/v1/catalog/checks/{item['id']}").status_code == 204
+    assert api.get("/api/v1/catalog/checks").json() == []
+    with mission_sqlite.as_user("olivia") as operator:
+        assert operator.post("/api/v1/catalog/configs", json={"name": "x"}).status_code == 403
+
+
+def test_filters_must_hold_for_a_run_to_be_accepted(mission_sqlite: Mission) -> None:
+    mission = mission_sqlite
+    playbook_id = mission.define(
+        "prod-only",
+        {"parameters": [{"name": "env"}], "filters": ['params.env == "prod"'], **SIMPLE},
+    )
+    refused = mission.http.post("/playbook/run", json={"id": playbook_id, "params": {"env": "dev"}})
+    assert refused.status_code == 400 and "filter not satisfied" in refused.text
+    assert mission.http.post("/playbook/run", json={"id": playbook_id, "params": {"env": "prod"}}).status_code == 201

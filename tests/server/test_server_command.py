@@ -47,3 +47,10 @@ def test_refuses_an_open_address_when_writes_need_no_login(tmp_path: Path) -> No
     assert refused.returncode == 2
     assert "Refusing to listen on 0.0.0.0" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_open_address_needs_an_admin_password(tmp_path: Path) -> None:
+    args = [*ARA, "server", "--host", "0.0.0.0", "--allow-open-writes", "--port", str(free_port())]
+    refused = subprocess.run(args, env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2
+    assert "ARA_AUTH__ADMIN_PASSWORD" in refused.stderr and "Traceback" not in refused.stderr

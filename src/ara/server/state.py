@@ -15,7 +15,7 @@ from ara.users.service import CredentialChecker
 
 if TYPE_CHECKING:
     from ara.engine.context import EngineContext
-    from ara.engine.worker import Worker
+    from ara.engine.executor import Executor
 
 
 @dataclass
@@ -25,7 +25,7 @@ class AppState:
     writer: sessionmaker[Session]
     reader: sessionmaker[Session]
     credentials: CredentialChecker = field(init=False)
-    worker: Worker | None = None
+    worker: Executor | None = None
     _engine_context: EngineContext | None = None
 
     def __post_init__(self) -> None:
