@@ -234,6 +234,8 @@ def test_records_of_every_type(recorded: Recorded) -> None:
     }
     tasks = by_name(recorded.all("tasks", playbook))
     assert tasks["Record every type"]["action"] == "ara_record"
+    labels = {label["name"] for label in playbook["labels"]}
+    assert "from-ara-label" in labels and "to-remove" not in labels
 
 
 # -- failures.yml -------------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import signal
 import threading
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from ara.clients.base import AraClient
@@ -82,8 +84,8 @@ class _AlwaysFails(http.server.BaseHTTPRequestHandler):
 
 
 @contextmanager
-def failing_server() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _AlwaysFails)
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -92,6 +94,10 @@ def failing_server() -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def failing_server() -> contextlib.AbstractContextManager[str]:
+    return serving(_AlwaysFails)
 
 
 @contextmanager
@@ -108,3 +114,50 @@ def test_broken_server_does_not_break_the_run(server: Any, tmp_path: Path) -> No
     assert len(warnings) == 1, run.output
     assert "callback plugin" not in run.output and "Traceback" not in run.output, run.output
     assert "PLAY RECAP" in run.stdout
+
+
+@contextmanager
+def proxy_refusing(upstream: str, needle: bytes) -> Iterator[str]:
+    """Forwards to ``upstream`` but answers 500 to any POST whose body contains ``needle``."""
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _forward(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.command == "POST" and needle in body:
+                status, content = 500, b'{"detail": "refused on purpose"}'
+            else:
+                headers = {"Content-Type": "application/json"} if body else {}
+                answer = httpx.request(self.command, upstream + self.path, content=body or None, headers=headers)
+                status, content = answer.status_code, answer.content
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _forward
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    with serving(Proxy) as url:
+        yield url
+
+
+def test_a_refused_task_loses_only_its_own_results(tmp_path: Path, sqlite_settings: Settings) -> None:
+    """The server refuses to create one task: its results are skipped, everything else is recorded."""
+    with running_server(sqlite_settings) as upstream, proxy_refusing(upstream, b'"name": "Loop with loop"') as url:
+        run = run_playbook("lifecycle.yml", ansible_env(tmp_path, client="http", server=url))
+        with AraHttpClient(endpoint=upstream) as client:
+            (playbook,) = client.get("/api/v1/playbooks")["results"]
+            tasks = client.get("/api/v1/tasks", limit=100)["results"]
+            results = client.get("/api/v1/results", limit=100)["results"]
+    assert run.returncode == 0, run.output
+    assert len(run.ara_warnings()) == 1, run.output
+    assert playbook["status"] == "completed"
+    assert "Loop with loop" not in {task["name"] for task in tasks}
+    assert len(tasks) == 17 and len(results) == 33  # one task and its three results fewer than a clean run
+    task_ids = {task["id"] for task in tasks}
+    assert all(result["task"] in task_ids for result in results)

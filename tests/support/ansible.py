@@ -11,7 +11,8 @@ understands (the upstream ara 1.8 callback runs them too), each with the invento
     characters) play, task, host and label names. It ends without failure (exit code 0).
 ``records.yml``
     ``ara_record`` of every type (text, url, json, list, dict), written twice to show idempotence, plus
-    ``ara_playbook`` and the ``ara_api`` lookup reading back what was recorded.
+    ``ara_playbook``, ``ara_label`` (add, then remove) and the ``ara_api`` lookup reading back what was
+    recorded; the playbook's own ``assert`` checks what the plugins returned.
 ``failures.yml``
     an unreachable host (ssh to a closed port on 127.0.0.1) next to a healthy one, then a task failing on the
     healthy host: the run goes on to the end and the playbook is failed (exit code 4 or 2).

@@ -114,7 +114,7 @@ class Sender:
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything queued so far has run; False if that took longer than ``timeout``."""
         if self._thread is None or not self._thread.is_alive():
-            return not self._queue or self.stopped
+            return not self._queue
         done = threading.Event()
         self._queue.append((_noop, done))
         self._wakeup.set()
@@ -130,10 +130,8 @@ class Sender:
         return True
 
     def stop(self) -> None:
-        """Drop what is still queued and send nothing more."""
+        """Send nothing more: what is still queued is dropped as the thread reaches it."""
         self.stopped = True
-        self._queue.clear()
-        self._closing = True
 
     def close(self, timeout: float | None = None) -> None:
         self.flush(timeout)
