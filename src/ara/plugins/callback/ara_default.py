@@ -13,6 +13,7 @@ host's* items (ARA lists every host's items); labels of every play are kept (ARA
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import getpass
 import json
@@ -419,6 +420,8 @@ class CallbackModule(CallbackBase):
             else:
                 self.ignored_file_patterns.append((pattern, _substring(pattern)))
 
+        if self.client is not None:  # options may be set again; the run keeps the client it started with
+            return
         try:
             self.client = shared.build_client(
                 api_client=self.get_option("api_client"),
@@ -438,6 +441,7 @@ class CallbackModule(CallbackBase):
         # In-process database work must not straddle Ansible's forks (see ara.plugins.sender).
         self.sender = Sender(self.client, guard_forks=self.get_option("api_client") == "offline")
         shared.set_active_client(self.client)
+        atexit.register(self._at_exit)
 
     def _ignored_file(self, path: str) -> str | None:
         for raw, matches in self.ignored_file_patterns:
@@ -803,6 +807,11 @@ class CallbackModule(CallbackBase):
         if self.sender is not None:
             self.sender.close(timeout=5)
         self._report()
+
+    def _at_exit(self) -> None:
+        """Ansible stopped without reaching the stats (a fatal error): still send what is queued."""
+        if os.getpid() == self._pid and self.sender is not None and not self.ended:
+            self.sender.close(timeout=30)
 
     def _chain_signal(self, sig: int) -> None:
         """Marks the playbook expired on SIGINT/SIGTERM, then lets Ansible handle the signal as it would."""
