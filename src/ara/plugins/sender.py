@@ -92,6 +92,7 @@ class Sender:
         self._queue: collections.deque[tuple[Call, threading.Event | None]] = collections.deque()
         self._wakeup = threading.Event()
         self._busy = False
+        self._waiting = False
         self._thread: threading.Thread | None = None
         self._closing = False
 
@@ -103,7 +104,8 @@ class Sender:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="ara-sender", daemon=True)
             self._thread.start()
-        self._wakeup.set()
+        if self._waiting:  # only wake a thread that sleeps: Event.set takes a lock, and this runs per result
+            self._wakeup.set()
 
     def call_now(self, call: Call) -> Any:
         """Run a call on this thread (the few that Ansible must wait for); failures are handled as queued ones."""
@@ -150,10 +152,12 @@ class Sender:
                 self._busy = False
                 if self._closing:
                     return
+                self._waiting = True
                 self._wakeup.clear()
                 if not self._queue:
                     # The timeout covers calls appended from a signal handler, which do not set the event.
                     self._wakeup.wait(0.5)
+                self._waiting = False
                 continue
             try:
                 if done is None and not self.stopped:

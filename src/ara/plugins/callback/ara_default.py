@@ -378,7 +378,6 @@ class CallbackModule(CallbackBase):
         self.files: dict[str, Ref] = {}
         self.result_started: dict[str, str] = {}
         self.delegated: dict[tuple[str, str], list[str]] = {}
-        self.labels: list[str] = []
         self.argument_labels: list[str] = []
         self.localhost_hostname: str | None = None
         self.ignored_file_patterns: list[tuple[str, Callable[[str], bool]]] = []
