@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
+import ara.plugins
 from ara.clients.base import AraClient
 from ara.clients.errors import ConnectError, ServerError
 from ara.plugins.sender import Ref, Sender, Unresolved
@@ -145,3 +149,14 @@ def test_forks_wait_for_a_guarded_call() -> None:
     os.waitpid(pid, 0)
     sender.close(timeout=5)
     assert waited >= 0.25
+
+
+def test_plugins_reach_the_server_only_through_clients() -> None:
+    code = "import sys, ara.plugins.shared, ara.plugins.sender; print('\\n'.join(sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    loaded = set(done.stdout.split())
+    assert not {"sqlalchemy", "fastapi", "ara.server", "ara.db", "ara.records"} & loaded
+    for source in Path(ara.plugins.__file__).parent.rglob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        for forbidden in ("ara.db", "ara.server", "ara.records", "from ara import db"):
+            assert forbidden not in text, f"{source} mentions {forbidden}"
