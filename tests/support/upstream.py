@@ -89,7 +89,7 @@ class UpstreamVenv:
 
 def venv_dir(requirements: Sequence[str]) -> Path:
     """Cache folder keyed by the requirements and the Python version (a new pin never reuses an old venv)."""
-    version = "%d.%d.%d" % sys.version_info[:3]
+    version = ".".join(str(part) for part in sys.version_info[:3])
     key = hashlib.sha1(json.dumps([list(requirements), version]).encode()).hexdigest()[:10]
     slug = "-".join(req.replace("==", "-").replace("[", "-").replace("]", "") for req in requirements[:1])
     return cache_root() / f"upstream-{slug}-py{sys.version_info[0]}{sys.version_info[1]}-{key}"
