@@ -16,6 +16,8 @@ understands (the upstream ara 1.8 callback runs them too), each with the invento
 ``failures.yml``
     an unreachable host (ssh to a closed port on 127.0.0.1) next to a healthy one, then a task failing on the
     healthy host: the run goes on to the end and the playbook is failed (exit code 4 or 2).
+``options.yml``
+    gathers facts and runs one task on localhost, for checking the callback's options.
 ``slow.yml``
     a few quick tasks then a long ``pause``, for interrupting the run with a signal.
 
