@@ -77,7 +77,7 @@ class Cli:
         return ran
 
     def json(self, *args: str, **env: str) -> Any:
-        return self.ok(*args, "-f", "json", **env).json()
+        return self.ok(*args, "--format", "json", **env).json()
 
 
 @pytest.fixture

@@ -70,6 +70,8 @@ def _quiet_server_log() -> None:
 def describe(url: str) -> str:
     """``http://h/api/v1/playbooks/42`` -> ``playbook 42``."""
     parts = [p for p in urlsplit(url).path.split("/") if p]
+    if len(parts) >= 3 and parts[0] == "api" and parts[2] == "catalog":
+        return f"{parts[3].rstrip('s')} {parts[4]}" if len(parts) > 4 else f"{parts[3]}"
     if len(parts) >= 3 and parts[0] == "api":
         noun = _SINGULAR.get(parts[2], parts[2])
         return f"{noun} {parts[3]}" if len(parts) > 3 else noun
@@ -77,7 +79,14 @@ def describe(url: str) -> str:
 
 
 def field_errors(body: Any) -> str:
-    """DRF-shaped 400 bodies (``{"status": ["Select a valid choice..."]}``) as one line."""
+    """DRF-shaped 400 bodies (``{"status": ["Select a valid choice..."]}``) and the playbook API's
+    ``{"error": {"message", "detail"}}`` as one line."""
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        error = body["error"]
+        detail = error.get("detail")
+        if isinstance(detail, dict) and detail:
+            return field_errors(detail)
+        return str(error.get("message") or error.get("code"))
     if isinstance(body, dict):
         return "; ".join(
             f"{key}: {' '.join(map(str, value)) if isinstance(value, list) else value}" for key, value in body.items()
@@ -87,6 +96,8 @@ def field_errors(body: Any) -> str:
 
 def explain(exc: BaseException) -> str:
     if isinstance(exc, ApiNotFound):
+        if isinstance(exc.body, dict) and isinstance(exc.body.get("error"), dict):
+            return field_errors(exc.body)
         return f"{describe(exc.url)} not found"
     if isinstance(exc, BadRequest):
         return f"the API refused the request: {field_errors(exc.body)}"

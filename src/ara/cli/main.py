@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import typer
 
-from ara.cli import expire, hosts, playbooks, plays, records, results, server, tasks, users, worker
+from ara.cli import (
+    catalog,
+    definitions,
+    expire,
+    hosts,
+    playbooks,
+    plays,
+    records,
+    results,
+    runs,
+    server,
+    tasks,
+    users,
+    worker,
+)
 from ara.cli.options import root_callback
 
 app = typer.Typer(
@@ -23,7 +37,7 @@ def root() -> None:
 
 
 server.register(app)
-for group in (playbooks, plays, tasks, hosts, results, records, expire, users):
+for group in (playbooks, plays, tasks, hosts, results, records, expire, definitions, runs, catalog, users):
     group.register(app)
 worker.register(app)
 

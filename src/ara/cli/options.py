@@ -239,14 +239,13 @@ def _order_and_limit(order: str | None, limit: int | None, what: str) -> list[in
     return out
 
 
-def _output_parameters() -> list[inspect.Parameter]:
+def _output_parameters(format_flags: tuple[str, ...]) -> list[inspect.Parameter]:
     fmt: Any = Annotated[
         str,
         typer.Option(
-            "-f",
-            "--format",
+            *format_flags,
             help=f"Output format: {', '.join(FORMATS)}",
-            callback=_choices_callback("-f", FORMATS),
+            callback=_choices_callback(format_flags[0], FORMATS),
             rich_help_panel=OUTPUT_PANEL,
         ),
     ]
@@ -286,8 +285,11 @@ def api_command(
     order: str | None = None,
     limit: int | None = None,
     what: str = "objects",
+    format_flags: tuple[str, ...] = ("-f", "--format"),
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Decorate a command taking ``api: Api``: adds the shared options and turns errors into exit code 2.
+
+    ``format_flags`` spell the output format option (``apply`` keeps ``-f`` for its files, as kubectl does).
 
     The filters given become ``api.query`` (only those set), with ``order`` and ``limit`` when declared.
     """
@@ -298,7 +300,7 @@ def api_command(
             *own,
             *(f.parameter() for f in filters),
             *_order_and_limit(order, limit, what),
-            *_output_parameters(),
+            *_output_parameters(format_flags),
             *(o.parameter() for o in CLIENT_OPTIONS),
         ]
 

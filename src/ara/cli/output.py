@@ -82,16 +82,17 @@ class Output:
         items: Sequence[Mapping[str, Any]],
         columns: Sequence[str],
         *,
-        data: Sequence[Any] | None = None,
+        data: Sequence[Any] | Mapping[str, Any] | None = None,
     ) -> None:
-        """A list: ``items`` are display rows, ``data`` what the API answered (printed as is by json/yaml)."""
+        """A list: ``items`` are display rows, ``data`` what the API answered (printed as is by json/yaml; an
+        object when the rows are one part of a larger answer)."""
         available = list(dict.fromkeys([*columns, *(key for item in items for key in item)]))
         chosen = self._chosen(available, columns)
         if self.fmt in ("json", "yaml"):
             if self.columns or data is None:
                 _dump([{c: item.get(c) for c in chosen} for item in items], self.fmt)
             else:
-                _dump(list(data), self.fmt)
+                _dump(dict(data) if isinstance(data, Mapping) else list(data), self.fmt)
             return
         table = [[cell(item.get(c)) for c in chosen] for item in items]
         if self.fmt == "table":

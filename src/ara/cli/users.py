@@ -57,13 +57,17 @@ def add_user(
         str, typer.Option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Password")
     ],
     role: Annotated[str, typer.Option("--role", callback=_role, help=f"One of {', '.join(ROLES)}")] = "viewer",
+    team: Annotated[
+        list[str] | None, typer.Option("--team", help="A team the user belongs to (approvers, grants); repeat")
+    ] = None,
 ) -> None:
     """Create a user."""
     from ara.users.service import create_user
 
+    teams = [t.strip() for t in team or [] if t.strip()]
     with errors_handled(), admin_session() as session:
-        create_user(session, username=name, password=password, role=role)
-    message(f"Created user {name} ({role})")
+        create_user(session, username=name, password=password, role=role, teams=teams)
+    message(f"Created user {name} ({role}{'; teams ' + ', '.join(teams) if teams else ''})")
 
 
 @users_app.command("list")

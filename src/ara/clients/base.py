@@ -37,8 +37,9 @@ class AraClient:
                     self._pid = os.getpid()
         return self._http
 
-    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None) -> Any:
-        """``path`` is relative to the endpoint (``/api/v1/playbooks``)."""
+    def send(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None) -> httpx.Response:
+        """The raw response to ``path`` (relative to the endpoint), for callers that want bytes or the status;
+        transport failures and 4xx/5xx raise the same exceptions as ``request``."""
         url = self.endpoint + path
         content = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
         headers = {"Content-Type": "application/json"} if content is not None else None
@@ -50,16 +51,13 @@ class AraClient:
             raise ConnectError(f"cannot connect to {self.endpoint}: {exc}") from exc
         except httpx.TransportError as exc:
             raise TransportError(f"{method} {url} failed: {exc}") from exc
-        if response.status_code == 204 or not response.content:
-            parsed: Any = None
-        else:
-            try:
-                parsed = response.json()
-            except ValueError:
-                parsed = response.text
         if response.status_code >= 400:
-            raise api_error(method, str(response.url), response.status_code, parsed)
-        return parsed
+            raise api_error(method, str(response.url), response.status_code, _parsed(response))
+        return response
+
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None) -> Any:
+        """The parsed JSON answer (None for an empty one) to ``path``, relative to the endpoint (``/api/v1/...``)."""
+        return _parsed(self.send(method, path, params=params, body=body))
 
     # ``url`` is positional-only: callers send fields such as ``path=`` (ARA's callback does).
     def get(self, url: str, /, **params: Any) -> Any:
@@ -85,6 +83,15 @@ class AraClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _parsed(response: httpx.Response) -> Any:
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
 
 
 def _clean_params(params: dict[str, Any] | None) -> dict[str, Any] | None:

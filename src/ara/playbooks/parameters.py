@@ -28,11 +28,17 @@ def default_value(parameter: Parameter, context: Mapping[str, Any]) -> Any:
 
 
 def render_form(spec: PlaybookSpec, context: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Each parameter as a form shows it, its default already rendered (secrets never shown)."""
+    """Each parameter as a form shows it, its default already rendered (secrets never shown).
+
+    Defaults see the ``params`` the caller gave so far; one that needs a parameter not given yet is left
+    empty rather than refusing the whole form, which is shown before the user has filled anything in."""
     form = []
     for parameter in spec.parameters:
         item = parameter.model_dump(mode="json", exclude={"properties"})
-        item["default"] = None if parameter.type == "secret" else default_value(parameter, context)
+        try:
+            item["default"] = None if parameter.type == "secret" else default_value(parameter, context)
+        except ValidationFailed:
+            item["default"] = None
         form.append(item)
     return form
 

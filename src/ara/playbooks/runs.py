@@ -292,4 +292,6 @@ def params_form(session: Session, playbook_id: str, request: Any, identity: Iden
     spec = spec_of(definition)
     request = request if isinstance(request, dict) else {}
     context = base_context(session, spec, request, identity)
+    given = request.get("params")
+    context["params"] = {str(k): v for k, v in given.items()} if isinstance(given, dict) else {}
     return {"params": render_form(spec, context)}
