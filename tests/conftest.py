@@ -49,11 +49,12 @@ def live_server(settings: Settings) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["offline", "http"])
+@pytest.fixture(params=["offline", "offline-isolated", "http"])
 def client(request: pytest.FixtureRequest, settings: Settings) -> Iterator[AraClient]:
-    """The same tests run through the in-process client and over real HTTP."""
-    if request.param == "offline":
-        offline = AraOfflineClient(settings=settings)
+    """The same tests run through the in-process client, the offline client's child process (what the callback
+    uses) and over real HTTP."""
+    if request.param.startswith("offline"):
+        offline = AraOfflineClient(settings=settings, isolate=request.param == "offline-isolated")
         yield offline
         offline.close()
     else:

@@ -96,3 +96,58 @@ def test_get_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             get_client("http", cert=str(tmp_path))
     finally:
         get_settings.cache_clear()
+
+
+def test_isolated_offline_client_runs_the_api_in_a_child(tmp_path: Path) -> None:
+    """Same database as the in-process client; the child ignores Ctrl-C (the callback still has a playbook to
+    expire) and leaves when its parent closes the client."""
+    import os
+    import signal
+
+    settings = make_settings(tmp_path)
+    isolated = AraOfflineClient(settings=settings, isolate=True)
+    playbook = isolated.post("/api/v1/playbooks", ansible_version="2", path="/child.yml")
+    child = isolated._transport._process  # type: ignore[attr-defined]
+    assert child is not None and child.pid != os.getpid()
+    with AraOfflineClient(settings=settings) as local:
+        assert local.get(f"/api/v1/playbooks/{playbook['id']}")["path"] == "/child.yml"
+
+    os.kill(child.pid, signal.SIGINT)
+    os.kill(child.pid, signal.SIGTERM)
+    assert isolated.patch(f"/api/v1/playbooks/{playbook['id']}", status="expired")["status"] == "expired"
+    isolated.close()
+    assert child.poll() == 0
+
+
+def test_isolated_offline_client_in_a_forked_process(tmp_path: Path) -> None:
+    """An Ansible worker forked from the callback's process (``ara_record``) cannot share the child's pipes: it
+    serves its own requests, and the parent's child process goes on answering the parent."""
+    import os
+
+    isolated = AraOfflineClient(settings=make_settings(tmp_path), isolate=True)
+    playbook = isolated.post("/api/v1/playbooks", ansible_version="2", path="/fork.yml")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        try:
+            record = isolated.post("/api/v1/records", playbook=playbook["id"], key="k", value="v", type="text")
+            os.write(write, str(record["id"]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    record_id = os.read(read, 100).decode()
+    os.close(read)
+    assert record_id and isolated.get(f"/api/v1/records/{record_id}")["value"] == "v"
+    isolated.close()
+
+
+def test_isolated_offline_client_whose_child_died(tmp_path: Path) -> None:
+    from ara.clients.errors import TransportError
+
+    isolated = AraOfflineClient(settings=make_settings(tmp_path), isolate=True)
+    isolated.get("/api/v1/playbooks")
+    isolated._transport._process.kill()  # type: ignore[attr-defined]
+    with pytest.raises(TransportError):
+        isolated.get("/api/v1/playbooks")
+    isolated.close()

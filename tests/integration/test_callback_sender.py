@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -127,28 +126,6 @@ def test_wait_idle_needs_no_lock_and_times_out() -> None:
     sender.stop()
     sender.submit(create(Ref(), "/late"))
     assert fake.calls == []
-
-
-def test_forks_wait_for_a_guarded_call() -> None:
-    fake = FakeClient()
-    sender = Sender(fake, guard_forks=True)  # type: ignore[arg-type]
-    inside, release = threading.Event(), threading.Event()
-
-    def slow(client: AraClient) -> None:
-        inside.set()
-        release.wait(5)
-
-    sender.submit(slow)
-    assert inside.wait(5)
-    threading.Timer(0.3, release.set).start()
-    started = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        os._exit(0)
-    waited = time.monotonic() - started
-    os.waitpid(pid, 0)
-    sender.close(timeout=5)
-    assert waited >= 0.25
 
 
 def test_plugins_reach_the_server_only_through_clients() -> None:

@@ -7,19 +7,38 @@ from typing import Any
 import httpx
 
 from ara.clients.base import USER_AGENT, AraClient, basic_auth
-from ara.clients.inprocess import InProcessTransport
 from ara.settings import Settings, get_settings
 
 
 class AraOfflineClient(AraClient):
-    """Applies migrations first unless ``run_sql_migrations=False`` (cheap when already at head)."""
+    """Applies migrations first unless ``run_sql_migrations=False`` (cheap when already at head).
 
-    def __init__(self, auth: Any = None, run_sql_migrations: bool = True, settings: Settings | None = None) -> None:
-        from ara.server.app import create_app  # the one place a client builds the server
+    ``isolate=True`` runs the same app in a child process instead (``ara.clients.child``): still no server and
+    no port, but the caller's process does none of the API's work (the Ansible callback's choice).
+    """
 
+    def __init__(
+        self,
+        auth: Any = None,
+        run_sql_migrations: bool = True,
+        settings: Settings | None = None,
+        *,
+        isolate: bool = False,
+    ) -> None:
         self.settings = settings or get_settings()
-        self.app = create_app(self.settings, run_migrations=run_sql_migrations)
-        transport = InProcessTransport(self.app)
+        self.app: Any = None
+        transport: httpx.BaseTransport
+        if isolate:
+            from ara.clients.child import ChildProcessTransport
+
+            transport = ChildProcessTransport(self.settings, run_sql_migrations=run_sql_migrations)
+        else:
+            from ara.clients.inprocess import InProcessTransport
+            from ara.server.app import create_app
+
+            self.app = create_app(self.settings, run_migrations=run_sql_migrations)
+            transport = InProcessTransport(self.app)
+        self._transport = transport
         self.auth = basic_auth(auth)
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
 
@@ -30,4 +49,6 @@ class AraOfflineClient(AraClient):
 
     def close(self) -> None:
         super().close()
-        self.app.state.ara.engine.dispose()
+        self._transport.close()
+        if self.app is not None:
+            self.app.state.ara.engine.dispose()

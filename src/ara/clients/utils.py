@@ -19,7 +19,9 @@ def get_client(
     verify: bool | str = True,
     run_sql_migrations: bool = True,
     token: str | None = None,
+    isolate: bool = False,
 ) -> AraClient:
+    """``isolate``: the offline client runs the API in a child process (see ``AraOfflineClient``)."""
     auth: Any = (username, password) if username and password else None
     if isinstance(verify, str):
         _check_readable(verify)
@@ -34,7 +36,7 @@ def get_client(
     if client == "offline":
         from ara.clients.offline import AraOfflineClient
 
-        return AraOfflineClient(auth=auth, run_sql_migrations=run_sql_migrations)
+        return AraOfflineClient(auth=auth, run_sql_migrations=run_sql_migrations, isolate=isolate)
     if client == "http":
         from ara.clients.http import AraHttpClient
 

@@ -14,10 +14,8 @@ What happens when the server fails (one warning in all, shown by the callback fr
   the missing id are skipped (``Unresolved``) and everything else goes on. A result is never attached to the
   wrong task or host, and objects already written are never patched with guesses.
 
-With the offline client, Ansible must never fork a worker while this process is inside a database transaction:
-SQLite keeps its lock state in process memory, and a child forked mid-transaction inherits locks that nobody in
-the child will ever release (its ``ara_record`` calls would wait out the busy timeout). Calls therefore hold a
-lock that ``os.register_at_fork`` takes before every fork, so a fork waits for the current call to finish.
+The offline client the callback uses runs the API in a child process (``ara.clients.child``), so this process
+never sits inside a database transaction when Ansible forks a worker.
 
 The queue is a ``deque`` (appends are atomic) and the thread wakes on an ``Event``; the signal handler path
 (``wait_idle``/``stop``) takes no lock, so it is safe even when the signal lands inside ``submit``.
@@ -26,8 +24,6 @@ The queue is a ``deque`` (appends are atomic) and the thread wakes on an ``Event
 from __future__ import annotations
 
 import collections
-import contextlib
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -35,29 +31,6 @@ from typing import Any
 
 from ara.clients.base import AraClient
 from ara.clients.errors import ApiError, TransportError
-
-_fork_lock = threading.Lock()
-
-
-def _before_fork() -> None:
-    _fork_lock.acquire()
-
-
-def _after_fork_in_parent() -> None:
-    _fork_lock.release()
-
-
-def _after_fork_in_child() -> None:
-    global _fork_lock
-    _fork_lock = threading.Lock()
-
-
-os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)
-
-
-def no_fork_during() -> contextlib.AbstractContextManager[Any]:
-    """Held around a call that may open a transaction in this process (the offline client's calls)."""
-    return _fork_lock
 
 
 class Unresolved(Exception):
@@ -83,9 +56,8 @@ Call = Callable[[AraClient], Any]
 
 
 class Sender:
-    def __init__(self, client: AraClient, *, guard_forks: bool = False) -> None:
+    def __init__(self, client: AraClient) -> None:
         self.client = client
-        self.guard_forks = guard_forks
         self.error: str | None = None  # the first failure, for the callback to report once
         self.stopped = False  # the server is unreachable: nothing more is sent
         self.sent = 0
@@ -171,8 +143,7 @@ class Sender:
 
     def _execute(self, call: Call) -> Any:
         try:
-            with no_fork_during() if self.guard_forks else contextlib.nullcontext():
-                result = call(self.client)
+            result = call(self.client)
         except Unresolved:
             raise
         except TransportError as exc:

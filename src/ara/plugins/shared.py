@@ -47,8 +47,10 @@ def build_client(
     api_key: str | None = None,
     api_ca: str | None = None,
     api_insecure: bool = False,
+    isolate: bool = False,
 ) -> AraClient:
-    """A client from the callback's options, with ARA's meaning: ``api_ca`` wins over ``api_insecure``."""
+    """A client from the callback's options, with ARA's meaning: ``api_ca`` wins over ``api_insecure``.
+    ``isolate``: an offline client keeps the API's work out of this process (the callback's choice)."""
     verify: bool | str = api_ca if api_ca else not api_insecure
     return get_client(
         client=api_client,
@@ -59,6 +61,7 @@ def build_client(
         cert=api_cert or None,
         key=api_key or None,
         verify=verify,
+        isolate=isolate,
     )
 
 

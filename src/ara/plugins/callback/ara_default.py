@@ -432,13 +432,15 @@ class CallbackModule(CallbackBase):
                 api_key=self.get_option("api_key"),
                 api_ca=self.get_option("api_ca"),
                 api_insecure=self.get_option("api_insecure"),
+                # Offline, the API runs in a child process: Ansible's own process (the strategy loop that forks
+                # a worker per task and host) only writes to a pipe, and never forks inside a transaction.
+                isolate=True,
             )
         except Exception as exc:
             self._warn(f"cannot set up the API client, this run is not recorded: {exc}")
             self.client = None
             return
-        # In-process database work must not straddle Ansible's forks (see ara.plugins.sender).
-        self.sender = Sender(self.client, guard_forks=self.get_option("api_client") == "offline")
+        self.sender = Sender(self.client)
         shared.set_active_client(self.client)
         atexit.register(self._at_exit)
 
