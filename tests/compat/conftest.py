@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -14,15 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ara.clients.http import AraHttpClient
-from ara.server.app import create_app
 from ara.settings import Settings
 from tests.support.ansible import INVENTORY, PLAYBOOKS, Run, ansible_env, run_playbook
 from tests.support.databases import fresh_postgres_database
-from tests.support.server import free_port
+from tests.support.server import running_server
 from tests.support.upstream import UpstreamVenv, ensure_venv
 
 # The playbooks every variant runs, in this order (see tests/support/ansible.py for what each covers).
@@ -59,23 +56,14 @@ class ErrorLog:
 @contextmanager
 def watched_server(settings: Settings) -> Iterator[tuple[str, ErrorLog]]:
     """Our server (uvicorn on 127.0.0.1) with an ``ErrorLog`` in front; yields its URL and the log."""
-    app = create_app(settings)
-    watched = ErrorLog(app)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(watched, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}", watched
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        app.state.ara.engine.dispose()
+    logs: list[ErrorLog] = []
+
+    def watch(app: ASGIApp) -> ErrorLog:
+        logs.append(ErrorLog(app))
+        return logs[0]
+
+    with running_server(settings, wrap=watch) as url:
+        yield url, logs[0]
 
 
 def upstream_env(venv: UpstreamVenv, tmp_path: Path, server: str) -> dict[str, str]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 
@@ -21,11 +22,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(settings: Settings) -> Iterator[str]:
-    """Yields the base URL (``http://127.0.0.1:PORT``) of a server that stops when the block ends."""
+def running_server(settings: Settings, *, wrap: Callable[[Any], Any] | None = None) -> Iterator[str]:
+    """Yields the base URL (``http://127.0.0.1:PORT``) of a server that stops when the block ends; ``wrap`` puts
+    an ASGI middleware in front of the app (a test that watches what the server answers)."""
     port = free_port()
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    served = wrap(app) if wrap is not None else app
+    config = uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -82,3 +82,16 @@ def timing(total_seconds: float, count: int) -> tuple[str, str]:
     """Total and average durations as ARA's metrics print them (``str(timedelta)``)."""
     total = dt.timedelta(seconds=total_seconds)
     return str(total), str(total / count if count else dt.timedelta())
+
+
+def grouped(objects: list[dict[str, Any]], aggregate: str, *, long: bool) -> list[tuple[dict[str, Any], list[Any]]]:
+    """Objects grouped by their ``aggregate`` value, in a stable order (None last): each group's first metrics
+    columns (``aggregate`` with paths truncated unless ``long``, and ``count``) and its members."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for obj in objects:
+        groups.setdefault(obj.get(aggregate), []).append(obj)
+    return [
+        ({"aggregate": truncatepath(key) if aggregate == "path" and not long else key, "count": len(groups[key])},
+         groups[key])
+        for key in sorted(groups, key=lambda k: (k is None, str(k)))
+    ]  # fmt: skip

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ara.cli.common import ago, seconds, timing, truncatepath
+from ara.cli.common import ago, grouped, seconds, timing, truncatepath
 from ara.cli.options import Api, Filter, api_command, status_filter
 from ara.cli.output import message
 
@@ -162,15 +162,10 @@ AGGREGATES = ("name", "path", "ansible_version", "controller")
 
 def playbook_metrics(playbooks: list[dict[str, Any]], aggregate: str, *, long: bool) -> list[dict[str, Any]]:
     """Counts per ``aggregate`` value: playbooks, items, statuses and durations (ARA's ``playbook metrics``)."""
-    groups: dict[Any, list[dict[str, Any]]] = {}
-    for playbook in playbooks:
-        groups.setdefault(playbook.get(aggregate), []).append(playbook)
     rows = []
-    for key in sorted(groups, key=lambda k: (k is None, str(k))):
-        members = groups[key]
+    for first, members in grouped(playbooks, aggregate, long=long):
         row: dict[str, Any] = {
-            "aggregate": truncatepath(key) if aggregate == "path" and not long else key,
-            "count": len(members),
+            **first,
             **dict.fromkeys(ITEMS, 0),
             **dict.fromkeys(STATUSES, 0),
         }

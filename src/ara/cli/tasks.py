@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ara.cli.common import Resolver, env_flag, seconds, timing, truncatepath
+from ara.cli.common import Resolver, env_flag, grouped, seconds, timing, truncatepath
 from ara.cli.options import Api, Filter, api_command, presence_filters, status_filter
 from ara.cli.output import message
 
@@ -119,15 +119,10 @@ AGGREGATES = ("action", "name", "path")
 
 def task_metrics(tasks: list[dict[str, Any]], aggregate: str, *, long: bool) -> list[dict[str, Any]]:
     """Per ``aggregate`` value: how many tasks, their results, statuses and durations."""
-    groups: dict[Any, list[dict[str, Any]]] = {}
-    for task in tasks:
-        groups.setdefault(task.get(aggregate), []).append(task)
     rows = []
-    for key in sorted(groups, key=lambda k: (k is None, str(k))):
-        members = groups[key]
+    for first, members in grouped(tasks, aggregate, long=long):
         row: dict[str, Any] = {
-            "aggregate": truncatepath(key) if aggregate == "path" and not long else key,
-            "count": len(members),
+            **first,
             "results": sum(t.get("items", {}).get("results", 0) for t in members),
             **dict.fromkeys(STATUSES, 0),
         }
