@@ -8,7 +8,6 @@ thread and fires on time. Each step is its own short transaction: nothing is hel
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import random
 import shutil
 from typing import Any
@@ -22,15 +21,15 @@ from ara.engine import records
 from ara.engine.actions import ActionContext, Outcome, runner_for
 from ara.engine.context import EngineContext
 from ara.engine.lifecycle import end_run
+from ara.engine.rendering import render_action
+from ara.engine.scrubbing import log_crash, scrubbed_copy
 from ara.engine.states import ACTION_TERMINAL, ActionStatus, RunStatus, move_action, move_run
 from ara.playbooks.conditions import should_run
 from ara.playbooks.durations import parse_duration
 from ara.playbooks.models import Artifact, PlaybookDefinition, PlaybookRun, RunAction
 from ara.playbooks.parameters import opened
 from ara.playbooks.spec import Action, PlaybookSpec
-from ara.playbooks.templating import render_tree
-
-log = logging.getLogger("ara.engine")
+from ara.redaction import scrub, scrub_tree
 
 NEXT, AGAIN, STOP = "next", "again", "stop"
 
@@ -70,11 +69,12 @@ class RunRunner:
         try:
             self._execute(run_id)
         except Exception as exc:  # never leave a run 'running' because of a bug: fail it with the reason
-            log.exception("run %s crashed", run_id)
             with unit_of_work(self.ctx.writer) as session:
                 run = session.get(PlaybookRun, run_id)
+                secrets = self._secrets(run) if run is not None else []
+                log_crash(f"run {run_id} crashed", exc, secrets)
                 if run is not None and run.status == RunStatus.RUNNING:
-                    self._end(session, run, RunStatus.FAILED, f"internal error: {exc}")
+                    self._end(session, run, RunStatus.FAILED, scrub(f"internal error: {exc}", secrets))
 
     def _execute(self, run_id: str) -> None:
         with unit_of_work(self.ctx.writer) as session:
@@ -164,10 +164,11 @@ class RunRunner:
             action_id, attempt = last.id, last.attempt
             limit = parse_duration(action_spec.timeout) if action_spec.timeout else float("inf")
             timeout = max(min(limit, (deadline - now).total_seconds()), 0.001)
-            rendered = render_tree(
-                getattr(action_spec, action_spec.kind).model_dump(mode="json"),
+            workdir = self.ctx.work_root / run_id / f"{position}-{attempt}"
+            rendered, template_env = render_action(
+                action_spec,
                 {**context, "actions": done, "getAction": lambda name: done.get(name, {})},
-                field=f"actions.{action_spec.name}",
+                workdir=workdir,
             )
             if action_spec.kind == "sql":
                 from ara.crypto import is_sealed
@@ -175,25 +176,27 @@ class RunRunner:
                 if is_sealed(rendered["connection"]):
                     rendered["connection"] = self.ctx.box.open(rendered["connection"])
             kind_spec = type(getattr(action_spec, action_spec.kind)).model_validate(rendered)
-            env = {**{k: str(v) for k, v in spec.env.items()}}
+            env = {**{k: str(v) for k, v in spec.env.items()}, **template_env}
             secrets = self._secrets(run)
+            params = context["params"]
             records_playbook_id = run.records_playbook_id
 
         action_ctx = ActionContext(
             run_id=run_id,
             action_id=action_id,
-            workdir=self.ctx.work_root / run_id / f"{position}-{attempt}",
+            workdir=workdir,
             timeout=timeout,
             env=env,
             secrets=secrets,
             cancelled=lambda: self._cancelled(run_id),
             settings=self.ctx.settings,
             records_playbook_id=records_playbook_id,
+            params=params,
         )
         try:
             outcome = runner_for(action_spec.kind)(kind_spec, action_ctx)
         except Exception as exc:
-            log.exception("action %s of run %s crashed", action_spec.name, run_id)
+            log_crash(f"action {action_spec.name} of run {run_id} crashed", exc, secrets)
             outcome = Outcome(False, {}, f"internal error: {exc}")
         return self._finish_action(run_id, action_id, action_spec, outcome, deadline)
 
@@ -205,15 +208,18 @@ class RunRunner:
             run = session.get(PlaybookRun, run_id)
             action = session.get(RunAction, action_id)
             assert run is not None and action is not None
-            action.result = outcome.result
-            action.error = outcome.error
+            # Whatever the action produced is scrubbed here, once for every kind: results, errors and files.
+            secrets = self._secrets(run)
+            action.result = scrub_tree(outcome.result, secrets)
+            action.error = scrub(outcome.error, secrets) if outcome.error else outcome.error
             action.end_time = now
             if action_spec.kind == "ansible":
                 records.adopt(session, run, action_id)
             for declared, local in outcome.files:
-                self.ctx.store.put(
-                    session, local, run_id=run_id, action_id=action_id, path=declared, filename=local.name
-                )
+                with scrubbed_copy(local, secrets) as clean:
+                    self.ctx.store.put(
+                        session, clean, run_id=run_id, action_id=action_id, path=declared, filename=local.name
+                    )
             if run.status != RunStatus.RUNNING or outcome.cancelled:
                 if action.status == ActionStatus.RUNNING:
                     move_action(action, ActionStatus.CANCELLED)

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ara.redaction import scrub
 from ara.settings import Settings
+
+__all__ = ["ActionContext", "Outcome", "scrub"]
 
 
 @dataclass
@@ -21,6 +24,7 @@ class ActionContext:
     cancelled: Callable[[], bool]  # polled while the action runs
     settings: Settings
     records_playbook_id: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)  # the run's parameters, opened (``ansible`` passes them on)
 
 
 @dataclass
@@ -32,11 +36,3 @@ class Outcome:
     cancelled: bool = False
     # (the path the spec named, the local file holding it) for each artifact to store
     files: list[tuple[str, Path]] = field(default_factory=list)
-
-
-def scrub(text: str, secrets: list[str]) -> str:
-    """Secret values never reach stdout captures, records or logs."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    return text
