@@ -54,17 +54,35 @@ def _trigger(ctx: EngineContext, playbook_id: str, key: str, request: dict[str, 
         pass  # fired already (another server, or an earlier tick)
     except AraError as exc:
         log.warning("%s trigger of playbook %s not run: %s", trigger, playbook_id, exc)
+    except Exception:  # one definition's failure never stops the others' triggers
+        log.exception("%s trigger of playbook %s failed", trigger, playbook_id)
+
+
+def _live_specs(ctx: EngineContext) -> list[tuple[str, dt.datetime, PlaybookSpec]]:
+    """Each live definition's spec; one that no longer loads is logged and left out, not fatal to the rest."""
+    specs = []
+    with unit_of_work(ctx.writer) as session:
+        for definition in session.scalars(select(PlaybookDefinition).where(PlaybookDefinition.deleted_at.is_(None))):
+            try:
+                specs.append((definition.id, definition.updated_at, PlaybookSpec.model_validate(definition.spec)))
+            except ValueError as exc:  # pydantic's ValidationError is one
+                log.warning(
+                    "playbook %s (%s) has an invalid spec, its triggers are skipped: %s",
+                    definition.name,
+                    definition.id,
+                    exc,
+                )
+    return specs
 
 
 def fire_schedules(ctx: EngineContext, now: dt.datetime) -> None:
-    with unit_of_work(ctx.writer) as session:
-        definitions = [
-            (d.id, d.updated_at, PlaybookSpec.model_validate(d.spec))
-            for d in session.scalars(select(PlaybookDefinition).where(PlaybookDefinition.deleted_at.is_(None)))
-        ]
-    for playbook_id, anchor, spec in definitions:
+    for playbook_id, anchor, spec in _live_specs(ctx):
         for position, schedule in enumerate(spec.on.schedule):
-            fire = previous_fire(schedule.schedule, now, anchor)
+            try:
+                fire = previous_fire(schedule.schedule, now, anchor)
+            except Exception as exc:  # a cron that never fires (saved before that was refused), an overflow...
+                log.warning("schedule %r of playbook %s cannot fire: %s", schedule.schedule, playbook_id, exc)
+                continue
             if fire <= anchor:
                 continue  # nothing due since the definition was saved
             key = f"schedule:{position}:{fire.isoformat()}"
@@ -73,14 +91,14 @@ def fire_schedules(ctx: EngineContext, now: dt.datetime) -> None:
 
 def fire_records_events(ctx: EngineContext, since: dt.datetime) -> None:
     """Recorded playbooks (Ansible or others) that ended since ``since`` and match an ``on.records`` rule."""
+    rules = [
+        (playbook_id, index, rule)
+        for playbook_id, _, spec in _live_specs(ctx)
+        for index, rule in enumerate(spec.on.records)
+    ]
+    if not rules:
+        return
     with unit_of_work(ctx.writer) as session:
-        rules = [
-            (d.id, index, rule)
-            for d in session.scalars(select(PlaybookDefinition).where(PlaybookDefinition.deleted_at.is_(None)))
-            for index, rule in enumerate(PlaybookSpec.model_validate(d.spec).on.records)
-        ]
-        if not rules:
-            return
         ended = list(
             session.scalars(
                 select(rm.Playbook).where(

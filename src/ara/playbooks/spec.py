@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from ara.errors import ValidationFailed
 from ara.playbooks.conditions import check_expression
 from ara.playbooks.durations import parse_duration
+
+SAVING = "saving"  # validation context key: the spec is being saved, not read back
 
 
 class SpecModel(BaseModel):
@@ -84,10 +86,11 @@ class Schedule(SpecModel):
 
     @field_validator("schedule")
     @classmethod
-    def _parses(cls, value: str) -> str:
+    def _parses(cls, value: str, info: ValidationInfo) -> str:
         from ara.playbooks.schedules import validate_schedule
 
-        validate_schedule(value)
+        # Saving also refuses a cron that never fires; a definition stored before that check still loads.
+        validate_schedule(value, must_fire=bool(info.context and info.context.get(SAVING)))
         return value
 
 
@@ -252,7 +255,7 @@ class PlaybookSpec(SpecModel):
 def validate_spec(raw: Any) -> PlaybookSpec:
     """A validated spec, or ``ValidationFailed`` whose detail names each bad field (``spec.actions.0.name``)."""
     try:
-        return PlaybookSpec.model_validate(raw)
+        return PlaybookSpec.model_validate(raw, context={SAVING: True})
     except ValidationError as exc:
         raise ValidationFailed(_field_errors(exc, prefix="spec")) from None
 
