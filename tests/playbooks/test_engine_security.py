@@ -38,7 +38,8 @@ def test_parameter_values_never_run_in_an_exec_script(mission_sqlite: Mission, t
     script = (
         "set -eu\n"
         'printf "%s\\n" "{{ params.subst }}"\n'  # inside double quotes
-        "printf '%s\\n' {{ params.backticks }}\n"  # unquoted: split in words, never run
+        "printf '%s\\n' {{ params.backticks }}\n"  # unquoted: one word
+        "printf '%s\\n' '{{ params.backticks }}'\n"  # inside single quotes
         "cat <<EOF\n{{ params.semicolon }}\nEOF\n"  # in a here-document
         'printf "%s\\n" "$(.params.quotes)"\n'  # Mission Control's Go-style spelling
         'printf "%s\\n" "{{ params.jinja }}"\n'
@@ -51,7 +52,8 @@ def test_parameter_values_never_run_in_an_exec_script(mission_sqlite: Mission, t
     run = mission.wait(run_id)
     assert run["status"] == "completed", mission.status(run_id)
     stdout = mission.status(run_id)["actions"][0]["result"]["stdout"]
-    expected = [values["subst"], *values["backticks"].split(), values["semicolon"], values["quotes"], values["jinja"]]
+    expected = [values["subst"], values["backticks"], values["backticks"], values["semicolon"], values["quotes"]]
+    expected.append(values["jinja"])
     assert stdout.splitlines() == [*expected, "branch-taken"]
     assert not marker.exists()
 

@@ -1,21 +1,24 @@
 """Templates in ``exec`` scripts: a value never becomes code.
 
 In a shell script (no shebang, or one naming sh, bash, dash, zsh, ksh or ash) each ``{{ expression }}`` is
-rendered as a reference to an environment variable holding its value (``${ARA_VALUE_1}``), which the action
-sets for the script. The shell expands a variable after parsing the line, so a value such as ``x $(touch owned)``
-or ``'; rm -rf ~`` stays text wherever the reference stands: unquoted (one word per blank-separated part, as any
-``$VAR``), inside double quotes (exactly the value) or in a here-document. The author's own script text, ``{% if
+rendered as a reference to an environment variable holding its value, which the action sets for the script. The
+shell expands a variable after it has parsed the line, so a value such as ``x $(touch owned)`` or ``'; rm -rf ~``
+stays text. The reference is written for where it stands, so it reads as exactly the value, one word:
+``"${ARA_VALUE_1}"`` unquoted, ``${ARA_VALUE_1}`` inside double quotes or a here-document, ``'"${ARA_VALUE_1}"'``
+inside single quotes; in shell arithmetic (``$(( ))``) a value must be an integer, and inside a quoted
+here-document (``<<'EOF'``, where nothing expands) a template is refused. The author's own script text, ``{% if
 %}`` blocks included, is rendered as written. A script for another interpreter (``#!/usr/bin/env python3``) is not
 templated at all: its values come through the action's ``env``, which is templated (values there are data).
 
-A value too large for the environment (over 64 KiB) is written to a file beside the script and referenced as
-``$(cat file)`` instead (still text, trailing newlines dropped, as command substitution does)."""
+A value too large for the environment (over 64 KiB) is written to a file beside the script and read with
+``$(cat file)`` instead (still text; trailing newlines dropped, as command substitution does)."""
 
 from __future__ import annotations
 
 import contextvars
 import functools
 import os
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ara.errors import ValidationFailed
+from ara.playbooks.shell_context import ARITHMETIC, DOUBLE, HEREDOC, QUOTED_HEREDOC, SINGLE, marker, substitute
 from ara.playbooks.templating import to_jinja
 
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash"})
@@ -47,39 +51,51 @@ def is_shell(script: str) -> bool:
 
 
 class _Values:
-    """What one rendering collected: environment variables, and files for values too large for them."""
+    """What one rendering collected: each output's value, then the environment its references need."""
 
     def __init__(self, spill_dir: Path) -> None:
+        self.values: list[str] = []
         self.env: dict[str, str] = {}
         self.spill_dir = spill_dir
 
-    def reference(self, value: Any) -> str:
-        text = "" if value is None else str(value)
-        number = len(self.env) + 1
-        name = f"{VALUE_PREFIX}{number}"
+    def mark(self, value: Any) -> str:
+        self.values.append("" if value is None else str(value))
+        return marker(len(self.values))
+
+    def reference(self, number: int, context: str) -> str:
+        text, name = self.values[number - 1], f"{VALUE_PREFIX}{number}"
+        if context == QUOTED_HEREDOC:
+            raise ValueError("a template inside a quoted here-document (<<'EOF') cannot be filled safely; use <<EOF")
+        if context == ARITHMETIC and not re.fullmatch(r"-?[0-9]+", text.strip()):
+            raise ValueError(f"a template in shell arithmetic must be an integer (output {number} is not)")
         if len(text.encode("utf-8", "surrogatepass")) <= ENV_LIMIT:
             self.env[name] = text
-            return "${" + name + "}"
-        self.spill_dir.mkdir(parents=True, exist_ok=True)
-        path = self.spill_dir / name
-        path.write_text(text, encoding="utf-8", errors="surrogatepass")
-        self.env[name] = str(path)  # keeps the numbering; the script may read the file's path from it
-        return f"$(cat {shlex.quote(str(path))})"
+            bare = "${" + name + "}"
+        else:
+            self.spill_dir.mkdir(parents=True, exist_ok=True)
+            path = self.spill_dir / name
+            path.write_text(text, encoding="utf-8", errors="surrogatepass")
+            bare = f"$(cat {shlex.quote(str(path))})"
+        if context in (DOUBLE, HEREDOC):
+            return bare
+        if context == SINGLE:
+            return f"'\"{bare}\"'"
+        return f'"{bare}"'
 
 
 _collector: contextvars.ContextVar[_Values] = contextvars.ContextVar("ara_script_values")
 
 
 @pass_context
-def _as_reference(context: Context, value: Any) -> str:
-    return _collector.get().reference(value)
+def _mark(context: Context, value: Any) -> str:
+    return _collector.get().mark(value)
 
 
 @functools.cache
 def _environment() -> ImmutableSandboxedEnvironment:
     # ``finalize`` takes the context, so Jinja never folds a constant at compile time: every output is collected.
     return ImmutableSandboxedEnvironment(
-        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True, finalize=_as_reference
+        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True, finalize=_mark
     )
 
 
@@ -90,8 +106,9 @@ def render_script(script: str, context: dict[str, Any], *, field: str, spill_dir
     values = _Values(spill_dir)
     token = _collector.set(values)
     try:
-        rendered = _environment().from_string(to_jinja(script)).render(**context)
-    except TemplateError as exc:
+        marked = _environment().from_string(to_jinja(script)).render(**context)
+        rendered = substitute(marked, values.reference)
+    except (TemplateError, ValueError) as exc:
         raise ValidationFailed({field: [f"template error: {exc}"]}) from None
     finally:
         _collector.reset(token)

@@ -1,0 +1,160 @@
+"""Where each template output stands in a rendered shell script (unquoted, in single or double quotes, in a
+here-document, in arithmetic), so the reference put there reads as exactly the value.
+
+Only references (``${ARA_VALUE_1}``) are ever put into the script, never a value: a context this small lexer
+misjudges gives a wrong word, never code. The rendered script carries a marker per output (``\\0ara1\\0``; a NUL
+cannot occur in a stored script) that ``substitute`` replaces."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+UNQUOTED, SINGLE, DOUBLE, HEREDOC, QUOTED_HEREDOC, ARITHMETIC = (
+    "unquoted",
+    "single",
+    "double",
+    "heredoc",
+    "quoted-heredoc",
+    "arithmetic",
+)
+_MARKER = re.compile(r"\x00ara(\d+)\x00")
+_WORD_BREAK = " \t\n;|&()<>"
+
+
+def marker(number: int) -> str:
+    return f"\x00ara{number}\x00"
+
+
+def substitute(script: str, reference: Callable[[int, str], str]) -> str:
+    """``script`` with each marker replaced by ``reference(number, context)``."""
+    out: list[str] = []
+    stack = [UNQUOTED]  # UNQUOTED also stands for $( ), ( ) and backticks: "c", "p", "b" on the stack
+    pending: list[tuple[str, bool, bool]] = []  # here-documents opened on this line: (delimiter, strip tabs, quoted)
+    i, size, word_start = 0, len(script), True
+    while i < size:
+        found = _MARKER.match(script, i)
+        top = stack[-1]
+        if found:
+            context = {SINGLE: SINGLE, DOUBLE: DOUBLE, "a": ARITHMETIC}.get(top, UNQUOTED)
+            out.append(reference(int(found[1]), context))
+            i, word_start = found.end(), False
+            continue
+        ch = script[i]
+        if top == SINGLE:
+            if ch == "'":
+                stack.pop()
+        elif top == DOUBLE:
+            if ch == "\\":
+                out.append(script[i : i + 2])
+                i += 2
+                continue
+            if ch == '"':
+                stack.pop()
+            elif script.startswith("$((", i):
+                stack.append("a")
+                out.append("$((")
+                i += 3
+                continue
+            elif script.startswith("$(", i):
+                stack.append("c")
+                out.append("$(")
+                i += 2
+                continue
+            elif ch == "`":
+                stack.append("b")
+        else:
+            if ch == "\\":
+                out.append(script[i : i + 2])
+                i, word_start = i + 2, False
+                continue
+            if ch == "#" and word_start and top != "a":
+                end = script.find("\n", i)
+                end = size if end < 0 else end
+                out.append(_MARKER.sub(lambda m: reference(int(m[1]), UNQUOTED), script[i:end]))
+                i = end
+                continue
+            if script.startswith("<<", i) and not script.startswith("<<<", i) and top != "a":
+                end, heredoc = _heredoc_operator(script, i)
+                pending.append(heredoc)
+                out.append(script[i:end])
+                i, word_start = end, False
+                continue
+            if ch == "'":
+                stack.append(SINGLE)
+            elif ch == '"':
+                stack.append(DOUBLE)
+            elif script.startswith("$((", i) or (ch == "(" and script.startswith("((", i) and word_start):
+                stack.append("a")
+                width = 3 if ch == "$" else 2
+                out.append(script[i : i + width])
+                i += width
+                continue
+            elif script.startswith("$(", i):
+                stack.append("c")
+                out.append("$(")
+                i += 2
+                continue
+            elif ch == "(":
+                stack.append("p")
+            elif ch == ")" and top == "a" and script.startswith("))", i):
+                stack.pop()
+                out.append("))")
+                i += 2
+                continue
+            elif ch == ")" and top in ("c", "p"):
+                stack.pop()
+            elif ch == "`":
+                if top == "b":
+                    stack.pop()
+                else:
+                    stack.append("b")
+            elif ch == "\n" and pending:
+                out.append(ch)
+                i = _heredoc_bodies(script, i + 1, pending, out, reference)
+                pending = []
+                word_start = True
+                continue
+        out.append(ch)
+        word_start = ch in _WORD_BREAK
+        i += 1
+    return "".join(out)
+
+
+def _heredoc_operator(script: str, start: int) -> tuple[int, tuple[str, bool, bool]]:
+    """``<<EOF``, ``<<-'EOF'``, ``<< "EOF"``: where the operator's word ends, and the here-document it opens."""
+    j = start + 2
+    strip = script.startswith("-", j)
+    j += 1 if strip else 0
+    while j < len(script) and script[j] in " \t":
+        j += 1
+    begin = j
+    while j < len(script) and script[j] not in _WORD_BREAK:
+        if script[j] in "'\"":
+            close = script.find(script[j], j + 1)
+            j = len(script) if close < 0 else close + 1
+        else:
+            j += 1
+    word = script[begin:j]
+    quoted = any(q in word for q in "'\"\\")
+    return j, (re.sub(r"['\"\\]", "", word), strip, quoted)
+
+
+def _heredoc_bodies(
+    script: str, i: int, pending: list[tuple[str, bool, bool]], out: list[str], reference: Callable[[int, str], str]
+) -> int:
+    """Copy each pending here-document's body (through its delimiter line); returns where the script goes on."""
+    for delimiter, strip, quoted in pending:
+        context = QUOTED_HEREDOC if quoted else HEREDOC
+        while i < len(script):
+            end = script.find("\n", i)
+            end = len(script) if end < 0 else end + 1
+            line = script[i:end]
+            bare = line.rstrip("\n").lstrip("\t") if strip else line.rstrip("\n")
+            if bare == delimiter:
+                out.append(line)
+                i = end
+                break
+            out.append(_MARKER.sub(lambda m, where=context: reference(int(m[1]), where), line))
+            i = end
+    return i
