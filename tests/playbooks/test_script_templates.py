@@ -1,0 +1,82 @@
+"""Exec script templates, run by a real bash: wherever a template stands, the script sees exactly the value, and
+no value ever runs."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ara.errors import ValidationFailed
+from ara.playbooks.script_templates import ENV_LIMIT, interpreter, render_script
+
+
+def _run(script: str, value: str, tmp_path: Path) -> str:
+    rendered, env = render_script(script, {"params": {"v": value}}, field="script", spill_dir=tmp_path / "values")
+    assert value not in rendered or not value  # only references are written into the script
+    done = subprocess.run(
+        ["bash", "-c", rendered], env={"PATH": "/usr/bin:/bin", **env}, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+SCRIPTS = {
+    "unquoted": "printf '%s' {{ params.v }}",
+    "single quotes": "printf '%s' 'before {{ params.v }} after'",
+    "double quotes": "printf '%s' \"before {{ params.v }} after\"",
+    "command substitution": "x=\"$(printf '%s' {{ params.v }})\"; printf '%s' \"$x\"",
+    "backticks": "x=`printf '%s' {{ params.v }}`; printf '%s' \"$x\"",
+    "here-document": "cat <<EOF\n{{ params.v }}\nEOF",
+    "go style": "printf '%s' $(.params.v)",
+    "comment then code": "# {{ params.v }}\nprintf '%s' {{ params.v }}",
+}
+WRAPPED = {"single quotes": "before {} after", "double quotes": "before {} after", "here-document": "{}\n"}
+
+
+PAYLOADS = ["x $(touch {m})", "`touch {m}`", "; touch {m}", "'; touch {m}; '", '"; touch {m}; "', "a\nEOF\ntouch {m}"]
+
+
+@pytest.mark.parametrize("where", SCRIPTS)
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_a_value_is_exactly_itself_wherever_it_stands(where: str, payload: str, tmp_path: Path) -> None:
+    marker = tmp_path / "owned"
+    value = payload.format(m=marker)
+    assert _run(SCRIPTS[where], value, tmp_path) == WRAPPED.get(where, "{}").format(value)
+    assert not marker.exists()
+
+
+def test_arithmetic_takes_integers_only(tmp_path: Path) -> None:
+    assert _run("echo $(( {{ params.v }} + 1 ))", "41", tmp_path) == "42\n"
+    with pytest.raises(ValidationFailed, match="integer"):
+        _run("echo $(( {{ params.v }} + 1 ))", f"a[$(touch {tmp_path / 'owned'})]", tmp_path)
+
+
+def test_quoted_here_documents_refuse_templates(tmp_path: Path) -> None:
+    with pytest.raises(ValidationFailed, match="here-document"):
+        _run("cat <<'EOF'\n{{ params.v }}\nEOF", "x", tmp_path)
+
+
+def test_a_large_value_is_read_from_a_file(tmp_path: Path) -> None:
+    value = "y" * (ENV_LIMIT + 10) + " $(touch owned)"
+    assert _run('printf "%s" "{{ params.v }}"', value, tmp_path) == value
+    assert not (tmp_path / "owned").exists()
+
+
+@pytest.mark.parametrize(
+    ("script", "program"),
+    [
+        ("echo", "bash"),
+        ("#!/bin/sh -e\necho", "sh"),
+        ("#!/usr/bin/env -S bash -eu\necho", "bash"),
+        ("#!/usr/bin/env python3\nprint()", "python3"),
+    ],
+)
+def test_interpreter(script: str, program: str) -> None:
+    assert interpreter(script) == program
+
+
+def test_other_interpreters_are_not_templated(tmp_path: Path) -> None:
+    script = '#!/usr/bin/env python3\nprint(f"{{ params.v }}")\n'
+    assert render_script(script, {"params": {"v": "x"}}, field="s", spill_dir=tmp_path) == (script, {})
