@@ -15,21 +15,15 @@ A value too large for the environment (over 64 KiB) is written to a file beside 
 
 from __future__ import annotations
 
-import contextvars
-import functools
 import os
 import re
 import shlex
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, pass_context
-from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-
 from ara.errors import ValidationFailed
-from ara.playbooks.shell_context import ARITHMETIC, DOUBLE, HEREDOC, QUOTED_HEREDOC, SINGLE, marker, substitute
-from ara.playbooks.templating import to_jinja
+from ara.playbooks.shell_context import ARITHMETIC, DOUBLE, HEREDOC, QUOTED_HEREDOC, SINGLE, substitute
+from ara.playbooks.templating import has_template, render_marked
 
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash"})
 VALUE_PREFIX = "ARA_VALUE_"
@@ -50,19 +44,15 @@ def is_shell(script: str) -> bool:
     return interpreter(script) in SHELLS
 
 
-class _Values:
-    """What one rendering collected: each output's value, then the environment its references need."""
+class _References:
+    """The reference for each output, by where it stands, and the environment they need."""
 
-    def __init__(self, spill_dir: Path) -> None:
-        self.values: list[str] = []
+    def __init__(self, values: list[Any], spill_dir: Path) -> None:
+        self.values = ["" if value is None else str(value) for value in values]
         self.env: dict[str, str] = {}
         self.spill_dir = spill_dir
 
-    def mark(self, value: Any) -> str:
-        self.values.append("" if value is None else str(value))
-        return marker(len(self.values))
-
-    def reference(self, number: int, context: str) -> str:
+    def __call__(self, number: int, context: str) -> str:
         text, name = self.values[number - 1], f"{VALUE_PREFIX}{number}"
         if context == QUOTED_HEREDOC:
             raise ValueError("a template inside a quoted here-document (<<'EOF') cannot be filled safely; use <<EOF")
@@ -83,33 +73,13 @@ class _Values:
         return f'"{bare}"'
 
 
-_collector: contextvars.ContextVar[_Values] = contextvars.ContextVar("ara_script_values")
-
-
-@pass_context
-def _mark(context: Context, value: Any) -> str:
-    return _collector.get().mark(value)
-
-
-@functools.cache
-def _environment() -> ImmutableSandboxedEnvironment:
-    # ``finalize`` takes the context, so Jinja never folds a constant at compile time: every output is collected.
-    return ImmutableSandboxedEnvironment(
-        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True, finalize=_mark
-    )
-
-
 def render_script(script: str, context: dict[str, Any], *, field: str, spill_dir: Path) -> tuple[str, dict[str, str]]:
     """(the script to run, the environment variables its references need)."""
-    if not is_shell(script) or ("{{" not in script and "$(" not in script and "{%" not in script):
+    if not is_shell(script) or not has_template(script):
         return script, {}
-    values = _Values(spill_dir)
-    token = _collector.set(values)
+    marked, values = render_marked(script, context, field=field)
+    references = _References(values, spill_dir)
     try:
-        marked = _environment().from_string(to_jinja(script)).render(**context)
-        rendered = substitute(marked, values.reference)
-    except (TemplateError, ValueError) as exc:
+        return substitute(marked, references), references.env
+    except ValueError as exc:
         raise ValidationFailed({field: [f"template error: {exc}"]}) from None
-    finally:
-        _collector.reset(token)
-    return rendered, values.env

@@ -2,13 +2,15 @@
 here-document, in arithmetic), so the reference put there reads as exactly the value.
 
 Only references (``${ARA_VALUE_1}``) are ever put into the script, never a value: a context this small lexer
-misjudges gives a wrong word, never code. The rendered script carries a marker per output (``\\0ara1\\0``; a NUL
-cannot occur in a stored script) that ``substitute`` replaces."""
+misjudges gives a wrong word, never code. The rendered script carries a marker per output
+(``templating.render_marked``) that ``substitute`` replaces."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+
+from ara.playbooks.templating import MARKER
 
 UNQUOTED, SINGLE, DOUBLE, HEREDOC, QUOTED_HEREDOC, ARITHMETIC = (
     "unquoted",
@@ -18,12 +20,7 @@ UNQUOTED, SINGLE, DOUBLE, HEREDOC, QUOTED_HEREDOC, ARITHMETIC = (
     "quoted-heredoc",
     "arithmetic",
 )
-_MARKER = re.compile(r"\x00ara(\d+)\x00")
 _WORD_BREAK = " \t\n;|&()<>"
-
-
-def marker(number: int) -> str:
-    return f"\x00ara{number}\x00"
 
 
 def substitute(script: str, reference: Callable[[int, str], str]) -> str:
@@ -33,7 +30,7 @@ def substitute(script: str, reference: Callable[[int, str], str]) -> str:
     pending: list[tuple[str, bool, bool]] = []  # here-documents opened on this line: (delimiter, strip tabs, quoted)
     i, size, word_start = 0, len(script), True
     while i < size:
-        found = _MARKER.match(script, i)
+        found = MARKER.match(script, i)
         top = stack[-1]
         if found:
             context = {SINGLE: SINGLE, DOUBLE: DOUBLE, "a": ARITHMETIC}.get(top, UNQUOTED)
@@ -71,7 +68,7 @@ def substitute(script: str, reference: Callable[[int, str], str]) -> str:
             if ch == "#" and word_start and top != "a":
                 end = script.find("\n", i)
                 end = size if end < 0 else end
-                out.append(_MARKER.sub(lambda m: reference(int(m[1]), UNQUOTED), script[i:end]))
+                out.append(MARKER.sub(lambda m: reference(int(m[1]), UNQUOTED), script[i:end]))
                 i = end
                 continue
             if script.startswith("<<", i) and not script.startswith("<<<", i) and top != "a":
@@ -155,6 +152,6 @@ def _heredoc_bodies(
                 out.append(line)
                 i = end
                 break
-            out.append(_MARKER.sub(lambda m, where=context: reference(int(m[1]), where), line))
+            out.append(MARKER.sub(lambda m, where=context: reference(int(m[1]), where), line))
             i = end
     return i

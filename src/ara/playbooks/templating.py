@@ -3,11 +3,13 @@ earlier actions, with Mission Control's Go-style ``{{.params.x}}`` and ``$(.para
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import re
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, pass_context
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ara.errors import ValidationFailed
@@ -28,7 +30,7 @@ def _environment() -> ImmutableSandboxedEnvironment:
 
 
 def render(text: str, context: dict[str, Any], *, field: str = "template") -> str:
-    if "{{" not in text and "$(" not in text and "{%" not in text:
+    if not has_template(text):
         return text
     try:
         return _environment().from_string(to_jinja(text)).render(**context)
@@ -45,3 +47,48 @@ def render_tree(value: Any, context: dict[str, Any], *, field: str = "template")
     if isinstance(value, dict):
         return {key: render_tree(item, context, field=field) for key, item in value.items()}
     return value
+
+
+# -- marked rendering: each output replaced by a marker, its value kept aside -----------------------------------
+# For text where a value must never be pasted (a shell script, a SQL query): the caller puts a reference where
+# each marker stands (an environment variable, a bind parameter). A NUL cannot occur in a stored spec.
+MARKER = re.compile(r"\x00ara(\d+)\x00")
+
+
+def marker(number: int) -> str:
+    return f"\x00ara{number}\x00"
+
+
+_outputs: contextvars.ContextVar[list[Any]] = contextvars.ContextVar("ara_template_outputs")
+
+
+@pass_context
+def _mark(context: Context, value: Any) -> str:
+    outputs = _outputs.get()
+    outputs.append(value)
+    return marker(len(outputs))
+
+
+@functools.cache
+def _marking_environment() -> ImmutableSandboxedEnvironment:
+    # ``finalize`` takes the context, so Jinja never folds a constant at compile time: every output is marked.
+    return ImmutableSandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True, finalize=_mark
+    )
+
+
+def render_marked(text: str, context: dict[str, Any], *, field: str = "template") -> tuple[str, list[Any]]:
+    """(``text`` rendered with a marker for each output, the outputs' values in order: marker ``n`` is
+    ``values[n - 1]``)."""
+    outputs: list[Any] = []
+    token = _outputs.set(outputs)
+    try:
+        return _marking_environment().from_string(to_jinja(text)).render(**context), outputs
+    except TemplateError as exc:
+        raise ValidationFailed({field: [f"template error: {exc}"]}) from None
+    finally:
+        _outputs.reset(token)
+
+
+def has_template(text: str) -> bool:
+    return "{{" in text or "$(" in text or "{%" in text
