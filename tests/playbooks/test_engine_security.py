@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
 from pathlib import Path
 
@@ -75,6 +76,47 @@ def test_other_interpreters_get_values_through_env_not_templates(mission_sqlite:
     stdout = mission.status(run_id)["actions"][0]["result"]["stdout"]
     assert stdout.splitlines() == [value, "{{ params.v }}"]  # the script itself is not templated
     assert not marker.exists()
+
+
+def test_parameter_values_never_run_in_a_sql_query(mission_sqlite: Mission, tmp_path: Path) -> None:
+    mission = mission_sqlite
+    database = tmp_path / "inventory.sqlite"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE servers (name TEXT, cores INTEGER)")
+        connection.executemany("INSERT INTO servers VALUES (?, ?)", [("a", 2), ("b", 8), ("it's", 4)])
+    query = "SELECT name FROM servers WHERE name = '{{ params.name }}' OR cores > {{ params.cores }} ORDER BY name"
+    playbook_id = mission.define(
+        "sql-injection",
+        {
+            "parameters": _params(["name", "cores"]),
+            "actions": [
+                {"name": "q", "sql": {"connection": f"sqlite:///{database}", "query": query}},
+                {
+                    "name": "inside-a-string",
+                    "if": "always()",
+                    "sql": {
+                        "connection": f"sqlite:///{database}",
+                        "query": "SELECT name FROM servers WHERE name LIKE '%{{ params.name }}%'",
+                    },
+                },
+            ],
+        },
+    )
+
+    def names(params: dict[str, str]) -> tuple[list[str], dict[str, object]]:
+        run_id = mission.run(playbook_id, params=params)
+        mission.wait(run_id)
+        first, refused = mission.status(run_id)["actions"]
+        assert first["status"] == "completed", first
+        return [row[0] for row in first["result"]["rows"]], refused
+
+    found, refused = names({"name": "it's", "cores": "5"})  # a quote in a value is just a quote
+    assert found == ["b", "it's"]
+    assert refused["status"] == "failed" and "inside a larger string" in refused["error"]
+    found, _ = names({"name": "x' OR '1'='1", "cores": "100; DROP TABLE servers"})
+    assert found == []
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT count(*) FROM servers").fetchone() == (3,)
 
 
 @pytest.mark.ansible

@@ -21,9 +21,10 @@ from ara.engine import records
 from ara.engine.actions import ActionContext, Outcome, runner_for
 from ara.engine.context import EngineContext
 from ara.engine.lifecycle import end_run
-from ara.engine.rendering import render_action
+from ara.engine.rendering import Rendered, render_action
 from ara.engine.scrubbing import log_crash, scrubbed_copy
 from ara.engine.states import ACTION_TERMINAL, ActionStatus, RunStatus, move_action, move_run
+from ara.errors import AraError
 from ara.playbooks.conditions import should_run
 from ara.playbooks.durations import parse_duration
 from ara.playbooks.models import Artifact, PlaybookDefinition, PlaybookRun, RunAction
@@ -165,18 +166,23 @@ class RunRunner:
             limit = parse_duration(action_spec.timeout) if action_spec.timeout else float("inf")
             timeout = max(min(limit, (deadline - now).total_seconds()), 0.001)
             workdir = self.ctx.work_root / run_id / f"{position}-{attempt}"
-            rendered, template_env = render_action(
-                action_spec,
-                {**context, "actions": done, "getAction": lambda name: done.get(name, {})},
-                workdir=workdir,
-            )
-            if action_spec.kind == "sql":
-                from ara.crypto import is_sealed
+            refused: str | None = None  # a template that cannot render fails this action, not the engine
+            try:
+                rendered = render_action(
+                    action_spec,
+                    {**context, "actions": done, "getAction": lambda name: done.get(name, {})},
+                    workdir=workdir,
+                )
+                if action_spec.kind == "sql":
+                    from ara.crypto import is_sealed
 
-                if is_sealed(rendered["connection"]):
-                    rendered["connection"] = self.ctx.box.open(rendered["connection"])
-            kind_spec = type(getattr(action_spec, action_spec.kind)).model_validate(rendered)
-            env = {**{k: str(v) for k, v in spec.env.items()}, **template_env}
+                    if is_sealed(rendered.spec["connection"]):
+                        rendered.spec["connection"] = self.ctx.box.open(rendered.spec["connection"])
+                kind_spec = type(getattr(action_spec, action_spec.kind)).model_validate(rendered.spec)
+            except (AraError, ValueError) as exc:
+                refused, rendered = str(exc), Rendered({})
+            env = {**{k: str(v) for k, v in spec.env.items()}, **rendered.env}
+            binds = rendered.binds
             secrets = self._secrets(run)
             params = context["params"]
             records_playbook_id = run.records_playbook_id
@@ -192,9 +198,13 @@ class RunRunner:
             settings=self.ctx.settings,
             records_playbook_id=records_playbook_id,
             params=params,
+            binds=binds,
         )
         try:
-            outcome = runner_for(action_spec.kind)(kind_spec, action_ctx)
+            if refused is not None:
+                outcome = Outcome(False, {}, refused)
+            else:
+                outcome = runner_for(action_spec.kind)(kind_spec, action_ctx)
         except Exception as exc:
             log_crash(f"action {action_spec.name} of run {run_id} crashed", exc, secrets)
             outcome = Outcome(False, {}, f"internal error: {exc}")

@@ -25,6 +25,7 @@ class ActionContext:
     settings: Settings
     records_playbook_id: int | None = None
     params: dict[str, Any] = field(default_factory=dict)  # the run's parameters, opened (``ansible`` passes them on)
+    binds: dict[str, Any] = field(default_factory=dict)  # a sql query's bind parameters (from its templates)
 
 
 @dataclass

@@ -23,7 +23,7 @@ def run_sql(spec: Any, ctx: ActionContext) -> Outcome:
         return Outcome(False, {}, scrub(f"bad connection: {exc}", ctx.secrets + [spec.connection]))
     try:
         with engine.begin() as connection:
-            result = connection.execute(text(spec.query))
+            result = connection.execute(text(spec.query), ctx.binds)
             if result.returns_rows:
                 columns = list(result.keys())
                 rows = [[_plain(value) for value in row] for row in result]
