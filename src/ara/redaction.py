@@ -4,6 +4,7 @@ Dependency-free on purpose: the Ansible callback imports it in ``ansible-playboo
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -17,6 +18,11 @@ _CHUNK = 1 << 20
 def variants(secrets: list[str]) -> list[str]:
     """Each secret, and how it looks inside a JSON string (a secret with a quote or a non-ASCII letter is
     escaped in JSON that a program prints); longest first, so a secret containing another goes whole."""
+    return list(_variants(tuple(secrets)))
+
+
+@functools.lru_cache(maxsize=64)
+def _variants(secrets: tuple[str, ...]) -> tuple[str, ...]:
     found = set()
     for secret in secrets:
         if not secret:
@@ -25,11 +31,11 @@ def variants(secrets: list[str]) -> list[str]:
         for ascii_only in (True, False):
             escaped = json.dumps(secret, ensure_ascii=ascii_only)[1:-1]
             found.add(escaped)
-    return sorted(found, key=len, reverse=True)
+    return tuple(sorted(found, key=len, reverse=True))
 
 
 def scrub(text: str, secrets: list[str]) -> str:
-    for secret in variants(secrets):
+    for secret in _variants(tuple(secrets)):
         text = text.replace(secret, REDACTED)
     return text
 
