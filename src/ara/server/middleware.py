@@ -45,8 +45,9 @@ class AuthenticationMiddleware:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
+        authorization = request.headers.get("authorization")
         try:
-            identity = await run_in_threadpool(resolve, self.state, request.headers.get("authorization"))
+            identity = await run_in_threadpool(resolve, self.state, authorization) if authorization else None
             admit(self.state, scope["method"], scope["path"], identity)
         except AraError as error:
             await error_response(request, error)(scope, receive, send)
