@@ -106,7 +106,7 @@ def test_github_signed_webhook(mission: Mission) -> None:
 
 
 def test_basic_auth_webhook(mission: Mission) -> None:
-    mission.define(
+    playbook_id = mission.define(
         "basic-hook",
         {
             "on": {"webhook": {"path": "basic", "authentication": {"basic": {"username": "hook", "password": "pa55"}}}},
@@ -118,6 +118,9 @@ def test_basic_auth_webhook(mission: Mission) -> None:
         assert anonymous.post("/playbook/webhook/basic", headers={"Authorization": f"Basic {token}"}).status_code == 201
         wrong = base64.b64encode(b"hook:nope").decode()
         assert anonymous.post("/playbook/webhook/basic", headers={"Authorization": f"Basic {wrong}"}).status_code == 401
+        assert anonymous.post("/playbook/webhook/basic").status_code == 401
+    [run] = _runs(mission, playbook_id)  # the refused calls started nothing
+    assert run["trigger"] == "webhook" and mission.wait(run["id"])["status"] == "completed"
 
 
 def test_records_event_runs_when_a_labelled_recording_fails(mission: Mission) -> None:
