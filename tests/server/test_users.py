@@ -6,17 +6,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
 
+from ara.db.migrate import upgrade
 from ara.db.session import make_engine, make_sessionmaker, unit_of_work
+from ara.errors import InvalidTransition
 from ara.settings import Settings
 from ara.users.models import User
-from ara.users.service import hash_password
+from ara.users.service import hash_password, list_users, remove_user
 from tests.conftest import make_settings
 from tests.server.test_auth import CountingHasher
 from tests.support.mission import seed_users
@@ -145,3 +149,38 @@ def test_roles_apply_to_records(tmp_path: Path) -> None:
         assert patched.status_code == 200 and patched.json()["status"] == "failed"
         assert http.patch(path, json={"status": "completed"}, auth=("paul", "pw")).status_code == 200  # approver
         assert http.delete(path, auth=("olivia", "pw")).status_code == 204
+
+
+def test_two_admins_removing_each_other_at_once_leave_one(settings: Settings) -> None:
+    """The second removal waits for the first one's transaction (row locks on PostgreSQL, the write lock on
+    SQLite), then finds it would remove the last admin."""
+    engine = make_engine(settings)
+    upgrade(engine)
+    writer = make_sessionmaker(engine)
+    with unit_of_work(writer) as session:
+        for name in ("ann", "bob"):
+            session.add(User(username=name, password_hash="x", role="admin", teams=[]))
+    outcome: list[BaseException | None] = []
+    with unit_of_work(writer) as first:
+        remove_user(first, "ann")  # holds its locks until this block commits
+        second = threading.Thread(target=lambda: outcome.append(_try(lambda: _remove(writer, "bob"))))
+        second.start()
+        second.join(timeout=1)  # most likely now waiting on the first transaction's locks
+    second.join(timeout=60)
+    assert len(outcome) == 1 and isinstance(outcome[0], InvalidTransition), outcome
+    with unit_of_work(writer) as session:
+        assert [u.username for u in list_users(session)] == ["bob"]
+    engine.dispose()
+
+
+def _remove(writer: sessionmaker[Session], name: str) -> None:
+    with unit_of_work(writer) as session:
+        remove_user(session, name)
+
+
+def _try(work: Callable[[], None]) -> BaseException | None:
+    try:
+        work()
+    except BaseException as exc:  # noqa: BLE001 (handed to the test's thread to assert on)
+        return exc
+    return None

@@ -61,14 +61,15 @@ def _get(session: Session, username: str) -> User:
 
 
 def _keep_an_admin(session: Session, user: User, change: str) -> None:
-    """Refuse to leave no active admin (nobody could manage users any more). The other admins' rows are locked
-    (PostgreSQL; SQLite writes are serialised) so two admins removing each other cannot both succeed."""
+    """Refuse to leave no active admin (nobody could manage users any more). Every active admin's row is locked
+    in id order (PostgreSQL; SQLite writes are serialised): of two admins removing each other at once, the second
+    waits for the first, then sees it is the last one."""
     if user.role != "admin" or not user.is_active:
         return
-    others = session.scalars(
-        select(User.id).where(User.role == "admin", User.is_active.is_(True), User.id != user.id).with_for_update()
-    ).first()
-    if others is None:
+    admins = session.scalars(
+        select(User.id).where(User.role == "admin", User.is_active.is_(True)).order_by(User.id).with_for_update()
+    ).all()
+    if not [admin for admin in admins if admin != user.id]:
         raise InvalidTransition(
             f"{user.username} is the last active admin and cannot be {change}: make another admin first"
         )
