@@ -47,7 +47,7 @@ spec:
 
 @pytest.fixture
 def mission(tmp_path: Path) -> Iterator[Mission]:
-    settings = make_settings(tmp_path, engine={"poll_interval": 0.1, "heartbeat_timeout": 2})
+    settings = make_settings(tmp_path, engine={"poll_interval": 0.1})
     with mission_control(settings) as mc:
         yield mc
 

@@ -56,6 +56,9 @@ def test_trigger_approve_complete_and_download(mission: Mission) -> None:
         assert hashlib.sha256(download.content).hexdigest() == artifact["checksum"]
         assert len(download.content) == artifact["size"]
         assert 'filename="out.txt"' in download.headers["content-disposition"]
+    # A traversal in the download name only names the file the browser saves.
+    named = mission.http.get(f"/artifacts/download/{artifacts[0]['id']}", params={"filename": "../../etc/passwd"})
+    assert named.status_code == 200 and 'filename=".._.._etc_passwd"' in named.headers["content-disposition"]
     blob = next(a for a in artifacts if a["path"] == "blob.bin")
     assert blob["size"] == 3000 and blob["content_type"] == "application/octet-stream"
 
@@ -68,7 +71,27 @@ def test_unknown_routes_and_ids(mission: Mission) -> None:
     assert mission.http.get("/playbook/run/nope").status_code == 404
     assert mission.http.post("/playbook/run", json={"id": "missing"}).status_code == 404
     assert mission.http.post("/playbook/run", content=b"{oops").status_code == 400
-    assert mission.http.get("/artifacts/download/../../etc/passwd").status_code == 404
-    assert mission.http.get("/artifacts/download/nope").status_code == 404
     anonymous = mission.http.post("/playbook/run", json={"id": "x"}, auth=None)
     assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "unauthenticated"
+    broken = mission.http.post("/playbook/run", content=b"{oops", auth=None)
+    assert broken.status_code == 401  # the caller is checked before the body
+
+
+def test_artifact_traversal_reaches_the_handler_and_is_refused(mission: Mission) -> None:
+    """httpx would normalise ``/artifacts/download/../../etc/passwd`` to ``/etc/passwd`` before sending (the
+    router's 404, the handler never reached): these encoded ids arrive as written, and the download handler
+    itself refuses them (its answer names the artifact; the router's says ``http_404``)."""
+    for raw in ("%2E%2E", "..%5C..%5Cetc%5Cpasswd", "%2E%2E%5C%2E%2E%5Cetc%5Cpasswd"):
+        request = mission.http.build_request("GET", "/artifacts/download/placeholder")
+        request.url = request.url.copy_with(raw_path=f"/artifacts/download/{raw}".encode())
+        response = mission.http.send(request)
+        assert request.url.raw_path.endswith(raw.encode())  # sent as written
+        error = response.json()["error"]
+        assert 400 <= response.status_code < 500 and error["code"] != "http_404", (raw, response.text)
+        assert "artifact" in error["message"], (raw, response.text)
+        assert "root:" not in response.text
+    # A slash, even encoded, never makes a path of the id: the router has no such route.
+    unrouted = mission.http.get("/artifacts/download/..%2F..%2Fetc%2Fpasswd")
+    assert unrouted.status_code == 404 and "root:" not in unrouted.text
+    nothing = mission.http.get("/artifacts/download/nope")
+    assert nothing.status_code == 404 and nothing.json()["error"]["message"] == "artifact nope not found"

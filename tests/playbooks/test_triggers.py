@@ -30,6 +30,18 @@ def _wait_for_runs(mission: Mission, playbook_id: str, count: int, timeout: floa
     return runs
 
 
+def _ticks(mission: Mission, count: int) -> None:
+    """Return once the scheduler has completed ``count`` full ticks from now: a witness playbook firing every
+    second fires at most once per tick, so ``count + 1`` of its runs span ``count`` whole ticks. Counting
+    work, not sleeping, keeps "nothing more fired" assertions meaningful on a loaded machine."""
+    witness = mission.define(
+        f"witness-{time.monotonic_ns()}",
+        {"on": {"schedule": [{"schedule": "@every 1s"}]}, "actions": [{"name": "tick", "exec": {"script": "true"}}]},
+    )
+    _wait_for_runs(mission, witness, count + 1, timeout=60)
+    assert mission.http.delete(f"/playbook/{witness}").status_code == 204
+
+
 def test_previous_fire_of_cron_and_every() -> None:
     now = dt.datetime(2024, 5, 1, 10, 7, 30, tzinfo=dt.UTC)
     assert previous_fire("*/5 * * * *", now, now - dt.timedelta(days=1)) == dt.datetime(
@@ -55,7 +67,7 @@ def test_schedule_fires_once_per_tick_with_its_parameters(mission: Mission) -> N
     assert mission.status(first["id"])["actions"][0]["result"]["stdout"] == "triggered by schedule with cron\n"
     mission.http.delete(f"/playbook/{playbook_id}")
     settled = len(_runs(mission, playbook_id))
-    time.sleep(1.5)
+    _ticks(mission, 2)
     assert len(_runs(mission, playbook_id)) == settled  # a deleted playbook's schedule stops
 
 
@@ -94,7 +106,7 @@ def test_github_signed_webhook(mission: Mission) -> None:
 
 
 def test_basic_auth_webhook(mission: Mission) -> None:
-    mission.define(
+    playbook_id = mission.define(
         "basic-hook",
         {
             "on": {"webhook": {"path": "basic", "authentication": {"basic": {"username": "hook", "password": "pa55"}}}},
@@ -106,6 +118,9 @@ def test_basic_auth_webhook(mission: Mission) -> None:
         assert anonymous.post("/playbook/webhook/basic", headers={"Authorization": f"Basic {token}"}).status_code == 201
         wrong = base64.b64encode(b"hook:nope").decode()
         assert anonymous.post("/playbook/webhook/basic", headers={"Authorization": f"Basic {wrong}"}).status_code == 401
+        assert anonymous.post("/playbook/webhook/basic").status_code == 401
+    [run] = _runs(mission, playbook_id)  # the refused calls started nothing
+    assert run["trigger"] == "webhook" and mission.wait(run["id"])["status"] == "completed"
 
 
 def test_records_event_runs_when_a_labelled_recording_fails(mission: Mission) -> None:
@@ -134,5 +149,5 @@ def test_records_event_runs_when_a_labelled_recording_fails(mission: Mission) ->
     assert run["trigger"] == "records"
     assert run["request"]["records_playbook"]["id"] == watched["id"]
     assert mission.wait(run["id"])["status"] == "completed"
-    time.sleep(1.5)
+    _ticks(mission, 4)  # each tick looks 2 s back: the recording is seen again by the next ticks
     assert len(_runs(mission, playbook_id)) == 1  # the same recording never fires twice

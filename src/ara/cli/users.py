@@ -102,6 +102,27 @@ def remove_user(name: Annotated[str, typer.Argument(help="Login name")]) -> None
     message(f"Removed user {name}")
 
 
+@users_app.command("set")
+def set_user(
+    name: Annotated[str, typer.Argument(help="Login name")],
+    role: Annotated[
+        str | None, typer.Option("--role", callback=lambda v: v and _role(v), help=f"One of {', '.join(ROLES)}")
+    ] = None,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="Allow or refuse this user's logins and tokens")
+    ] = None,
+) -> None:
+    """Change a user's role or (de)activate them; a running server applies it on their next request."""
+    from ara.users.service import update_user
+
+    if role is None and active is None:
+        raise typer.BadParameter("give --role, --active or --inactive")
+    with errors_handled(), admin_session() as session:
+        user = update_user(session, name, role=role, is_active=active)
+        summary = f"{user.username}: {user.role}, {'active' if user.is_active else 'inactive'}"
+    message(f"Updated user {summary}")
+
+
 @tokens_app.command("create")
 def create_token(
     user: Annotated[str, typer.Option("--user", help="The user the token acts as")],

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 import ara
 from ara.db.migrate import upgrade
 from ara.server.errors import install_error_handlers
+from ara.server.middleware import AuthenticationMiddleware
 from ara.server.routes import catalog, health, playbooks, records, users
 from ara.server.state import AppState
 from ara.settings import Settings
@@ -41,6 +42,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app = FastAPI(title="Ara", version=ara.__version__, redirect_slashes=False, lifespan=lifespan)
     app.state.ara = state
     install_error_handlers(app)
+    # Outermost of our middlewares: nothing reads a body before the caller is known.
+    app.add_middleware(AuthenticationMiddleware, state=state)
     app.include_router(records.router)
     app.include_router(playbooks.router)
     app.include_router(catalog.router)

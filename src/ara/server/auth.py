@@ -1,6 +1,13 @@
-"""Who is calling: HTTP basic (password verified once, then cached) or a bearer token.
+"""Who is calling (HTTP basic, password verified once then cached; or a bearer token) and may they call this
+path at all, decided before the request body is read (``ara.server.middleware``).
 
-Reads and writes are open unless ``read_login_required`` / ``write_login_required`` say otherwise, as in ARA.
+- ``/healthcheck`` and ``/playbook/webhook/...`` (webhooks check their own credentials) are never checked here.
+- Ara's own surfaces (``/playbook...``, ``/artifacts/...``, ``/api/v1/catalog``, ``/api/v1/users``) always need
+  a login; the routes then check the role or grant for what is asked.
+- Everything else (the records API ``/api/v1``, its index ``/api``, ``/openapi.json``, ``/docs``) is open
+  unless ``read_login_required`` / ``write_login_required`` say otherwise, as in ARA. A write to the records
+  API by a known user needs ``RECORD_WRITER`` (operator) or above: a viewer is refused with 403, while an
+  anonymous write is accepted where ``write_login_required`` is false (ARA's default).
 """
 
 from __future__ import annotations
@@ -11,7 +18,8 @@ import binascii
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from ara.errors import Unauthenticated
+from ara.errors import PermissionDenied, Unauthenticated
+from ara.playbooks.permissions import RANK
 from ara.server.state import AppState
 from ara.users.service import Identity
 
@@ -52,3 +60,31 @@ def authenticate(request: Request, state: AppState, session: Session) -> Identit
     if identity is None and login_required(state, request.method):
         raise Unauthenticated(NO_CREDENTIALS)
     return identity
+
+
+RECORD_WRITER = "operator"
+UNCHECKED = ("/healthcheck", "/playbook/webhook/")
+ALWAYS_LOGIN = ("/playbook", "/artifacts", "/api/v1/catalog", "/api/v1/users")
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix.rstrip("/") or path.startswith(prefix.rstrip("/") + "/")
+
+
+def checked(path: str) -> bool:
+    """False where this module does not look at credentials at all."""
+    return not any(_under(path, prefix) for prefix in UNCHECKED)
+
+
+def admit(state: AppState, method: str, path: str, identity: Identity | None) -> None:
+    """Raise ``Unauthenticated`` or ``PermissionDenied`` when the caller may not call ``method path``."""
+    if any(_under(path, prefix) for prefix in ALWAYS_LOGIN):
+        if identity is None:
+            raise Unauthenticated(NO_CREDENTIALS)
+        return
+    if identity is None:
+        if login_required(state, method):
+            raise Unauthenticated(NO_CREDENTIALS)
+        return
+    if method not in SAFE_METHODS and _under(path, "/api") and RANK.get(identity.role, -1) < RANK[RECORD_WRITER]:
+        raise PermissionDenied(f"{identity.username} ({identity.role}) may not write records: {RECORD_WRITER} or above")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ara.db.session import unit_of_work
 from ara.server.auth import SAFE_METHODS, authenticate
+from ara.server.middleware import STATE_KEY
 from ara.server.state import AppState
 from ara.users.service import Identity
 
@@ -28,5 +29,6 @@ StateDep = Annotated[AppState, Depends(get_state)]
 def transaction(request: Request, state: AppState) -> Iterator[tuple[Session, Identity | None]]:
     """One transaction for the request (deferred for reads, immediate for writes) and the caller's identity."""
     factory = state.reader if request.method in SAFE_METHODS else state.writer
+    caller = getattr(request.state, STATE_KEY, None)  # resolved before routing (ara.server.middleware)
     with unit_of_work(factory) as session:
-        yield session, authenticate(request, state, session)
+        yield session, caller.identity if caller is not None else authenticate(request, state, session)

@@ -10,13 +10,14 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ara.errors import AlreadyExists, NotFound, ValidationFailed
+from ara.errors import AlreadyExists, InvalidTransition, NotFound, ValidationFailed
 from ara.users.models import ApiToken, User
 
 ROLES = ("viewer", "operator", "approver", "admin")
@@ -52,11 +53,49 @@ def create_user(
     return user
 
 
-def remove_user(session: Session, username: str) -> None:
+def _get(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound(f"no user {username!r}")
+    return user
+
+
+def _keep_an_admin(session: Session, user: User, change: str) -> None:
+    """Refuse to leave no active admin (nobody could manage users any more). Every active admin's row is locked
+    in id order (PostgreSQL; SQLite writes are serialised): of two admins removing each other at once, the second
+    waits for the first, then sees it is the last one."""
+    if user.role != "admin" or not user.is_active:
+        return
+    admins = session.scalars(
+        select(User.id).where(User.role == "admin", User.is_active.is_(True)).order_by(User.id).with_for_update()
+    ).all()
+    if not [admin for admin in admins if admin != user.id]:
+        raise InvalidTransition(
+            f"{user.username} is the last active admin and cannot be {change}: make another admin first"
+        )
+
+
+def remove_user(session: Session, username: str) -> None:
+    user = _get(session, username)
+    _keep_an_admin(session, user, "removed")
     session.delete(user)
+
+
+def update_user(session: Session, username: str, *, role: str | None = None, is_active: bool | None = None) -> User:
+    """Change a user's role or (de)activate them; takes effect on their next request, whatever is cached."""
+    user = _get(session, username)
+    if role is not None and role not in ROLES:
+        raise ValidationFailed({"role": [f'"{role}" is not a valid choice ({", ".join(ROLES)}).']})
+    if role is not None and role != "admin":
+        _keep_an_admin(session, user, "demoted")
+    if is_active is False:
+        _keep_an_admin(session, user, "deactivated")
+    if role is not None:
+        user.role = role
+    if is_active is not None:
+        user.is_active = is_active
+    session.flush()
+    return user
 
 
 def list_users(session: Session) -> list[User]:
@@ -65,9 +104,7 @@ def list_users(session: Session) -> list[User]:
 
 def create_token(session: Session, *, username: str, name: str) -> str:
     """Returns the token text; only its sha256 is stored."""
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise NotFound(f"no user {username!r}")
+    user = _get(session, username)
     token = "ara_" + secrets.token_urlsafe(32)
     session.add(ApiToken(name=name, token_sha256=_sha256(token), user_id=user.id))
     session.flush()
@@ -79,12 +116,17 @@ def _sha256(text: str) -> str:
 
 
 class CredentialChecker:
-    """Verifies basic-auth passwords and bearer tokens; remembers good passwords for ``ttl`` seconds."""
+    """Verifies basic-auth passwords and bearer tokens. A good password's argon2 verification is remembered for
+    ``ttl`` seconds, but every request still reads the user's row (one indexed read): a user removed or
+    deactivated by another process (``ara user remove``), or whose password changed, is refused at once, and a
+    new role applies at once."""
+
+    MAX_ENTRIES = 4096  # expired entries are swept when the cache grows past this
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
         self._key = secrets.token_bytes(32)  # the cache holds keyed digests, never passwords
-        self._cache: dict[bytes, tuple[float, Identity]] = {}
+        self._cache: dict[bytes, tuple[float, str]] = {}  # digest -> (expiry, the password hash it matched)
         self._lock = threading.Lock()
 
     def _digest(self, username: str, password: str) -> bytes:
@@ -95,20 +137,28 @@ class CredentialChecker:
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(digest)
-        if cached and cached[0] > now:
-            return cached[1]
-        user = session.scalar(select(User).where(User.username == username, User.is_active.is_(True)))
-        if user is None:
-            _spend_a_verification(password)  # an unknown name costs as long as a wrong password
+        row = session.execute(
+            select(User.id, User.username, User.role, User.teams, User.password_hash).where(
+                User.username == username, User.is_active.is_(True)
+            )
+        ).first()
+        if row is None:
+            if cached is None:
+                _spend_a_verification(password)  # an unknown name costs as long as a wrong password
+            self._drop(digest)
             return None
+        if cached is not None and cached[0] > now and hmac.compare_digest(cached[1], row.password_hash):
+            return _identity(row)
         try:
-            _hasher.verify(user.password_hash, password)
+            _hasher.verify(row.password_hash, password)
         except (VerificationError, InvalidHashError):
+            self._drop(digest)
             return None
-        identity = Identity(user.id, user.username, user.role, tuple(user.teams or ()))
         with self._lock:
-            self._cache[digest] = (now + self.ttl, identity)
-        return identity
+            if len(self._cache) >= self.MAX_ENTRIES:
+                self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+            self._cache[digest] = (now + self.ttl, row.password_hash)
+        return _identity(row)
 
     def check_token(self, session: Session, token: str) -> Identity | None:
         row = session.execute(
@@ -116,11 +166,19 @@ class CredentialChecker:
             .join(ApiToken, ApiToken.user_id == User.id)
             .where(ApiToken.token_sha256 == _sha256(token), User.is_active.is_(True))
         ).first()
-        return Identity(row.id, row.username, row.role, tuple(row.teams or ())) if row else None
+        return _identity(row) if row else None
+
+    def _drop(self, digest: bytes) -> None:
+        with self._lock:
+            self._cache.pop(digest, None)
 
     def forget(self) -> None:
         with self._lock:
             self._cache.clear()
+
+
+def _identity(row: Any) -> Identity:
+    return Identity(row.id, row.username, row.role, tuple(row.teams or ()))
 
 
 @functools.cache

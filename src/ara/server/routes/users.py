@@ -1,4 +1,5 @@
-"""Users under ``/api/v1/users`` (admins only): list, create, delete; passwords are never returned."""
+"""Users under ``/api/v1/users`` (admins only): list, create, change role or activity, delete; passwords are
+never returned. The last active admin can be neither removed, demoted nor deactivated (409)."""
 
 from __future__ import annotations
 
@@ -68,3 +69,24 @@ async def delete_user(username: str, request: Request, state: StateDep) -> Respo
     await _admin(request, state, lambda s: service.remove_user(s, username))
     state.credentials.forget()
     return Response(status_code=204)
+
+
+@router.patch("/{username}")
+async def update_user(username: str, request: Request, state: StateDep) -> JSONResponse:
+    """``{"role": ..., "is_active": ...}``: either or both; applies on the user's next request."""
+    body = await json_body(request, default={})
+    if not isinstance(body, dict):
+        raise ValidationFailed({"body": ["expected a JSON object"]})
+    unknown = sorted(set(body) - {"role", "is_active"})
+    if unknown:
+        raise ValidationFailed({field: ["unknown field (role, is_active)"] for field in unknown})
+    role, is_active = body.get("role"), body.get("is_active")
+    if role is not None and not isinstance(role, str):
+        raise ValidationFailed({"role": ["must be a string"]})
+    if is_active is not None and not isinstance(is_active, bool):
+        raise ValidationFailed({"is_active": ["must be true or false"]})
+
+    def work(session: Any) -> dict[str, Any]:
+        return user_dict(service.update_user(session, username, role=role, is_active=is_active))
+
+    return JSONResponse(await _admin(request, state, work))
