@@ -59,6 +59,24 @@ def test_parameter_values_never_run_in_an_exec_script(mission_sqlite: Mission, t
     assert not marker.exists()
 
 
+def test_a_value_bash_evaluates_as_arithmetic_must_be_an_integer(mission_sqlite: Mission, tmp_path: Path) -> None:
+    mission = mission_sqlite
+    marker = tmp_path / "owned"
+    script = 'if [[ "{{ params.n }}" -gt 1 ]]; then echo "many: ${servers[{{ params.n }}]}"; fi\n'
+    playbook_id = mission.define(
+        "exec-arithmetic",
+        {"parameters": _params(["n"]), "actions": [{"name": "s", "exec": {"script": "servers=(a b c)\n" + script}}]},
+    )
+    run_id = mission.run(playbook_id, params={"n": "2"})
+    assert mission.wait(run_id)["status"] == "completed", mission.status(run_id)
+    assert mission.status(run_id)["actions"][0]["result"]["stdout"] == "many: c\n"
+    run_id = mission.run(playbook_id, params={"n": f"a[$(touch {marker})]"})  # [[ -gt ]] would run it
+    assert mission.wait(run_id)["status"] == "failed"
+    action = mission.status(run_id)["actions"][0]
+    assert action["status"] == "failed" and "must be an integer" in action["error"], action
+    assert not marker.exists()
+
+
 def test_other_interpreters_get_values_through_env_not_templates(mission_sqlite: Mission, tmp_path: Path) -> None:
     mission = mission_sqlite
     marker = tmp_path / "owned"

@@ -29,10 +29,20 @@ SCRIPTS = {
     "command substitution": "x=\"$(printf '%s' {{ params.v }})\"; printf '%s' \"$x\"",
     "backticks": "x=`printf '%s' {{ params.v }}`; printf '%s' \"$x\"",
     "here-document": "cat <<EOF\n{{ params.v }}\nEOF",
+    "here-string": "cat <<< {{ params.v }}",
+    "ansi-c quotes": "printf '%s' $'before\\t{{ params.v }}\\tafter'",
+    "after ansi-c quotes": "printf '%s' $'it\\'s' {{ params.v }}",
     "go style": "printf '%s' $(.params.v)",
     "comment then code": "# {{ params.v }}\nprintf '%s' {{ params.v }}",
 }
-WRAPPED = {"single quotes": "before {} after", "double quotes": "before {} after", "here-document": "{}\n"}
+WRAPPED = {
+    "single quotes": "before {} after",
+    "double quotes": "before {} after",
+    "here-document": "{}\n",
+    "here-string": "{}\n",
+    "ansi-c quotes": "before\t{}\tafter",
+    "after ansi-c quotes": "it's{}",
+}
 
 
 PAYLOADS = ["x $(touch {m})", "`touch {m}`", "; touch {m}", "'; touch {m}; '", '"; touch {m}; "', "a\nEOF\ntouch {m}"]
@@ -51,6 +61,33 @@ def test_arithmetic_takes_integers_only(tmp_path: Path) -> None:
     assert _run("echo $(( {{ params.v }} + 1 ))", "41", tmp_path) == "42\n"
     with pytest.raises(ValidationFailed, match="integer"):
         _run("echo $(( {{ params.v }} + 1 ))", f"a[$(touch {tmp_path / 'owned'})]", tmp_path)
+
+
+ARITHMETIC = {  # each prints 42 for the value 13
+    "test": '[[ "{{ params.v }}" -eq 26/2 ]] && echo 42',
+    "test, single quotes": "[[ 1 -lt '{{ params.v }}' ]] && echo 42",
+    "test -v": "set -- {1..20}; [[ -v {{ params.v }} ]] && echo 42",
+    "old arithmetic": "echo $[ {{ params.v }} + 29 ]",
+    "subscript": 'a=({0..42}); echo "${a[{{ params.v }}+29]}"',
+    "subscript assignment": "a[{{ params.v }}]=42; echo ${a[26/2]}",
+    "substring": 's="$(seq -s, 0 42)"; echo "${s:{{ params.v }}*9-1:2}"',
+    "let": 'let "n = {{ params.v }} + 29"; echo "$n"',
+    "declare -i": "declare -i n={{ params.v }}+29; echo $n",
+}
+
+
+@pytest.mark.parametrize("where", ARITHMETIC)
+def test_bash_arithmetic_takes_integers_only_wherever_it_stands(where: str, tmp_path: Path) -> None:
+    """Bash evaluates these as arithmetic, where ``a[$(cmd)]`` runs cmd: only an integer may stand there."""
+    assert _run(ARITHMETIC[where], "13", tmp_path) == "42\n"
+    with pytest.raises(ValidationFailed, match="integer"):
+        _run(ARITHMETIC[where], f"a[$(touch {tmp_path / 'owned'})]", tmp_path)
+    assert not (tmp_path / "owned").exists()
+
+
+def test_strings_beside_arithmetic_stay_strings(tmp_path: Path) -> None:
+    script = '[[ "{{ params.v }}" == a* && 1 -eq 1 ]] && echo "${HOME:-[{{ params.v }}]}" file[{{ params.v }}]'
+    assert _run(script, "ab", tmp_path) == "[ab] file[ab]\n"
 
 
 def test_quoted_here_documents_refuse_templates(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""Where each template output stands in a rendered shell script (unquoted, in single or double quotes, in a
-here-document, in arithmetic), so the reference put there reads as exactly the value.
+"""Where each template output stands in a rendered shell script (unquoted, in single, double or ``$'...'`` quotes,
+in a here-document, in arithmetic), so the reference put there reads as exactly the value.
 
 Only references (``${ARA_VALUE_1}``) are ever put into the script, never a value: a context this small lexer
 misjudges gives a wrong word, never code. The rendered script carries a marker per output
@@ -8,19 +8,34 @@ misjudges gives a wrong word, never code. The rendered script carries a marker p
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable
 
 from ara.playbooks.templating import MARKER
 
-UNQUOTED, SINGLE, DOUBLE, HEREDOC, QUOTED_HEREDOC, ARITHMETIC = (
+UNQUOTED, SINGLE, DOUBLE, ANSI_C, HEREDOC, QUOTED_HEREDOC, ARITHMETIC = (
     "unquoted",
     "single",
     "double",
+    "ansi-c",
     "heredoc",
     "quoted-heredoc",
     "arithmetic",
 )
 _WORD_BREAK = " \t\n;|&()<>"
+# Bash evaluates text as arithmetic (where ``a[$(cmd)]`` runs cmd) in more places than ``$(( ))`` and ``(( ))``:
+# ``$[ ]``, an indexed array's subscript, a substring's offset and length, ``let`` and ``declare -i`` (checked on
+# the output so far, when a template comes), and the operands of ``[[ ]]``'s arithmetic tests (checked when it
+# closes). A value the script itself hands to arithmetic later (``n={{ x }}; (( n > 1 ))``) is the author's to check.
+_ARITHMETIC_BEFORE = re.compile(
+    r"\$\[[^\]]*$"  # $[ ... ]
+    r"|\$\{[#!]?[A-Za-z_]\w*\[[^\]]*$"  # ${a[ ... ]}
+    r"|(?:^|[;&|(\n])\s*(?:(?:unset|declare|typeset|local|readonly|export)(?:\s+-\w+)*\s+)?"
+    r"[A-Za-z_]\w*\[[^\]]*$"  # a[ ... ]=, unset a[ ... ]
+    r"|\$\{[A-Za-z_]\w*(?:\[[^\]]*\])?:(?![-=+?])[^}]*$"  # ${s:offset:length}
+    r"|(?:^|[;&|(\n])\s*(?:let|(?:declare|typeset|local)(?:\s+-\w+)*\s+-\w*i)\s[^;&|\n]*$"  # let, declare -i
+)
+_TEST_ARITHMETIC = {"-eq", "-ne", "-lt", "-le", "-gt", "-ge"}
 
 
 def substitute(script: str, reference: Callable[[int, str], str]) -> str:
@@ -28,17 +43,27 @@ def substitute(script: str, reference: Callable[[int, str], str]) -> str:
     out: list[str] = []
     stack = [UNQUOTED]  # UNQUOTED also stands for $( ), ( ) and backticks: "c", "p", "b" on the stack
     pending: list[tuple[str, bool, bool]] = []  # here-documents opened on this line: (delimiter, strip tabs, quoted)
+    tests: list[int] = []  # where each open ``[[`` began ("t" on the stack)
     i, size, word_start = 0, len(script), True
     while i < size:
         found = MARKER.match(script, i)
         top = stack[-1]
         if found:
-            context = {SINGLE: SINGLE, DOUBLE: DOUBLE, "a": ARITHMETIC}.get(top, UNQUOTED)
+            context = {SINGLE: SINGLE, DOUBLE: DOUBLE, ANSI_C: ANSI_C, "a": ARITHMETIC}.get(top, UNQUOTED)
+            if context in (UNQUOTED, DOUBLE) and _ARITHMETIC_BEFORE.search("".join(out[-400:])):
+                reference(int(found[1]), ARITHMETIC)  # for its check only: the value must be an integer
             out.append(reference(int(found[1]), context))
             i, word_start = found.end(), False
             continue
         ch = script[i]
         if top == SINGLE:
+            if ch == "'":
+                stack.pop()
+        elif top == ANSI_C:
+            if ch == "\\":
+                out.append(script[i : i + 2])
+                i += 2
+                continue
             if ch == "'":
                 stack.pop()
         elif top == DOUBLE:
@@ -71,12 +96,27 @@ def substitute(script: str, reference: Callable[[int, str], str]) -> str:
                 out.append(MARKER.sub(lambda m: reference(int(m[1]), UNQUOTED), script[i:end]))
                 i = end
                 continue
-            if script.startswith("<<", i) and not script.startswith("<<<", i) and top != "a":
+            if script.startswith("<<<", i):
+                out.append("<<<")
+                i, word_start = i + 3, True
+                continue
+            if script.startswith("<<", i) and top != "a":
                 end, heredoc = _heredoc_operator(script, i)
                 pending.append(heredoc)
                 out.append(script[i:end])
                 i, word_start = end, False
                 continue
+            if script.startswith("$'", i):
+                stack.append(ANSI_C)
+                out.append("$'")
+                i += 2
+                continue
+            if word_start and script.startswith("[[", i) and script[i + 2 : i + 3] in (" ", "\t", "\n"):
+                stack.append("t")
+                tests.append(i + 2)
+            elif top == "t" and script.startswith("]]", i):
+                stack.pop()
+                _check_test(script[tests.pop() : i], reference)
             if ch == "'":
                 stack.append(SINGLE)
             elif ch == '"':
@@ -116,6 +156,25 @@ def substitute(script: str, reference: Callable[[int, str], str]) -> str:
         word_start = ch in _WORD_BREAK
         i += 1
     return "".join(out)
+
+
+def _check_test(expression: str, reference: Callable[[int, str], str]) -> None:
+    """Each template in an operand of ``[[ ]]``'s ``-eq``, ``-lt``, ... (or ``-v``) checked as arithmetic."""
+    try:
+        words = shlex.split(expression, comments=False)
+    except ValueError:  # quoting shlex cannot follow: every template in it is checked
+        operands = [expression]
+    else:
+        operands = [w for k, w in enumerate(words) if _arithmetic_operand(words, k)]
+    for word in operands:
+        for found in MARKER.finditer(word):
+            reference(int(found[1]), ARITHMETIC)  # for its check only: the value must be an integer
+
+
+def _arithmetic_operand(words: list[str], k: int) -> bool:
+    before = words[k - 1] if k else ""
+    after = words[k + 1] if k + 1 < len(words) else ""
+    return before in _TEST_ARITHMETIC or before == "-v" or after in _TEST_ARITHMETIC
 
 
 def _heredoc_operator(script: str, start: int) -> tuple[int, tuple[str, bool, bool]]:
