@@ -96,6 +96,41 @@ def test_other_interpreters_get_values_through_env_not_templates(mission_sqlite:
     assert not marker.exists()
 
 
+def test_a_value_in_an_artifact_path_is_one_file_name(mission_sqlite: Mission, tmp_path: Path) -> None:
+    mission = mission_sqlite
+    outside = tmp_path / "server-only.txt"
+    outside.write_text("not for the run")
+    playbook_id = mission.define(
+        "artifact-path",
+        {
+            "parameters": _params(["name"]),
+            "actions": [
+                {
+                    "name": "s",
+                    "exec": {
+                        "script": "mkdir out; echo a > out/a.txt; echo b > out/b.txt\n",
+                        "artifacts": [{"path": "out/{{ params.name }}.txt"}],
+                    },
+                }
+            ],
+        },
+    )
+
+    def stored(name: str) -> tuple[dict[str, object], dict[str, bytes]]:
+        run_id = mission.run(playbook_id, params={"name": name})
+        mission.wait(run_id)
+        artifacts = mission.http.get(f"/artifacts/list/playbook_run/{run_id}").json()
+        files = {a["path"]: mission.http.get(f"/artifacts/download/{a['id']}").content for a in artifacts}
+        return mission.status(run_id)["actions"][0], files
+
+    action, files = stored("a")
+    assert action["status"] == "completed" and files == {"out/a.txt": b"a\n"}
+    action, files = stored("*")  # a value is not a pattern
+    assert action["status"] == "completed" and files == {}
+    action, files = stored("../" * 40 + str(outside.with_suffix(""))[1:])  # nor a way out of the working directory
+    assert action["status"] == "failed" and "one file name" in action["error"] and files == {}, action
+
+
 def test_parameter_values_never_run_in_a_sql_query(mission_sqlite: Mission, tmp_path: Path) -> None:
     mission = mission_sqlite
     database = tmp_path / "inventory.sqlite"
