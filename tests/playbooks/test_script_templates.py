@@ -28,6 +28,7 @@ SCRIPTS = {
     "double quotes": "printf '%s' \"before {{ params.v }} after\"",
     "command substitution": "x=\"$(printf '%s' {{ params.v }})\"; printf '%s' \"$x\"",
     "backticks": "x=`printf '%s' {{ params.v }}`; printf '%s' \"$x\"",
+    "case in command substitution": "x=\"$(case a in a) printf '%s' {{ params.v }};; esac)\"; printf '%s' \"$x\"",
     "here-document": "cat <<EOF\n{{ params.v }}\nEOF",
     "here-string": "cat <<< {{ params.v }}",
     "ansi-c quotes": "printf '%s' $'before\\t{{ params.v }}\\tafter'",

@@ -35,13 +35,14 @@ _ARITHMETIC_BEFORE = re.compile(
     r"|\$\{[A-Za-z_]\w*(?:\[[^\]]*\])?:(?![-=+?])[^}]*$"  # ${s:offset:length}
     r"|(?:^|[;&|(\n])\s*(?:let|(?:declare|typeset|local)(?:\s+-\w+)*\s+-\w*i)\s[^;&|\n]*$"  # let, declare -i
 )
+_COMMAND_POSITION = re.compile(r"(?:^|[;&|(\n]|\b(?:then|do|else|if|elif|while|until))[ \t]*\Z")
 _TEST_ARITHMETIC = {"-eq", "-ne", "-lt", "-le", "-gt", "-ge"}
 
 
 def substitute(script: str, reference: Callable[[int, str], str]) -> str:
     """``script`` with each marker replaced by ``reference(number, context)``."""
     out: list[str] = []
-    stack = [UNQUOTED]  # UNQUOTED also stands for $( ), ( ) and backticks: "c", "p", "b" on the stack
+    stack = [UNQUOTED]  # UNQUOTED also stands for $( ), ( ), backticks, [[ ]] and case: "c", "p", "b", "t", "k"
     pending: list[tuple[str, bool, bool]] = []  # here-documents opened on this line: (delimiter, strip tabs, quoted)
     tests: list[int] = []  # where each open ``[[`` began ("t" on the stack)
     i, size, word_start = 0, len(script), True
@@ -81,7 +82,7 @@ def substitute(script: str, reference: Callable[[int, str], str]) -> str:
             elif script.startswith("$(", i):
                 stack.append("c")
                 out.append("$(")
-                i += 2
+                i, word_start = i + 2, True
                 continue
             elif ch == "`":
                 stack.append("b")
@@ -117,6 +118,10 @@ def substitute(script: str, reference: Callable[[int, str], str]) -> str:
             elif top == "t" and script.startswith("]]", i):
                 stack.pop()
                 _check_test(script[tests.pop() : i], reference)
+            elif re.match(r"case\s", script[i : i + 5]) and _COMMAND_POSITION.search(script, 0, i):
+                stack.append("k")  # its patterns' ``)`` close nothing
+            elif top == "k" and re.match(r"esac\b", script[i : i + 5]) and _COMMAND_POSITION.search(script, 0, i):
+                stack.pop()
             if ch == "'":
                 stack.append(SINGLE)
             elif ch == '"':
@@ -130,7 +135,7 @@ def substitute(script: str, reference: Callable[[int, str], str]) -> str:
             elif script.startswith("$(", i):
                 stack.append("c")
                 out.append("$(")
-                i += 2
+                i, word_start = i + 2, True
                 continue
             elif ch == "(":
                 stack.append("p")
