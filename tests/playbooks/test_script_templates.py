@@ -30,6 +30,7 @@ SCRIPTS = {
     "backticks": "x=`printf '%s' {{ params.v }}`; printf '%s' \"$x\"",
     "case in command substitution": "x=\"$(case a in a) printf '%s' {{ params.v }};; esac)\"; printf '%s' \"$x\"",
     "here-document": "cat <<EOF\n{{ params.v }}\nEOF",
+    "command substitution in a here-document": "cat <<EOF\n$(printf '%s' {{ params.v }})\nEOF",
     "here-string": "cat <<< {{ params.v }}",
     "ansi-c quotes": "printf '%s' $'before\\t{{ params.v }}\\tafter'",
     "after ansi-c quotes": "printf '%s' $'it\\'s' {{ params.v }}",
@@ -41,6 +42,7 @@ WRAPPED = {
     "double quotes": "before {} after",
     "here-document": "{}\n",
     "here-string": "{}\n",
+    "command substitution in a here-document": "{}\n",
     "ansi-c quotes": "before\t{}\tafter",
     "after ansi-c quotes": "it's{}",
 }
@@ -74,6 +76,7 @@ ARITHMETIC = {  # each prints 42 for the value 13
     "substring": 's="$(seq -s, 0 42)"; echo "${s:{{ params.v }}*9-1:2}"',
     "let": 'let "n = {{ params.v }} + 29"; echo "$n"',
     "declare -i": "declare -i n={{ params.v }}+29; echo $n",
+    "here-document": "cat <<EOF\n$(( {{ params.v }} + 29 ))\nEOF",
 }
 
 

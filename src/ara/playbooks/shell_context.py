@@ -39,10 +39,11 @@ _COMMAND_POSITION = re.compile(r"(?:^|[;&|(\n]|\b(?:then|do|else|if|elif|while|u
 _TEST_ARITHMETIC = {"-eq", "-ne", "-lt", "-le", "-gt", "-ge"}
 
 
-def substitute(script: str, reference: Callable[[int, str], str]) -> str:
-    """``script`` with each marker replaced by ``reference(number, context)``."""
+def substitute(script: str, reference: Callable[[int, str], str], start: str = UNQUOTED) -> str:
+    """``script`` with each marker replaced by ``reference(number, context)`` (``start``: HEREDOC for the body of
+    an unquoted here-document, which reads like double quotes whose ``"`` is just a character)."""
     out: list[str] = []
-    stack = [UNQUOTED]  # UNQUOTED also stands for $( ), ( ), backticks, [[ ]] and case: "c", "p", "b", "t", "k"
+    stack = [start]  # UNQUOTED also stands for $( ), ( ), backticks, [[ ]] and case: "c", "p", "b", "t", "k"
     pending: list[tuple[str, bool, bool]] = []  # here-documents opened on this line: (delimiter, strip tabs, quoted)
     tests: list[int] = []  # where each open ``[[`` began ("t" on the stack)
     i, size, word_start = 0, len(script), True
@@ -50,8 +51,10 @@ def substitute(script: str, reference: Callable[[int, str], str]) -> str:
         found = MARKER.match(script, i)
         top = stack[-1]
         if found:
-            context = {SINGLE: SINGLE, DOUBLE: DOUBLE, ANSI_C: ANSI_C, "a": ARITHMETIC}.get(top, UNQUOTED)
-            if context in (UNQUOTED, DOUBLE) and _ARITHMETIC_BEFORE.search("".join(out[-400:])):
+            context = {SINGLE: SINGLE, DOUBLE: DOUBLE, HEREDOC: HEREDOC, ANSI_C: ANSI_C, "a": ARITHMETIC}.get(
+                top, UNQUOTED
+            )
+            if context in (UNQUOTED, DOUBLE, HEREDOC) and _ARITHMETIC_BEFORE.search("".join(out[-400:])):
                 reference(int(found[1]), ARITHMETIC)  # for its check only: the value must be an integer
             out.append(reference(int(found[1]), context))
             i, word_start = found.end(), False
@@ -67,12 +70,12 @@ def substitute(script: str, reference: Callable[[int, str], str]) -> str:
                 continue
             if ch == "'":
                 stack.pop()
-        elif top == DOUBLE:
+        elif top in (DOUBLE, HEREDOC):
             if ch == "\\":
                 out.append(script[i : i + 2])
                 i += 2
                 continue
-            if ch == '"':
+            if ch == '"' and top == DOUBLE:
                 stack.pop()
             elif script.startswith("$((", i):
                 stack.append("a")
@@ -206,16 +209,21 @@ def _heredoc_bodies(
 ) -> int:
     """Copy each pending here-document's body (through its delimiter line); returns where the script goes on."""
     for delimiter, strip, quoted in pending:
-        context = QUOTED_HEREDOC if quoted else HEREDOC
+        body: list[str] = []
         while i < len(script):
             end = script.find("\n", i)
             end = len(script) if end < 0 else end + 1
             line = script[i:end]
+            i = end
             bare = line.rstrip("\n").lstrip("\t") if strip else line.rstrip("\n")
             if bare == delimiter:
-                out.append(line)
-                i = end
                 break
-            out.append(MARKER.sub(lambda m, where=context: reference(int(m[1]), where), line))
-            i = end
+            body.append(line)
+        else:
+            line = ""
+        if quoted:
+            out.append(MARKER.sub(lambda m: reference(int(m[1]), QUOTED_HEREDOC), "".join(body)))
+        else:  # ``$( )``, ``$(( ))`` and ``${a[ ]}`` work here as in double quotes
+            out.append(substitute("".join(body), reference, HEREDOC))
+        out.append(line)
     return i
