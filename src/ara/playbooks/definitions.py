@@ -13,6 +13,7 @@ from ara.db.types import utcnow
 from ara.errors import AlreadyExists, NotFound, ValidationFailed
 from ara.playbooks.models import PlaybookDefinition
 from ara.playbooks.spec import PlaybookSpec, parse_definition
+from ara.redaction import REDACTED
 
 SELECTOR_FIELDS = {"configs": "config_id", "checks": "check_id", "components": "component_id"}
 
@@ -145,9 +146,6 @@ def as_dict(definition: PlaybookDefinition) -> dict[str, Any]:
         "updated_at": definition.updated_at.isoformat(),
         "deleted_at": definition.deleted_at.isoformat() if definition.deleted_at else None,
     }
-
-
-REDACTED = "[redacted]"
 
 
 def redacted_spec(spec: dict[str, Any]) -> dict[str, Any]:
