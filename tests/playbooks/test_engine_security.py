@@ -276,6 +276,24 @@ def test_a_secret_stays_out_of_records_artifacts_and_logs(
     assert "S3cr3t" not in caplog.text
 
 
+def test_a_secret_an_http_answer_echoes_is_scrubbed(mission_sqlite: Mission) -> None:
+    mission = mission_sqlite
+    playbook_id = mission.define(
+        "echoing-api",
+        {
+            "parameters": [{"name": "base"}, {"name": "token", "type": "secret"}],
+            "actions": [
+                {"name": "get", "http": {"url": "{{ params.base }}/api/v1/playbooks?order={{ params.token }}"}}
+            ],
+        },
+    )
+    run_id = mission.run(playbook_id, params={"base": mission.url, "token": "S3cr3tOrder"})
+    assert mission.wait(run_id)["status"] == "failed"
+    [action] = mission.status(run_id)["actions"]
+    assert action["result"]["code"] == 400 and "[redacted] is not one of" in action["result"]["content"], action
+    assert "S3cr3t" not in json.dumps(mission.status(run_id))
+
+
 def _tasks(mission: Mission, run: dict[str, object]) -> list[dict[str, object]]:
     listed = mission.http.get("/api/v1/tasks", params={"playbook": run["records_playbook_id"], "limit": 1000})
     return list(listed.json()["results"])
