@@ -94,6 +94,14 @@ def test_strings_beside_arithmetic_stay_strings(tmp_path: Path) -> None:
     assert _run(script, "ab", tmp_path) == "[ab] file[ab]\n"
 
 
+def test_commands_starting_with_a_dot_are_the_authors(tmp_path: Path) -> None:
+    """Only ``$(.a.path)`` is the Go-style template: ``$(./run.sh)`` and ``$(. ./env)`` stay commands."""
+    (tmp_path / "run.sh").write_text("echo ran")
+    (tmp_path / "run.sh").chmod(0o755)
+    script = 'printf "%s|" "$(./run.sh)" "$(. /dev/null; echo sourced)" "$( .params.v )"'
+    assert _run(script, "x", tmp_path) == "ran|sourced|x|"
+
+
 def test_quoted_here_documents_refuse_templates(tmp_path: Path) -> None:
     with pytest.raises(ValidationFailed, match="here-document"):
         _run("cat <<'EOF'\n{{ params.v }}\nEOF", "x", tmp_path)
