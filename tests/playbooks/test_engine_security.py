@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from sqlalchemy import update
 
 from ara.db.session import make_engine
@@ -292,6 +293,36 @@ def test_a_secret_an_http_answer_echoes_is_scrubbed(mission_sqlite: Mission) -> 
     [action] = mission.status(run_id)["actions"]
     assert action["result"]["code"] == 400 and "[redacted] is not one of" in action["result"]["content"], action
     assert "S3cr3t" not in json.dumps(mission.status(run_id))
+
+
+def test_a_secret_parameters_default_is_sealed_and_never_shown(mission_sqlite: Mission) -> None:
+    mission = mission_sqlite
+    script = 'test "$(printf %s "{{ params.token }}" | rev)" = tluafeDt3rc3S && echo "got {{ params.token }}"\n'
+    playbook_id = mission.define(
+        "secret-default",
+        {
+            "parameters": [{"name": "token", "type": "secret", "default": "S3cr3tDefault"}],
+            "actions": [{"name": "use", "exec": {"script": script}}],
+        },
+    )
+    run_id = mission.run(playbook_id)
+    run = mission.wait(run_id)
+    assert run["status"] == "completed", mission.status(run_id)
+    status = mission.status(run_id)
+    assert status["actions"][0]["result"]["stdout"] == "got [redacted]\n"
+    shown = [
+        mission.http.get(f"/playbook/{playbook_id}").text,
+        mission.http.get("/playbook/list").text,
+        mission.http.post(f"/playbook/{playbook_id}/params", json={}).text,
+        json.dumps(status),
+        *_texts(mission, run["records_playbook_id"]),
+    ]
+    assert all("S3cr3t" not in text for text in shown)
+    engine = make_engine(mission.settings)
+    with engine.connect() as connection:
+        stored = connection.execute(sqlalchemy.text("SELECT spec FROM playbook_definitions")).all()
+    engine.dispose()
+    assert stored and not any("S3cr3t" in str(row) for row in stored)  # sealed at rest, as connections are
 
 
 def _tasks(mission: Mission, run: dict[str, object]) -> list[dict[str, object]]:

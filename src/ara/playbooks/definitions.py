@@ -36,11 +36,15 @@ def _by_name(session: Session, name: str) -> PlaybookDefinition | None:
 
 
 def sealed_spec(spec: PlaybookSpec, box: SecretBox) -> dict[str, Any]:
-    """The spec as stored: connection URLs and webhook credentials encrypted."""
+    """The spec as stored: connection URLs, webhook credentials and secret parameters' defaults encrypted."""
     data = spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
 
     def seal(value: str) -> str:
         return value if is_sealed(value) else box.seal(value)
+
+    for parameter in data.get("parameters", []):
+        if parameter.get("type") == "secret" and isinstance(parameter.get("default"), str):
+            parameter["default"] = seal(parameter["default"])
 
     for action in data.get("actions", []):
         if "sql" in action:
@@ -149,8 +153,12 @@ def as_dict(definition: PlaybookDefinition) -> dict[str, Any]:
 
 
 def redacted_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """Connection URLs and webhook credentials are never returned."""
+    """Connection URLs, webhook credentials and secret parameters' defaults are never returned."""
     out = dict(spec)
+    out["parameters"] = [
+        {**p, "default": REDACTED} if p.get("type") == "secret" and p.get("default") not in (None, "") else p
+        for p in spec.get("parameters", [])
+    ]
     actions = []
     for action in spec.get("actions", []):
         action = dict(action)
