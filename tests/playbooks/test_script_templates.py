@@ -107,6 +107,11 @@ def test_quoted_here_documents_refuse_templates(tmp_path: Path) -> None:
         _run("cat <<'EOF'\n{{ params.v }}\nEOF", "x", tmp_path)
 
 
+def test_a_nul_byte_is_refused_with_the_reason(tmp_path: Path) -> None:
+    with pytest.raises(ValidationFailed, match="NUL"):
+        _run("printf '%s' {{ params.v }}", "a\x00b", tmp_path)
+
+
 def test_a_large_value_is_read_from_a_file(tmp_path: Path) -> None:
     value = "y" * (ENV_LIMIT + 10) + " $(touch owned)"
     assert _run('printf "%s" "{{ params.v }}"', value, tmp_path) == value

@@ -56,6 +56,8 @@ class _References:
 
     def __call__(self, number: int, context: str) -> str:
         text, name = self.values[number - 1], f"{VALUE_PREFIX}{number}"
+        if "\x00" in text:
+            raise ValueError(f"output {number} holds a NUL byte, which no shell variable can")
         if context == QUOTED_HEREDOC:
             raise ValueError("a template inside a quoted here-document (<<'EOF') cannot be filled safely; use <<EOF")
         if context == ARITHMETIC and not re.fullmatch(r"-?[0-9]+", text.strip()):
