@@ -77,6 +77,7 @@ ARITHMETIC = {  # each prints 42 for the value 13
     "let": 'let "n = {{ params.v }} + 29"; echo "$n"',
     "declare -i": "declare -i n={{ params.v }}+29; echo $n",
     "here-document": "cat <<EOF\n$(( {{ params.v }} + 29 ))\nEOF",
+    "arithmetic command without a blank": "i=29; while((i<{{ params.v }}+29)); do ((i++)); done; echo $i",
 }
 
 

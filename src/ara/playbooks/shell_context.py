@@ -129,7 +129,7 @@ def substitute(script: str, reference: Callable[[int, str], str], start: str = U
                 stack.append(SINGLE)
             elif ch == '"':
                 stack.append(DOUBLE)
-            elif script.startswith("$((", i) or (ch == "(" and script.startswith("((", i) and word_start):
+            elif script.startswith("$((", i) or script.startswith("((", i):  # ((, also in while((, if((
                 stack.append("a")
                 width = 3 if ch == "$" else 2
                 out.append(script[i : i + width])
