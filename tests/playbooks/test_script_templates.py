@@ -75,6 +75,8 @@ ARITHMETIC = {  # each prints 42 for the value 13
     "subscript assignment": "a[{{ params.v }}]=42; echo ${a[26/2]}",
     "substring": 's="$(seq -s, 0 42)"; echo "${s:{{ params.v }}*9-1:2}"',
     "let": 'let "n = {{ params.v }} + 29"; echo "$n"',
+    "let after then": 'if true; then let "n = {{ params.v }} + 29"; fi; echo "$n"',
+    "subscript assignment in a group": "{ a[{{ params.v }}]=42; }; echo ${a[26/2]}",
     "declare -i": "declare -i n={{ params.v }}+29; echo $n",
     "here-document": "cat <<EOF\n$(( {{ params.v }} + 29 ))\nEOF",
     "arithmetic command without a blank": "i=29; while((i<{{ params.v }}+29)); do ((i++)); done; echo $i",

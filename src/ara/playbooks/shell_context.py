@@ -27,15 +27,15 @@ _WORD_BREAK = " \t\n;|&()<>"
 # ``$[ ]``, an indexed array's subscript, a substring's offset and length, ``let`` and ``declare -i`` (checked on
 # the output so far, when a template comes), and the operands of ``[[ ]]``'s arithmetic tests (checked when it
 # closes). A value the script itself hands to arithmetic later (``n={{ x }}; (( n > 1 ))``) is the author's to check.
+_COMMAND = r"(?:^|[;&|(\n{]|\b(?:then|do|else|if|elif|while|until|!))[ \t]*"  # where a command may start
 _ARITHMETIC_BEFORE = re.compile(
     r"\$\[[^\]]*$"  # $[ ... ]
     r"|\$\{[#!]?[A-Za-z_]\w*\[[^\]]*$"  # ${a[ ... ]}
-    r"|(?:^|[;&|(\n])\s*(?:(?:unset|declare|typeset|local|readonly|export)(?:\s+-\w+)*\s+)?"
-    r"[A-Za-z_]\w*\[[^\]]*$"  # a[ ... ]=, unset a[ ... ]
+    rf"|{_COMMAND}(?:(?:unset|declare|typeset|local|readonly|export)(?:\s+-\w+)*\s+)?[A-Za-z_]\w*\[[^\]]*$"  # a[ ]=
     r"|\$\{[A-Za-z_]\w*(?:\[[^\]]*\])?:(?![-=+?])[^}]*$"  # ${s:offset:length}
-    r"|(?:^|[;&|(\n])\s*(?:let|(?:declare|typeset|local)(?:\s+-\w+)*\s+-\w*i)\s[^;&|\n]*$"  # let, declare -i
+    rf"|{_COMMAND}(?:let|(?:declare|typeset|local)(?:\s+-\w+)*\s+-\w*i)\s[^;&|\n]*$"  # let, declare -i
 )
-_COMMAND_POSITION = re.compile(r"(?:^|[;&|(\n]|\b(?:then|do|else|if|elif|while|until))[ \t]*\Z")
+_COMMAND_POSITION = re.compile(_COMMAND + r"\Z")
 _TEST_ARITHMETIC = {"-eq", "-ne", "-lt", "-le", "-gt", "-ge"}
 
 
