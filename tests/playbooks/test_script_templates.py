@@ -71,6 +71,8 @@ ARITHMETIC = {  # each prints 42 for the value 13
     "test, single quotes": "[[ 1 -lt '{{ params.v }}' ]] && echo 42",
     "test -v": "set -- {1..20}; [[ -v {{ params.v }} ]] && echo 42",
     "old arithmetic": "echo $[ {{ params.v }} + 29 ]",
+    "quoted in arithmetic": 'echo $(( "{{ params.v }}" + 29 ))',
+    "quoted in an arithmetic command": '(( "{{ params.v }}" == 26/2 )) && echo 42',
     "subscript": 'a=({0..42}); echo "${a[{{ params.v }}+29]}"',
     "subscript assignment": "a[{{ params.v }}]=42; echo ${a[26/2]}",
     "substring": 's="$(seq -s, 0 42)"; echo "${s:{{ params.v }}*9-1:2}"',

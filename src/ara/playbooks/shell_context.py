@@ -54,7 +54,10 @@ def substitute(script: str, reference: Callable[[int, str], str], start: str = U
             context = {SINGLE: SINGLE, DOUBLE: DOUBLE, HEREDOC: HEREDOC, ANSI_C: ANSI_C, "a": ARITHMETIC}.get(
                 top, UNQUOTED
             )
-            if context in (UNQUOTED, DOUBLE, HEREDOC) and _ARITHMETIC_BEFORE.search("".join(out[-400:])):
+            quoted_in = [frame for frame in stack if frame not in (SINGLE, DOUBLE, ANSI_C)][-1]  # $(( "x" ))
+            if (context in (SINGLE, DOUBLE, ANSI_C) and quoted_in == "a") or (
+                context in (UNQUOTED, DOUBLE, HEREDOC) and _ARITHMETIC_BEFORE.search("".join(out[-400:]))
+            ):
                 reference(int(found[1]), ARITHMETIC)  # for its check only: the value must be an integer
             out.append(reference(int(found[1]), context))
             i, word_start = found.end(), False
