@@ -1,9 +1,10 @@
 """Where each template output stands in a rendered shell script (unquoted, in single, double or ``$'...'`` quotes,
 in a here-document, in arithmetic), so the reference put there reads as exactly the value.
 
-Only references (``${ARA_VALUE_1}``) are ever put into the script, never a value: a context this small lexer
-misjudges gives a wrong word, never code. The rendered script carries a marker per output
-(``templating.render_marked``) that ``substitute`` replaces."""
+Only references (``${ARA_VALUE_1}``) are ever put into the script, never a value: a quoting context this small
+lexer misjudges gives a wrong word, not code. The one place bash runs a variable's value is arithmetic (in
+``a[$(cmd)]``), so every place bash evaluates as arithmetic must be seen here, and takes integers only. The
+rendered script carries a marker per output (``templating.render_marked``) that ``substitute`` replaces."""
 
 from __future__ import annotations
 
