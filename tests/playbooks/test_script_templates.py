@@ -69,7 +69,6 @@ def test_arithmetic_takes_integers_only(tmp_path: Path) -> None:
 ARITHMETIC = {  # each prints 42 for the value 13
     "test": '[[ "{{ params.v }}" -eq 26/2 ]] && echo 42',
     "test, single quotes": "[[ 1 -lt '{{ params.v }}' ]] && echo 42",
-    "test -v": "set -- {1..20}; [[ -v {{ params.v }} ]] && echo 42",
     "old arithmetic": "echo $[ {{ params.v }} + 29 ]",
     "quoted in arithmetic": 'echo $(( "{{ params.v }}" + 29 ))',
     "quoted in an arithmetic command": '(( "{{ params.v }}" == 26/2 )) && echo 42',
@@ -91,6 +90,25 @@ def test_bash_arithmetic_takes_integers_only_wherever_it_stands(where: str, tmp_
     assert _run(ARITHMETIC[where], "13", tmp_path) == "42\n"
     with pytest.raises(ValidationFailed, match="integer"):
         _run(ARITHMETIC[where], f"a[$(touch {tmp_path / 'owned'})]", tmp_path)
+    assert not (tmp_path / "owned").exists()
+
+
+SET_ZQ = 'read "Z$(echo q)" <<< 42; '
+NAMES = {  # each prints 42 for the value Zq
+    "printf -v": 'printf -v "{{ params.v }}" %s 42; v=${!Z*}; echo "${!v}"',
+    "read": 'read {{ params.v }} <<< 42; v=${!Z*}; echo "${!v}"',
+    "declare": 'declare "{{ params.v }}=42"; v=${!Z*}; echo "${!v}"',
+    "test -v": SET_ZQ + "[[ -v {{ params.v }} ]] && echo 42",
+    "[ -v ]": SET_ZQ + 'if [ -v "{{ params.v }}" ]; then echo 42; fi',
+}
+
+
+@pytest.mark.parametrize("where", NAMES)
+def test_a_variable_name_must_be_a_name(where: str, tmp_path: Path) -> None:
+    """Bash evaluates the subscript of a name it is given (``a[$(cmd)]`` runs cmd): only a name may stand there."""
+    assert _run(NAMES[where], "Zq", tmp_path) == "42\n"
+    with pytest.raises(ValidationFailed, match="must be a name"):
+        _run(NAMES[where], f"a[$(touch {tmp_path / 'owned'})]", tmp_path)
     assert not (tmp_path / "owned").exists()
 
 

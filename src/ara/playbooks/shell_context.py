@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from ara.playbooks.templating import MARKER
 
-UNQUOTED, SINGLE, DOUBLE, ANSI_C, HEREDOC, QUOTED_HEREDOC, ARITHMETIC = (
+UNQUOTED, SINGLE, DOUBLE, ANSI_C, HEREDOC, QUOTED_HEREDOC, ARITHMETIC, NAME = (
     "unquoted",
     "single",
     "double",
@@ -22,6 +22,7 @@ UNQUOTED, SINGLE, DOUBLE, ANSI_C, HEREDOC, QUOTED_HEREDOC, ARITHMETIC = (
     "heredoc",
     "quoted-heredoc",
     "arithmetic",
+    "name",  # a variable's name (``printf -v``, ``read``, ``declare``, ``-v``): bash evaluates its subscript
 )
 _WORD_BREAK = " \t\n;|&()<>"
 # Bash evaluates text as arithmetic (where ``a[$(cmd)]`` runs cmd) in more places than ``$(( ))`` and ``(( ))``:
@@ -35,6 +36,10 @@ _ARITHMETIC_BEFORE = re.compile(
     rf"|{_COMMAND}(?:(?:unset|declare|typeset|local|readonly|export)(?:\s+-\w+)*\s+)?[A-Za-z_]\w*\[[^\]]*$"  # a[ ]=
     r"|\$\{[A-Za-z_]\w*(?:\[[^\]]*\])?:(?![-=+?])[^}]*$"  # ${s:offset:length}
     rf"|{_COMMAND}(?:let|(?:declare|typeset|local)(?:\s+-\w+)*\s+-\w*i)\s[^;&|\n]*$"  # let, declare -i
+)
+_NAME_BEFORE = re.compile(
+    _COMMAND + r"(?:(?:declare|typeset|local|export|readonly|unset|read)(?:\s+[^\s;&|<>]+)*?"
+    r"|printf(?:\s+-\w+)*?\s+-v|(?:test|\[)\s+-v)\s+[\"']?$"
 )
 _COMMAND_POSITION = re.compile(_COMMAND + r"\Z")
 _TEST_ARITHMETIC = {"-eq", "-ne", "-lt", "-le", "-gt", "-ge"}
@@ -56,10 +61,13 @@ def substitute(script: str, reference: Callable[[int, str], str], start: str = U
                 top, UNQUOTED
             )
             quoted_in = [frame for frame in stack if frame not in (SINGLE, DOUBLE, ANSI_C)][-1]  # $(( "x" ))
+            before = "".join(out[-400:])
             if (context in (SINGLE, DOUBLE, ANSI_C) and quoted_in == "a") or (
-                context in (UNQUOTED, DOUBLE, HEREDOC) and _ARITHMETIC_BEFORE.search("".join(out[-400:]))
+                context in (UNQUOTED, DOUBLE, HEREDOC) and _ARITHMETIC_BEFORE.search(before)
             ):
                 reference(int(found[1]), ARITHMETIC)  # for its check only: the value must be an integer
+            elif context != HEREDOC and _NAME_BEFORE.search(before):
+                reference(int(found[1]), NAME)  # for its check only: the value must be a name
             out.append(reference(int(found[1]), context))
             i, word_start = found.end(), False
             continue
@@ -171,22 +179,25 @@ def substitute(script: str, reference: Callable[[int, str], str], start: str = U
 
 
 def _check_test(expression: str, reference: Callable[[int, str], str]) -> None:
-    """Each template in an operand of ``[[ ]]``'s ``-eq``, ``-lt``, ... (or ``-v``) checked as arithmetic."""
+    """Each template in an operand of ``[[ ]]``'s ``-eq``, ``-lt``, ... checked as arithmetic, of ``-v`` as a name."""
     try:
         words = shlex.split(expression, comments=False)
     except ValueError:  # quoting shlex cannot follow: every template in it is checked
-        operands = [expression]
+        words = [expression]
+        checks = [ARITHMETIC]
     else:
-        operands = [w for k, w in enumerate(words) if _arithmetic_operand(words, k)]
-    for word in operands:
-        for found in MARKER.finditer(word):
-            reference(int(found[1]), ARITHMETIC)  # for its check only: the value must be an integer
+        checks = [_operand_check(words, k) for k in range(len(words))]
+    for word, check in zip(words, checks, strict=True):
+        for found in MARKER.finditer(word) if check else ():
+            reference(int(found[1]), check)  # for its check only
 
 
-def _arithmetic_operand(words: list[str], k: int) -> bool:
+def _operand_check(words: list[str], k: int) -> str | None:
     before = words[k - 1] if k else ""
     after = words[k + 1] if k + 1 < len(words) else ""
-    return before in _TEST_ARITHMETIC or before == "-v" or after in _TEST_ARITHMETIC
+    if before in _TEST_ARITHMETIC or after in _TEST_ARITHMETIC:
+        return ARITHMETIC
+    return NAME if before == "-v" else None
 
 
 def _heredoc_operator(script: str, start: int) -> tuple[int, tuple[str, bool, bool]]:
