@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from sqlalchemy import update
 
 from ara.db.session import make_engine
@@ -59,6 +60,24 @@ def test_parameter_values_never_run_in_an_exec_script(mission_sqlite: Mission, t
     assert not marker.exists()
 
 
+def test_a_value_bash_evaluates_as_arithmetic_must_be_an_integer(mission_sqlite: Mission, tmp_path: Path) -> None:
+    mission = mission_sqlite
+    marker = tmp_path / "owned"
+    script = 'if [[ "{{ params.n }}" -gt 1 ]]; then echo "many: ${servers[{{ params.n }}]}"; fi\n'
+    playbook_id = mission.define(
+        "exec-arithmetic",
+        {"parameters": _params(["n"]), "actions": [{"name": "s", "exec": {"script": "servers=(a b c)\n" + script}}]},
+    )
+    run_id = mission.run(playbook_id, params={"n": "2"})
+    assert mission.wait(run_id)["status"] == "completed", mission.status(run_id)
+    assert mission.status(run_id)["actions"][0]["result"]["stdout"] == "many: c\n"
+    run_id = mission.run(playbook_id, params={"n": f"a[$(touch {marker})]"})  # [[ -gt ]] would run it
+    assert mission.wait(run_id)["status"] == "failed"
+    action = mission.status(run_id)["actions"][0]
+    assert action["status"] == "failed" and "must be an integer" in action["error"], action
+    assert not marker.exists()
+
+
 def test_other_interpreters_get_values_through_env_not_templates(mission_sqlite: Mission, tmp_path: Path) -> None:
     mission = mission_sqlite
     marker = tmp_path / "owned"
@@ -76,6 +95,41 @@ def test_other_interpreters_get_values_through_env_not_templates(mission_sqlite:
     stdout = mission.status(run_id)["actions"][0]["result"]["stdout"]
     assert stdout.splitlines() == [value, "{{ params.v }}"]  # the script itself is not templated
     assert not marker.exists()
+
+
+def test_a_value_in_an_artifact_path_is_one_file_name(mission_sqlite: Mission, tmp_path: Path) -> None:
+    mission = mission_sqlite
+    outside = tmp_path / "server-only.txt"
+    outside.write_text("not for the run")
+    playbook_id = mission.define(
+        "artifact-path",
+        {
+            "parameters": _params(["name"]),
+            "actions": [
+                {
+                    "name": "s",
+                    "exec": {
+                        "script": "mkdir out; echo a > out/a.txt; echo b > out/b.txt\n",
+                        "artifacts": [{"path": "out/{{ params.name }}.txt"}],
+                    },
+                }
+            ],
+        },
+    )
+
+    def stored(name: str) -> tuple[dict[str, object], dict[str, bytes]]:
+        run_id = mission.run(playbook_id, params={"name": name})
+        mission.wait(run_id)
+        artifacts = mission.http.get(f"/artifacts/list/playbook_run/{run_id}").json()
+        files = {a["path"]: mission.http.get(f"/artifacts/download/{a['id']}").content for a in artifacts}
+        return mission.status(run_id)["actions"][0], files
+
+    action, files = stored("a")
+    assert action["status"] == "completed" and files == {"out/a.txt": b"a\n"}
+    action, files = stored("*")  # a value is not a pattern
+    assert action["status"] == "completed" and files == {}
+    action, files = stored("../" * 40 + str(outside.with_suffix(""))[1:])  # nor a way out of the working directory
+    assert action["status"] == "failed" and "one file name" in action["error"] and files == {}, action
 
 
 def test_parameter_values_never_run_in_a_sql_query(mission_sqlite: Mission, tmp_path: Path) -> None:
@@ -221,6 +275,54 @@ def test_a_secret_stays_out_of_records_artifacts_and_logs(
     assert downloaded["secret.bin"] == b"[redacted]"
     assert downloaded["big.txt"] == b"x" * 1048570 + b"[redacted]" + b"y" * 1000
     assert "S3cr3t" not in caplog.text
+
+
+def test_a_secret_an_http_answer_echoes_is_scrubbed(mission_sqlite: Mission) -> None:
+    mission = mission_sqlite
+    playbook_id = mission.define(
+        "echoing-api",
+        {
+            "parameters": [{"name": "base"}, {"name": "token", "type": "secret"}],
+            "actions": [
+                {"name": "get", "http": {"url": "{{ params.base }}/api/v1/playbooks?order={{ params.token }}"}}
+            ],
+        },
+    )
+    run_id = mission.run(playbook_id, params={"base": mission.url, "token": "S3cr3tOrder"})
+    assert mission.wait(run_id)["status"] == "failed"
+    [action] = mission.status(run_id)["actions"]
+    assert action["result"]["code"] == 400 and "[redacted] is not one of" in action["result"]["content"], action
+    assert "S3cr3t" not in json.dumps(mission.status(run_id))
+
+
+def test_a_secret_parameters_default_is_sealed_and_never_shown(mission_sqlite: Mission) -> None:
+    mission = mission_sqlite
+    script = 'test "$(printf %s "{{ params.token }}" | rev)" = tluafeDt3rc3S && echo "got {{ params.token }}"\n'
+    playbook_id = mission.define(
+        "secret-default",
+        {
+            "parameters": [{"name": "token", "type": "secret", "default": "S3cr3tDefault"}],
+            "actions": [{"name": "use", "exec": {"script": script}}],
+        },
+    )
+    run_id = mission.run(playbook_id)
+    run = mission.wait(run_id)
+    assert run["status"] == "completed", mission.status(run_id)
+    status = mission.status(run_id)
+    assert status["actions"][0]["result"]["stdout"] == "got [redacted]\n"
+    shown = [
+        mission.http.get(f"/playbook/{playbook_id}").text,
+        mission.http.get("/playbook/list").text,
+        mission.http.post(f"/playbook/{playbook_id}/params", json={}).text,
+        json.dumps(status),
+        *_texts(mission, run["records_playbook_id"]),
+    ]
+    assert all("S3cr3t" not in text for text in shown)
+    engine = make_engine(mission.settings)
+    with engine.connect() as connection:
+        stored = connection.execute(sqlalchemy.text("SELECT spec FROM playbook_definitions")).all()
+    engine.dispose()
+    assert stored and not any("S3cr3t" in str(row) for row in stored)  # sealed at rest, as connections are
 
 
 def _tasks(mission: Mission, run: dict[str, object]) -> list[dict[str, object]]:

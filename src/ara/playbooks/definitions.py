@@ -13,6 +13,7 @@ from ara.db.types import utcnow
 from ara.errors import AlreadyExists, NotFound, ValidationFailed
 from ara.playbooks.models import PlaybookDefinition
 from ara.playbooks.spec import PlaybookSpec, parse_definition
+from ara.redaction import REDACTED
 
 SELECTOR_FIELDS = {"configs": "config_id", "checks": "check_id", "components": "component_id"}
 
@@ -35,11 +36,15 @@ def _by_name(session: Session, name: str) -> PlaybookDefinition | None:
 
 
 def sealed_spec(spec: PlaybookSpec, box: SecretBox) -> dict[str, Any]:
-    """The spec as stored: connection URLs and webhook credentials encrypted."""
+    """The spec as stored: connection URLs, webhook credentials and secret parameters' defaults encrypted."""
     data = spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
 
     def seal(value: str) -> str:
         return value if is_sealed(value) else box.seal(value)
+
+    for parameter in data.get("parameters", []):
+        if parameter.get("type") == "secret" and isinstance(parameter.get("default"), str):
+            parameter["default"] = seal(parameter["default"])
 
     for action in data.get("actions", []):
         if "sql" in action:
@@ -147,12 +152,13 @@ def as_dict(definition: PlaybookDefinition) -> dict[str, Any]:
     }
 
 
-REDACTED = "[redacted]"
-
-
 def redacted_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """Connection URLs and webhook credentials are never returned."""
+    """Connection URLs, webhook credentials and secret parameters' defaults are never returned."""
     out = dict(spec)
+    out["parameters"] = [
+        {**p, "default": REDACTED} if p.get("type") == "secret" and p.get("default") not in (None, "") else p
+        for p in spec.get("parameters", [])
+    ]
     actions = []
     for action in spec.get("actions", []):
         action = dict(action)

@@ -13,8 +13,8 @@ from ara.errors import ValidationFailed
 from ara.playbooks.durations import parse_duration
 from ara.playbooks.spec import Parameter, PlaybookSpec
 from ara.playbooks.templating import render_tree
+from ara.redaction import REDACTED
 
-REDACTED = "[redacted]"
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 _CATALOG_KIND = {"config": "configs", "component": "components", "check": "checks"}

@@ -5,10 +5,13 @@ rendered as a reference to an environment variable holding its value, which the 
 shell expands a variable after it has parsed the line, so a value such as ``x $(touch owned)`` or ``'; rm -rf ~``
 stays text. The reference is written for where it stands, so it reads as exactly the value, one word:
 ``"${ARA_VALUE_1}"`` unquoted, ``${ARA_VALUE_1}`` inside double quotes or a here-document, ``'"${ARA_VALUE_1}"'``
-inside single quotes; in shell arithmetic (``$(( ))``) a value must be an integer, and inside a quoted
-here-document (``<<'EOF'``, where nothing expands) a template is refused. The author's own script text, ``{% if
-%}`` blocks included, is rendered as written. A script for another interpreter (``#!/usr/bin/env python3``) is not
-templated at all: its values come through the action's ``env``, which is templated (values there are data).
+inside single quotes (``'"${ARA_VALUE_1}"$'`` inside ``$'...'``). Wherever bash evaluates text as arithmetic
+(``$(( ))``, ``(( ))``, ``$[ ]``, ``[[ x -eq y ]]``, an array subscript, a substring offset, ``let``, ``declare
+-i``), where ``a[$(cmd)]`` would run cmd, a value must be an integer (a name where it names a variable:
+``printf -v``, ``read``, ``declare``, ``-v``); inside a quoted here-document (``<<'EOF'``,
+where nothing expands) a template is refused. The author's own script text, ``{% if %}`` blocks included, is
+rendered as written. A script for another interpreter (``#!/usr/bin/env python3``) is not templated at all: its
+values come through the action's ``env``, which is templated (values there are data).
 
 A value too large for the environment (over 64 KiB) is written to a file beside the script and read with
 ``$(cat file)`` instead (still text; trailing newlines dropped, as command substitution does)."""
@@ -22,7 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from ara.errors import ValidationFailed
-from ara.playbooks.shell_context import ARITHMETIC, DOUBLE, HEREDOC, QUOTED_HEREDOC, SINGLE, substitute
+from ara.playbooks.shell_context import (
+    ANSI_C,
+    ARITHMETIC,
+    DOUBLE,
+    HEREDOC,
+    NAME,
+    QUOTED_HEREDOC,
+    SINGLE,
+    substitute,
+)
 from ara.playbooks.templating import has_template, render_marked
 
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash"})
@@ -54,10 +66,14 @@ class _References:
 
     def __call__(self, number: int, context: str) -> str:
         text, name = self.values[number - 1], f"{VALUE_PREFIX}{number}"
+        if "\x00" in text:
+            raise ValueError(f"output {number} holds a NUL byte, which no shell variable can")
         if context == QUOTED_HEREDOC:
             raise ValueError("a template inside a quoted here-document (<<'EOF') cannot be filled safely; use <<EOF")
         if context == ARITHMETIC and not re.fullmatch(r"-?[0-9]+", text.strip()):
             raise ValueError(f"a template in shell arithmetic must be an integer (output {number} is not)")
+        if context == NAME and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+", text):
+            raise ValueError(f"a template naming a variable must be a name (output {number} is not)")
         if len(text.encode("utf-8", "surrogatepass")) <= ENV_LIMIT:
             self.env[name] = text
             bare = "${" + name + "}"
@@ -70,6 +86,8 @@ class _References:
             return bare
         if context == SINGLE:
             return f"'\"{bare}\"'"
+        if context == ANSI_C:
+            return f"'\"{bare}\"$'"
         return f'"{bare}"'
 
 

@@ -17,7 +17,8 @@ from ara.playbooks.templating import MARKER, has_template, render_marked
 BIND_PREFIX = "ara_value_"
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A value as a driver takes and JSON keeps it (anything else as its text)."""
     return value if value is None or isinstance(value, bool | int | float | str) else str(value)
 
 
@@ -43,7 +44,7 @@ def render_query(query: str, context: dict[str, Any], *, field: str) -> tuple[st
 
     def bind(number: int) -> str:
         name = f"{BIND_PREFIX}{number}"
-        binds[name] = _plain(values[number - 1])
+        binds[name] = plain(values[number - 1])
         return f":{name} "  # the blank keeps a following word or ``::cast`` out of the parameter's name
 
     def refuse(where: str) -> ValidationFailed:

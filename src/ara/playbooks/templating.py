@@ -15,7 +15,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from ara.errors import ValidationFailed
 
 _GO_STYLE = re.compile(r"\{\{(-?)\s*\.")
-_DOLLAR = re.compile(r"\$\(\s*\.([^()]*)\)")
+_DOLLAR = re.compile(r"\$\(\s*\.([A-Za-z_][\w.]*)\s*\)")  # a path only: ``$(./run.sh)`` is a command
 
 
 def to_jinja(text: str) -> str:

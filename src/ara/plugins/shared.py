@@ -14,6 +14,7 @@ from typing import Any
 
 from ara.clients.base import AraClient
 from ara.clients.utils import get_client
+from ara.plugins.redaction import redacting
 
 _lock = threading.Lock()
 _client: AraClient | None = None
@@ -50,9 +51,10 @@ def build_client(
     isolate: bool = False,
 ) -> AraClient:
     """A client from the callback's options, with ARA's meaning: ``api_ca`` wins over ``api_insecure``.
-    ``isolate``: an offline client keeps the API's work out of this process (the callback's choice)."""
+    ``isolate``: an offline client keeps the API's work out of this process (the callback's choice). Every client
+    a plugin builds redacts the values ``ARA_REDACT_FILE`` lists."""
     verify: bool | str = api_ca if api_ca else not api_insecure
-    return get_client(
+    client = get_client(
         client=api_client,
         endpoint=api_server,
         timeout=api_timeout,
@@ -63,6 +65,7 @@ def build_client(
         verify=verify,
         isolate=isolate,
     )
+    return redacting(client)
 
 
 def client_from_environment(environ: Any = None) -> AraClient:

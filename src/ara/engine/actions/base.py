@@ -10,7 +10,14 @@ from typing import Any
 from ara.redaction import scrub
 from ara.settings import Settings
 
-__all__ = ["ActionContext", "Outcome", "scrub"]
+__all__ = ["ActionContext", "Outcome", "pairs", "scrub"]
+
+
+def pairs(value: Any) -> dict[str, str]:
+    """``{name: value}`` from a mapping or a list of ``{name, value}`` items (env variables, headers)."""
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    return {str(item["name"]): str(item.get("value", "")) for item in value or [] if "name" in item}
 
 
 @dataclass

@@ -10,14 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ara.engine.actions.base import ActionContext, Outcome
+from ara.engine.actions.base import ActionContext, Outcome, pairs
 from ara.engine.actions.process import base_env, run_process
-
-
-def _env_pairs(env: Any) -> dict[str, str]:
-    if isinstance(env, dict):
-        return {str(k): str(v) for k, v in env.items()}
-    return {str(item["name"]): str(item.get("value", "")) for item in env or [] if "name" in item}
 
 
 def run_exec(spec: Any, ctx: ActionContext) -> Outcome:
@@ -30,7 +24,7 @@ def run_exec(spec: Any, ctx: ActionContext) -> Outcome:
     else:
         argv = ["bash", str(script)]
     env = base_env(ctx)
-    env.update(_env_pairs(spec.env))
+    env.update(pairs(spec.env))
     finished = run_process(argv, ctx, env)
     files = []
     for artifact in spec.artifacts:

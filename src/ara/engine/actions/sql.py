@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ara.engine.actions.base import ActionContext, Outcome, scrub
+from ara.playbooks.sql_templates import plain
 
 
 def _url(url: str) -> str:
@@ -26,14 +27,10 @@ def run_sql(spec: Any, ctx: ActionContext) -> Outcome:
             result = connection.execute(text(spec.query), ctx.binds)
             if result.returns_rows:
                 columns = list(result.keys())
-                rows = [[_plain(value) for value in row] for row in result]
+                rows = [[plain(value) for value in row] for row in result]
                 return Outcome(True, {"columns": columns, "rows": rows, "count": len(rows)})
             return Outcome(True, {"columns": [], "rows": [], "count": max(result.rowcount, 0)})
     except SQLAlchemyError as exc:
         return Outcome(False, {}, scrub(str(exc.orig or exc), ctx.secrets + [spec.connection]))
     finally:
         engine.dispose()
-
-
-def _plain(value: Any) -> Any:
-    return value if value is None or isinstance(value, bool | int | float | str) else str(value)

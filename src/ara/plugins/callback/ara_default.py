@@ -34,7 +34,7 @@ from ansible.vars.clean import strip_internal_keys
 
 import ara
 from ara.clients.base import AraClient
-from ara.plugins import redaction, shared
+from ara.plugins import shared
 from ara.plugins.sender import Ref, Sender, Unresolved
 
 DOCUMENTATION = """
@@ -436,7 +436,6 @@ class CallbackModule(CallbackBase):
                 # a worker per task and host) only writes to a pipe, and never forks inside a transaction.
                 isolate=True,
             )
-            self.client = redaction.redacting(self.client)  # ARA_REDACT_FILE's values never leave this process
         except Exception as exc:
             self._warn(f"cannot set up the API client, this run is not recorded: {exc}")
             self.client = None
