@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ara.errors import ValidationFailed
 from ara.records import models as m
 from ara.records import representation as rep
 from ara.records.fields import Field, clean
@@ -20,6 +21,7 @@ from ara.records.service import (
     list_page,
     parse_id,
     to_columns,
+    unique_violation,
 )
 
 
@@ -48,6 +50,8 @@ class Resource:
     orders: ClassVar[Mapping[str, Callable[[], Any]]] = {}
     default_order: ClassVar[Callable[[], list[Any]]]
     read_only: ClassVar[bool] = False
+    # The fields of the resource's unique constraint, as DRF names them in its message ("key, playbook").
+    unique_together: ClassVar[str] = ""
 
     # -- shapes ---------------------------------------------------------------------------------------------
     def list_items(self, session: Session, objects: list[Any]) -> list[dict[str, Any]]:
@@ -58,6 +62,10 @@ class Resource:
 
     def written(self, session: Session, obj: Any) -> dict[str, Any]:
         raise NotImplementedError
+
+    def unique_error(self) -> ValidationFailed | None:
+        """The 400 for a unique violation at flush (two requests racing for the same key)."""
+        return unique_violation(self.unique_together) if self.unique_together else None
 
     # -- operations -----------------------------------------------------------------------------------------
     def lookup(self, session: Session, key: str) -> Any:
@@ -80,7 +88,7 @@ class Resource:
 
     def create(self, session: Session, body: Any) -> dict[str, Any]:
         values = clean(self.fields, body, partial=False)
-        with explained_integrity_errors(session, self.fields, values):
+        with explained_integrity_errors(session, self.fields, values, self.unique_error()):
             obj = self.new(session, to_columns(session, self.fields, values))
         return self.written(session, obj)
 
@@ -93,7 +101,7 @@ class Resource:
     def update(self, session: Session, key: str, body: Any, *, partial: bool) -> dict[str, Any]:
         obj = self.lookup(session, key)
         values = clean(self.fields, body, partial=partial)
-        with explained_integrity_errors(session, self.fields, values):
+        with explained_integrity_errors(session, self.fields, values, self.unique_error()):
             self.change(session, obj, to_columns(session, self.fields, values))
         return self.written(session, obj)
 
