@@ -85,9 +85,7 @@ def test_concurrent_creates_of_a_unique_key_answer_the_serial_400(settings: Sett
         record = {"playbook": playbook, "key": "k", "value": "v", "type": "text"}
         records = at_once(WRITERS, lambda client, _i: client.post(f"{url}/api/v1/records", json=record))
         assert statuses(records) == [201] + [400] * (WRITERS - 1), [r.text for r in records]
-        assert {"non_field_errors": ["The fields key, playbook must make a unique set."]} in [
-            r.json() for r in records
-        ]
+        assert {"non_field_errors": ["The fields key, playbook must make a unique set."]} in [r.json() for r in records]
 
 
 def test_no_free_connection_answers_503(tmp_path: Path) -> None:

@@ -116,12 +116,19 @@ def playbook_items(session: Session, ids: list[int]) -> dict[int, dict[str, int]
     counted = {
         "plays": counts_by(session, m.Play.playbook_id, ids),
         "tasks": counts_by(session, m.Task.playbook_id, ids),
-        "results": counts_by(session, m.Result.playbook_id, ids),
+        "results": result_counts(session, ids),
         "hosts": counts_by(session, m.Host.playbook_id, ids),
         "files": counts_by(session, m.File.playbook_id, ids),
         "records": counts_by(session, m.Record.playbook_id, ids),
     }
     return {pid: {kind: counts.get(pid, 0) for kind, counts in counted.items()} for pid in ids}
+
+
+def result_counts(session: Session, ids: list[int]) -> dict[int, int]:
+    """Results per playbook from the counter the database keeps (counting them costs a scan of every result)."""
+    if not ids:
+        return {}
+    return dict(session.execute(select(m.Playbook.id, m.Playbook.result_count).where(m.Playbook.id.in_(ids))).all())
 
 
 def simple_playbooks(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
