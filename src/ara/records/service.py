@@ -59,13 +59,15 @@ def list_page(
     default_order: list[Any],
     params: Params,
     page_size: int,
+    options: Iterable[Any] = (),
 ) -> tuple[int, list[Any], int, int]:
-    """(count, objects of this page, limit, offset)."""
+    """(count, objects of this page, limit, offset); ``options`` tune the page's load (e.g. defer a blob)."""
     where = conditions(filters, params)
     order = ordering(orders, params, default_order)
     limit, offset = page_bounds(params, page_size)
     count = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-    objects = list(session.scalars(select(model).where(*where).order_by(*order).limit(limit).offset(offset)))
+    query = select(model).where(*where).order_by(*order).limit(limit).offset(offset).options(*options)
+    objects = list(session.scalars(query))
     return count, objects, limit, offset
 
 

@@ -80,8 +80,13 @@ class Resource:
             default_order=self.default_order(),
             params=params,
             page_size=page_size,
+            options=self.list_options(),
         )
         return count, self.list_items(session, objects), limit, offset
+
+    def list_options(self) -> list[Any]:
+        """Loader options for list pages (a list shape that leaves a large column out need not load it)."""
+        return []
 
     def retrieve(self, session: Session, key: str) -> dict[str, Any]:
         return self.detail(session, self.lookup(session, key))
