@@ -179,7 +179,8 @@ class Loader:
             for h in range(HOSTS):
                 status = result_status(t, h)
                 started = clock + dt.timedelta(seconds=t, milliseconds=h * 5)
-                ended = started + dt.timedelta(microseconds=4_321)
+                took = dt.timedelta(microseconds=1_000 + (t * 7_919 + h * 104_729) % 900_000)  # all different
+                ended = started + took
                 when: tuple[Any, ...] = (started, started, started, ended)
                 if not self.postgres:
                     when = tuple(sqlite_time(value) for value in when)
@@ -187,7 +188,7 @@ class Loader:
                     (
                         p * PER_PLAYBOOK + t * HOSTS + h + 1,
                         *when,
-                        0.004321,
+                        took.total_seconds(),
                         status,
                         status == "failed",
                         status == "failed",

@@ -17,8 +17,6 @@ from ara.db.types import UTC
 from ara.records import models as m
 from ara.records.representation import duration_string, iso
 
-_MISSING = object()
-
 
 def stamp_text(session: Session, column: Any) -> ColumnElement[str]:
     """A UTC timestamp column as ``YYYY-MM-DD HH:MM:SS.ffffff`` text, so rendering it needs no datetime object:
@@ -113,16 +111,12 @@ def playbook_tree(session: Session, playbook_id: int) -> list[dict[str, Any]]:
     )
     query = results.join(m.Host, m.Host.id == m.Result.host_id).where(m.Result.playbook_id == playbook_id)
     # Plain tuples and local names: at 10,000 results per playbook this loop is most of the request's time.
-    durations: dict[float | None, str | None] = {}
     owners = {task_id: task["results"] for task_id, task in tasks.items()}
-    rows = session.connection().execute(query.order_by(m.Result.id))  # Core: no ORM row processing
+    rows = session.connection().execute(query.order_by(m.Result.id)).all()  # Core: no ORM row processing
     for rid, task_id, status, changed, ignored, started, ended, duration, host_id, host_name in rows:
         owner = owners.get(task_id)
         if owner is None:
             continue
-        shown = durations.get(duration, _MISSING)
-        if shown is _MISSING:
-            shown = durations[duration] = duration_string(duration)
         if changed and status == "ok":
             status = "changed"
         elif ignored and status == "failed":
@@ -133,7 +127,7 @@ def playbook_tree(session: Session, playbook_id: int) -> list[dict[str, Any]]:
                 "status": status,
                 "started": iso_text(started),
                 "ended": iso_text(ended),
-                "duration": shown,
+                "duration": duration_string(duration),
                 "changed": changed,
                 "ignore_errors": ignored,
                 "host": {"id": host_id, "name": host_name},
