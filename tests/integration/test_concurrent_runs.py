@@ -66,14 +66,17 @@ def test_twenty_concurrent_runs_record_everything(tmp_path: Path) -> None:
 
     with fresh_postgres_database() as database, running_server(make_settings(tmp_path, database), wrap=wrap) as url:
         env = ansible_env(tmp_path, client="http", server=url)
+        # The subject is the server under concurrent writers, not the client's patience: on a loaded 2-core
+        # machine one request of the 3,000 may wait longer than the 5 s the other callback tests allow.
+        env["ARA_API_TIMEOUT"] = "60"
         inventory = PLAYBOOKS / "load" / "hosts.yml"
         processes = [start_playbook("load/site.yml", env, inventory=inventory) for _ in range(RUNS)]
         runs = finish(processes)
 
+        assert watch[0].errors == []
         for returncode, output in runs:
             assert returncode == 0, output
-            assert "[WARNING]" not in output or "ara" not in output.lower(), output
-        assert watch[0].errors == []
+            assert [line for line in output.splitlines() if "[WARNING]: ara" in line] == [], output
 
         with httpx.Client(base_url=url, timeout=60) as client:
             playbooks = client.get("/api/v1/playbooks", params={"limit": RUNS * 2}).json()
