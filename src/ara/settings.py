@@ -14,12 +14,20 @@ class DatabaseSettings(BaseModel):
     url: str = ""
     busy_timeout_ms: int = 30_000
     echo: bool = False
+    # Connections kept open, and extra ones opened under load: together at least the server's request threads
+    # (``server.threads``) plus its engine workers, so a request never waits for a connection in normal use.
+    pool_size: int = 20
+    max_overflow: int = 30
+    # Seconds a request waits for a free connection before it is answered 503 (instead of failing mid-way).
+    pool_timeout: float = 30.0
 
 
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     page_size: int = 100
+    # Threads serving requests (anyio's default is 40); requests beyond them queue for a thread.
+    threads: int = 40
     # `ara server` refuses a non-loopback address while writes need no login, unless this is set.
     allow_open_writes: bool = False
 

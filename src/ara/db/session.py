@@ -34,6 +34,11 @@ def make_engine(settings: Settings) -> Engine:
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": settings.database.busy_timeout_ms / 1000}
     elif url.startswith(("postgresql://", "postgres://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if not url.startswith("sqlite:///:memory:") and url != "sqlite://":
+        database = settings.database
+        kwargs.update(
+            pool_size=database.pool_size, max_overflow=database.max_overflow, pool_timeout=database.pool_timeout
+        )
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, settings.database.busy_timeout_ms)

@@ -78,6 +78,9 @@ class Playbook(Timed, Base):
     path: Mapped[str] = mapped_column(String(255))
     controller: Mapped[str | None] = mapped_column(String(255), nullable=True, default="localhost")
     user: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # How many results point here, kept by database triggers (migration 0004) so the playbooks index never
+    # counts results; triggers also see cascaded deletes (of a host, task or play) that the ORM never does.
+    result_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     labels: Mapped[list[Label]] = relationship(secondary=playbooks_labels, order_by=Label.id)
 
@@ -170,6 +173,8 @@ class Result(Timed, Base):
     __table_args__ = (
         Index("ix_results_status_changed", "status", "changed"),
         Index("ix_results_status_ignore_errors", "status", "ignore_errors"),
+        # ``results?status=failed`` pages newest first: the index hands them over in id order, no sort.
+        Index("ix_results_status_id", "status", "id"),
         Index("ix_results_started", "started"),
         Index("ix_results_updated", "updated"),
         Index("ix_results_playbook_id_started", "playbook_id", "started"),

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 import ara
 from ara.db.types import utcnow
+from ara.db.upsert import insert_missing, is_unique_violation, upsert
 from ara.errors import NotFound, ValidationFailed
 from ara.records import models as m
 from ara.records.fields import Field
@@ -58,13 +59,15 @@ def list_page(
     default_order: list[Any],
     params: Params,
     page_size: int,
+    options: Iterable[Any] = (),
 ) -> tuple[int, list[Any], int, int]:
-    """(count, objects of this page, limit, offset)."""
+    """(count, objects of this page, limit, offset); ``options`` tune the page's load (e.g. defer a blob)."""
     where = conditions(filters, params)
     order = ordering(orders, params, default_order)
     limit, offset = page_bounds(params, page_size)
     count = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-    objects = list(session.scalars(select(model).where(*where).order_by(*order).limit(limit).offset(offset)))
+    query = select(model).where(*where).order_by(*order).limit(limit).offset(offset).options(*options)
+    objects = list(session.scalars(query))
     return count, objects, limit, offset
 
 
@@ -119,19 +122,17 @@ def apply(obj: Any, values: Mapping[str, Any]) -> None:
 
 
 def labels_by_name(session: Session, names: Iterable[str]) -> list[m.Label]:
-    """Get or create labels by name, keeping the given order without duplicates."""
+    """Get or create labels by name, keeping the given order without duplicates.
+
+    Inserted in sorted order, so two requests creating the same labels take their locks in the same order.
+    """
     wanted = list(dict.fromkeys(names))
     if not wanted:
         return []
+    table = m.Label.__table__
+    insert_missing(session, table, [{"name": name} for name in sorted(wanted)], key=["name"])
     existing = {label.name: label for label in session.scalars(select(m.Label).where(m.Label.name.in_(wanted)))}
-    labels = []
-    for name in wanted:
-        label = existing.get(name)
-        if label is None:
-            label = m.Label(name=name)
-            session.add(label)
-        labels.append(label)
-    return labels
+    return [existing[name] for name in wanted]
 
 
 def file_content(session: Session, text: str) -> m.FileContent:
@@ -140,18 +141,25 @@ def file_content(session: Session, text: str) -> m.FileContent:
     sha1 = hashlib.sha1(raw).hexdigest()
     content = session.scalar(select(m.FileContent).where(m.FileContent.sha1 == sha1))
     if content is None:
-        content = m.FileContent(sha1=sha1, contents=zlib.compress(raw, 6))
-        session.add(content)
-        session.flush()
+        row = {"sha1": sha1, "contents": zlib.compress(raw, 6)}
+        insert_missing(session, m.FileContent.__table__, [row], key=["sha1"])
+        content = session.scalars(select(m.FileContent).where(m.FileContent.sha1 == sha1)).one()
     return content
 
 
+def get_or_create(session: Session, model: type[Any], values: Mapping[str, Any], key: Iterable[str]) -> Any:
+    """The row of ``model`` whose ``key`` columns equal ``values``', created from ``values`` if there is none."""
+    match = [getattr(model, name) == values[name] for name in key]
+    obj = session.scalar(select(model).where(*match))
+    if obj is None:
+        insert_missing(session, model.__table__, [values], key=list(key))
+        obj = session.scalars(select(model).where(*match)).one()
+    return obj
+
+
 def upsert_latest_host(session: Session, host: m.Host) -> None:
-    latest = session.get(m.LatestHost, host.name)
-    if latest is None:
-        session.add(m.LatestHost(name=host.name, host_id=host.id))
-    elif latest.host_id != host.id:
-        latest.host_id = host.id
+    row = {"name": host.name, "host_id": host.id}
+    upsert(session, m.LatestHost.__table__, row, key=["name"], columns=["host_id"])
 
 
 def repoint_latest_hosts(session: Session, hosts: list[m.Host]) -> None:
@@ -190,14 +198,20 @@ def unique_violation(message_fields: str) -> ValidationFailed:
 
 
 @contextmanager
-def explained_integrity_errors(session: Session, fields: Mapping[str, Field], values: dict[str, Any]) -> Iterator[None]:
-    """Turn a foreign key violation at flush into a 400 naming the field (the transaction is rolled back)."""
+def explained_integrity_errors(
+    session: Session, fields: Mapping[str, Field], values: dict[str, Any], unique: ValidationFailed | None = None
+) -> Iterator[None]:
+    """Turn a foreign key violation at flush into a 400 naming the field, and a unique violation (a concurrent
+    request won the race for the same key) into ``unique``, the 400 a serial request gets; the transaction is
+    rolled back."""
     try:
         yield
         session.flush()
-    except IntegrityError:
+    except IntegrityError as error:
         session.rollback()
         errors = foreign_key_errors(session, fields, values)
         if errors:
             raise ValidationFailed(errors) from None
+        if unique is not None and is_unique_violation(error):
+            raise unique from None
         raise

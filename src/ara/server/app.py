@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 import ara
@@ -25,6 +26,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Sized with the database pool (``database.pool_size + max_overflow`` covers these threads).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.server.threads
         if workers:
             from ara.engine.worker import Worker
 

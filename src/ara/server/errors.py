@@ -6,6 +6,8 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ara.errors import (
@@ -63,7 +65,30 @@ def parse_error(request: Request, reason: str) -> JSONResponse:
     return JSONResponse({"error": {"code": "invalid", "message": message, "detail": None}}, status_code=400)
 
 
+BUSY_MESSAGE = "The database is busy; try again shortly."
+
+
+def busy_response(request: Request) -> JSONResponse:
+    """503 with Retry-After: no free pooled connection within ``database.pool_timeout``, or SQLite's write lock
+    not granted within ``database.busy_timeout_ms``; nothing was written, so the request can be sent again."""
+    headers = {"Retry-After": "1"}
+    if _drf_style(request):
+        return JSONResponse({"detail": BUSY_MESSAGE}, status_code=503, headers=headers)
+    body = {"error": {"code": "busy", "message": BUSY_MESSAGE, "detail": None}}
+    return JSONResponse(body, status_code=503, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PoolTimeout)
+    async def _pool_timeout(request: Request, _error: PoolTimeout) -> JSONResponse:
+        return busy_response(request)
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, error: OperationalError) -> JSONResponse:
+        if "database is locked" in str(error.orig):
+            return busy_response(request)
+        raise error
+
     @app.exception_handler(AraError)
     async def _ara_error(request: Request, error: AraError) -> JSONResponse:
         if isinstance(error, BodyNotJson):

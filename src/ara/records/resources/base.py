@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ara.errors import ValidationFailed
 from ara.records import models as m
 from ara.records import representation as rep
 from ara.records.fields import Field, clean
@@ -20,6 +21,7 @@ from ara.records.service import (
     list_page,
     parse_id,
     to_columns,
+    unique_violation,
 )
 
 
@@ -48,6 +50,8 @@ class Resource:
     orders: ClassVar[Mapping[str, Callable[[], Any]]] = {}
     default_order: ClassVar[Callable[[], list[Any]]]
     read_only: ClassVar[bool] = False
+    # The fields of the resource's unique constraint, as DRF names them in its message ("key, playbook").
+    unique_together: ClassVar[str] = ""
 
     # -- shapes ---------------------------------------------------------------------------------------------
     def list_items(self, session: Session, objects: list[Any]) -> list[dict[str, Any]]:
@@ -58,6 +62,10 @@ class Resource:
 
     def written(self, session: Session, obj: Any) -> dict[str, Any]:
         raise NotImplementedError
+
+    def unique_error(self) -> ValidationFailed | None:
+        """The 400 for a unique violation at flush (two requests racing for the same key)."""
+        return unique_violation(self.unique_together) if self.unique_together else None
 
     # -- operations -----------------------------------------------------------------------------------------
     def lookup(self, session: Session, key: str) -> Any:
@@ -72,15 +80,20 @@ class Resource:
             default_order=self.default_order(),
             params=params,
             page_size=page_size,
+            options=self.list_options(),
         )
         return count, self.list_items(session, objects), limit, offset
+
+    def list_options(self) -> list[Any]:
+        """Loader options for list pages (a list shape that leaves a large column out need not load it)."""
+        return []
 
     def retrieve(self, session: Session, key: str) -> dict[str, Any]:
         return self.detail(session, self.lookup(session, key))
 
     def create(self, session: Session, body: Any) -> dict[str, Any]:
         values = clean(self.fields, body, partial=False)
-        with explained_integrity_errors(session, self.fields, values):
+        with explained_integrity_errors(session, self.fields, values, self.unique_error()):
             obj = self.new(session, to_columns(session, self.fields, values))
         return self.written(session, obj)
 
@@ -93,7 +106,7 @@ class Resource:
     def update(self, session: Session, key: str, body: Any, *, partial: bool) -> dict[str, Any]:
         obj = self.lookup(session, key)
         values = clean(self.fields, body, partial=partial)
-        with explained_integrity_errors(session, self.fields, values):
+        with explained_integrity_errors(session, self.fields, values, self.unique_error()):
             self.change(session, obj, to_columns(session, self.fields, values))
         return self.written(session, obj)
 
@@ -108,12 +121,19 @@ def playbook_items(session: Session, ids: list[int]) -> dict[int, dict[str, int]
     counted = {
         "plays": counts_by(session, m.Play.playbook_id, ids),
         "tasks": counts_by(session, m.Task.playbook_id, ids),
-        "results": counts_by(session, m.Result.playbook_id, ids),
+        "results": result_counts(session, ids),
         "hosts": counts_by(session, m.Host.playbook_id, ids),
         "files": counts_by(session, m.File.playbook_id, ids),
         "records": counts_by(session, m.Record.playbook_id, ids),
     }
     return {pid: {kind: counts.get(pid, 0) for kind, counts in counted.items()} for pid in ids}
+
+
+def result_counts(session: Session, ids: list[int]) -> dict[int, int]:
+    """Results per playbook from the counter the database keeps (counting them costs a scan of every result)."""
+    if not ids:
+        return {}
+    return dict(session.execute(select(m.Playbook.id, m.Playbook.result_count).where(m.Playbook.id.in_(ids))).all())
 
 
 def simple_playbooks(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:

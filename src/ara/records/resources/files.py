@@ -15,6 +15,7 @@ from ara.records.resources.base import PayloadResource, date_filters, orderings
 from ara.records.service import (
     apply,
     file_content,
+    get_or_create,
     unique_violation,
 )
 
@@ -36,17 +37,13 @@ class Files(PayloadResource):
     }
     orders = orderings(m.File, "path")
     default_order = staticmethod(lambda: [m.File.id.asc()])
+    unique_together = "path, playbook"
 
     def new(self, session: Session, values: dict[str, Any]) -> Any:
         """Get or create by (path, playbook); contents are shared between files by sha1."""
         content = file_content(session, values.pop("content"))
-        obj = session.scalar(
-            select(m.File).where(m.File.path == values["path"], m.File.playbook_id == values["playbook_id"])
-        )
-        if obj is None:
-            obj = m.File(content=content, **values)
-            session.add(obj)
-        elif obj.content_id != content.id:
+        obj = get_or_create(session, m.File, {**values, "content_id": content.id}, key=("path", "playbook_id"))
+        if obj.content_id != content.id:
             obj.content = content
         return obj
 
@@ -74,6 +71,7 @@ class Records(PayloadResource):
     }
     orders = orderings(m.Record, "key")
     default_order = staticmethod(lambda: [m.Record.id.asc()])
+    unique_together = "key, playbook"
 
     def change(self, session: Session, obj: Any, values: dict[str, Any]) -> None:
         key = values.get("key", obj.key)

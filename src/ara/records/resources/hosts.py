@@ -21,6 +21,7 @@ from ara.records.resources.base import (
 )
 from ara.records.service import (
     get_or_404,
+    get_or_create,
     repoint_latest_hosts,
     upsert_latest_host,
 )
@@ -53,15 +54,11 @@ class Hosts(PayloadResource):
     }
     orders = orderings(m.Host, "name", *_HOST_COUNTERS)
     default_order = staticmethod(lambda: [m.Host.id.asc()])
+    unique_together = "name, playbook"
 
     def new(self, session: Session, values: dict[str, Any]) -> Any:
         """Get or create by (name, playbook), then make it the latest host of that name."""
-        host = session.scalar(
-            select(m.Host).where(m.Host.name == values["name"], m.Host.playbook_id == values["playbook_id"])
-        )
-        if host is None:
-            host = super().new(session, values)
-            session.flush()
+        host = get_or_create(session, m.Host, values, key=("name", "playbook_id"))
         upsert_latest_host(session, host)
         return host
 

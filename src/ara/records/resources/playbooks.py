@@ -39,6 +39,9 @@ class Labels(Resource):
 
     written = detail
 
+    def unique_error(self) -> ValidationFailed | None:
+        return ValidationFailed({"name": ["label with this name already exists."]})
+
     def change(self, session: Session, obj: Any, values: dict[str, Any]) -> None:
         name = values.get("name")
         if name is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from ara.records import models as m
 from ara.records import representation as rep
@@ -54,6 +54,9 @@ class Results(Resource):
     }
     orders = orderings(m.Result, "started", "ended", "duration")
     default_order = staticmethod(lambda: [m.Result.id.desc()])
+
+    def list_options(self) -> list[Any]:
+        return [defer(m.Result.content)]  # lists leave content out: neither read nor decompressed
 
     @staticmethod
     def delegations(session: Session, ids: list[int]) -> dict[int, list[int]]:
