@@ -22,10 +22,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(settings: Settings, *, wrap: Callable[[Any], Any] | None = None) -> Iterator[str]:
+def running_server(
+    settings: Settings, *, wrap: Callable[[Any], Any] | None = None, port: int | None = None
+) -> Iterator[str]:
     """Yields the base URL (``http://127.0.0.1:PORT``) of a server that stops when the block ends; ``wrap`` puts
-    an ASGI middleware in front of the app (a test that watches what the server answers)."""
-    port = free_port()
+    an ASGI middleware in front of the app (a test that watches what the server answers); ``port``: a given one
+    (a server restarted where a client expects it)."""
+    port = port or free_port()
     app = create_app(settings)
     served = wrap(app) if wrap is not None else app
     config = uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

@@ -104,9 +104,8 @@ class Worker:
             housekeeping.expire_and_reap(self.ctx, now)
             housekeeping.fire_schedules(self.ctx, now)
             housekeeping.fire_records_events(self.ctx, since - dt.timedelta(seconds=2))
-        if self.housekeeping and (now - self._last_records_sweep).total_seconds() >= housekeeping.records_sweep_interval(
-            self.ctx
-        ):
+        sweep_due = (now - self._last_records_sweep).total_seconds() >= housekeeping.records_sweep_interval(self.ctx)
+        if self.housekeeping and sweep_due:
             self._last_records_sweep = now
             housekeeping.sweep_records(self.ctx, now)
         for run_id in self.claim():

@@ -53,4 +53,3 @@ def prune(session: Session, older_than: dt.datetime) -> int:
     """Forget keys stored before ``older_than``; a request replayed after that would create again."""
     result = session.execute(delete(m.RequestKey).where(m.RequestKey.created < older_than))
     return int(getattr(result, "rowcount", 0) or 0)
-
