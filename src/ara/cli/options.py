@@ -93,8 +93,10 @@ def resolve_client_settings(given: dict[str, Any], root: dict[str, Any]) -> Clie
         error = exc.errors()[0]
         name = str(error["loc"][0]) if error["loc"] else "?"
         option = next((o for o in CLIENT_OPTIONS if _FIELDS.get(o.name, o.name) == name), None)
+        if name == "client":
+            fail_usage(f"Unsupported API client {error.get('input')!r}: use 'offline' or 'http'")
         where = f"{option.flag} / {option.env}" if option else name
-        fail_usage(f"{where}: {error['msg']}")
+        fail_usage(f"{where}={error.get('input')!r}: {error['msg']}")
 
 
 @dataclass
