@@ -62,7 +62,6 @@ class Sender:
         self._spooled_refs: dict[str, Ref] = {}
         self._probe_at = 0.0
         self._probe_delay = PROBE_FIRST
-        self._failed_replays = 0
 
     # -- producer side (Ansible's thread) -------------------------------------------------------------------
     def submit(self, item: Call) -> None:
@@ -130,13 +129,9 @@ class Sender:
         deadline = None if timeout is None else time.monotonic() + timeout
         drained = self.flush(timeout)
         if drained and self.spooling and not self.stopped:
-            # Everything went to the spool: let the server take it back while it answers, but stop waiting
-            # after two more failed replays (it is still down; the next run or `ara spool replay` sends it).
-            failures = self._failed_replays
-            self._probe_delay, self._probe_at = PROBE_FIRST / 2, 0.0  # try now, then soon
-            while self.spooling and self._failed_replays < failures + 2:
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
+            # Everything went to the spool: let the server take it back if it answers within the time left.
+            self._probe_delay, self._probe_at = PROBE_FIRST / 2, 0.0  # try now, then often
+            while self.spooling and (deadline is None or time.monotonic() < deadline):
                 self._wakeup.set()
                 time.sleep(0.05)
         if not drained or self.spooling:
@@ -278,7 +273,6 @@ class Sender:
         try:
             done = replay_lines(self.client, self.spool.lines(), budget=0, give_up=lambda: self._abandoned)
         except Exception:
-            self._failed_replays += 1
             self._probe_delay = min(self._probe_delay * 2, PROBE_MAX)
             self._probe_at = time.monotonic() + self._probe_delay
             return
