@@ -167,3 +167,19 @@ def test_plugins_reach_the_server_only_through_clients() -> None:
         text = source.read_text(encoding="utf-8")
         for forbidden in ("ara.db", "ara.server", "ara.records", "from ara import db"):
             assert forbidden not in text, f"{source} mentions {forbidden}"
+
+
+def test_a_full_spool_drops_what_does_not_fit_and_counts_it(tmp_path: Path) -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    spool = SpoolWriter(tmp_path / "spool", endpoint, 2048)
+    with AraHttpClient(endpoint=endpoint, timeout=2) as client:
+        sender = Sender(client, spool=spool, retry_seconds=0)
+        playbook, play, file, task, host = Ref(), Ref(), Ref(), Ref(), Ref()
+        for item in playbook_calls(playbook, play, file):
+            sender.submit(item)
+        for n in range(50):
+            sender.submit(result_call(playbook, play, task, host, n))
+        sender.close(timeout=2)
+    assert spool.dropped > 0 and spool.written + spool.dropped == 53
+    (path,) = spool_files(tmp_path / "spool", endpoint)
+    assert path.stat().st_size <= 2048

@@ -10,7 +10,7 @@ import typer
 from ara.cli.options import Api, api_command
 from ara.cli.output import message
 from ara.clients.settings import SpoolSettings
-from ara.clients.spool import replay_directory
+from ara.clients.spool import other_endpoints, replay_directory
 
 spool_app = typer.Typer(help="The callback's spool of calls not sent yet.", no_args_is_help=True)
 
@@ -30,6 +30,8 @@ def replay(
         message(f"{done.skipped} calls were refused by the server or needed an object it refused")
         for error in done.errors[:5]:
             message(f"  {error}")
+    for endpoint, count in other_endpoints(directory, api.client.endpoint).items():
+        message(f"{count} spool files wait for {endpoint}: replay them with --client http --server {endpoint}")
 
 
 spool_app.command("replay")(replay)

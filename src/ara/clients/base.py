@@ -76,6 +76,8 @@ class AraClient:
                 response = self.http.request(
                     method, url, params=_clean_params(params), content=content, headers=sent_headers
                 )
+                if method == "DELETE" and response.status_code == 404:
+                    return httpx.Response(204, request=response.request)  # the first attempt deleted it
         except httpx.TimeoutException as exc:
             raise Timeout(f"{method} {url} timed out: {exc}") from exc
         except httpx.ConnectError as exc:

@@ -213,6 +213,19 @@ def spool_files(directory: Path, endpoint: str) -> list[Path]:
     return found
 
 
+def other_endpoints(directory: Path, endpoint: str) -> dict[str, int]:
+    """Spool files waiting for other servers than ``endpoint``: how many per endpoint."""
+    if not directory.is_dir():
+        return {}
+    counts: dict[str, int] = {}
+    for path in sorted(directory.glob(f"*{SUFFIX}")):
+        first = header(path)
+        other = str(first.get("endpoint", "")).rstrip("/") if first else ""
+        if other and other != endpoint.rstrip("/"):
+            counts[other] = counts.get(other, 0) + 1
+    return counts
+
+
 def replay_directory(client: AraClient, directory: Path, *, budget: float) -> Replay:
     """Replay every idle spool file for this client's endpoint, oldest first; stops at the first file the server
     cannot take (a retryable failure propagates)."""
