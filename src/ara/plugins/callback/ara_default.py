@@ -172,6 +172,7 @@ options:
   end_timeout:
     description:
       - The longest, in seconds, Ansible waits at the end of a run for calls still queued; what is left is spooled
+      - Applies with a spool (the http client); the offline client sends everything before Ansible exits
     type: float
     default: 30
     env:
@@ -892,7 +893,8 @@ class CallbackModule(CallbackBase):
     def _finish(self) -> None:
         deadline = time.monotonic() + self.end_timeout
         if self.sender is not None:
-            self.sender.close(timeout=self.end_timeout)
+            # Without a spool (offline) nothing could keep what is left: wait for all of it, as ARA does.
+            self.sender.close(timeout=self.end_timeout if self.sender.spool is not None else None)
         if self.replayer is not None:
             self.replayer.join(timeout=max(0.0, deadline - time.monotonic()))
         self._report()
@@ -917,7 +919,7 @@ class CallbackModule(CallbackBase):
     def _at_exit(self) -> None:
         """Ansible stopped without reaching the stats (a fatal error): still send what is queued."""
         if os.getpid() == self._pid and self.sender is not None and not self.ended:
-            self.sender.close(timeout=self.end_timeout)
+            self.sender.close(timeout=self.end_timeout if self.sender.spool is not None else 30)
 
     def _chain_signal(self, sig: int) -> None:
         """Marks the playbook expired on SIGINT/SIGTERM, then lets Ansible handle the signal as it would."""
