@@ -44,8 +44,13 @@ def _lock(handle: IO[Any]) -> bool:
 class SpoolWriter:
     """Appends calls to this run's spool file, created (and locked) on the first call written."""
 
-    def __init__(self, directory: Path, endpoint: str, max_bytes: int) -> None:
+    def __init__(
+        self, directory: Path, endpoint: str, max_bytes: int, *, scrub: Callable[[Any], Any] | None = None
+    ) -> None:
+        """``scrub``: applied to each call's body before it is written (values that must never be stored, such as
+        the ones the callback's client removes before sending)."""
         self.directory = directory
+        self.scrub = scrub
         self.endpoint = endpoint.rstrip("/")
         self.max_bytes = max_bytes
         self.path: Path | None = None
@@ -60,7 +65,8 @@ class SpoolWriter:
         that depends on an object whose creation failed."""
         entry: dict[str, Any] = {"method": item.method, "path": resolve(item.path, spooling=True)}
         if item.body is not None:
-            entry["body"] = resolve(item.body, spooling=True)
+            body = resolve(item.body, spooling=True)
+            entry["body"] = self.scrub(body) if self.scrub is not None else body
         if item.key:
             entry["key"] = item.key
         if item.fills is not None:
