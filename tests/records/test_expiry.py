@@ -23,7 +23,8 @@ def age(settings: Settings, seconds: float, *models: type) -> None:
         with unit_of_work(make_sessionmaker(engine)) as session:
             when = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds)
             for model in models:
-                session.execute(update(model).values(updated=when))
+                values = {"updated": when, "started": when} if model is m.Result else {"updated": when}
+                session.execute(update(model).values(**values))
     finally:
         engine.dispose()
 

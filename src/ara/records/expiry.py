@@ -1,13 +1,14 @@
 """Playbooks left ``running`` by a callback that died: after a silence they are marked ``expired`` (ARA's
 ``expire``: the playbook and its running plays and tasks). Silence is read from what was recorded last (the
-newest result and task, the playbook's own ``updated``), so recording costs no extra write per result. A late
+newest result and task, the playbook's own ``updated``), so recording costs no extra write per result; the
+sweep reads only playbooks still ``running`` and untouched for the whole silence. A late
 replay still lands: its final PATCH moves the playbook from ``expired`` to ``completed`` or ``failed``."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ara.records import models as m
@@ -15,12 +16,12 @@ from ara.records.status import PlaybookStatus, PlayStatus, TaskStatus
 
 
 def last_activity(session: Session, playbook: m.Playbook) -> dt.datetime:
-    """When anything of this playbook was last written (each lookup is one index probe on playbook_id)."""
+    """When anything of this playbook was last recorded: its own ``updated``, its plays' and tasks' (a few rows
+    each), and the start of its newest result (read from the ``(playbook_id, started)`` index, never a scan of
+    the results table)."""
     times = [playbook.updated]
-    for model in (m.Result, m.Task, m.Play):
-        newest = session.scalar(
-            select(model.updated).where(model.playbook_id == playbook.id).order_by(model.id.desc()).limit(1)
-        )
+    for column, owner in ((m.Play.updated, m.Play), (m.Task.updated, m.Task), (m.Result.started, m.Result)):
+        newest = session.scalar(select(func.max(column)).where(owner.playbook_id == playbook.id))
         if newest is not None:
             times.append(newest)
     return max(times)
