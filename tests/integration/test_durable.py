@@ -291,3 +291,19 @@ def test_insecure_means_the_same_in_the_cli_and_the_plugins(monkeypatch: pytest.
         finally:
             for client in (cli_client, plugin_client, env_client):
                 client.close()
+
+
+def test_the_server_keeps_an_idle_connection_longer_than_the_client(sqlite_settings: Settings) -> None:
+    """uvicorn's default closes idle connections after 5 s, which races httpx's 5 s; ``ara server`` keeps them
+    for ``ARA_SERVER__KEEP_ALIVE_SECONDS`` (65 s), longer than Ara's client keeps them (1.5 s)."""
+    from ara.clients.base import KEEPALIVE_SECONDS
+
+    assert KEEPALIVE_SECONDS < sqlite_settings.server.keep_alive_seconds
+    request = b"GET /api HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with ServerProcess(sqlite_settings).start() as server, socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.settimeout(10)
+        sock.sendall(request)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        time.sleep(6)  # idle past uvicorn's default keep-alive
+        sock.sendall(request)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")  # the same connection still answers
