@@ -6,6 +6,8 @@ For each workload of ``bench/gen_playbook.py`` (26 hosts x 52 tasks and 100 x 10
 
   plain            no callback (the baseline)
   ours-http        our ara_default callback, http client, against ``ara server`` on a fresh SQLite database
+  ours-http-nospool the same with its spool disabled (``ARA_SPOOL_ENABLED=false``): the spool's cost when the
+                   server is up is the difference between the two
   ours-offline     our callback, offline client, fresh SQLite database
   upstream-http    ARA 1.8.0 (``ara[server]`` from PyPI in its own virtualenv): ``ara-manage runserver`` on a fresh
                    SQLite database and its callback over http (the reference)
@@ -14,10 +16,14 @@ For each workload of ``bench/gen_playbook.py`` (26 hosts x 52 tasks and 100 x 10
 Variants take turns within each repetition (so drift on this 2-core machine hits all alike), each recording
 is checked (every result stored, playbook finished), and the median (or ``--stat min``) of ``--repeat`` runs
 is reported with its overhead over plain, ``(t - plain) / plain``, and over upstream's overhead.
+After each workload's runs, the replay measurement records the workload once with the server down (everything
+goes to the spool), starts ``ara server`` and times ``ara.clients.spool.replay_directory``: results/s replayed
+(``--skip-replay`` leaves it out).
 First ``bench/queries.py`` times the nested playbook detail and ``results?status=failed`` at 40,000 results.
 
 Usage: python3 bench/run.py [--quick] [--sizes 26x52,100x100] [--repeat 3] [--repeat-large 1] [--forks 5]
                             [--variants ...] [--stat median|min] [--skip-queries] [--query-results 40000]
+                            [--skip-replay]
 Not a test: it prints a table and writes JSON to bench/out/; it asserts only that recordings are complete.
 """
 
@@ -48,9 +54,9 @@ sys.path.insert(0, str(ROOT))  # tests.support.upstream builds and caches the up
 
 from tests.support.upstream import SERVER_REQUIREMENTS, UpstreamVenv, clean_environ, ensure_venv  # noqa: E402
 
-VARIANTS = ("plain", "ours-http", "ours-offline", "upstream-http", "upstream-offline")
-DEFAULT_VARIANTS = ("plain", "ours-http", "ours-offline", "upstream-http")
-OURS = ("ours-http", "ours-offline")
+VARIANTS = ("plain", "ours-http", "ours-http-nospool", "ours-offline", "upstream-http", "upstream-offline")
+DEFAULT_VARIANTS = ("plain", "ours-http", "ours-http-nospool", "ours-offline", "upstream-http")
+OURS = ("ours-http", "ours-http-nospool", "ours-offline")
 TARGET_OF_PLAIN = 0.15
 TARGET_OF_UPSTREAM = 1 / 3
 # Above this many results a run takes minutes (100x100 about 8 min bare here): --repeat-large applies.
@@ -86,10 +92,10 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def ours_server(base_dir: Path) -> Iterator[str]:
+def ours_server(base_dir: Path, port: int | None = None) -> Iterator[str]:
     """``ara server`` (uvicorn, one process) on 127.0.0.1 with a fresh SQLite database under ``base_dir``."""
-    port = free_port()
-    env = {**clean_ara_env(), "ARA_BASE_DIR": str(base_dir)}
+    port = port or free_port()
+    env = ours_env({**clean_ara_env(), "ARA_BASE_DIR": str(base_dir)})
     command = [sys.executable, "-c", "from ara.cli.main import main; main()", "server", "--port", str(port)]
     log = open(base_dir / "server.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -126,6 +132,14 @@ def upstream_server(venv: UpstreamVenv, base_dir: Path) -> Iterator[str]:
 def clean_ara_env() -> dict[str, str]:
     """The environment without the caller's Ansible/ARA settings (and no PYTHONPATH into our tree)."""
     return {k: v for k, v in clean_environ().items() if not k.startswith(("ANSIBLE_", "ARA_"))}
+
+
+def ours_env(env: dict[str, str]) -> dict[str, str]:
+    """``env`` for a process running our code: the ``ara`` this script imported (a worktree's, not whatever
+    is installed), so the callback, the server and this script agree."""
+    import ara
+
+    return {**env, "PYTHONPATH": str(Path(ara.__file__).resolve().parents[1])}
 
 
 def ansible_env(work: Path, forks: int) -> dict[str, str]:
@@ -183,8 +197,11 @@ class Harness:
         if variant == "plain":
             return self.timed(variant, python, folder, env, base_dir, workload, None)
         if variant.startswith("ours"):
+            env = ours_env(env)
             env.update(ANSIBLE_CALLBACK_PLUGINS=self.ours_callbacks, ANSIBLE_CALLBACKS_ENABLED="ara_default")
-            env["ARA_BASE_DIR"] = str(base_dir)
+            env.update(ARA_BASE_DIR=str(base_dir), ARA_SPOOL_DIR=str(base_dir / "spool"))
+            if variant == "ours-http-nospool":
+                env["ARA_SPOOL_ENABLED"] = "false"
         else:
             env = self.venv.environ(env, ANSIBLE_CALLBACK_PLUGINS=self.venv.setup_path("callback_plugins"))
             env.update(ANSIBLE_CALLBACKS_ENABLED="ara_default", ARA_BASE_DIR=str(base_dir))
@@ -197,6 +214,46 @@ class Harness:
         with server as url:
             env["ARA_API_SERVER"] = url
             return self.timed(variant, python, folder, env, base_dir, workload, database)
+
+    def replay(self, workload: Workload) -> dict[str, Any]:
+        """Record ``workload`` with the server down (all of it spooled), then time its replay into a fresh server."""
+        folder = workload.folder(Path(sys.executable), self.scratch)
+        base_dir = Path(tempfile.mkdtemp(prefix=f"replay-{workload.label}-", dir=self.scratch))
+        port = free_port()
+        env = ours_env(ansible_env(base_dir, self.forks))
+        env.update(
+            ANSIBLE_CALLBACK_PLUGINS=self.ours_callbacks,
+            ANSIBLE_CALLBACKS_ENABLED="ara_default",
+            ARA_BASE_DIR=str(base_dir),
+            ARA_API_CLIENT="http",
+            ARA_API_SERVER=f"http://127.0.0.1:{port}",
+            ARA_SPOOL_DIR=str(base_dir / "spool"),
+            ARA_API_RETRY_SECONDS="0",
+            ARA_END_TIMEOUT="0",
+        )
+        offline = self.timed("spooling", Path(sys.executable), folder, env, base_dir, workload, None, keep=True)
+        spools = sorted((base_dir / "spool").glob("*.jsonl"))
+        lines = sum(len(path.read_text().splitlines()) - 1 for path in spools)
+        from ara.clients.http import AraHttpClient
+        from ara.clients.spool import replay_directory
+
+        with ours_server(base_dir, port) as url, AraHttpClient(endpoint=url) as client:
+            started = time.perf_counter()
+            done = replay_directory(client, base_dir / "spool", budget=5)
+            seconds = time.perf_counter() - started
+        if done.sent != lines:
+            raise SystemExit(f"replay: sent {done.sent} of {lines} spooled calls")
+        checked = check_recording(base_dir / "ansible.sqlite", workload, "replay")
+        if not os.environ.get("ARA_BENCH_KEEP"):
+            shutil.rmtree(base_dir, ignore_errors=True)
+        return {
+            "spooling_run_seconds": offline["seconds"],
+            "calls": done.sent,
+            "seconds": seconds,
+            "results_per_second": workload.results / seconds,
+            "calls_per_second": done.sent / seconds,
+            **checked,
+        }
 
     @property
     def venv(self) -> UpstreamVenv:
@@ -213,6 +270,8 @@ class Harness:
         base_dir: Path,
         workload: Workload,
         database: Path | None,
+        *,
+        keep: bool = False,
     ) -> dict[str, Any]:
         command = [str(python), "-m", "ansible", "playbook", "-i", "hosts.ini", "site.yml"]
         with open(base_dir / "ansible.log", "wb") as log:
@@ -225,7 +284,7 @@ class Harness:
         row: dict[str, Any] = {"variant": variant, "workload": workload.label, "seconds": seconds}
         if database is not None:
             row.update(check_recording(database, workload, variant))
-        if not os.environ.get("ARA_BENCH_KEEP"):
+        if not keep and not os.environ.get("ARA_BENCH_KEEP"):
             shutil.rmtree(base_dir, ignore_errors=True)
         return row
 
@@ -280,6 +339,12 @@ def print_table(label: str, summary: dict[str, dict[str, Any]], stat: str) -> No
                 verdict = "meets" if entry["meets_upstream_target"] else "MISSES"
                 line += f"; {verdict} <= 1/3 of upstream's overhead"
             print(line)
+    spooled, unspooled = summary.get("ours-http", {}), summary.get("ours-http-nospool", {})
+    if spooled.get("overhead") is not None and unspooled.get("overhead") is not None:
+        print(
+            f"  spool cost with the server up: ours-http {spooled['overhead']:+.1%} vs "
+            f"ours-http-nospool {unspooled['overhead']:+.1%} of plain"
+        )
 
 
 def parse_sizes(text: str) -> list[tuple[int, int]]:
@@ -304,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(DEFAULT_VARIANTS), help=f"any of {', '.join(VARIANTS)}")
     parser.add_argument("--skip-queries", action="store_true", help="skip the 40,000-result query timings")
     parser.add_argument("--query-results", type=int, default=40_000)
+    parser.add_argument("--skip-replay", action="store_true", help="skip the replay-from-spool measurement")
     parser.add_argument("--out", type=Path, default=BENCH / "out")
     args = parser.parse_args(argv)
     if args.quick:
@@ -357,6 +423,14 @@ def main(argv: list[str] | None = None) -> int:
             summary = summarize(rows, args.stat)
             print_table(f"{workload.label} ({workload.results} results)", summary, args.stat)
             report["workloads"][workload.label] = {"results": workload.results, "summary": summary, "rows": rows}
+            if not args.skip_replay:
+                replay = harness.replay(workload)
+                print(
+                    f"  replay from spool: {replay['calls']} calls ({workload.results} results) in "
+                    f"{replay['seconds']:.2f} s = {replay['results_per_second']:.0f} results/s "
+                    f"({replay['calls_per_second']:.0f} calls/s)"
+                )
+                report["workloads"][workload.label]["replay"] = replay
             write_report(report, path)
     print(f"\nJSON: {path}")
     return 0

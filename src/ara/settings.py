@@ -30,6 +30,9 @@ class ServerSettings(BaseModel):
     threads: int = 40
     # `ara server` refuses a non-loopback address while writes need no login, unless this is set.
     allow_open_writes: bool = False
+    # Seconds an idle HTTP connection is kept open; longer than clients keep theirs (httpx: 5 s, Ara's client: 2 s)
+    # so that a client never reuses a connection the server is closing at the same moment.
+    keep_alive_seconds: float = 65.0
 
 
 class AuthSettings(BaseModel):
@@ -39,6 +42,14 @@ class AuthSettings(BaseModel):
     credential_cache_seconds: int = 300
     # The bootstrap admin@local's password; may stay empty (meaning 'admin') only on loopback.
     admin_password: str = ""
+
+
+class RecordsSettings(BaseModel):
+    # A playbook ``running`` with nothing recorded for this long (its callback died) is marked ``expired``,
+    # with its running plays and tasks, as ``ara expire`` does; 0 disables. A late replay still completes it.
+    expire_silent_after_seconds: float = 6 * 3600
+    # How long a create's ``Idempotency-Key`` is remembered (a spool replayed later than this could duplicate).
+    request_key_days: float = 14
 
 
 class EngineSettings(BaseModel):
@@ -58,6 +69,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    records: RecordsSettings = Field(default_factory=RecordsSettings)
     # Fernet key for secrets at rest; empty means a key generated once in ``<base_dir>/secret.key``.
     secret_key: str = ""
 

@@ -30,7 +30,8 @@ def test_error_paths(cli: Cli, api: AraClient) -> None:
     assert "the API refused the request: order: Select a valid choice. colour" in refused
     assert "Unsupported API client 'pigeon'" in cli("playbook", "list", "--client", "pigeon").error
     assert "Unsupported API client" in cli("playbook", "list", ARA_API_CLIENT="pigeon").error
-    assert "ARA_API_TIMEOUT='soon' is not a number" in cli("playbook", "list", ARA_API_TIMEOUT="soon").error
+    not_a_number = cli("playbook", "list", ARA_API_TIMEOUT="soon").error
+    assert "ARA_API_TIMEOUT='soon': Input should be a valid number" in not_a_number
     assert "ARA_CLI_LIMIT='many'" in cli("playbook", "list", ARA_CLI_LIMIT="many").error
     assert "cannot be used together" in cli("host", "list", "--with-failed", "--without-failed").error
     assert "cannot be combined" in cli("result", "list", "--status", "changed", "--status", "ok").error

@@ -118,7 +118,7 @@ def test_broken_server_does_not_break_the_run(server: Any, tmp_path: Path) -> No
 
 @contextmanager
 def proxy_refusing(upstream: str, needle: bytes) -> Iterator[str]:
-    """Forwards to ``upstream`` but answers 500 to any POST whose body contains ``needle``."""
+    """Forwards to ``upstream`` but refuses (400) any POST whose body contains ``needle`` (a 5xx is retried)."""
 
     class Proxy(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -126,7 +126,7 @@ def proxy_refusing(upstream: str, needle: bytes) -> Iterator[str]:
         def _forward(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if self.command == "POST" and needle in body:
-                status, content = 500, b'{"detail": "refused on purpose"}'
+                status, content = 400, b'{"detail": "refused on purpose"}'
             else:
                 headers = {"Content-Type": "application/json"} if body else {}
                 answer = httpx.request(self.command, upstream + self.path, content=body or None, headers=headers)

@@ -79,6 +79,8 @@ def ansible_env(
         ANSIBLE_RETRY_FILES_ENABLED="False",
         ANSIBLE_DEPRECATION_WARNINGS="False",
         ARA_API_CLIENT=client,
+        # What the http client could not send waits here, never in the user's own ~/.ara/spool.
+        ARA_SPOOL_DIR=str(tmp_path / "spool"),
     )
     if client == "offline":
         if settings is None:

@@ -15,6 +15,7 @@ from ara.cli import (
     results,
     runs,
     server,
+    spool,
     tasks,
     users,
     worker,
@@ -37,7 +38,7 @@ def root() -> None:
 
 
 server.register(app)
-for group in (playbooks, plays, tasks, hosts, results, records, expire, definitions, runs, catalog, users):
+for group in (playbooks, plays, tasks, hosts, results, records, expire, definitions, runs, catalog, users, spool):
     group.register(app)
 worker.register(app)
 

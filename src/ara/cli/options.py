@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from ara.cli.errors import errors_handled, fail_usage
 from ara.cli.output import FORMATS, Output
 from ara.clients.base import AraClient
+from ara.clients.settings import DEFAULT_SERVER, ClientSettings
 
 CLIENTS = ("offline", "http")
 CLIENT_PANEL = "API client"
@@ -58,7 +60,7 @@ class ClientOption:
 
 CLIENT_OPTIONS = (
     ClientOption("client", "--client", "ARA_API_CLIENT", "offline", "API client to use: 'offline' or 'http'"),
-    ClientOption("server", "--server", "ARA_API_SERVER", "http://127.0.0.1:8000", "API server for the http client"),
+    ClientOption("server", "--server", "ARA_API_SERVER", DEFAULT_SERVER, "API server for the http client"),
     ClientOption("timeout", "--timeout", "ARA_API_TIMEOUT", 30.0, "Seconds to wait for the API server", float),
     ClientOption("username", "--username", "ARA_API_USERNAME", None, "API username (HTTP basic auth)"),
     ClientOption("password", "--password", "ARA_API_PASSWORD", None, "API password (HTTP basic auth)"),
@@ -71,68 +73,30 @@ CLIENT_OPTIONS = (
 _CLIENT_NAMES = tuple(o.name for o in CLIENT_OPTIONS)
 
 
-def _truthy(text: str) -> bool:
-    return text.strip().lower() in ("1", "true", "yes", "on")
+# The CLI's option names for the model's fields, where they differ (ARA's CLI spells them --ssl-*).
+_FIELDS = {"ssl_cert": "cert", "ssl_key": "key", "ssl_ca": "ca"}
 
 
-@dataclass(frozen=True)
-class ClientSettings:
-    """Where and how to reach the API, after command line, root options and environment are merged."""
-
-    client: str = "offline"
-    server: str = "http://127.0.0.1:8000"
-    timeout: float = 30.0
-    username: str | None = None
-    password: str | None = None
-    token: str | None = None
-    ssl_cert: str | None = None
-    ssl_key: str | None = None
-    ssl_ca: str | None = None
-    insecure: bool = False
-
-    @classmethod
-    def resolve(cls, given: dict[str, Any], root: dict[str, Any]) -> ClientSettings:
-        values: dict[str, Any] = {}
-        for option in CLIENT_OPTIONS:
-            value = given.get(option.name)
-            if value is None or value is False:
-                value = root.get(option.name)
-            if (value is None or value is False) and os.environ.get(option.env, "") != "":
-                raw = os.environ[option.env]
-                if option.kind is bool:
-                    value = _truthy(raw)
-                elif option.kind is float:
-                    try:
-                        value = float(raw)
-                    except ValueError:
-                        fail_usage(f"{option.env}={raw!r} is not a number")
-                else:
-                    value = raw
-            values[option.name] = option.default if value is None else value
-        if values["client"] not in CLIENTS:
-            fail_usage(f"Unsupported API client {values['client']!r}: use 'offline' or 'http'")
-        if values["timeout"] <= 0:
-            fail_usage("--timeout must be a positive number of seconds")
-        return cls(**values)
-
-    def connect(self) -> AraClient:
-        from ara.clients.utils import get_client
-
-        verify: bool | str = self.ssl_ca or not self.insecure
-        return get_client(
-            client=self.client,
-            endpoint=self.server,
-            timeout=self.timeout,
-            username=self.username,
-            password=self.password,
-            cert=self.ssl_cert,
-            key=self.ssl_key,
-            verify=verify,
-            # ARA's CLI skips migrations; ours applies them (one revision read when at head) so that a first
-            # command on a new database answers "nothing yet" instead of "no such table".
-            run_sql_migrations=True,
-            token=self.token,
-        )
+def resolve_client_settings(given: dict[str, Any], root: dict[str, Any]) -> ClientSettings:
+    """The command's own option wins, then the root's (``ara --client http ...``), then ``ARA_API_*``, then
+    the default: the same model and parsing as the Ansible plugins."""
+    values: dict[str, Any] = {}
+    for option in CLIENT_OPTIONS:
+        value = given.get(option.name)
+        if value is None or value is False:
+            value = root.get(option.name)
+        if value is not None and value is not False:
+            values[_FIELDS.get(option.name, option.name)] = value
+    try:
+        return ClientSettings(**values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        option = next((o for o in CLIENT_OPTIONS if _FIELDS.get(o.name, o.name) == name), None)
+        if name == "client":
+            fail_usage(f"Unsupported API client {error.get('input')!r}: use 'offline' or 'http'")
+        where = f"{option.flag} / {option.env}" if option else name
+        fail_usage(f"{where}={error.get('input')!r}: {error['msg']}")
 
 
 @dataclass
@@ -147,7 +111,9 @@ class Api:
     @property
     def client(self) -> AraClient:
         if self._client is None:
-            self._client = self.settings.connect()
+            # ARA's CLI skips migrations; ours applies them (one revision read when at head) so that a first
+            # command on a new database answers "nothing yet" instead of "no such table".
+            self._client = self.settings.connect(run_sql_migrations=True)
         return self._client
 
     def close(self) -> None:
@@ -316,7 +282,7 @@ def api_command(
                     chosen = kwargs.pop("limit")
                     query["limit"] = chosen if chosen is not None else _limit_default(limit)
                 root = ara_context.find_root().obj or {}
-                api = Api(ClientSettings.resolve(given, root), output, query)
+                api = Api(resolve_client_settings(given, root), output, query)
                 try:
                     func(api=api, **kwargs)
                 finally:

@@ -52,7 +52,14 @@ def serve(
     if notice:
         typer.echo(notice, err=True)
     typer.echo(f"Ara serving on http://{host}:{port} (database: {app.state.ara.engine.url.render_as_string()})")
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+        timeout_keep_alive=max(1, round(settings.server.keep_alive_seconds)),
+    )
 
 
 def bootstrap_admin(app: Any, *, loopback: bool) -> str | None:

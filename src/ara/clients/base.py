@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -15,6 +16,13 @@ import ara
 from ara.clients.errors import ConnectError, Timeout, TransportError, api_error
 
 USER_AGENT = f"ara-client/{ara.__version__}"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Seconds an idle connection is kept for reuse: shorter than the server's keep-alive (``ara server``: 65 s,
+# gunicorn's default: 2 s is the one exception, covered by the retry below), so the server rarely closes a
+# connection just as the client reuses it.
+KEEPALIVE_SECONDS = 1.5
+# What a reset on a reused connection looks like: the request may or may not have reached the server.
+_RESET = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
 class AraClient:
@@ -37,14 +45,39 @@ class AraClient:
                     self._pid = os.getpid()
         return self._http
 
-    def send(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None) -> httpx.Response:
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         """The raw response to ``path`` (relative to the endpoint), for callers that want bytes or the status;
-        transport failures and 4xx/5xx raise the same exceptions as ``request``."""
+        transport failures and 4xx/5xx raise the same exceptions as ``request``.
+
+        Every create (POST under ``/api/v1``) carries an ``Idempotency-Key`` (the caller's, or a new one), so it
+        can be sent again safely: the server answers what the first one created. A connection reset (the server
+        closed a reused connection) is therefore retried once for every call."""
         url = self.endpoint + path
         content = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
-        headers = {"Content-Type": "application/json"} if content is not None else None
+        sent_headers = dict(headers or {})
+        if content is not None:
+            sent_headers["Content-Type"] = "application/json"
+        if method == "POST" and path.startswith("/api/v1/") and IDEMPOTENCY_HEADER not in sent_headers:
+            sent_headers[IDEMPOTENCY_HEADER] = str(uuid.uuid4())
         try:
-            response = self.http.request(method, url, params=_clean_params(params), content=content, headers=headers)
+            try:
+                response = self.http.request(
+                    method, url, params=_clean_params(params), content=content, headers=sent_headers
+                )
+            except _RESET:
+                response = self.http.request(
+                    method, url, params=_clean_params(params), content=content, headers=sent_headers
+                )
+                if method == "DELETE" and response.status_code == 404:
+                    return httpx.Response(204, request=response.request)  # the first attempt deleted it
         except httpx.TimeoutException as exc:
             raise Timeout(f"{method} {url} timed out: {exc}") from exc
         except httpx.ConnectError as exc:
@@ -55,9 +88,17 @@ class AraClient:
             raise api_error(method, str(response.url), response.status_code, _parsed(response))
         return response
 
-    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
         """The parsed JSON answer (None for an empty one) to ``path``, relative to the endpoint (``/api/v1/...``)."""
-        return _parsed(self.send(method, path, params=params, body=body))
+        return _parsed(self.send(method, path, params=params, body=body, headers=headers))
 
     # ``url`` is positional-only: callers send fields such as ``path=`` (ARA's callback does).
     def get(self, url: str, /, **params: Any) -> Any:

@@ -6,13 +6,14 @@ from typing import Any
 
 import httpx
 
-from ara.clients.base import USER_AGENT, AraClient, basic_auth
+from ara.clients.base import KEEPALIVE_SECONDS, USER_AGENT, AraClient, basic_auth
+from ara.clients.settings import DEFAULT_SERVER
 
 
 class AraHttpClient(AraClient):
     def __init__(
         self,
-        endpoint: str = "http://127.0.0.1:8000",
+        endpoint: str = DEFAULT_SERVER,
         auth: Any = None,
         cert: str | tuple[str, str] | None = None,
         timeout: float = 30,
@@ -29,7 +30,13 @@ class AraHttpClient(AraClient):
 
         def make_http() -> httpx.Client:
             return httpx.Client(
-                auth=self.auth, cert=cert, timeout=self.timeout, verify=verify, headers=headers, trust_env=False
+                auth=self.auth,
+                cert=cert,
+                timeout=self.timeout,
+                verify=verify,
+                headers=headers,
+                trust_env=False,
+                limits=httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS),
             )
 
         super().__init__(endpoint, make_http)

@@ -6,11 +6,12 @@ import os
 from typing import Any
 
 from ara.clients.base import AraClient
+from ara.clients.settings import DEFAULT_SERVER
 
 
 def get_client(
     client: str = "offline",
-    endpoint: str = "http://127.0.0.1:8000",
+    endpoint: str = DEFAULT_SERVER,
     timeout: float = 30,
     username: str | None = None,
     password: str | None = None,

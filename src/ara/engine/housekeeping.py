@@ -21,6 +21,8 @@ from ara.playbooks.models import PlaybookDefinition, PlaybookRun
 from ara.playbooks.runs import create_run
 from ara.playbooks.spec import PlaybookSpec
 from ara.records import models as rm
+from ara.records.expiry import expire_silent_playbooks
+from ara.records.idempotency import prune
 
 log = logging.getLogger("ara.engine")
 PARKED = (RunStatus.SLEEPING, RunStatus.RETRYING, RunStatus.SCHEDULED, RunStatus.WAITING)
@@ -143,3 +145,20 @@ def expire_and_reap(ctx: EngineContext, now: dt.datetime) -> None:
             select(PlaybookRun).where(PlaybookRun.status == RunStatus.RUNNING, PlaybookRun.heartbeat_at < stale)
         ):
             end_run(session, run, RunStatus.FAILED, f"worker {run.worker_id} stopped reporting; the run was abandoned")
+
+
+def sweep_records(ctx: EngineContext, now: dt.datetime) -> None:
+    """Expire playbooks whose callback went silent and forget old idempotency keys (the logic is the records
+    domain's; this only ticks it)."""
+    records = ctx.settings.records
+    with unit_of_work(ctx.writer) as session:
+        expired = expire_silent_playbooks(session, now=now, silence=records.expire_silent_after_seconds)
+        prune(session, now - dt.timedelta(days=records.request_key_days))
+    if expired:
+        log.info("playbooks %s expired after %ss without news", expired, records.expire_silent_after_seconds)
+
+
+def records_sweep_interval(ctx: EngineContext) -> float:
+    """Often enough to expire within about a quarter of the silence, never more than once a second."""
+    silence = ctx.settings.records.expire_silent_after_seconds
+    return 60.0 if silence <= 0 else min(60.0, max(1.0, silence / 4))

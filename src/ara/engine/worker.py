@@ -38,6 +38,7 @@ class Worker:
         self._threads: list[threading.Thread] = []
         self._started_at = utcnow()
         self._last_housekeeping = dt.datetime.min.replace(tzinfo=dt.UTC)
+        self._last_records_sweep = dt.datetime.min.replace(tzinfo=dt.UTC)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -103,6 +104,10 @@ class Worker:
             housekeeping.expire_and_reap(self.ctx, now)
             housekeeping.fire_schedules(self.ctx, now)
             housekeeping.fire_records_events(self.ctx, since - dt.timedelta(seconds=2))
+        sweep_due = (now - self._last_records_sweep).total_seconds() >= housekeeping.records_sweep_interval(self.ctx)
+        if self.housekeeping and sweep_due:
+            self._last_records_sweep = now
+            housekeeping.sweep_records(self.ctx, now)
         for run_id in self.claim():
             self._pool.submit(self._run, run_id)
 

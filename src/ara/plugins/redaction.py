@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ara.clients.base import AraClient
 from ara.redaction import REDACT_FILE_ENV, scrub_tree
 
-__all__ = ["REDACT_FILE_ENV", "redacting", "values_from_environment"]
+__all__ = ["REDACT_FILE_ENV", "redacting", "scrubber", "values_from_environment"]
 
 
 def values_from_environment(environ: Mapping[str, str] | None = None) -> list[str]:
@@ -36,8 +36,24 @@ def redacting(client: AraClient, values: list[str] | None = None) -> AraClient:
         return client
     send = client.send
 
-    def scrubbed_send(method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None) -> Any:
-        return send(method, path, params=scrub_tree(params, secrets), body=scrub_tree(body, secrets))
+    def scrubbed_send(
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        return send(method, path, params=scrub_tree(params, secrets), body=scrub_tree(body, secrets), headers=headers)
 
     client.send = scrubbed_send  # type: ignore[method-assign]
     return client
+
+
+def scrubber(values: list[str] | None = None) -> Callable[[Any], Any] | None:
+    """What the spool applies to each body before writing it (``None`` when there is nothing to redact), so a
+    secret never reaches the disk either."""
+    secrets = values_from_environment() if values is None else values
+    if not secrets:
+        return None
+    return lambda body: scrub_tree(body, secrets)

@@ -8,18 +8,16 @@ built from the same ``ARA_API_*`` environment variables the callback reads.
 
 from __future__ import annotations
 
-import os
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from ara.clients.base import AraClient
-from ara.clients.utils import get_client
+from ara.clients.settings import DEFAULT_SERVER, ClientSettings
 from ara.plugins.redaction import redacting
 
 _lock = threading.Lock()
 _client: AraClient | None = None
-
-_TRUE = ("1", "true", "yes", "on", "y", "t")
 
 
 def set_active_client(client: AraClient | None) -> None:
@@ -40,7 +38,7 @@ def active_client() -> AraClient:
 def build_client(
     *,
     api_client: str = "offline",
-    api_server: str = "http://127.0.0.1:8000",
+    api_server: str = DEFAULT_SERVER,
     api_timeout: float = 30,
     api_username: str | None = None,
     api_password: str | None = None,
@@ -50,37 +48,30 @@ def build_client(
     api_insecure: bool = False,
     isolate: bool = False,
 ) -> AraClient:
-    """A client from the callback's options, with ARA's meaning: ``api_ca`` wins over ``api_insecure``.
-    ``isolate``: an offline client keeps the API's work out of this process (the callback's choice). Every client
-    a plugin builds redacts the values ``ARA_REDACT_FILE`` lists."""
-    verify: bool | str = api_ca if api_ca else not api_insecure
-    client = get_client(
-        client=api_client,
-        endpoint=api_server,
+    """A client from the callback's options (Ansible has merged its ini and environment already), through the
+    one ``ClientSettings`` model the CLI uses too. ``isolate``: an offline client keeps the API's work out of
+    this process (the callback's choice)."""
+    settings = ClientSettings(
+        client=api_client,  # type: ignore[arg-type]  # validated by the model
+        server=api_server,
         timeout=api_timeout,
         username=api_username or None,
         password=api_password or None,
         cert=api_cert or None,
         key=api_key or None,
-        verify=verify,
-        isolate=isolate,
+        ca=api_ca or None,
+        insecure=api_insecure,
     )
-    return redacting(client)
+    return redacting(settings.connect(isolate=isolate))
 
 
-def client_from_environment(environ: Any = None) -> AraClient:
-    env = os.environ if environ is None else environ
-    return build_client(
-        api_client=env.get("ARA_API_CLIENT", "offline"),
-        api_server=env.get("ARA_API_SERVER", "http://127.0.0.1:8000"),
-        api_timeout=float(env.get("ARA_API_TIMEOUT", "30")),
-        api_username=env.get("ARA_API_USERNAME"),
-        api_password=env.get("ARA_API_PASSWORD"),
-        api_cert=env.get("ARA_API_CERT"),
-        api_key=env.get("ARA_API_KEY"),
-        api_ca=env.get("ARA_API_CA"),
-        api_insecure=env.get("ARA_API_INSECURE", "false").strip().lower() in _TRUE,
-    )
+def client_from_environment(environ: Mapping[str, str] | None = None) -> AraClient:
+    """A client from ``ARA_API_*`` alone (no callback ran in this process)."""
+    if environ is None:
+        return redacting(ClientSettings().connect())
+    prefix = "ARA_API_"
+    given = {name[len(prefix) :].lower(): value for name, value in environ.items() if name.startswith(prefix) and value}
+    return redacting(ClientSettings.model_validate(given).connect())
 
 
 def playbook_id_of_task(client: AraClient, task: Any) -> int:

@@ -191,3 +191,15 @@ class Result(Timed, Base):
     playbook_id: Mapped[int] = mapped_column(ForeignKey("playbooks.id", ondelete="CASCADE"))
 
     delegated_to: Mapped[list[Host]] = relationship(secondary=results_delegated_to, order_by=Host.id)
+
+
+class RequestKey(Base):
+    """A create request's ``Idempotency-Key`` and what it created, written in the create's transaction, so a
+    replayed request (the callback's spool, a retry after a reset) answers that object instead of a duplicate."""
+
+    __tablename__ = "request_keys"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[int] = mapped_column(BigId)
+    status_code: Mapped[int] = mapped_column(Integer)
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -23,7 +23,10 @@ import re
 import signal
 import socket
 import sys
+import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ansible import __version__ as ANSIBLE_VERSION
@@ -34,8 +37,11 @@ from ansible.vars.clean import strip_internal_keys
 
 import ara
 from ara.clients.base import AraClient
-from ara.plugins import shared
-from ara.plugins.sender import Ref, Sender, Unresolved
+from ara.clients.calls import Call, Ref, call
+from ara.clients.settings import SpoolSettings
+from ara.clients.spool import SpoolWriter, replay_directory
+from ara.plugins import redaction, shared
+from ara.plugins.sender import Sender
 
 DOCUMENTATION = """
 name: ara_default
@@ -121,6 +127,59 @@ options:
     ini:
       - section: ara
         key: api_timeout
+  api_retry_seconds:
+    description:
+      - How long, in seconds, a call the server cannot take (refused, reset, time-out, 5xx) is retried with backoff
+        before it is written to the spool
+    type: float
+    default: 5
+    env:
+      - name: ARA_API_RETRY_SECONDS
+    ini:
+      - section: ara
+        key: api_retry_seconds
+  spool_enabled:
+    description:
+      - With the http client, calls the server cannot take are written to an on-disk spool and replayed in order
+        when it answers again (by this run, the next run's callback or C(ara spool replay))
+      - When disabled, recording stops at the first call the server cannot take
+    type: bool
+    default: true
+    env:
+      - name: ARA_SPOOL_ENABLED
+    ini:
+      - section: ara
+        key: spool_enabled
+  spool_dir:
+    description: The directory of spool files, one per playbook run
+    default: ~/.ara/spool
+    type: path
+    env:
+      - name: ARA_SPOOL_DIR
+    ini:
+      - section: ara
+        key: spool_dir
+  spool_max_size:
+    description:
+      - The largest a playbook run's spool file may grow, in MiB; calls that do not fit are lost (with a warning)
+    type: float
+    default: 256
+    env:
+      - name: ARA_SPOOL_MAX_SIZE
+    ini:
+      - section: ara
+        key: spool_max_size
+  end_timeout:
+    description:
+      - The longest, in seconds, Ansible waits at the end of a run for calls still queued; what is left is spooled
+      - Applies with a spool (the http client); the offline client sends everything before Ansible exits
+    type: float
+    default: 30
+    env:
+      - name: ARA_END_TIMEOUT
+    ini:
+      - section: ara
+        key: end_timeout
   argument_labels:
     description: |
         A list of CLI arguments that, if set, will be automatically applied to playbooks as labels.
@@ -369,7 +428,13 @@ class CallbackModule(CallbackBase):
         super().__init__(*args, **kwargs)
         self.client: AraClient | None = None
         self.sender: Sender | None = None
-        self.playbook: dict[str, Any] | None = None
+        self.spool_settings: SpoolSettings | None = None
+        self.end_timeout = 30.0
+        self.replayer: threading.Thread | None = None
+        self.started = False  # the playbook's creation was sent or queued
+        self.playbook_path = ""
+        self.playbook_name: str | None = None
+        self.playbook_labels: list[str] = []
         self.playbook_ref = Ref()
         self.play_ref: Ref | None = None
         self.task: TaskState | None = None
@@ -436,13 +501,47 @@ class CallbackModule(CallbackBase):
                 # a worker per task and host) only writes to a pipe, and never forks inside a transaction.
                 isolate=True,
             )
+            spool = self._spool_settings()
         except Exception as exc:
             self._warn(f"cannot set up the API client, this run is not recorded: {exc}")
             self.client = None
             return
-        self.sender = Sender(self.client)
+        self.end_timeout = float(self.get_option("end_timeout"))
+        writer = None
+        if spool is not None:
+            writer = SpoolWriter(spool.dir, self.client.endpoint, spool.max_bytes, scrub=redaction.scrubber())
+            self._replay_older_spools(spool.dir)
+        self.sender = Sender(self.client, spool=writer, retry_seconds=float(self.get_option("api_retry_seconds")))
         shared.set_active_client(self.client)
         atexit.register(self._at_exit)
+
+    def _spool_settings(self) -> SpoolSettings | None:
+        """The spool applies to the http client (offline, there is no server to wait for)."""
+        if self.get_option("api_client") != "http" or not self.get_option("spool_enabled"):
+            return None
+        self.spool_settings = SpoolSettings(
+            enabled=True,
+            dir=Path(os.path.expanduser(str(self.get_option("spool_dir")))),
+            max_size=float(self.get_option("spool_max_size")),
+        )
+        return self.spool_settings
+
+    def _replay_older_spools(self, directory: Path) -> None:
+        """Runs that ended while the server was down left spool files: send them in the background (Ansible never
+        waits for this, except within ``end_timeout`` at the end of the run)."""
+        client = self.client
+        assert client is not None
+        if not directory.is_dir() or not any(directory.glob("*.jsonl")):
+            return
+
+        def replay() -> None:
+            try:
+                replay_directory(client, directory, budget=1)
+            except Exception as exc:
+                log.debug("older spool files not replayed yet: %s", exc)
+
+        self.replayer = threading.Thread(target=replay, name="ara-spool-replay", daemon=True)
+        self.replayer.start()
 
     def _ignored_file(self, path: str) -> str | None:
         for raw, matches in self.ignored_file_patterns:
@@ -462,16 +561,14 @@ class CallbackModule(CallbackBase):
 
     @property
     def recording(self) -> bool:
-        return self.sender is not None and self.playbook is not None and not self.sender.stopped
+        return self.sender is not None and self.started and not self.sender.stopped and not self.playbook_ref.failed
 
-    def _now(self, call: Callable[[AraClient], Any]) -> Any:
-        """A call Ansible waits for; ``None`` if it failed (reported once)."""
+    def _now(self, item: Call) -> Any:
+        """A call Ansible waits for while the server answers; ``None`` if it was queued or failed."""
         assert self.sender is not None
-        try:
-            return self.sender.call_now(call)
-        except Unresolved:
-            self._report()
-            return None
+        answer = self.sender.call_now(item)
+        self._report()
+        return answer
 
     # -- playbook -----------------------------------------------------------------------------------------
     def v2_playbook_on_start(self, playbook: Any) -> None:
@@ -516,11 +613,12 @@ class CallbackModule(CallbackBase):
             "user": self._user(),
             "started": now(),
         }
-        self.playbook = self._now(lambda client: client.post("/api/v1/playbooks", **body))
-        if self.playbook is None:
+        self.started = True
+        self.playbook_path = path
+        self._now(call("POST", "/api/v1/playbooks", body=body, fills=self.playbook_ref))
+        if self.playbook_ref.failed:  # refused: nothing of this run can be recorded
             self.sender.stop()
             return
-        self.playbook_ref.id = self.playbook["id"]
         self._file(path, content)
 
     def v2_playbook_on_play_start(self, play: Any) -> None:
@@ -528,12 +626,12 @@ class CallbackModule(CallbackBase):
             return
         self._report()
         self._end_play()
-        assert self.playbook is not None
 
         play_vars = play._variable_manager.get_vars(play=play).get("vars", {})
         if "ara_playbook_name" in play_vars:
             name = truncate(str(play_vars["ara_playbook_name"]))
-            if self.playbook.get("name") != name:
+            if self.playbook_name != name:
+                self.playbook_name = name
                 self._patch_playbook(name=name)
 
         labels = self.default_labels + self.argument_labels
@@ -547,9 +645,10 @@ class CallbackModule(CallbackBase):
                 self._display.warning("ara: ara_playbook_labels must be a list or a comma-separated string")
         if labels:
             # Labels accumulate over plays (ARA replaces them with each play's, dropping earlier plays' labels).
-            current = [label["name"] for label in self.playbook.get("labels", [])]
+            current = self.playbook_labels
             wanted = list(dict.fromkeys(current + [truncate(label) for label in labels]))
             if set(current) != set(wanted):
+                self.playbook_labels = wanted
                 self._patch_playbook(labels=wanted)
 
         # Every file Ansible loaded so far, except the ignored ones (the cache holds unrelated files too).
@@ -562,20 +661,15 @@ class CallbackModule(CallbackBase):
             "status": "running",
             # ansible-runner suffixes play uuids when running in serial ("<uuid>_2"); keep the standard 36.
             "uuid": str(play._uuid)[:36],
-            "playbook": self.playbook["id"],
+            "playbook": self.playbook_ref,
             "started": now(),
         }
         self.play_ref = Ref()
-        created = self._now(lambda client: client.post("/api/v1/plays", **body))
-        if created is not None:
-            self.play_ref.id = created["id"]
+        self._now(call("POST", "/api/v1/plays", body=body, fills=self.play_ref))
 
     def _patch_playbook(self, **fields: Any) -> None:
-        assert self.playbook is not None
-        path = f"/api/v1/playbooks/{self.playbook['id']}"
-        updated = self._now(lambda client: client.patch(path, **fields))
-        if updated is not None:
-            self.playbook = updated
+        """Sent at once while the server answers (a forked worker may look the playbook up), else queued."""
+        self._now(call("PATCH", "/api/v1/playbooks/", self.playbook_ref, body=fields))
 
     def v2_playbook_on_handler_task_start(self, task: Any) -> None:
         self.v2_playbook_on_task_start(task, False, handler=True)
@@ -593,13 +687,13 @@ class CallbackModule(CallbackBase):
         state = self.tasks.get(uuid)
         if state is not None:
             return state
-        assert self.sender is not None and self.playbook is not None
+        assert self.sender is not None
         pathspec = task.get_path()
         if pathspec:
             path, _, line = pathspec.rpartition(":")
             lineno = int(line) if line.isdigit() else 1
         else:
-            path, lineno = self.playbook["path"], 1
+            path, lineno = self.playbook_path, 1
         file_ref = self._file(path)
         state = self.tasks[uuid] = TaskState(now())
         play_ref = self.play_ref or Ref()
@@ -608,18 +702,15 @@ class CallbackModule(CallbackBase):
             "uuid": uuid,
             "status": "running",
             "action": task.action,
-            "playbook": self.playbook["id"],
+            "playbook": self.playbook_ref,
+            "play": play_ref,
+            "file": file_ref,
             "tags": list(task.tags or []),
             "lineno": lineno,
             "handler": handler,
             "started": state.started,
         }
-
-        def create(client: AraClient) -> None:
-            created = client.post("/api/v1/tasks", play=play_ref.value, file=file_ref.value, **body)
-            state.ref.id = created["id"]
-
-        self.sender.submit(create)
+        self.sender.submit(call("POST", "/api/v1/tasks", body=body, fills=state.ref))
         return state
 
     def _end_task(self) -> None:
@@ -629,24 +720,22 @@ class CallbackModule(CallbackBase):
         status = "failed" if state.failed else "completed"
         ended = now()
 
-        def end(client: AraClient) -> None:
-            client.patch(
-                f"/api/v1/tasks/{state.ref.value}",
-                status=status,
-                ended=ended,
-                warnings=unique(state.warnings),
-                deprecations=unique(state.deprecations),
-                exceptions=unique(state.exceptions),
-            )
+        def end() -> dict[str, Any]:  # built on the sender thread, after the task's results were
+            return {
+                "status": status,
+                "ended": ended,
+                "warnings": unique(state.warnings),
+                "deprecations": unique(state.deprecations),
+                "exceptions": unique(state.exceptions),
+            }
 
-        self.sender.submit(end)
+        self.sender.submit(call("PATCH", "/api/v1/tasks/", state.ref, body=end))
 
     def _end_play(self) -> None:
         ref, self.play_ref = self.play_ref, None
         if ref is None or self.sender is None:
             return
-        ended = now()
-        self.sender.submit(lambda client: client.patch(f"/api/v1/plays/{ref.value}", status="completed", ended=ended))
+        self.sender.submit(call("PATCH", "/api/v1/plays/", ref, body={"status": "completed", "ended": now()}))
 
     # -- results ------------------------------------------------------------------------------------------
     def v2_runner_on_start(self, host: Any, task: Any) -> None:
@@ -685,25 +774,21 @@ class CallbackModule(CallbackBase):
         name = truncate(name)
         ref = self.hosts.get(name)
         if ref is None:
-            assert self.sender is not None and self.playbook is not None
+            assert self.sender is not None
             ref = self.hosts[name] = Ref()
-            playbook_id = self.playbook["id"]
-
-            def create(client: AraClient) -> None:
-                ref.id = client.post("/api/v1/hosts", name=name, playbook=playbook_id)["id"]
-
-            self.sender.submit(create)
+            body = {"name": name, "playbook": self.playbook_ref}
+            self.sender.submit(call("POST", "/api/v1/hosts", body=body, fills=ref))
         return ref
 
     def _file(self, path: str, content: str | None = None) -> Ref:
         ref = self.files.get(path)
         if ref is None:
-            assert self.sender is not None and self.playbook is not None
+            assert self.sender is not None
             ref = self.files[path] = Ref()
-            playbook_id = self.playbook["id"]
+            playbook_ref = self.playbook_ref
             ignored = self._ignored_file(path) is not None
 
-            def create(client: AraClient) -> None:
+            def body() -> dict[str, Any]:  # read on the sender thread
                 text = IGNORED_FILE if ignored else content
                 if text is None:
                     try:
@@ -712,15 +797,15 @@ class CallbackModule(CallbackBase):
                     except OSError as exc:
                         log.error("Unable to open %s for reading: %s", path, exc)
                         text = UNREADABLE_FILE
-                ref.id = client.post("/api/v1/files", playbook=playbook_id, path=path, content=text)["id"]
+                return {"playbook": playbook_ref, "path": path, "content": text}
 
-            self.sender.submit(create)
+            self.sender.submit(call("POST", "/api/v1/files", body=body, fills=ref))
         return ref
 
     def _result(self, result: Any, status: str, ignore_errors: Any) -> None:
         if not self.recording:
             return
-        assert self.sender is not None and self.playbook is not None
+        assert self.sender is not None
         ended = now()
         task = result._task
         hostname = result._host.get_name()
@@ -731,7 +816,7 @@ class CallbackModule(CallbackBase):
             state.failed = True
             if not state.failure_sent:
                 state.failure_sent = True
-                self.sender.submit(lambda client: client.patch(f"/api/v1/tasks/{state.ref.value}", status="failed"))
+                self.sender.submit(call("PATCH", "/api/v1/tasks/", state.ref, body={"status": "failed"}))
 
         delegated: list[Ref] = []
         # delegate_to is not templated when the task was skipped (ansible#75339).
@@ -744,28 +829,15 @@ class CallbackModule(CallbackBase):
         is_setup = task.action in ANSIBLE_SETUP_MODULES
         started = self.result_started.get(hostname) or state.started
         play_ref = self.play_ref or Ref()
-        playbook_id = self.playbook["id"]
+        playbook_ref = self.playbook_ref
         record_content = self.record_task_content
         ignored_facts = self.ignored_facts
+        facts: dict[str, Any] = {}
 
-        def send(client: AraClient) -> None:
+        def body() -> dict[str, Any]:  # built on the sender thread: cleaning a large result takes time
             content = cleaned_content(data, ignored_facts) if record_content else {}
-            client.post(
-                "/api/v1/results",
-                playbook=playbook_id,
-                play=play_ref.value,
-                task=state.ref.value,
-                host=host_ref.value,
-                delegated_to=[ref.value for ref in delegated],
-                content=content,
-                status=status,
-                started=started,
-                ended=ended,
-                changed=changed,
-                ignore_errors=bool(ignore_errors),
-            )
             if is_setup and isinstance(content.get("ansible_facts"), dict):
-                client.patch(f"/api/v1/hosts/{host_ref.value}", facts=content["ansible_facts"])
+                facts["facts"] = content["ansible_facts"]
             # Ansible's field is "exception"; ARA stores a list of them.
             if "deprecations" in content and isinstance(content["deprecations"], list):
                 state.deprecations.extend(content["deprecations"])
@@ -773,15 +845,31 @@ class CallbackModule(CallbackBase):
                 state.exceptions.append(content["exception"])
             if isinstance(content.get("warnings"), list):
                 state.warnings.extend(content["warnings"])
+            return {
+                "playbook": playbook_ref,
+                "play": play_ref,
+                "task": state.ref,
+                "host": host_ref,
+                "delegated_to": list(delegated),
+                "content": content,
+                "status": status,
+                "started": started,
+                "ended": ended,
+                "changed": changed,
+                "ignore_errors": bool(ignore_errors),
+            }
 
-        self.sender.submit(send)
+        self.sender.submit(call("POST", "/api/v1/results", body=body))
+        if is_setup:
+            # Sent only when the result had facts (the builder above runs first, on the sender thread).
+            self.sender.submit(call("PATCH", "/api/v1/hosts/", host_ref, body=lambda: facts or None))
 
     # -- end ----------------------------------------------------------------------------------------------
     def v2_playbook_on_stats(self, stats: Any) -> None:
         if not self.recording:
             self._finish()
             return
-        assert self.sender is not None and self.playbook is not None
+        assert self.sender is not None
         self._end_task()
         self._end_play()
         for hostname in sorted(stats.processed.keys()):
@@ -794,25 +882,44 @@ class CallbackModule(CallbackBase):
                 "ok": summary["ok"],
                 "skipped": summary["skipped"],
             }
-            self.sender.submit(
-                lambda client, ref=ref, counters=counters: client.patch(f"/api/v1/hosts/{ref.value}", **counters)
-            )
-        self.sender.flush()
+            self.sender.submit(call("PATCH", "/api/v1/hosts/", ref, body=counters))
         status = "failed" if stats.failures or stats.dark else "completed"
-        if not self.sender.stopped:
-            self._patch_playbook(status=status, ended=now())
+        # Queued behind everything else, so the playbook is complete only once all of it was recorded.
+        final = {"status": status, "ended": now()}
+        self.sender.submit(call("PATCH", "/api/v1/playbooks/", self.playbook_ref, body=final))
         self.ended = True
         self._finish()
 
     def _finish(self) -> None:
+        deadline = time.monotonic() + self.end_timeout
         if self.sender is not None:
-            self.sender.close(timeout=5)
+            # Without a spool (offline) nothing could keep what is left: wait for all of it, as ARA does.
+            self.sender.close(timeout=self.end_timeout if self.sender.spool is not None else None)
+        if self.replayer is not None:
+            self.replayer.join(timeout=max(0.0, deadline - time.monotonic()))
         self._report()
+        self._report_spool()
+
+    def _report_spool(self) -> None:
+        """Say where what was not sent waits, and what did not fit (Ansible's thread, once at the end)."""
+        spool = self.sender.spool if self.sender is not None else None
+        if spool is None:
+            return
+        if spool.dropped:
+            self._display.warning(
+                f"ara: the spool is full ({spool.max_bytes // (1024 * 1024)} MiB, ARA_SPOOL_MAX_SIZE): "
+                f"{spool.dropped} calls of this run were lost"
+            )
+        if spool.path is not None and spool.path.exists():
+            self._display.warning(
+                f"ara: the server did not take everything; {spool.written} calls wait in {spool.path} and will be "
+                "sent by the next run or by 'ara spool replay'"
+            )
 
     def _at_exit(self) -> None:
         """Ansible stopped without reaching the stats (a fatal error): still send what is queued."""
         if os.getpid() == self._pid and self.sender is not None and not self.ended:
-            self.sender.close(timeout=30)
+            self.sender.close(timeout=self.end_timeout if self.sender.spool is not None else 30)
 
     def _chain_signal(self, sig: int) -> None:
         """Marks the playbook expired on SIGINT/SIGTERM, then lets Ansible handle the signal as it would."""
@@ -829,15 +936,17 @@ class CallbackModule(CallbackBase):
         signal.signal(sig, handler)
 
     def _expire(self) -> None:
-        sender, playbook = self.sender, self.playbook
-        if sender is None or playbook is None or self.ended or sender.stopped:
+        sender = self.sender
+        if sender is None or not self.started or self.ended or sender.stopped:
             return
         self.ended = True
         # Send what is already queued (briefly), then stop the queue and mark the playbook from this thread.
         sender.wait_idle(timeout=10)
         sender.stop()
+        if self.playbook_ref.id is None:
+            return
         try:
-            sender.client.patch(f"/api/v1/playbooks/{playbook['id']}", status="expired", ended=now())
+            sender.client.patch(f"/api/v1/playbooks/{self.playbook_ref.id}", status="expired", ended=now())
         except Exception as exc:
             log.debug("could not mark the playbook expired: %s", exc)
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 import ara
 from ara.errors import BodyNotJson
+from ara.records import idempotency
 from ara.records.resources import RESOURCES, Resource
 from ara.server.deps import StateDep, transaction
 from ara.server.pagination import page
@@ -70,8 +71,24 @@ def _register(resource: Resource) -> None:
         return
 
     def create_object(request: Request, state: StateDep, body: JsonBody = None) -> JSONResponse:
-        with transaction(request, state) as (session, _):
-            data = resource.create(session, _json(body))
+        key = idempotency.checked_key(request.headers.get(idempotency.HEADER))
+        try:
+            with transaction(request, state) as (session, _):
+                seen = idempotency.find(session, key, resource.name) if key else None
+                if seen is not None:
+                    data = resource.written(session, resource.lookup(session, str(seen.object_id)))
+                    return JSONResponse(data, status_code=seen.status_code)
+                data = resource.create(session, _json(body))
+                if key:
+                    idempotency.remember(session, key, resource.name, data["id"], 201)
+        except idempotency.KeyTaken:
+            # The same key raced in another request, which committed first: answer what that one created.
+            with transaction(request, state) as (session, _):
+                seen = idempotency.find(session, key or "", resource.name)
+                if seen is None:
+                    raise
+                data = resource.written(session, resource.lookup(session, str(seen.object_id)))
+                return JSONResponse(data, status_code=seen.status_code)
         return JSONResponse(data, status_code=201)
 
     def update_object(key: str, request: Request, state: StateDep, body: JsonBody = None) -> JSONResponse:

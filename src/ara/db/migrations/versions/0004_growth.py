@@ -1,7 +1,7 @@
 """growth: failed results in id order, playbook result counters
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 
 ``ix_results_status_id`` returns ``results?status=<status>`` newest first without sorting them; the
 ``playbooks.result_count`` column, counted once here for existing data, is kept by triggers on ``results``
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
