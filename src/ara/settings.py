@@ -22,6 +22,8 @@ class ServerSettings(BaseModel):
     page_size: int = 100
     # `ara server` refuses a non-loopback address while writes need no login, unless this is set.
     allow_open_writes: bool = False
+    # Larger request bodies are refused with 413 before they are read (ARA's file records carry whole files).
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
 
 
 class AuthSettings(BaseModel):

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 import ara
 from ara.db.migrate import upgrade
 from ara.server.errors import install_error_handlers
+from ara.server.middleware import BodyLimit
 from ara.server.routes import catalog, health, playbooks, records, users
 from ara.server.state import AppState
 from ara.settings import Settings
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app = FastAPI(title="Ara", version=ara.__version__, redirect_slashes=False, lifespan=lifespan)
     app.state.ara = state
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.server.max_body_bytes)
     app.include_router(records.router)
     app.include_router(playbooks.router)
     app.include_router(catalog.router)

@@ -14,6 +14,7 @@ from ara.errors import (
     BodyNotJson,
     InvalidTransition,
     NotFound,
+    PayloadTooLarge,
     PermissionDenied,
     Unauthenticated,
     ValidationFailed,
@@ -26,6 +27,7 @@ STATUS_BY_ERROR: dict[type[AraError], int] = {
     PermissionDenied: 403,
     Unauthenticated: 401,
     InvalidTransition: 409,
+    PayloadTooLarge: 413,
 }
 
 DRF_PREFIXES = ("/api/",)

@@ -1,26 +1,145 @@
-"""Request bodies for our own (non-records) routes: JSON, or YAML where a definition is sent."""
+"""Request bodies parsed by hand, in the handler (after the caller is known), with limits a parser alone lacks.
+
+JSON: no ``NaN``/``Infinity`` (not JSON, and PostgreSQL refuses them), no lone surrogates (not encodable as
+UTF-8), no nesting beyond what the parser can recurse. YAML (definitions only): a size cap, and a budget on the
+nodes the document *expands* to, so an alias bomb (a few hundred bytes naming a billion nodes) is refused before
+anything walks it. Our own routes also refuse NUL characters (PostgreSQL cannot store them in text).
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
 import yaml
 from fastapi import Request
 
-from ara.errors import ValidationFailed
+from ara.errors import BodyNotJson, PayloadTooLarge, ValidationFailed
+
+MAX_YAML_BYTES = 1024 * 1024  # a definition is a few KB; the pure-Python YAML parser takes seconds on 10 MB
+MAX_NODES = 200_000  # values a definition may expand to (aliases counted every time they are used)
+MAX_DEPTH = 64
+# A \uD800-\uDFFF escape; valid pairs decode to one character, so only then is a walk needed.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(raw: bytes) -> Any:
+    """JSON as the standard demands it; ``BodyNotJson`` (DRF's 'JSON parse error - ...') otherwise."""
+    try:
+        value = json.loads(raw, parse_constant=_no_constants)
+    except RecursionError:
+        raise BodyNotJson("nested too deeply") from None
+    except ValueError as exc:  # includes UnicodeDecodeError (invalid UTF-8)
+        raise BodyNotJson(str(exc)) from None
+    if _SURROGATE_ESCAPE.search(raw):
+        where = find_bad_string(value, nul=False)
+        if where is not None:
+            raise BodyNotJson(f"{where[1]} (at {where[0] or 'the top level'})")
+    return value
+
+
+def _bad_char(text: str, *, nul: bool) -> str | None:
+    if nul and "\x00" in text:
+        return "Null characters are not allowed."
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"Surrogate characters are not allowed: U+{ord(text[exc.start]):X}."
+    return None
+
+
+def find_bad_string(value: Any, *, nul: bool = True) -> tuple[str, str] | None:
+    """(dotted path, message) of the first string (key or value) holding a lone surrogate (or NUL), else None."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            problem = _bad_char(item, nul=nul)
+            if problem:
+                return path, problem
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                where = f"{path}.{key}" if path else str(key)
+                problem = _bad_char(key, nul=nul) if isinstance(key, str) else None
+                if problem:
+                    return path or "body", problem
+                stack.append((where, child))
+        elif isinstance(item, list):
+            stack.extend((f"{path}.{i}" if path else str(i), child) for i, child in enumerate(item))
+    return None
+
+
+def check_bounded(value: Any, *, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH) -> None:
+    """Refuse a value that expands to too many nodes or nests too deeply, or holds NUL or lone surrogates.
+
+    Walks at most ``max_nodes`` nodes, so a YAML alias bomb costs the same as a large honest document."""
+    seen = 0
+    stack: list[tuple[str, Any, int]] = [("", value, 0)]
+    while stack:
+        path, item, depth = stack.pop()
+        seen += 1
+        if seen > max_nodes:
+            raise ValidationFailed({"body": [f"the document expands to more than {max_nodes} values"]})
+        if depth > max_depth:
+            raise ValidationFailed({"body": [f"the document nests deeper than {max_depth} levels (at {path})"]})
+        if isinstance(item, str):
+            problem = _bad_char(item, nul=True)
+            if problem:
+                raise ValidationFailed({path or "body": [problem]})
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValidationFailed({path or "body": [f"{item} is not a number JSON can hold"]})
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str) and (problem := _bad_char(key, nul=True)):
+                    raise ValidationFailed({path or "body": [problem]})
+                stack.append((f"{path}.{key}" if path else str(key), child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((f"{path}.{i}" if path else str(i), child, depth + 1) for i, child in enumerate(item))
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """SafeLoader that stops composing past ``MAX_DEPTH`` levels (PyYAML recurses once per level)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise ValidationFailed(
+                    {"body": [f"the document nests deeper than {MAX_DEPTH} levels (line {mark.line + 1})"]}
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def parse_yaml(raw: bytes) -> Any:
+    if len(raw) > MAX_YAML_BYTES:
+        raise PayloadTooLarge(f"a YAML document may be at most {MAX_YAML_BYTES} bytes (send JSON for more)")
+    try:
+        return yaml.load(raw, Loader=_DepthLimitedLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise ValidationFailed({"body": ["the document nests too deeply"]}) from None
+    except yaml.YAMLError as exc:
+        raise ValidationFailed({"body": [f"neither JSON nor YAML: {exc}"]}) from None
 
 
 async def json_body(request: Request, *, allow_yaml: bool = False, default: Any = None) -> Any:
+    """A body for our own routes: JSON (or YAML where allowed), bounded, without NUL or lone surrogates."""
     raw = await request.body()
     if not raw.strip():
         return default
     try:
-        return json.loads(raw)
-    except ValueError as exc:
+        value = parse_json(raw)
+    except BodyNotJson as exc:
         if not allow_yaml:
-            raise ValidationFailed({"body": [f"invalid JSON: {exc}"]}) from None
-    try:
-        return yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise ValidationFailed({"body": [f"neither JSON nor YAML: {exc}"]}) from None
+            raise ValidationFailed({"body": [f"invalid JSON: {exc.reason}"]}) from None
+        value = parse_yaml(raw)
+    check_bounded(value)
+    return value

@@ -3,20 +3,19 @@ under ``/api/v1/<resource>`` with no trailing slashes."""
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 import ara
-from ara.errors import BodyNotJson
 from ara.records.resources import RESOURCES, Resource
 from ara.server.deps import StateDep, transaction
 from ara.server.pagination import page
+from ara.server.routes.bodies import parse_json
 
 router = APIRouter(tags=["records"])
-JsonBody = Annotated[Any, Body()]
 
 
 @router.get("/api/", include_in_schema=False)
@@ -32,16 +31,9 @@ def api_root(request: Request) -> dict[str, str]:
     return {name: f"{base}/api/v1/{name}" for name in RESOURCES}
 
 
-def _json(body: Any) -> Any:
-    """FastAPI hands over raw bytes when the request did not say it was JSON; parse those too."""
-    if body is None:
-        return {}
-    if isinstance(body, bytes | str):
-        try:
-            return json.loads(body) if body else {}
-        except ValueError as exc:
-            raise BodyNotJson(str(exc)) from None
-    return body
+def _json(raw: bytes) -> Any:
+    """The body as JSON whatever its content type (ARA's clients do not always say); empty means ``{}``."""
+    return parse_json(raw) if raw.strip() else {}
 
 
 def _params(request: Request) -> dict[str, list[str]]:
@@ -69,15 +61,24 @@ def _register(resource: Resource) -> None:
     if resource.read_only:
         return
 
-    def create_object(request: Request, state: StateDep, body: JsonBody = None) -> JSONResponse:
-        with transaction(request, state) as (session, _):
-            data = resource.create(session, _json(body))
-        return JSONResponse(data, status_code=201)
+    # The body is read here, not by FastAPI, so it is parsed after the caller is known and with our JSON rules.
+    async def create_object(request: Request, state: StateDep) -> JSONResponse:
+        raw = await request.body()
 
-    def update_object(key: str, request: Request, state: StateDep, body: JsonBody = None) -> JSONResponse:
-        with transaction(request, state) as (session, _):
-            data = resource.update(session, key, _json(body), partial=request.method == "PATCH")
-        return JSONResponse(data)
+        def work() -> dict[str, Any]:
+            with transaction(request, state) as (session, _):
+                return resource.create(session, _json(raw))
+
+        return JSONResponse(await run_in_threadpool(work), status_code=201)
+
+    async def update_object(key: str, request: Request, state: StateDep) -> JSONResponse:
+        raw = await request.body()
+
+        def work() -> dict[str, Any]:
+            with transaction(request, state) as (session, _):
+                return resource.update(session, key, _json(raw), partial=request.method == "PATCH")
+
+        return JSONResponse(await run_in_threadpool(work))
 
     def delete_object(key: str, request: Request, state: StateDep) -> Response:
         with transaction(request, state) as (session, _):
