@@ -11,6 +11,7 @@ import ara
 from ara.db.migrate import upgrade
 from ara.server.errors import install_error_handlers
 from ara.server.middleware import BodyLimit
+from ara.server.openapi import install_openapi
 from ara.server.routes import catalog, health, playbooks, records, users
 from ara.server.state import AppState
 from ara.settings import Settings
@@ -48,4 +49,5 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.include_router(catalog.router)
     app.include_router(users.router)
     app.include_router(health.router)
+    install_openapi(app)
     return app

@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from fastapi import Request
+from pydantic import BaseModel, ValidationError
 
 from ara.errors import BodyNotJson, PayloadTooLarge, ValidationFailed
 
+M = TypeVar("M", bound=BaseModel)
 MAX_YAML_BYTES = 1024 * 1024  # a definition is a few KB; the pure-Python YAML parser takes seconds on 10 MB
 MAX_NODES = 200_000  # values a definition may expand to (aliases counted every time they are used)
 MAX_DEPTH = 64
@@ -128,6 +130,20 @@ def parse_yaml(raw: bytes) -> Any:
         raise ValidationFailed({"body": ["the document nests too deeply"]}) from None
     except yaml.YAMLError as exc:
         raise ValidationFailed({"body": [f"neither JSON nor YAML: {exc}"]}) from None
+
+
+def validated(model: type[M], value: Any) -> M:
+    """``value`` as ``model``, or a 400 naming each bad field (``params``, ``teams.0``)."""
+    if not isinstance(value, dict):
+        raise ValidationFailed({"body": ["expected a JSON object"]})
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        errors: dict[str, list[str]] = {}
+        for item in exc.errors(include_url=False):
+            where = ".".join(str(part) for part in item["loc"]) or "body"
+            errors.setdefault(where, []).append(item["msg"].removeprefix("Value error, "))
+        raise ValidationFailed(errors) from None
 
 
 async def json_body(request: Request, *, allow_yaml: bool = False, default: Any = None) -> Any:
