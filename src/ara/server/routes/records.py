@@ -10,8 +10,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 import ara
+from ara.records import schemas
 from ara.records.resources import RESOURCES, Resource
 from ara.server.deps import StateDep, transaction
+from ara.server.openapi import register_schema, request_body
 from ara.server.pagination import page
 from ara.server.routes.bodies import parse_json
 
@@ -43,9 +45,16 @@ def _params(request: Request) -> dict[str, list[str]]:
     return params
 
 
+def _json_response(schema_ref: str, description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": schema_ref}}}}
+
+
 def _register(resource: Resource) -> None:
     base = f"/api/v1/{resource.name}"
     singular = resource.name.rstrip("s")
+    title = resource.name.capitalize()
+    item = register_schema(f"{title}Read", schemas.object_schema(resource))
+    listed = register_schema(f"{title}List", schemas.list_schema(item))
 
     def list_objects(request: Request, state: StateDep) -> JSONResponse:
         with transaction(request, state) as (session, _):
@@ -56,8 +65,21 @@ def _register(resource: Resource) -> None:
         with transaction(request, state) as (session, _):
             return JSONResponse(resource.retrieve(session, key))
 
-    router.add_api_route(base, list_objects, methods=["GET"], name=f"list_{resource.name}")
-    router.add_api_route(base + "/{key}", retrieve_object, methods=["GET"], name=f"read_{singular}")
+    router.add_api_route(
+        base,
+        list_objects,
+        methods=["GET"],
+        name=f"list_{resource.name}",
+        responses={200: _json_response(listed)},
+        openapi_extra={"parameters": schemas.list_parameters(resource)},
+    )
+    router.add_api_route(
+        base + "/{key}",
+        retrieve_object,
+        methods=["GET"],
+        name=f"read_{singular}",
+        responses={200: _json_response(item)},
+    )
     if resource.read_only:
         return
 
@@ -85,9 +107,33 @@ def _register(resource: Resource) -> None:
             resource.destroy(session, key)
         return Response(status_code=204)
 
-    router.add_api_route(base, create_object, methods=["POST"], name=f"create_{singular}", status_code=201)
-    router.add_api_route(base + "/{key}", update_object, methods=["PUT"], name=f"update_{singular}")
-    router.add_api_route(base + "/{key}", update_object, methods=["PATCH"], name=f"patch_{singular}")
+    create = register_schema(f"{title}Create", schemas.request_schema(resource, partial=False))
+    update = register_schema(f"{title}Update", schemas.request_schema(resource, partial=True))
+    router.add_api_route(
+        base,
+        create_object,
+        methods=["POST"],
+        name=f"create_{singular}",
+        status_code=201,
+        responses={201: _json_response(item, "Created")},
+        openapi_extra=request_body(schema={"$ref": create}),
+    )
+    router.add_api_route(
+        base + "/{key}",
+        update_object,
+        methods=["PUT"],
+        name=f"update_{singular}",
+        responses={200: _json_response(item)},
+        openapi_extra=request_body(schema={"$ref": create}),
+    )
+    router.add_api_route(
+        base + "/{key}",
+        update_object,
+        methods=["PATCH"],
+        name=f"patch_{singular}",
+        responses={200: _json_response(item)},
+        openapi_extra=request_body(schema={"$ref": update}),
+    )
     router.add_api_route(base + "/{key}", delete_object, methods=["DELETE"], name=f"delete_{singular}", status_code=204)
 
 
