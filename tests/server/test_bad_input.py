@@ -140,7 +140,9 @@ CASES: dict[str, Case] = {
         "actions",
         json=definition(actions=[{"name": f"a{i}", "exec": {"script": "true"}} for i in range(10_000)]),
     ),
-    "definition-timeout-overflow": Case("POST", "/playbook", 400, "timeout", json=definition(timeout="99999999999d")),
+    "definition-timeout-overflow": Case(
+        "POST", "/playbook", 400, "longer than 366 days", json=definition(timeout="99999999999d")
+    ),
     "definition-yaml-infinity": Case(
         "POST",
         "/playbook",

@@ -229,14 +229,9 @@ class PlaybookSpec(SpecModel):
     concurrency: int = Field(default=0, ge=0)  # beyond upstream: 0 means unlimited
     actions: list[Action] = Field(max_length=MAX_ACTIONS)
 
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, value: str) -> str:
-        parse_duration(value)
-        return value
-
     @model_validator(mode="after")
     def _consistent(self) -> PlaybookSpec:
+        parse_duration(self.timeout)
         if not self.actions:
             raise ValueError("a playbook needs at least one action")
         names = Counter(action.name for action in self.actions)
