@@ -96,6 +96,10 @@ CASES: dict[str, Case] = {
         "POST", "/api/v1/hosts", 400, "2147483647", json={"name": "h", "playbook": 1, "ok": 2**40}
     ),
     "records-number-filter-past-int64": Case("GET", f"/api/v1/plays?playbook={HUGE}", 400, "playbook"),
+    "records-int32-filter-past-int32": Case("GET", f"/api/v1/hosts?changed__gt=-{2**40}", 400, "changed__gt"),
+    "records-count-filter-huge-float": Case(
+        "GET", "/api/v1/tasks?warnings_count__gt=3.5e300", 400, "warnings_count__gt"
+    ),
     "records-date-filter-overflow": Case(
         "GET", "/api/v1/playbooks?created_before=9999-12-31T23:59:59-23:59", 400, "created_before"
     ),

@@ -8,12 +8,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, func
+from sqlalchemy import BigInteger, ColumnElement, Integer, Select, func
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from ara.errors import ValidationFailed
-from ara.records.fields import INT64_MAX, bool_param, parse_datetime, range_error
+from ara.records.fields import INT32_MAX, INT64_MAX, bool_param, parse_datetime, range_error
 
 Params = Mapping[str, Sequence[str]]
 
@@ -54,7 +54,7 @@ def _condition(name: str, flt: Filter, values: Sequence[str]) -> ColumnElement[b
     elif kind == "exact":
         cond = column == value
     elif kind in ("number", "gt", "lt", "json_len_gt", "json_len_lt"):
-        number = _number(name, value)
+        number = _number(name, value, filter_bound(flt))
         if kind == "number":
             cond = column == number
         elif kind == "gt":
@@ -88,14 +88,26 @@ def _condition(name: str, flt: Filter, values: Sequence[str]) -> ColumnElement[b
     return cond
 
 
-def _number(name: str, value: str) -> int | float:
+def filter_bound(flt: Filter) -> int:
+    """The largest number a numeric filter compares with: what its column (or array length) can hold; a value
+    past it is a 400, not a database error."""
+    column = flt.column()
+    if flt.kind.startswith("json_len"):
+        return INT32_MAX
+    column_type = getattr(column, "type", None)
+    if isinstance(column_type, Integer) and not isinstance(column_type, BigInteger):
+        return INT32_MAX
+    return INT64_MAX
+
+
+def _number(name: str, value: str, bound: int) -> int | float:
     try:
         number: int | float = float(value) if "." in value else int(value)
     except ValueError:
         raise ValidationFailed({name: ["Enter a number."]}) from None
     if isinstance(number, float) and not math.isfinite(number):
         raise ValidationFailed({name: ["Enter a number."]})
-    if isinstance(number, int) and (problem := range_error(number, INT64_MAX)):
+    if problem := range_error(int(number), bound):
         raise ValidationFailed({name: [problem]})
     return number
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ara.records.fields import INT32_MAX, INT64_MAX, Field
-from ara.records.filters import Filter
+from ara.records.filters import Filter, filter_bound
 from ara.records.resources.base import Resource
 
 DATETIME = {"type": "string", "format": "date-time"}
@@ -113,7 +113,8 @@ def _filter_schema(flt: Filter) -> dict[str, Any]:
     if kind == "choice":
         return {"type": "array", "items": {"type": "string", "enum": list(flt.choices)}}
     if kind in ("number", "gt", "lt", "json_len_gt", "json_len_lt"):
-        return {"type": "integer", "minimum": -INT64_MAX - 1, "maximum": INT64_MAX}
+        largest = filter_bound(flt)
+        return {"type": "integer", "minimum": -largest - 1, "maximum": largest}
     if kind == "uuid":
         return {"type": "string", "format": "uuid"}
     if kind == "bool":
