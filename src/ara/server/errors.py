@@ -40,8 +40,13 @@ def status_for(error: AraError) -> int:
     return 500
 
 
+def drf_style_path(path: str) -> bool:
+    """Paths answered with DRF's error shapes (ARA's clients parse them)."""
+    return path.startswith(DRF_PREFIXES)
+
+
 def _drf_style(request: Request) -> bool:
-    return request.url.path.startswith(DRF_PREFIXES)
+    return drf_style_path(request.url.path)
 
 
 def error_response(request: Request, error: AraError) -> JSONResponse:

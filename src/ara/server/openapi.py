@@ -13,6 +13,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from ara.server.errors import drf_style_path
+
 REF = "#/components/schemas/{model}"
 _MODELS: dict[str, type[BaseModel]] = {}
 _SCHEMAS: dict[str, dict[str, Any]] = {}
@@ -25,7 +27,6 @@ ERROR_STATUSES = {
     "409": "A conflict: the name exists, or the object's state forbids this.",
     "413": "The body is larger than server.max_body_bytes (or a YAML document over its cap).",
 }
-DRF_PREFIX = "/api/v1/"
 OWN_ERROR = {
     "type": "object",
     "required": ["error"],
@@ -75,7 +76,7 @@ def request_body(
 
 
 def _error_responses(path: str) -> dict[str, Any]:
-    schema = {"$ref": REF.format(model="DrfError" if path.startswith(DRF_PREFIX) or path == "/api" else "Error")}
+    schema = {"$ref": REF.format(model="DrfError" if drf_style_path(path) else "Error")}
     return {
         status: {"description": text, "content": {"application/json": {"schema": schema}}}
         for status, text in ERROR_STATUSES.items()
