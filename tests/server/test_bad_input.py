@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from tests.conftest import make_settings
 from tests.support.databases import fresh_postgres_database
@@ -144,6 +145,18 @@ CASES: dict[str, Case] = {
         "actions",
         json=definition(actions=[{"name": f"a{i}", "exec": {"script": "true"}} for i in range(10_000)]),
     ),
+    "definition-10000-actions-yaml": Case(
+        "POST",
+        "/playbook",
+        400,
+        "yaml values",
+        content=yaml.safe_dump(
+            definition(actions=[{"name": f"a{i}", "exec": {"script": "true"}} for i in range(10_000)])
+        ).encode(),
+    ),
+    "definition-flat-yaml-list": Case(
+        "POST", "/playbook", 400, "yaml values", content=b"x: [" + b"a, " * 300_000 + b"]"
+    ),
     "definition-timeout-overflow": Case(
         "POST", "/playbook", 400, "longer than 366 days", json=definition(timeout="99999999999d")
     ),
@@ -162,6 +175,9 @@ CASES: dict[str, Case] = {
     ),
     "user-teams-int": Case("POST", "/api/v1/users", 400, "teams", json={"username": "u", "password": "p", "teams": 5}),
     "user-long-username": Case("POST", "/api/v1/users", 400, "username", json={"username": "u" * 300, "password": "p"}),
+    "user-3mb-username": Case(
+        "POST", "/api/v1/users", 400, "username", json={"username": "u" * 3_000_000, "password": "p"}
+    ),
     "user-10mb-username": Case(
         "POST", "/api/v1/users", 413, "larger than", json={"username": "u" * 10_000_000, "password": "p"}
     ),
