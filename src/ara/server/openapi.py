@@ -83,6 +83,48 @@ def _error_responses(path: str) -> dict[str, Any]:
     }
 
 
+# Path parameters a created object's answer supplies, and the answer's field that holds them.
+_CREATED_KEYS = {
+    "run_id": "run_id",
+    "username": "username",
+    "key": "id",
+    "item_id": "id",
+    "playbook_id": "id",
+    "permission_id": "id",
+}
+
+
+def _params(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]
+
+
+def _links(document: dict[str, Any]) -> None:
+    """OpenAPI links from each create (201) to the operations on what it created: ``POST /playbook`` answers
+    ``id``, which ``GET /playbook/{playbook_id}`` takes. Clients and stateful fuzzers follow them."""
+    paths = document.get("paths", {})
+    schemas = document.get("components", {}).get("schemas", {})
+    for source, operations in paths.items():
+        created = operations.get("post", {}).get("responses", {}).get("201")
+        if not created:
+            continue
+        schema = created.get("content", {}).get("application/json", {}).get("schema", {})
+        ref = schema.get("$ref", "")
+        fields = set(schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {}))
+        known = set(_params(source))
+        links: dict[str, Any] = {}
+        for target, target_operations in paths.items():
+            new = [name for name in _params(target) if name not in known]
+            if not target.startswith(source + "/") or len(new) != 1 or _CREATED_KEYS.get(new[0]) not in fields:
+                continue
+            parameters = {new[0]: f"$response.body#/{_CREATED_KEYS[new[0]]}"}
+            parameters.update({name: f"$request.path.{name}" for name in known})
+            for method, operation in target_operations.items():
+                name = operation.get("operationId") or f"{method}_{target}"
+                links[name] = {"operationId": name, "parameters": parameters}
+        if links:
+            created["links"] = links
+
+
 def _finish(document: dict[str, Any]) -> dict[str, Any]:
     components = document.setdefault("components", {}).setdefault("schemas", {})
     for model in list(_MODELS.values()):
@@ -106,6 +148,7 @@ def _finish(document: dict[str, Any]) -> dict[str, Any]:
             operation_id = base if base not in seen else f"{base}_{method}"
             seen.add(operation_id)
             operation["operationId"] = operation_id
+    _links(document)
     return document
 
 

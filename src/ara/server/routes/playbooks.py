@@ -33,7 +33,6 @@ from ara.playbooks.schemas import (
     RunStatusRead,
     WebhookAccepted,
 )
-from ara.playbooks.spec import MAX_NAME
 from ara.records.fields import INT64_MAX
 from ara.server.deps import StateDep, known_query, transaction
 from ara.server.openapi import request_body
@@ -100,11 +99,11 @@ async def list_playbooks(
 @router.post("/playbook/run", status_code=201, response_model=RunCreated, openapi_extra=request_body(RunCreate))
 async def run_playbook(request: Request, state: StateDep) -> JSONResponse:
     body = await json_body(request, default={})
-    if not isinstance(body, dict) or not body.get("id"):
-        raise ValidationFailed({"id": ["the playbook id is required"]})
-    validated(RunCreate, body)
 
     def work(session: Any, identity: Any) -> dict[str, str]:
+        if not isinstance(body, dict) or not body.get("id"):
+            raise ValidationFailed({"id": ["the playbook id is required"]})
+        validated(RunCreate, body)
         run = runs.create_run(
             session, state.engine_context.box, playbook_id=str(body["id"]), request=body, identity=identity
         )
@@ -119,9 +118,9 @@ async def _decide(
     request: Request, state: AppState, run_id: str, playbook_id: str | None, approved: bool
 ) -> JSONResponse:
     body = await json_body(request, default={})
-    comment = validated(RunDecision, body).comment if body is not None else ""
 
     def work(session: Any, identity: Any) -> dict[str, Any]:
+        comment = validated(RunDecision, body).comment
         run = runs.decide(session, run_id, identity, approved=approved, comment=comment, playbook_id=playbook_id)
         return {"run_id": run.id, "status": run.status}
 
@@ -233,10 +232,10 @@ async def webhook(path: str, request: Request, state: StateDep) -> JSONResponse:
 )
 async def playbook_params(playbook_id: str, request: Request, state: StateDep) -> JSONResponse:
     body = await json_body(request, default={})
-    validated(ParamsRequest, body)
 
     def work(session: Any, identity: Any) -> dict[str, Any]:
         require(session, identity, playbook_id, "read")
+        validated(ParamsRequest, body)
         return runs.params_form(session, playbook_id, body, identity)
 
     return JSONResponse(await _call(request, state, work))
@@ -261,14 +260,12 @@ async def list_permissions(playbook_id: str, request: Request, state: StateDep) 
 async def grant_permission(playbook_id: str, request: Request, state: StateDep) -> JSONResponse:
     """Beyond a role: let a user, ``team:NAME`` or ``role:NAME`` run, approve or cancel this playbook."""
     body = await json_body(request, default={})
-    body = body if isinstance(body, dict) else {}
-    if isinstance(body.get("principal"), str) and len(body["principal"]) > MAX_NAME:
-        raise ValidationFailed({"principal": [f"Ensure this field has no more than {MAX_NAME} characters."]})
 
     def work(session: Any, identity: Any) -> dict[str, str]:
         require(session, identity, playbook_id, "define")
+        given = validated(PermissionCreate, body)
         definitions.get_definition(session, playbook_id)
-        row = permissions.grant(session, playbook_id, str(body.get("principal", "")), str(body.get("action", "")))
+        row = permissions.grant(session, playbook_id, given.principal, given.action)
         return {"id": row.id, "principal": row.principal, "action": row.action}
 
     return JSONResponse(await _call(request, state, work), status_code=201)
