@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 MAX_USERNAME = 255  # the column is VARCHAR(255); SQLite would store more, PostgreSQL would fail
 MAX_PASSWORD = 1024  # argon2 hashes anything, but a 10 MB password is an attack, not a password
@@ -25,3 +25,12 @@ class UserRead(BaseModel):
     teams: list[str]
     is_active: bool
     created: str | None
+
+
+class UserUpdate(BaseModel):
+    """``PATCH /api/v1/users/{username}``: either or both."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    is_active: bool | None = None

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware (not BaseHTTPMiddleware, whose stream wrapping breaks background tasks and contextvars)."""
+"""Request size limits, as pure ASGI middleware (not BaseHTTPMiddleware, whose stream wrapping breaks background
+tasks and contextvars)."""
 
 from __future__ import annotations
 
