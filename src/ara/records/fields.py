@@ -60,9 +60,9 @@ def parse_datetime(value: Any) -> dt.datetime | None:
         return None
 
 
-def text_error(value: str) -> str | None:
+def text_error(value: str, *, nul: bool = True) -> str | None:
     """DRF's CharField refusals: NUL (PostgreSQL cannot store it) and lone surrogates (not UTF-8)."""
-    if "\x00" in value:
+    if nul and "\x00" in value:
         return "Null characters are not allowed."
     try:
         value.encode("utf-8")

@@ -18,6 +18,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from ara.errors import BodyNotJson, PayloadTooLarge, ValidationFailed
+from ara.records.fields import text_error
 
 M = TypeVar("M", bound=BaseModel)
 MAX_YAML_BYTES = 1024 * 1024  # a definition is a few KB; YAML is parsed in full before it can be judged
@@ -50,29 +51,19 @@ def parse_json(raw: bytes) -> Any:
     return value
 
 
-def _bad_char(text: str, *, nul: bool) -> str | None:
-    if nul and "\x00" in text:
-        return "Null characters are not allowed."
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        return f"Surrogate characters are not allowed: U+{ord(text[exc.start]):X}."
-    return None
-
-
 def find_bad_string(value: Any, *, nul: bool = True) -> tuple[str, str] | None:
     """(dotted path, message) of the first string (key or value) holding a lone surrogate (or NUL), else None."""
     stack: list[tuple[str, Any]] = [("", value)]
     while stack:
         path, item = stack.pop()
         if isinstance(item, str):
-            problem = _bad_char(item, nul=nul)
+            problem = text_error(item, nul=nul)
             if problem:
                 return path, problem
         elif isinstance(item, dict):
             for key, child in item.items():
                 where = f"{path}.{key}" if path else str(key)
-                problem = _bad_char(key, nul=nul) if isinstance(key, str) else None
+                problem = text_error(key, nul=nul) if isinstance(key, str) else None
                 if problem:
                     return path or "body", problem
                 stack.append((where, child))
@@ -95,14 +86,14 @@ def check_bounded(value: Any, *, max_nodes: int = MAX_NODES, max_depth: int = MA
         if depth > max_depth:
             raise ValidationFailed({"body": [f"the document nests deeper than {max_depth} levels (at {path})"]})
         if isinstance(item, str):
-            problem = _bad_char(item, nul=True)
+            problem = text_error(item, nul=True)
             if problem:
                 raise ValidationFailed({path or "body": [problem]})
         elif isinstance(item, float) and not math.isfinite(item):
             raise ValidationFailed({path or "body": [f"{item} is not a number JSON can hold"]})
         elif isinstance(item, dict):
             for key, child in item.items():
-                if isinstance(key, str) and (problem := _bad_char(key, nul=True)):
+                if isinstance(key, str) and (problem := text_error(key, nul=True)):
                     raise ValidationFailed({path or "body": [problem]})
                 stack.append((f"{path}.{key}" if path else str(key), child, depth + 1))
         elif isinstance(item, list):
