@@ -19,7 +19,7 @@ from tests.conftest import make_settings
 from tests.support.mission import Mission, mission_control
 
 BODYLESS = {("post", "/playbook/run/cancel/{run_id}"), ("post", "/playbook/run/rerun/{run_id}")}
-ERRORS = {"400", "401", "403", "404", "409", "413"}
+ERRORS = {"400", "401", "403", "404", "409", "413", "503"}
 Z_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 TIME_KEYS = re.compile(r"(_at|_time|^created|^updated|^started|^ended)$")
 

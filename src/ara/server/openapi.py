@@ -26,6 +26,7 @@ ERROR_STATUSES = {
     "404": "No such object.",
     "409": "A conflict: the name exists, or the object's state forbids this.",
     "413": "The body is larger than server.max_body_bytes (or a YAML document over its cap).",
+    "503": "The database is busy: nothing was written, send the request again (Retry-After).",
 }
 OWN_ERROR = {
     "type": "object",
