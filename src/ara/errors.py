@@ -7,6 +7,7 @@ AraError
 ├── PermissionDenied          403
 ├── Unauthenticated           401
 ├── InvalidTransition         409
+├── PayloadTooLarge           413  (a body over ``server.max_body_bytes``, a YAML document over its cap)
 └── ConfigError               (raised at start-up, never over HTTP)
 """
 
@@ -61,6 +62,10 @@ class Unauthenticated(AraError):
 
 class InvalidTransition(AraError):
     code = "invalid_transition"
+
+
+class PayloadTooLarge(AraError):
+    code = "too_large"
 
 
 class ConfigError(AraError):

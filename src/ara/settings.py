@@ -33,6 +33,8 @@ class ServerSettings(BaseModel):
     # Seconds an idle HTTP connection is kept open; longer than clients keep theirs (httpx: 5 s, Ara's client: 2 s)
     # so that a client never reuses a connection the server is closing at the same moment.
     keep_alive_seconds: float = 65.0
+    # Larger request bodies are refused with 413 before they are read (ARA's file records carry whole files).
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
 
 
 class AuthSettings(BaseModel):

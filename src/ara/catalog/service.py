@@ -8,6 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ara.catalog.models import KINDS, CatalogItem
+from ara.catalog.schemas import MAX_ID, MAX_NAME
+from ara.db.types import iso
 from ara.errors import NotFound, ValidationFailed
 
 FIELDS = ("name", "type", "tags", "labels", "properties")
@@ -35,12 +37,22 @@ def clean_item(body: Any, *, partial: bool) -> dict[str, Any]:
             if not isinstance(value, str) or (field == "name" and not value.strip()):
                 errors[field] = ["must be a non-empty string" if field == "name" else "must be a string"]
                 continue
+            if len(value) > MAX_NAME:
+                errors[field] = [f"Ensure this field has no more than {MAX_NAME} characters."]
+                continue
         elif not isinstance(value, dict):
             errors[field] = ["must be an object"]
             continue
         values[field] = value
     if "id" in body and not partial:
-        values["id"] = str(body["id"])
+        if (
+            not isinstance(body["id"], str | int)
+            or isinstance(body["id"], bool)
+            or not 0 < len(str(body["id"])) <= MAX_ID
+        ):
+            errors["id"] = [f"must be a string of 1 to {MAX_ID} characters"]
+        else:
+            values["id"] = str(body["id"])
     if errors:
         raise ValidationFailed(errors)
     return values
@@ -54,8 +66,8 @@ def as_dict(item: CatalogItem) -> dict[str, Any]:
         "tags": item.tags or {},
         "labels": item.labels or {},
         "properties": item.properties or {},
-        "created_at": item.created_at.isoformat(),
-        "updated_at": item.updated_at.isoformat(),
+        "created_at": iso(item.created_at),
+        "updated_at": iso(item.updated_at),
     }
 
 

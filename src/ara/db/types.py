@@ -19,6 +19,16 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
+def iso(value: dt.datetime | None) -> str | None:
+    """The one wire format for a moment, on every surface: ISO 8601 in UTC ending in ``Z`` (DRF's rendering)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z"
+
+
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """Stores UTC; always returns an aware datetime (SQLite keeps no offset, so we put it back)."""
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from ara.catalog.service import find_item, matches
 from ara.crypto import SecretBox, is_sealed
-from ara.db.types import utcnow
+from ara.db.types import iso, utcnow
 from ara.errors import AlreadyExists, NotFound, ValidationFailed
 from ara.playbooks.models import PlaybookDefinition
 from ara.playbooks.spec import PlaybookSpec, parse_definition
@@ -146,9 +146,9 @@ def as_dict(definition: PlaybookDefinition) -> dict[str, Any]:
         "spec": redacted_spec(definition.spec),
         "parameters": [p.model_dump(mode="json", exclude_defaults=True) for p in spec.parameters],
         "created_by": definition.created_by,
-        "created_at": definition.created_at.isoformat(),
-        "updated_at": definition.updated_at.isoformat(),
-        "deleted_at": definition.deleted_at.isoformat() if definition.deleted_at else None,
+        "created_at": iso(definition.created_at),
+        "updated_at": iso(definition.updated_at),
+        "deleted_at": iso(definition.deleted_at),
     }
 
 

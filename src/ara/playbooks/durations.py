@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+MAX_SECONDS = 366 * 86400  # timeouts and delays are stored as INTEGER seconds and added to datetimes
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 
@@ -14,7 +15,7 @@ def parse_duration(text: str) -> float:
     if not value:
         raise ValueError("empty duration")
     if re.fullmatch(r"\d+(\.\d+)?", value):
-        return float(value)
+        return _bounded(float(value), text)
     position, total = 0, 0.0
     for match in _PART.finditer(value):
         if match.start() != position:
@@ -23,4 +24,10 @@ def parse_duration(text: str) -> float:
         position = match.end()
     if position != len(value) or position == 0:
         raise ValueError(f"invalid duration {text!r} (use e.g. 30s, 5m, 1h30m)")
-    return total
+    return _bounded(total, text)
+
+
+def _bounded(seconds: float, text: str) -> float:
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"duration {text!r} is longer than {MAX_SECONDS // 86400} days")
+    return seconds

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ara.catalog.service import as_dict as item_dict
 from ara.catalog.service import find_item, matches
 from ara.crypto import SecretBox
-from ara.db.types import utcnow
+from ara.db.types import iso, utcnow
 from ara.engine.lifecycle import end_run
 from ara.engine.states import RUN_TERMINAL, RunStatus, move_run
 from ara.errors import NotFound, PermissionDenied, Unauthenticated, ValidationFailed
@@ -224,20 +224,16 @@ def active_runs(session: Session, playbook_id: str) -> int:
     )
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
 def run_dict(run: PlaybookRun) -> dict[str, Any]:
     return {
         "id": run.id,
         "playbook_id": run.playbook_id,
         "status": run.status,
         "spec": redacted_spec(run.spec),
-        "created_at": _iso(run.created_at),
-        "start_time": _iso(run.start_time),
-        "scheduled_time": _iso(run.scheduled_time),
-        "end_time": _iso(run.end_time),
+        "created_at": iso(run.created_at),
+        "start_time": iso(run.start_time),
+        "scheduled_time": iso(run.scheduled_time),
+        "end_time": iso(run.end_time),
         "timeout": run.timeout,
         "created_by": run.created_by,
         "component_id": run.component_id,
@@ -260,9 +256,9 @@ def action_dict(action: RunAction) -> dict[str, Any]:
         "playbook_run_id": action.run_id,
         "attempt": action.attempt,
         "status": action.status,
-        "scheduled_time": _iso(action.scheduled_time),
-        "start_time": _iso(action.start_time),
-        "end_time": _iso(action.end_time),
+        "scheduled_time": iso(action.scheduled_time),
+        "start_time": iso(action.start_time),
+        "end_time": iso(action.end_time),
         "result": action.result,
         "error": action.error,
     }
@@ -281,7 +277,7 @@ def run_status(session: Session, run_id: str) -> dict[str, Any]:
         "run": run_dict(run),
         "actions": [action_dict(action) for action in actions],
         "approvals": [
-            {"approver": a.approver, "approved": a.approved, "comment": a.comment, "created_at": _iso(a.created_at)}
+            {"approver": a.approver, "approved": a.approved, "comment": a.comment, "created_at": iso(a.created_at)}
             for a in session.scalars(select(Approval).where(Approval.run_id == run.id).order_by(Approval.created_at))
         ],
     }

@@ -7,6 +7,7 @@ in JSON or YAML; ``parse_definition`` accepts both and returns the name and a va
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
@@ -22,6 +23,8 @@ class SpecModel(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+MAX_NAME = 255  # names and titles are VARCHAR(255) columns
+MAX_ACTIONS = 500  # a spec's actions run one after another; thousands would be a mistake, and cost O(n) each save
 ParameterType = Literal["text", "checkbox", "list", "code", "duration", "secret", "config", "component", "check"]
 
 
@@ -213,10 +216,10 @@ class Action(SpecModel):
 
 
 class PlaybookSpec(SpecModel):
-    title: str = ""
+    title: str = Field(default="", max_length=MAX_NAME)
     description: str = ""
-    category: str = ""
-    icon: str = ""
+    category: str = Field(default="", max_length=MAX_NAME)
+    icon: str = Field(default="", max_length=MAX_NAME)
     timeout: str = "30m"
     env: dict[str, str] = Field(default_factory=dict)
     parameters: list[Parameter] = Field(default_factory=list)
@@ -227,15 +230,15 @@ class PlaybookSpec(SpecModel):
     approval: Approval | None = None
     on: Triggers = Field(default_factory=Triggers)
     concurrency: int = Field(default=0, ge=0)  # beyond upstream: 0 means unlimited
-    actions: list[Action]
+    actions: list[Action] = Field(max_length=MAX_ACTIONS)
 
     @model_validator(mode="after")
     def _consistent(self) -> PlaybookSpec:
         parse_duration(self.timeout)
         if not self.actions:
             raise ValueError("a playbook needs at least one action")
-        names = [action.name for action in self.actions]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
+        names = Counter(action.name for action in self.actions)
+        duplicates = sorted(name for name, count in names.items() if count > 1)
         if duplicates:
             raise ValueError(f"action names must be unique: {', '.join(duplicates)}")
         for expression in self.filters:
@@ -276,11 +279,16 @@ def parse_definition(document: Any) -> tuple[str, PlaybookSpec]:
     if "kind" in document or "metadata" in document:
         if document.get("kind") != "Playbook":
             raise ValidationFailed({"kind": ["must be 'Playbook'"]})
-        name = (document.get("metadata") or {}).get("name")
+        metadata = document.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise ValidationFailed({"metadata": ["must be a mapping with a 'name'"]})
+        name = metadata.get("name")
     else:
         name = document.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ValidationFailed({"name": ["This field is required."]})
+    if len(name.strip()) > MAX_NAME:
+        raise ValidationFailed({"name": [f"Ensure this field has no more than {MAX_NAME} characters."]})
     if "spec" not in document:
         raise ValidationFailed({"spec": ["This field is required."]})
     return name.strip(), validate_spec(document["spec"])

@@ -16,6 +16,8 @@ from ara.errors import ValidationFailed
 
 REQUIRED = "This field is required."
 NULL = "This field may not be null."
+INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1  # integer fields are INTEGER columns (Django's IntegerField range)
 DATETIME_FORMAT = (
     "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
 )
@@ -52,7 +54,30 @@ def parse_datetime(value: Any) -> dt.datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is past datetime.max in UTC
+        return None
+
+
+def text_error(value: str, *, nul: bool = True) -> str | None:
+    """DRF's CharField refusals: NUL (PostgreSQL cannot store it) and lone surrogates (not UTF-8)."""
+    if nul and "\x00" in value:
+        return "Null characters are not allowed."
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"Surrogate characters are not allowed: U+{ord(value[exc.start]):X}."
+    return None
+
+
+def range_error(number: int, bound: int) -> str | None:
+    """Outside ``[-bound - 1, bound]``: DRF's messages for a value the column cannot hold."""
+    if number > bound:
+        return f"Ensure this value is less than or equal to {bound}."
+    if number < -bound - 1:
+        return f"Ensure this value is greater than or equal to {-bound - 1}."
+    return None
 
 
 def _clean_value(name: str, field: Field, value: Any) -> tuple[Any, str | None]:
@@ -64,6 +89,8 @@ def _clean_value(name: str, field: Field, value: Any) -> tuple[Any, str | None]:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             return None, "Not a valid string."
         value = str(value)
+        if problem := text_error(value):
+            return None, problem
         if kind == "choice":
             if value not in field.choices:
                 return None, f'"{value}" is not a valid choice.'
@@ -74,15 +101,14 @@ def _clean_value(name: str, field: Field, value: Any) -> tuple[Any, str | None]:
             return None, f"Ensure this field has no more than {field.max_length} characters."
         return value, None
     if kind in ("int", "fk"):
-        if isinstance(value, bool):
+        number = _as_int(value)
+        if number is None:
             return None, "A valid integer is required." if kind == "int" else _fk_type_error(value)
-        if isinstance(value, int):
-            return value, None
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value), None
-        if isinstance(value, float) and value.is_integer():
-            return int(value), None
-        return None, "A valid integer is required." if kind == "int" else _fk_type_error(value)
+        if kind == "int" and (problem := range_error(number, INT32_MAX)):
+            return None, problem
+        if kind == "fk" and range_error(number, INT64_MAX):
+            return None, f'Invalid pk "{value}" - object does not exist.'  # a key past int64 names no row
+        return number, None
     if kind == "bool":
         parsed = _parse_bool(value)
         return (parsed, None) if parsed is not None else (None, "Must be a valid boolean.")
@@ -108,13 +134,28 @@ def _clean_value(name: str, field: Field, value: Any) -> tuple[Any, str | None]:
             return None, f'Expected a list of items but got type "{type(value).__name__}".'
         names = []
         for item in value:
-            if not isinstance(item, str) or not item.strip():
+            if not isinstance(item, str) or not item.strip() or text_error(item):
                 return None, "Invalid value."
             if len(item) > 255:
                 return None, "Ensure this field has no more than 255 characters."
             names.append(item)
         return names, None
     raise ValueError(f"unknown field kind {kind!r}")
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 100:
+        try:
+            return int(value)
+        except ValueError:  # digits int() does not take, such as '²'
+            return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
 
 
 def _fk_type_error(value: Any) -> str:

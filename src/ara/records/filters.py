@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import uuid as uuid_lib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, func
+from sqlalchemy import BigInteger, ColumnElement, Integer, Select, func
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from ara.errors import ValidationFailed
-from ara.records.fields import bool_param, parse_datetime
+from ara.records.fields import INT32_MAX, INT64_MAX, bool_param, parse_datetime, range_error
 
 Params = Mapping[str, Sequence[str]]
 
@@ -44,6 +45,8 @@ def _condition(name: str, flt: Filter, values: Sequence[str]) -> ColumnElement[b
         return column.in_(list(dict.fromkeys(values)))
     if value == "":
         return None  # django-filter ignores empty values
+    if "\x00" in value:
+        raise ValidationFailed({name: ["Null characters are not allowed."]})
     if kind == "icontains":
         cond = func.lower(column).like("%" + _escape_like(value.lower()) + "%", escape="\\")
     elif kind == "iexact":
@@ -51,10 +54,7 @@ def _condition(name: str, flt: Filter, values: Sequence[str]) -> ColumnElement[b
     elif kind == "exact":
         cond = column == value
     elif kind in ("number", "gt", "lt", "json_len_gt", "json_len_lt"):
-        try:
-            number = float(value) if "." in value else int(value)
-        except ValueError:
-            raise ValidationFailed({name: ["Enter a number."]}) from None
+        number = _number(name, value, filter_bound(flt))
         if kind == "number":
             cond = column == number
         elif kind == "gt":
@@ -86,6 +86,30 @@ def _condition(name: str, flt: Filter, values: Sequence[str]) -> ColumnElement[b
         outer, keys = flt.via()
         return outer.in_(keys.where(cond))
     return cond
+
+
+def filter_bound(flt: Filter) -> int:
+    """The largest number a numeric filter compares with: what its column (or array length) can hold; a value
+    past it is a 400, not a database error."""
+    column = flt.column()
+    if flt.kind.startswith("json_len"):
+        return INT32_MAX
+    column_type = getattr(column, "type", None)
+    if isinstance(column_type, Integer) and not isinstance(column_type, BigInteger):
+        return INT32_MAX
+    return INT64_MAX
+
+
+def _number(name: str, value: str, bound: int) -> int | float:
+    try:
+        number: int | float = float(value) if "." in value else int(value)
+    except ValueError:
+        raise ValidationFailed({name: ["Enter a number."]}) from None
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ValidationFailed({name: ["Enter a number."]})
+    if problem := range_error(int(number), bound):
+        raise ValidationFailed({name: [problem]})
+    return number
 
 
 class _json_length(FunctionElement[int]):
@@ -138,19 +162,23 @@ def ordering(orders: Mapping[str, Callable[[], Any]], params: Params, default: S
 
 
 def page_bounds(params: Params, page_size: int) -> tuple[int, int]:
-    """DRF LimitOffsetPagination: bad or missing values fall back to the defaults."""
-    limit = _positive_int(params.get("limit"), page_size, strict=True)
-    offset = _positive_int(params.get("offset"), 0, strict=False)
+    """DRF LimitOffsetPagination: a missing, non-numeric or negative value (or a zero limit) falls back to the
+    default, as ARA's clients expect; a number past int64 is a 400 naming it (the database cannot take it)."""
+    limit = _count(params, "limit", page_size, minimum=1)
+    offset = _count(params, "offset", 0, minimum=0)
     return limit, offset
 
 
-def _positive_int(values: Sequence[str] | None, default: int, *, strict: bool) -> int:
+def _count(params: Params, name: str, default: int, *, minimum: int) -> int:
+    values = params.get(name)
     if not values:
         return default
     try:
         number = int(values[-1])
     except ValueError:
         return default
-    if number < 0 or (strict and number == 0):
+    if number < minimum:
         return default
+    if problem := range_error(number, INT64_MAX):
+        raise ValidationFailed({name: [problem]})
     return number

@@ -11,16 +11,9 @@ import datetime as dt
 import zlib
 from typing import Any
 
+from ara.db.types import iso
 from ara.records import models as m
 from ara.records.status import shown_status
-
-
-def iso(value: dt.datetime | None) -> str | None:
-    """DRF's rendering: ISO 8601 in UTC with a ``Z``."""
-    if value is None:
-        return None
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def duration_string(seconds: float | None) -> str | None:

@@ -22,7 +22,7 @@ from ara.db.types import utcnow
 from ara.db.upsert import insert_missing, is_unique_violation, upsert
 from ara.errors import NotFound, ValidationFailed
 from ara.records import models as m
-from ara.records.fields import Field
+from ara.records.fields import INT64_MAX, Field, range_error
 from ara.records.filters import Params, conditions, ordering, page_bounds
 
 NOT_FOUND = "Not found."
@@ -36,10 +36,14 @@ def get_or_404(session: Session, model: type[Any], key: Any) -> Any:
 
 
 def parse_id(raw: str) -> int:
+    """A primary key from the path; anything that is not an int64 names no row."""
     try:
-        return int(raw)
+        key = int(raw)
     except ValueError:
         raise NotFound(NOT_FOUND) from None
+    if range_error(key, INT64_MAX):
+        raise NotFound(NOT_FOUND)
+    return key
 
 
 def counts_by(session: Session, column: Any, ids: list[int]) -> dict[int, int]:

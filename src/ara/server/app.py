@@ -12,6 +12,8 @@ import ara
 from ara.db.migrate import upgrade
 from ara.server.errors import install_error_handlers
 from ara.server.middleware import AuthenticationMiddleware
+from ara.server.limits import BodyLimit
+from ara.server.openapi import install_openapi
 from ara.server.routes import catalog, health, playbooks, records, users
 from ara.server.state import AppState
 from ara.settings import Settings
@@ -45,6 +47,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app = FastAPI(title="Ara", version=ara.__version__, redirect_slashes=False, lifespan=lifespan)
     app.state.ara = state
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.server.max_body_bytes)
     # Outermost of our middlewares: nothing reads a body before the caller is known.
     app.add_middleware(AuthenticationMiddleware, state=state)
     app.include_router(records.router)
@@ -52,4 +55,5 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.include_router(catalog.router)
     app.include_router(users.router)
     app.include_router(health.router)
+    install_openapi(app)
     return app

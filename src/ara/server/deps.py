@@ -8,9 +8,11 @@ from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from ara.db.session import unit_of_work
+from ara.errors import ValidationFailed
 from ara.server.auth import SAFE_METHODS, authenticate
 from ara.server.middleware import STATE_KEY
 from ara.server.state import AppState
@@ -23,6 +25,21 @@ def get_state(request: Request) -> AppState:
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def _known_query(request: Request) -> None:
+    """Our own routes refuse query parameters they do not declare (a typo is not silently ignored); the records
+    API ignores them, as DRF does."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    declared = {param.alias for param in route.dependant.query_params}  # declared on the handler itself
+    unknown = sorted(set(request.query_params) - declared)
+    if unknown:
+        raise ValidationFailed({name: ["Unknown query parameter."] for name in unknown})
+
+
+known_query = Depends(_known_query)
 
 
 @contextmanager

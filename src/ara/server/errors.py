@@ -16,6 +16,7 @@ from ara.errors import (
     BodyNotJson,
     InvalidTransition,
     NotFound,
+    PayloadTooLarge,
     PermissionDenied,
     Unauthenticated,
     ValidationFailed,
@@ -28,6 +29,7 @@ STATUS_BY_ERROR: dict[type[AraError], int] = {
     PermissionDenied: 403,
     Unauthenticated: 401,
     InvalidTransition: 409,
+    PayloadTooLarge: 413,
 }
 
 DRF_PREFIXES = ("/api/",)
@@ -40,8 +42,13 @@ def status_for(error: AraError) -> int:
     return 500
 
 
+def drf_style_path(path: str) -> bool:
+    """Paths answered with DRF's error shapes (ARA's clients parse them)."""
+    return path.startswith(DRF_PREFIXES)
+
+
 def _drf_style(request: Request) -> bool:
-    return request.url.path.startswith(DRF_PREFIXES)
+    return drf_style_path(request.url.path)
 
 
 def error_response(request: Request, error: AraError) -> JSONResponse:

@@ -7,17 +7,17 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 from typing import Any
 
 from fastapi import Request
 from sqlalchemy import select
 
 from ara.db.session import unit_of_work
-from ara.errors import NotFound, Unauthenticated
+from ara.errors import BodyNotJson, NotFound, Unauthenticated
 from ara.playbooks.models import PlaybookDefinition
 from ara.playbooks.runs import create_run
 from ara.playbooks.spec import PlaybookSpec, WebhookAuthentication
+from ara.server.routes.bodies import parse_json
 from ara.server.state import AppState
 
 
@@ -62,8 +62,8 @@ def accept_webhook(state: AppState, path: str, request: Request, raw: bytes) -> 
     assert spec.on.webhook is not None
     check_authentication(state, spec.on.webhook.authentication, request, raw)
     try:
-        payload: Any = json.loads(raw) if raw.strip() else {}
-    except ValueError:
+        payload: Any = parse_json(raw) if raw.strip() else {}
+    except BodyNotJson:  # not JSON (or NaN, lone surrogates): kept as text for the run's templates
         payload = raw.decode("utf-8", "replace")
     params = payload.get("params", {}) if isinstance(payload, dict) else {}
     body = {"params": params, "webhook": {"path": path, "body": payload}}

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ara.errors import AlreadyExists, InvalidTransition, NotFound, ValidationFailed
 from ara.users.models import ApiToken, User
+from ara.users.schemas import MAX_USERNAME
 
 ROLES = ("viewer", "operator", "approver", "admin")
 _hasher = PasswordHasher()
@@ -41,6 +42,8 @@ def create_user(
 ) -> User:
     if not username.strip():
         raise ValidationFailed({"username": ["This field may not be blank."]})
+    if len(username) > MAX_USERNAME or "\x00" in username:
+        raise ValidationFailed({"username": [f"at most {MAX_USERNAME} characters, no NUL"]})
     if not password:
         raise ValidationFailed({"password": ["This field may not be blank."]})
     if role not in ROLES:

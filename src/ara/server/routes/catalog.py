@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from ara.catalog import service
+from ara.catalog.models import KINDS
+from ara.catalog.schemas import CatalogItemCreate, CatalogItemRead, CatalogItemUpdate
 from ara.playbooks.permissions import require
-from ara.server.deps import StateDep, transaction
+from ara.server.deps import StateDep, known_query, transaction
+from ara.server.openapi import request_body
 from ara.server.routes.bodies import json_body
 from ara.server.state import AppState
 
-router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
+router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"], dependencies=[known_query])
+# Documented as the three kinds; anything else is a 404 from the service, as before.
+Kind = Annotated[str, Path(json_schema_extra={"enum": list(KINDS)})]
 
 
 async def _call(request: Request, state: AppState, action: str, work: Any) -> Any:
@@ -26,27 +31,33 @@ async def _call(request: Request, state: AppState, action: str, work: Any) -> An
     return await run_in_threadpool(run)
 
 
-@router.get("/{kind}")
-async def list_items(kind: str, request: Request, state: StateDep) -> JSONResponse:
+@router.get("/{kind}", response_model=list[CatalogItemRead])
+async def list_items(kind: Kind, request: Request, state: StateDep) -> JSONResponse:
     items = await _call(request, state, "read", lambda s: [service.as_dict(i) for i in service.list_items(s, kind)])
     return JSONResponse(items)
 
 
-@router.post("/{kind}", status_code=201)
-async def create_item(kind: str, request: Request, state: StateDep) -> JSONResponse:
+@router.post("/{kind}", status_code=201, response_model=CatalogItemRead, openapi_extra=request_body(CatalogItemCreate))
+async def create_item(kind: Kind, request: Request, state: StateDep) -> JSONResponse:
     body = await json_body(request, default={})
     item = await _call(request, state, "define", lambda s: service.as_dict(service.create_item(s, kind, body)))
     return JSONResponse(item, status_code=201)
 
 
-@router.get("/{kind}/{item_id}")
-async def read_item(kind: str, item_id: str, request: Request, state: StateDep) -> JSONResponse:
+@router.get("/{kind}/{item_id}", response_model=CatalogItemRead)
+async def read_item(kind: Kind, item_id: str, request: Request, state: StateDep) -> JSONResponse:
     item = await _call(request, state, "read", lambda s: service.as_dict(service.get_item(s, kind, item_id)))
     return JSONResponse(item)
 
 
-@router.api_route("/{kind}/{item_id}", methods=["PUT", "PATCH"])
-async def update_item(kind: str, item_id: str, request: Request, state: StateDep) -> JSONResponse:
+@router.put("/{kind}/{item_id}", response_model=CatalogItemRead, openapi_extra=request_body(CatalogItemCreate))
+@router.patch(
+    "/{kind}/{item_id}",
+    name="patch_item",
+    response_model=CatalogItemRead,
+    openapi_extra=request_body(CatalogItemUpdate),
+)
+async def update_item(kind: Kind, item_id: str, request: Request, state: StateDep) -> JSONResponse:
     body = await json_body(request, default={})
     partial = request.method == "PATCH"
     item = await _call(
@@ -59,6 +70,6 @@ async def update_item(kind: str, item_id: str, request: Request, state: StateDep
 
 
 @router.delete("/{kind}/{item_id}", status_code=204)
-async def delete_item(kind: str, item_id: str, request: Request, state: StateDep) -> Response:
+async def delete_item(kind: Kind, item_id: str, request: Request, state: StateDep) -> Response:
     await _call(request, state, "define", lambda s: service.delete_item(s, kind, item_id))
     return Response(status_code=204)

@@ -4,27 +4,52 @@ Handlers validate, call the playbooks domain and answer; they never execute an a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import select
 
+from ara.db.types import iso
+from ara.engine.states import RunStatus
 from ara.errors import NotFound, ValidationFailed
 from ara.playbooks import definitions, permissions, runs
 from ara.playbooks.models import Artifact, PlaybookRun
 from ara.playbooks.permissions import require
-from ara.server.deps import StateDep, transaction
-from ara.server.routes.bodies import json_body
+from ara.playbooks.schemas import (
+    ArtifactRead,
+    DefinitionCreate,
+    DefinitionRead,
+    ParamsForm,
+    ParamsRequest,
+    PermissionCreate,
+    PermissionRead,
+    RunCreate,
+    RunCreated,
+    RunDecision,
+    RunRead,
+    RunStatusChanged,
+    RunStatusRead,
+    WebhookAccepted,
+)
+from ara.records.fields import INT64_MAX
+from ara.server.deps import StateDep, known_query, transaction
+from ara.server.openapi import request_body
+from ara.server.routes.bodies import json_body, validated
 from ara.server.state import AppState
 from ara.server.webhooks import accept_webhook
 
-router = APIRouter(tags=["playbooks"])
-
-
-def _iso(run: PlaybookRun) -> str:
-    return run.scheduled_time.isoformat().replace("+00:00", "Z")
+router = APIRouter(tags=["playbooks"], dependencies=[known_query])
+Id = Annotated[str, Query(max_length=36)]
+_DECISION: dict[str, Any] = {
+    "response_model": RunStatusChanged,
+    "openapi_extra": request_body(RunDecision, required=False),
+}
+_SELECTOR = {
+    "type": "object",
+    "properties": {name: {"type": "string", "maxLength": 36} for name in ("config_id", "check_id", "component_id")},
+}
 
 
 def _sync(request: Request, state: AppState, work: Any) -> Any:
@@ -37,13 +62,26 @@ async def _call(request: Request, state: AppState, work: Any) -> Any:
     return await run_in_threadpool(_sync, request, state, work)
 
 
-@router.api_route("/playbook/list", methods=["GET", "POST"])
-async def list_playbooks(request: Request, state: StateDep) -> JSONResponse:
-    query = dict(request.query_params)
+@router.get("/playbook/list", response_model=list[DefinitionRead])
+@router.post(
+    "/playbook/list",
+    name="search_playbooks",
+    response_model=list[DefinitionRead],
+    openapi_extra=request_body(schema=_SELECTOR, required=False),
+)
+async def list_playbooks(
+    request: Request,
+    state: StateDep,
+    config_id: Id | None = None,
+    check_id: Id | None = None,
+    component_id: Id | None = None,
+) -> JSONResponse:
+    """Every live definition, or those whose selectors match one catalog item (by query or, for POST, body)."""
+    query = {"config_id": config_id, "check_id": check_id, "component_id": component_id}
     if request.method == "POST":
         body = await json_body(request, default={})
         if isinstance(body, dict):
-            query.update({k: str(v) for k, v in body.items() if v})
+            query.update({k: str(v) for k, v in body.items() if k in query and v})
 
     def work(session: Any, identity: Any) -> list[dict[str, Any]]:
         require(session, identity, None, "read")
@@ -58,17 +96,18 @@ async def list_playbooks(request: Request, state: StateDep) -> JSONResponse:
     return JSONResponse(await _call(request, state, work))
 
 
-@router.post("/playbook/run", status_code=201)
+@router.post("/playbook/run", status_code=201, response_model=RunCreated, openapi_extra=request_body(RunCreate))
 async def run_playbook(request: Request, state: StateDep) -> JSONResponse:
     body = await json_body(request, default={})
-    if not isinstance(body, dict) or not body.get("id"):
-        raise ValidationFailed({"id": ["the playbook id is required"]})
 
     def work(session: Any, identity: Any) -> dict[str, str]:
+        if not isinstance(body, dict) or not body.get("id"):
+            raise ValidationFailed({"id": ["the playbook id is required"]})
+        validated(RunCreate, body)
         run = runs.create_run(
             session, state.engine_context.box, playbook_id=str(body["id"]), request=body, identity=identity
         )
-        return {"run_id": run.id, "starts_at": _iso(run), "status": run.status}
+        return {"run_id": run.id, "starts_at": iso(run.scheduled_time), "status": run.status}
 
     answer = await _call(request, state, work)
     state.wake_worker()
@@ -79,9 +118,9 @@ async def _decide(
     request: Request, state: AppState, run_id: str, playbook_id: str | None, approved: bool
 ) -> JSONResponse:
     body = await json_body(request, default={})
-    comment = str(body.get("comment", "")) if isinstance(body, dict) else ""
 
     def work(session: Any, identity: Any) -> dict[str, Any]:
+        comment = validated(RunDecision, body).comment
         run = runs.decide(session, run_id, identity, approved=approved, comment=comment, playbook_id=playbook_id)
         return {"run_id": run.id, "status": run.status}
 
@@ -90,27 +129,27 @@ async def _decide(
     return JSONResponse(answer)
 
 
-@router.post("/playbook/run/approve/{playbook_id}/{run_id}")
+@router.post("/playbook/run/approve/{playbook_id}/{run_id}", **_DECISION)
 async def approve_run(playbook_id: str, run_id: str, request: Request, state: StateDep) -> JSONResponse:
     return await _decide(request, state, run_id, playbook_id, True)
 
 
-@router.post("/playbook/run/approve/{run_id}")
+@router.post("/playbook/run/approve/{run_id}", **_DECISION)
 async def approve_run_by_id(run_id: str, request: Request, state: StateDep) -> JSONResponse:
     return await _decide(request, state, run_id, None, True)
 
 
-@router.post("/playbook/run/reject/{playbook_id}/{run_id}")
+@router.post("/playbook/run/reject/{playbook_id}/{run_id}", **_DECISION)
 async def reject_run(playbook_id: str, run_id: str, request: Request, state: StateDep) -> JSONResponse:
     return await _decide(request, state, run_id, playbook_id, False)
 
 
-@router.post("/playbook/run/reject/{run_id}")
+@router.post("/playbook/run/reject/{run_id}", **_DECISION)
 async def reject_run_by_id(run_id: str, request: Request, state: StateDep) -> JSONResponse:
     return await _decide(request, state, run_id, None, False)
 
 
-@router.post("/playbook/run/cancel/{run_id}")
+@router.post("/playbook/run/cancel/{run_id}", response_model=RunStatusChanged)
 async def cancel_run(run_id: str, request: Request, state: StateDep) -> JSONResponse:
     def work(session: Any, identity: Any) -> dict[str, Any]:
         run = runs.cancel_run(session, run_id, identity)
@@ -119,18 +158,18 @@ async def cancel_run(run_id: str, request: Request, state: StateDep) -> JSONResp
     return JSONResponse(await _call(request, state, work))
 
 
-@router.post("/playbook/run/rerun/{run_id}", status_code=201)
+@router.post("/playbook/run/rerun/{run_id}", status_code=201, response_model=RunCreated)
 async def rerun(run_id: str, request: Request, state: StateDep) -> JSONResponse:
     def work(session: Any, identity: Any) -> dict[str, str]:
         run = runs.rerun(session, state.engine_context.box, run_id, identity)
-        return {"run_id": run.id, "starts_at": _iso(run), "status": run.status}
+        return {"run_id": run.id, "starts_at": iso(run.scheduled_time), "status": run.status}
 
     answer = await _call(request, state, work)
     state.wake_worker()
     return JSONResponse(answer, status_code=201)
 
 
-@router.get("/playbook/run/{run_id}/status")
+@router.get("/playbook/run/{run_id}/status", response_model=RunStatusRead)
 async def run_status(run_id: str, request: Request, state: StateDep) -> JSONResponse:
     def work(session: Any, identity: Any) -> dict[str, Any]:
         view = runs.run_status(session, run_id)
@@ -140,7 +179,7 @@ async def run_status(run_id: str, request: Request, state: StateDep) -> JSONResp
     return JSONResponse(await _call(request, state, work))
 
 
-@router.get("/playbook/run/{run_id}")
+@router.get("/playbook/run/{run_id}", response_model=RunRead)
 async def get_run(run_id: str, request: Request, state: StateDep) -> JSONResponse:
     def work(session: Any, identity: Any) -> dict[str, Any]:
         run = runs.get_run(session, run_id)
@@ -150,14 +189,20 @@ async def get_run(run_id: str, request: Request, state: StateDep) -> JSONRespons
     return JSONResponse(await _call(request, state, work))
 
 
-@router.get("/playbook/runs")
-async def list_runs(request: Request, state: StateDep) -> JSONResponse:
-    playbook_id = request.query_params.get("playbook_id")
-    status = request.query_params.getlist("status")
+@router.get("/playbook/runs", response_model=list[RunRead])
+async def list_runs(
+    request: Request,
+    state: StateDep,
+    playbook_id: Id | None = None,
+    status: Annotated[list[RunStatus], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+    limit: Annotated[int, Query(ge=1, le=500)] = 500,
+    offset: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
+) -> JSONResponse:
+    """Newest first."""
 
     def work(session: Any, identity: Any) -> list[dict[str, Any]]:
         require(session, identity, None, "read")
-        query = select(PlaybookRun).order_by(PlaybookRun.created_at.desc()).limit(500)
+        query = select(PlaybookRun).order_by(PlaybookRun.created_at.desc()).limit(limit).offset(offset)
         if playbook_id:
             query = query.where(PlaybookRun.playbook_id == playbook_id)
         if status:
@@ -167,7 +212,12 @@ async def list_runs(request: Request, state: StateDep) -> JSONResponse:
     return JSONResponse(await _call(request, state, work))
 
 
-@router.post("/playbook/webhook/{path:path}")
+@router.post(
+    "/playbook/webhook/{path:path}",
+    status_code=201,
+    response_model=WebhookAccepted,
+    openapi_extra=request_body(schema={}, required=False),
+)
 async def webhook(path: str, request: Request, state: StateDep) -> JSONResponse:
     raw = await request.body()
     run_id = await run_in_threadpool(accept_webhook, state, path, request, raw)
@@ -175,18 +225,23 @@ async def webhook(path: str, request: Request, state: StateDep) -> JSONResponse:
     return JSONResponse({"run_id": run_id}, status_code=201)
 
 
-@router.post("/playbook/{playbook_id}/params")
+@router.post(
+    "/playbook/{playbook_id}/params",
+    response_model=ParamsForm,
+    openapi_extra=request_body(ParamsRequest, required=False),
+)
 async def playbook_params(playbook_id: str, request: Request, state: StateDep) -> JSONResponse:
     body = await json_body(request, default={})
 
     def work(session: Any, identity: Any) -> dict[str, Any]:
         require(session, identity, playbook_id, "read")
+        validated(ParamsRequest, body)
         return runs.params_form(session, playbook_id, body, identity)
 
     return JSONResponse(await _call(request, state, work))
 
 
-@router.get("/playbook/{playbook_id}/permissions")
+@router.get("/playbook/{playbook_id}/permissions", response_model=list[PermissionRead])
 async def list_permissions(playbook_id: str, request: Request, state: StateDep) -> JSONResponse:
     def work(session: Any, identity: Any) -> list[dict[str, str]]:
         require(session, identity, playbook_id, "read")
@@ -196,16 +251,21 @@ async def list_permissions(playbook_id: str, request: Request, state: StateDep) 
     return JSONResponse(await _call(request, state, work))
 
 
-@router.post("/playbook/{playbook_id}/permissions", status_code=201)
+@router.post(
+    "/playbook/{playbook_id}/permissions",
+    status_code=201,
+    response_model=PermissionRead,
+    openapi_extra=request_body(PermissionCreate),
+)
 async def grant_permission(playbook_id: str, request: Request, state: StateDep) -> JSONResponse:
     """Beyond a role: let a user, ``team:NAME`` or ``role:NAME`` run, approve or cancel this playbook."""
     body = await json_body(request, default={})
-    body = body if isinstance(body, dict) else {}
 
     def work(session: Any, identity: Any) -> dict[str, str]:
         require(session, identity, playbook_id, "define")
+        given = validated(PermissionCreate, body)
         definitions.get_definition(session, playbook_id)
-        row = permissions.grant(session, playbook_id, str(body.get("principal", "")), str(body.get("action", "")))
+        row = permissions.grant(session, playbook_id, given.principal, given.action)
         return {"id": row.id, "principal": row.principal, "action": row.action}
 
     return JSONResponse(await _call(request, state, work), status_code=201)
@@ -221,16 +281,26 @@ async def revoke_permission(playbook_id: str, permission_id: str, request: Reque
     return Response(status_code=204)
 
 
-@router.post("/playbook", status_code=201)
-async def create_definition(request: Request, state: StateDep) -> JSONResponse:
+@router.post(
+    "/playbook",
+    status_code=201,
+    response_model=DefinitionRead,
+    responses={200: {"description": "Replaced (upsert)", "model": DefinitionRead}},
+    openapi_extra=request_body(DefinitionCreate, yaml=True),
+)
+async def create_definition(
+    request: Request,
+    state: StateDep,
+    upsert: Annotated[str, Query(description="1 or true: replace the live definition of that name")] = "",
+    source: Annotated[str, Query(max_length=32)] = "api",
+) -> JSONResponse:
     document = await json_body(request, allow_yaml=True)
-    upsert = request.query_params.get("upsert") in ("1", "true")
+    replace = upsert in ("1", "true")
 
     def work(session: Any, identity: Any) -> tuple[dict[str, Any], bool]:
         require(session, identity, None, "define")
-        source = request.query_params.get("source", "api")
         definition, created = definitions.save_definition(
-            session, document, box=state.engine_context.box, created_by=identity.username, source=source, upsert=upsert
+            session, document, box=state.engine_context.box, created_by=identity.username, source=source, upsert=replace
         )
         return definitions.as_dict(definition), created
 
@@ -238,7 +308,7 @@ async def create_definition(request: Request, state: StateDep) -> JSONResponse:
     return JSONResponse(data, status_code=201 if created else 200)
 
 
-@router.get("/playbook/{playbook_id}")
+@router.get("/playbook/{playbook_id}", response_model=DefinitionRead)
 async def read_definition(playbook_id: str, request: Request, state: StateDep) -> JSONResponse:
     def work(session: Any, identity: Any) -> dict[str, Any]:
         require(session, identity, playbook_id, "read")
@@ -247,7 +317,9 @@ async def read_definition(playbook_id: str, request: Request, state: StateDep) -
     return JSONResponse(await _call(request, state, work))
 
 
-@router.put("/playbook/{playbook_id}")
+@router.put(
+    "/playbook/{playbook_id}", response_model=DefinitionRead, openapi_extra=request_body(DefinitionCreate, yaml=True)
+)
 async def replace_definition(playbook_id: str, request: Request, state: StateDep) -> JSONResponse:
     document = await json_body(request, allow_yaml=True)
 
@@ -269,7 +341,7 @@ async def delete_definition(playbook_id: str, request: Request, state: StateDep)
     return Response(status_code=204)
 
 
-@router.get("/artifacts/list/playbook_run/{run_id}")
+@router.get("/artifacts/list/playbook_run/{run_id}", response_model=list[ArtifactRead])
 async def list_artifacts(run_id: str, request: Request, state: StateDep) -> JSONResponse:
     def work(session: Any, identity: Any) -> list[dict[str, Any]]:
         run = runs.get_run(session, run_id)
@@ -284,7 +356,7 @@ async def list_artifacts(run_id: str, request: Request, state: StateDep) -> JSON
                 "size": a.size,
                 "content_type": a.content_type,
                 "checksum": a.sha256,
-                "created_at": a.created_at.isoformat().replace("+00:00", "Z"),
+                "created_at": iso(a.created_at),
             }
             for a in rows
         ]
@@ -292,8 +364,17 @@ async def list_artifacts(run_id: str, request: Request, state: StateDep) -> JSON
     return JSONResponse(await _call(request, state, work))
 
 
-@router.get("/artifacts/download/{artifact_id}")
-async def download_artifact(artifact_id: str, request: Request, state: StateDep) -> FileResponse:
+@router.get(
+    "/artifacts/download/{artifact_id}",
+    response_class=FileResponse,
+    responses={200: {"description": "The file", "content": {"application/octet-stream": {}}}},
+)
+async def download_artifact(
+    artifact_id: str,
+    request: Request,
+    state: StateDep,
+    filename: Annotated[str, Query(max_length=255, description="Save as (path separators removed)")] = "",
+) -> FileResponse:
     def work(session: Any, identity: Any) -> tuple[Any, str, str]:
         artifact = session.get(Artifact, artifact_id)
         if artifact is None:
@@ -302,7 +383,7 @@ async def download_artifact(artifact_id: str, request: Request, state: StateDep)
         require(session, identity, run.playbook_id, "read")
         return state.engine_context.store.open_path(artifact), artifact.filename, artifact.content_type
 
-    path, filename, content_type = await _call(request, state, work)
-    wanted = request.query_params.get("filename") or filename
+    path, stored_name, content_type = await _call(request, state, work)
+    wanted = filename or stored_name
     safe = wanted.replace("/", "_").replace("\\", "_").replace("\x00", "") or "artifact"
     return FileResponse(path, media_type=content_type, filename=safe)

@@ -3,21 +3,24 @@ never returned. The last active admin can be neither removed, demoted nor deacti
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from ara.db.types import iso
 from ara.errors import ValidationFailed
 from ara.playbooks.permissions import require
-from ara.server.deps import StateDep, transaction
-from ara.server.routes.bodies import json_body
+from ara.server.deps import StateDep, known_query, transaction
+from ara.server.openapi import request_body
+from ara.server.routes.bodies import json_body, validated
 from ara.server.state import AppState
 from ara.users import service
 from ara.users.models import User
+from ara.users.schemas import UserCreate, UserRead, UserUpdate
 
-router = APIRouter(prefix="/api/v1/users", tags=["users"])
+router = APIRouter(prefix="/api/v1/users", tags=["users"], dependencies=[known_query])
 
 
 def user_dict(user: User) -> dict[str, Any]:
@@ -27,7 +30,7 @@ def user_dict(user: User) -> dict[str, Any]:
         "role": user.role,
         "teams": user.teams or [],
         "is_active": user.is_active,
-        "created": user.created.isoformat(),
+        "created": iso(user.created),
     }
 
 
@@ -40,24 +43,21 @@ async def _admin(request: Request, state: AppState, work: Any) -> Any:
     return await run_in_threadpool(run)
 
 
-@router.get("")
+@router.get("", response_model=list[UserRead])
 async def list_users(request: Request, state: StateDep) -> JSONResponse:
     return JSONResponse(await _admin(request, state, lambda s: [user_dict(u) for u in service.list_users(s)]))
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=UserRead, openapi_extra=request_body(UserCreate))
 async def create_user(request: Request, state: StateDep) -> JSONResponse:
     body = await json_body(request, default={})
     if not isinstance(body, dict):
         raise ValidationFailed({"body": ["expected a JSON object"]})
 
     def work(session: Any) -> dict[str, Any]:
+        given = validated(UserCreate, body)  # after the caller is known to be an admin
         user = service.create_user(
-            session,
-            username=str(body.get("username", "")),
-            password=str(body.get("password", "")),
-            role=str(body.get("role", "viewer")),
-            teams=[str(t) for t in body.get("teams", [])],
+            session, username=given.username, password=given.password, role=given.role, teams=given.teams
         )
         return user_dict(user)
 
@@ -65,14 +65,16 @@ async def create_user(request: Request, state: StateDep) -> JSONResponse:
 
 
 @router.delete("/{username}", status_code=204)
-async def delete_user(username: str, request: Request, state: StateDep) -> Response:
+async def delete_user(username: Annotated[str, Path(max_length=255)], request: Request, state: StateDep) -> Response:
     await _admin(request, state, lambda s: service.remove_user(s, username))
     state.credentials.forget()
     return Response(status_code=204)
 
 
-@router.patch("/{username}")
-async def update_user(username: str, request: Request, state: StateDep) -> JSONResponse:
+@router.patch("/{username}", response_model=UserRead, openapi_extra=request_body(UserUpdate))
+async def update_user(
+    username: Annotated[str, Path(max_length=255)], request: Request, state: StateDep
+) -> JSONResponse:
     """``{"role": ..., "is_active": ...}``: either or both; applies on the user's next request."""
     body = await json_body(request, default={})
     if not isinstance(body, dict):
