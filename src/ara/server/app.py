@@ -11,8 +11,8 @@ from fastapi import FastAPI
 import ara
 from ara.db.migrate import upgrade
 from ara.server.errors import install_error_handlers
-from ara.server.middleware import AuthenticationMiddleware
 from ara.server.limits import BodyLimit
+from ara.server.middleware import AuthenticationMiddleware
 from ara.server.openapi import install_openapi
 from ara.server.routes import catalog, health, playbooks, records, users
 from ara.server.state import AppState
