@@ -3,6 +3,7 @@ restarted on the same port), real ``ansible-playbook`` runs, the callback over H
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import subprocess
@@ -299,11 +300,19 @@ def test_the_server_keeps_an_idle_connection_longer_than_the_client(sqlite_setti
     from ara.clients.base import KEEPALIVE_SECONDS
 
     assert KEEPALIVE_SECONDS < sqlite_settings.server.keep_alive_seconds
-    request = b"GET /api HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-    with ServerProcess(sqlite_settings).start() as server, socket.create_connection(("127.0.0.1", server.port)) as sock:
-        sock.settimeout(10)
-        sock.sendall(request)
-        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
-        time.sleep(6)  # idle past uvicorn's default keep-alive
-        sock.sendall(request)
-        assert sock.recv(65536).startswith(b"HTTP/1.1 200")  # the same connection still answers
+    with ServerProcess(sqlite_settings).start() as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        try:
+            connection.request("GET", "/api")
+            first = connection.getresponse()
+            first.read()  # the whole answer, so the connection is free for the next request
+            assert first.status == 200
+            sock = connection.sock
+            time.sleep(6)  # idle past uvicorn's default keep-alive
+            connection.request("GET", "/api")  # a connection the server closed fails here (RemoteDisconnected)
+            second = connection.getresponse()
+            second.read()
+            assert second.status == 200
+            assert connection.sock is sock  # the same connection answered, not a new one
+        finally:
+            connection.close()
