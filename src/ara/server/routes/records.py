@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 
 import ara
 from ara.records import idempotency, schemas
@@ -15,6 +14,7 @@ from ara.records.resources import RESOURCES, Resource
 from ara.server.deps import StateDep, transaction
 from ara.server.openapi import register_schema, request_body
 from ara.server.pagination import page
+from ara.server.responses import JSONResponse
 from ara.server.routes.bodies import parse_json
 
 router = APIRouter(tags=["records"])
