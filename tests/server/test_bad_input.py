@@ -57,6 +57,9 @@ class Case:
     content: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     chunked: bool = False
+    # The answer's time budget; a chunked body also counts the client pushing LIMIT bytes through a generator in
+    # this process (seen at 1.2-2.5 s under pytest on 2 cores while the server had refused it at once).
+    seconds: float = BUDGET
 
 
 def definition(**changes: Any) -> dict[str, Any]:
@@ -113,8 +116,17 @@ CASES: dict[str, Case] = {
     ),
     "records-unknown-ordering": Case("GET", "/api/v1/results?order=-nonsense", 400, "order"),
     "records-nul-in-filter": Case("GET", "/api/v1/playbooks?name=a%00b", 400, "null characters"),
+    # A NUL in any path parameter (PostgreSQL refuses NUL in text: these answered 500 there).
+    "records-nul-in-id": Case("GET", "/api/v1/playbooks/1%00", 400, "null characters"),
+    "artifact-nul-in-id": Case("GET", "/artifacts/download/..%00x", 400, "null characters"),
+    "run-nul-in-id": Case("GET", "/playbook/run/x%00y/status", 400, "null characters"),
+    "definition-nul-in-id": Case("GET", "/playbook/%00", 400, "null characters"),
+    "catalog-nul-in-id": Case("GET", "/api/v1/catalog/configs/%00", 400, "null characters"),
+    "user-nul-in-name": Case("DELETE", "/api/v1/users/a%00b", 400, "null characters"),
     "records-huge-body": Case("POST", "/api/v1/files", 413, "larger than", content=b"x" * (LIMIT + 1)),
-    "records-huge-chunked-body": Case("POST", "/api/v1/files", 413, "larger than", content=b"x", chunked=True),
+    "records-huge-chunked-body": Case(
+        "POST", "/api/v1/files", 413, "larger than", content=b"x", chunked=True, seconds=3 * BUDGET
+    ),
     # -- our own routes ({"error": {code, message, detail}}) ------------------------------------------------------
     "run-malformed-json": Case("POST", "/playbook/run", 400, "invalid json", content=b'{"id":'),
     "run-parent-id-list": Case("POST", "/playbook/run", 400, "parent_id", json={"id": "{pid}", "parent_id": ["x"]}),
@@ -242,6 +254,6 @@ def test_bad_input_gets_a_4xx_naming_the_problem(world: World, name: str) -> Non
     assert response.status_code == case.status, response.text[:500]
     assert response.headers["content-type"].startswith("application/json")
     assert case.says in response.text.lower(), response.text[:500]
-    assert elapsed < BUDGET, f"{name} took {elapsed:.2f}s"
+    assert elapsed < case.seconds, f"{name} took {elapsed:.2f}s"
     health = world.mission.http.get("/healthcheck", timeout=5)
     assert health.status_code == 200 and health.json()["status"] == "ok"

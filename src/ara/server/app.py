@@ -11,7 +11,7 @@ from fastapi import FastAPI
 import ara
 from ara.db.migrate import upgrade
 from ara.server.errors import install_error_handlers
-from ara.server.limits import BodyLimit
+from ara.server.limits import BodyLimit, NulFreePath
 from ara.server.middleware import AuthenticationMiddleware
 from ara.server.openapi import install_openapi
 from ara.server.routes import catalog, health, playbooks, records, users
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.state.ara = state
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.server.max_body_bytes)
+    app.add_middleware(NulFreePath)
     # Outermost of our middlewares: nothing reads a body before the caller is known.
     app.add_middleware(AuthenticationMiddleware, state=state)
     app.include_router(records.router)

@@ -1,12 +1,12 @@
-"""Request size limits, as pure ASGI middleware (not BaseHTTPMiddleware, whose stream wrapping breaks background
-tasks and contextvars)."""
+"""Request limits (body size, NUL-free paths), as pure ASGI middleware (not BaseHTTPMiddleware, whose stream
+wrapping breaks background tasks and contextvars)."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ara.errors import PayloadTooLarge
+from ara.errors import PayloadTooLarge, ValidationFailed
 from ara.server.errors import error_response
 
 
@@ -48,6 +48,22 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+class NulFreePath:
+    """Answers 400 for a path with a NUL character (``%00``) in it, whatever the route: no id or name of ours
+    holds one, and PostgreSQL refuses NUL in text, so a path parameter carrying it used to reach the database
+    and answer 500. One check here instead of one per path parameter."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "\x00" in scope.get("path", ""):
+            error = ValidationFailed({"path": ["null characters are not allowed in the path."]})
+            await error_response(Request(scope), error)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def _content_length(scope: Scope) -> int | None:
