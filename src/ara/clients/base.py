@@ -67,15 +67,12 @@ class AraClient:
             sent_headers["Content-Type"] = "application/json"
         if method == "POST" and path.startswith("/api/v1/") and IDEMPOTENCY_HEADER not in sent_headers:
             sent_headers[IDEMPOTENCY_HEADER] = str(uuid.uuid4())
+        query = _clean_params(params)
         try:
             try:
-                response = self.http.request(
-                    method, url, params=_clean_params(params), content=content, headers=sent_headers
-                )
+                response = self.http.request(method, url, params=query, content=content, headers=sent_headers)
             except _RESET:
-                response = self.http.request(
-                    method, url, params=_clean_params(params), content=content, headers=sent_headers
-                )
+                response = self.http.request(method, url, params=query, content=content, headers=sent_headers)
                 if method == "DELETE" and response.status_code == 404:
                     return httpx.Response(204, request=response.request)  # the first attempt deleted it
         except httpx.TimeoutException as exc:
