@@ -1,38 +1,16 @@
-"""``ara worker``: execute playbook runs from the database without serving HTTP (any number, any machine)."""
+"""``ara worker``: execute runs from a shared PostgreSQL database without serving HTTP (any number, any machine).
+
+Interim: the procrastinate worker replaces this (see engine/distributed.py)."""
 
 from __future__ import annotations
 
-import signal
-import threading
-
 import typer
 
-from ara.settings import get_settings
 
-
-def work(
-    threads: int = typer.Option(None, help="Runs executed at once (default: ARA_ENGINE__WORKERS)."),
-    housekeeping: bool = typer.Option(True, help="Also fire schedules, expire approvals and reap dead workers."),
-) -> None:
-    """Claim due runs and execute them until interrupted."""
-    from ara.db.migrate import upgrade
-    from ara.db.session import make_engine, make_sessionmaker
-    from ara.engine.context import EngineContext
-    from ara.engine.worker import Worker
-
-    settings = get_settings()
-    engine = make_engine(settings)
-    upgrade(engine)
-    ctx = EngineContext.build(settings, engine, make_sessionmaker(engine))
-    worker = Worker(ctx, threads=threads if threads is not None else settings.engine.workers, housekeeping=housekeeping)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    worker.start()
-    typer.echo(f"ara worker {ctx.worker_id} running with {worker.threads} thread(s)", err=True)
-    stop.wait()
-    worker.stop()
-    engine.dispose()
+def work() -> None:
+    """Execute runs from the shared database until interrupted."""
+    typer.echo("ara worker needs PostgreSQL", err=True)
+    raise typer.Exit(2)
 
 
 def register(app: typer.Typer) -> None:

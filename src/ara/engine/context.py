@@ -1,4 +1,5 @@
-"""What the engine needs, built once from settings: database sessions, the secret box, the artifact store."""
+"""What the engine needs, built once from settings: write and read sessions, the secret box, the artifact
+store."""
 
 from __future__ import annotations
 
@@ -21,14 +22,17 @@ class EngineContext:
     settings: Settings
     engine: Engine
     writer: sessionmaker[Session]
+    reader: sessionmaker[Session]
     box: SecretBox
     store: ArtifactStore
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
 
     @classmethod
-    def build(cls, settings: Settings, engine: Engine, writer: sessionmaker[Session]) -> EngineContext:
+    def build(
+        cls, settings: Settings, engine: Engine, writer: sessionmaker[Session], reader: sessionmaker[Session]
+    ) -> EngineContext:
         root = Path(settings.engine.artifacts_dir) if settings.engine.artifacts_dir else settings.base_dir / "artifacts"
-        return cls(settings, engine, writer, SecretBox.from_settings(settings), ArtifactStore(root))
+        return cls(settings, engine, writer, reader, SecretBox.from_settings(settings), ArtifactStore(root))
 
     @property
     def work_root(self) -> Path:

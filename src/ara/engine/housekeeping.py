@@ -1,6 +1,7 @@
-"""What the scheduler does on every tick besides handing out runs: fire due schedules and records-event
-triggers (through the one run-creation pipeline), lapse expired approvals, time out parked runs and fail
-runs whose worker stopped reporting."""
+"""The engine's clock, ticked once a second by whichever executor keeps time (the embedded executor's timer
+thread; on PostgreSQL a procrastinate periodic task that exactly one worker runs per second): fire due schedules
+and records-event triggers (through the one run-creation pipeline), lapse expired approvals and time out parked
+runs. Every firing is keyed, so a second tick for the same second creates nothing."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from ara.db.session import unit_of_work
 from ara.engine.context import EngineContext
-from ara.engine.lifecycle import end_run
-from ara.engine.states import RunStatus
 from ara.errors import AraError
+from ara.lifecycle.ending import end_run
+from ara.lifecycle.states import PARKED, RunStatus
 from ara.playbooks.durations import parse_duration
 from ara.playbooks.models import PlaybookDefinition, PlaybookRun
 from ara.playbooks.runs import create_run
@@ -25,7 +26,22 @@ from ara.records.expiry import expire_silent_playbooks
 from ara.records.idempotency import prune
 
 log = logging.getLogger("ara.engine")
-PARKED = (RunStatus.SLEEPING, RunStatus.RETRYING, RunStatus.SCHEDULED, RunStatus.WAITING)
+# Records events are looked for in this window behind each tick (the trigger key makes repeats no-ops), so a
+# tick that comes late, or a recorded playbook committed just after a tick read, still fires.
+RECORDS_EVENT_WINDOW = dt.timedelta(seconds=30)
+
+
+def tick(ctx: EngineContext, now: dt.datetime) -> None:
+    """One second of the clock; each part's failure is logged and never stops the others."""
+    for part, argument in (
+        (expire_overdue, now),
+        (fire_schedules, now),
+        (fire_records_events, now - RECORDS_EVENT_WINDOW),
+    ):
+        try:
+            part(ctx, argument)
+        except Exception:
+            log.exception("housekeeping %s failed", part.__name__)
 
 
 def previous_fire(expression: str, now: dt.datetime, anchor: dt.datetime) -> dt.datetime:
@@ -41,6 +57,9 @@ def _trigger(ctx: EngineContext, playbook_id: str, key: str, request: dict[str, 
     """Create a run for a trigger event once: the (playbook, trigger_key) unique constraint drops a repeat."""
     try:
         with unit_of_work(ctx.writer) as session:
+            fired = select(PlaybookRun.id).where(PlaybookRun.playbook_id == playbook_id, PlaybookRun.trigger_key == key)
+            if session.scalar(fired) is not None:
+                return  # the usual case on every tick between two firings: no failed insert
             run = create_run(
                 session,
                 ctx.box,
@@ -126,8 +145,9 @@ def fire_records_events(ctx: EngineContext, since: dt.datetime) -> None:
         _trigger(ctx, playbook_id, key, request, "records")
 
 
-def expire_and_reap(ctx: EngineContext, now: dt.datetime) -> None:
-    stale = now - dt.timedelta(seconds=ctx.settings.engine.heartbeat_timeout)
+def expire_overdue(ctx: EngineContext, now: dt.datetime) -> None:
+    """Lapse approvals past their expiry and time out parked runs past their deadline (a parked run is also made
+    due at its deadline; this catches one whose executor was away at that moment)."""
     with unit_of_work(ctx.writer) as session:
         for run in session.scalars(
             select(PlaybookRun).where(
@@ -141,10 +161,6 @@ def expire_and_reap(ctx: EngineContext, now: dt.datetime) -> None:
             assert run.start_time is not None
             if run.start_time + dt.timedelta(seconds=run.timeout) <= now:
                 end_run(session, run, RunStatus.TIMED_OUT, f"run timed out after {run.timeout}s")
-        for run in session.scalars(
-            select(PlaybookRun).where(PlaybookRun.status == RunStatus.RUNNING, PlaybookRun.heartbeat_at < stale)
-        ):
-            end_run(session, run, RunStatus.FAILED, f"worker {run.worker_id} stopped reporting; the run was abandoned")
 
 
 def sweep_records(ctx: EngineContext, now: dt.datetime) -> None:

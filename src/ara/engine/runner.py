@@ -1,8 +1,8 @@
-"""Executes one claimed run, action by action, until it ends or parks itself.
+"""Executes one admitted run, action by action, until it ends or parks itself.
 
-A run parks (``sleeping`` for a ``delay``, ``retrying`` before another attempt) by releasing its worker with a
-``scheduled_time``; the scheduler hands it to a worker again when that time comes, so a delay never holds a
-thread and fires on time. Each step is its own short transaction: nothing is held open while an action runs.
+A run parks (``sleeping`` for a ``delay``, ``retrying`` before another attempt) by releasing its executor with a
+``scheduled_time`` and making itself due then (or at its deadline, if sooner), so a delay never holds a thread.
+Each step is its own short transaction: nothing is held open while an action runs.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 import shutil
+import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -17,14 +19,15 @@ from sqlalchemy.orm import Session
 
 from ara.db.session import unit_of_work
 from ara.db.types import utcnow
-from ara.engine import records
 from ara.engine.actions import ActionContext, Outcome, runner_for
 from ara.engine.context import EngineContext
-from ara.engine.lifecycle import end_run
 from ara.engine.rendering import Rendered, render_action
 from ara.engine.scrubbing import log_crash, scrubbed_copy
-from ara.engine.states import ACTION_TERMINAL, ActionStatus, RunStatus, move_action, move_run
 from ara.errors import AraError
+from ara.lifecycle.ending import end_run
+from ara.lifecycle.executor import make_due
+from ara.lifecycle.states import ACTION_FAILED, ACTION_TERMINAL, ActionStatus, RunStatus, move_action, move_run
+from ara.playbooks import recording as records
 from ara.playbooks.conditions import should_run
 from ara.playbooks.durations import parse_duration
 from ara.playbooks.models import Artifact, PlaybookDefinition, PlaybookRun, RunAction
@@ -39,6 +42,30 @@ def _backoff(retry: Any, attempt: int) -> float:
     """Seconds before attempt ``attempt + 1``: duration * multiplier^(attempt-1), plus up to ``jitter`` percent."""
     base = parse_duration(retry.duration) * (retry.exponent.multiplier ** max(attempt - 1, 0))
     return base * (1 + random.uniform(0, retry.jitter / 100)) if retry.jitter else base
+
+
+class CancelWatch:
+    """Whether a running run was cancelled: the executor's in-memory abort flag, else at most one read a second
+    (a cancel through a path that reached no executor still stops the run within a second)."""
+
+    def __init__(self, ctx: EngineContext, run_id: str, aborted: Callable[[], bool]) -> None:
+        self.ctx, self.run_id, self.aborted = ctx, run_id, aborted
+        self._next_read = time.monotonic() + 1.0
+        self._cancelled = False
+
+    def __call__(self) -> bool:
+        if self._cancelled or self.aborted():
+            self._cancelled = True
+        elif time.monotonic() >= self._next_read:
+            self._next_read = time.monotonic() + 1.0
+            with unit_of_work(self.ctx.reader) as session:
+                status = session.scalar(select(PlaybookRun.status).where(PlaybookRun.id == self.run_id))
+            self._cancelled = status != RunStatus.RUNNING
+        return self._cancelled
+
+
+def _never() -> bool:
+    return False
 
 
 class RunRunner:
@@ -60,15 +87,11 @@ class RunRunner:
 
         return [self.ctx.box.open(v) for v in run.parameters.values() if is_sealed(v)]
 
-    def _cancelled(self, run_id: str) -> bool:
-        with unit_of_work(self.ctx.writer) as session:
-            status = session.scalar(select(PlaybookRun.status).where(PlaybookRun.id == run_id))
-        return status != RunStatus.RUNNING
-
     # -- the loop -------------------------------------------------------------------------------------------
-    def execute(self, run_id: str) -> None:
+    def execute(self, run_id: str, aborted: Callable[[], bool] = _never) -> None:
+        """Run an admitted (``running``) run until it ends or parks; ``aborted`` is the executor's abort flag."""
         try:
-            self._execute(run_id)
+            self._execute(run_id, CancelWatch(self.ctx, run_id, aborted))
         except Exception as exc:  # never leave a run 'running' because of a bug: fail it with the reason
             with unit_of_work(self.ctx.writer) as session:
                 run = session.get(PlaybookRun, run_id)
@@ -77,7 +100,7 @@ class RunRunner:
                 if run is not None and run.status == RunStatus.RUNNING:
                     self._end(session, run, RunStatus.FAILED, scrub(f"internal error: {exc}", secrets))
 
-    def _execute(self, run_id: str) -> None:
+    def _execute(self, run_id: str, cancelled: CancelWatch) -> None:
         with unit_of_work(self.ctx.writer) as session:
             run = session.get(PlaybookRun, run_id)
             if run is None or run.status != RunStatus.RUNNING:
@@ -92,7 +115,7 @@ class RunRunner:
         spec_actions = PlaybookSpec.model_validate(run.spec).actions
         position = 0
         while position < len(spec_actions):
-            step = self._step(run_id, position, spec_actions[position])
+            step = self._step(run_id, position, spec_actions[position], cancelled)
             if step == STOP:
                 return
             if step == NEXT:
@@ -106,14 +129,14 @@ class RunRunner:
                 for a in session.scalars(
                     select(RunAction).where(RunAction.run_id == run_id).order_by(RunAction.position, RunAction.attempt)
                 )
-                if a.status in ("failed", "timed_out") and not _retried(session, a)
+                if a.status in ACTION_FAILED and not _retried(session, a)
             ]
             if failures:
                 self._end(session, run, RunStatus.FAILED, f"action {failures[0].name!r} failed: {failures[0].error}")
             else:
                 self._end(session, run, RunStatus.COMPLETED, None)
 
-    def _step(self, run_id: str, position: int, action_spec: Action) -> str:
+    def _step(self, run_id: str, position: int, action_spec: Action, cancelled: CancelWatch) -> str:
         """Advance one action: NEXT, AGAIN (a retry due now) or STOP (the run parked or ended)."""
         now = utcnow()
         with unit_of_work(self.ctx.writer) as session:
@@ -139,7 +162,7 @@ class RunRunner:
             context = self._context(session, run, spec)
             done = self._done_actions(session, run_id)
             if last is None:
-                failed = any(a["status"] in ("failed", "timed_out") and not a["retried"] for a in done.values())
+                failed = any(a["status"] in ACTION_FAILED and not a["retried"] for a in done.values())
                 if not should_run(action_spec.if_, failed=failed, context=context, actions=done):
                     action = RunAction(run_id=run_id, name=action_spec.name, position=position, status="scheduled")
                     session.add(action)
@@ -154,10 +177,11 @@ class RunRunner:
                     move_action(last, ActionStatus.SLEEPING)
                     last.scheduled_time = now + dt.timedelta(seconds=parse_duration(action_spec.delay))
                     session.flush()
-                    self._park(run, RunStatus.SLEEPING, last.scheduled_time)
+                    self._park(session, run, RunStatus.SLEEPING, last.scheduled_time, deadline)
                     return STOP
             if last.status == ActionStatus.SLEEPING and last.scheduled_time > now:
-                self._park(run, RunStatus.RETRYING if last.attempt > 1 else RunStatus.SLEEPING, last.scheduled_time)
+                status = RunStatus.RETRYING if last.attempt > 1 else RunStatus.SLEEPING
+                self._park(session, run, status, last.scheduled_time, deadline)
                 return STOP
             move_action(last, ActionStatus.RUNNING)
             last.start_time = now
@@ -194,7 +218,7 @@ class RunRunner:
             timeout=timeout,
             env=env,
             secrets=secrets,
-            cancelled=lambda: self._cancelled(run_id),
+            cancelled=cancelled,
             settings=self.ctx.settings,
             records_playbook_id=records_playbook_id,
             params=params,
@@ -262,15 +286,19 @@ class RunRunner:
                 session.flush()
                 if wake <= utcnow():
                     return AGAIN  # due already: this worker goes on with the next attempt
-                self._park(run, RunStatus.RETRYING, wake)
+                self._park(session, run, RunStatus.RETRYING, wake, deadline)
                 return STOP
             return NEXT
 
     # -- state changes --------------------------------------------------------------------------------------
-    def _park(self, run: PlaybookRun, status: RunStatus, until: dt.datetime) -> None:
+    def _park(
+        self, session: Session, run: PlaybookRun, status: RunStatus, until: dt.datetime, deadline: dt.datetime
+    ) -> None:
+        """Release the run until ``until``; it is made due then, or at its deadline if sooner (to time out)."""
         move_run(run, status)
         run.scheduled_time = until
         run.worker_id = None
+        make_due(session, run.id, at=min(until, deadline))
 
     def _end(self, session: Session, run: PlaybookRun, status: RunStatus, error: str | None) -> None:
         end_run(session, run, status, error)

@@ -7,16 +7,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ara.catalog.service import as_dict as item_dict
 from ara.catalog.service import find_item, matches
 from ara.crypto import SecretBox
 from ara.db.types import iso, utcnow
-from ara.engine.lifecycle import end_run
-from ara.engine.states import RUN_TERMINAL, RunStatus, move_run
 from ara.errors import NotFound, PermissionDenied, Unauthenticated, ValidationFailed
+from ara.lifecycle.ending import end_run
+from ara.lifecycle.executor import abort, make_due
+from ara.lifecycle.states import TERMINAL, RunStatus, move_run
+from ara.playbooks import ending as _ending  # noqa: F401 - registers how a playbook run ends
 from ara.playbooks.conditions import should_run
 from ara.playbooks.definitions import get_definition, redacted_spec, spec_of
 from ara.playbooks.durations import parse_duration
@@ -109,6 +111,8 @@ def create_run(
             run.approval_expires_at = now + dt.timedelta(seconds=parse_duration(spec.approval.expiry))
     session.add(run)
     session.flush()
+    if run.status == RunStatus.SCHEDULED:
+        make_due(session, run.id)
     if spec.approval is not None and identity is not None and is_approver(session, identity, spec, definition.id):
         _record_approval(session, run, spec, identity, approved=True, comment="creator is an approver")
     return run
@@ -150,6 +154,7 @@ def _record_approval(
     elif _approvals_complete(session, run, spec):
         move_run(run, RunStatus.SCHEDULED)
         run.scheduled_time = utcnow()
+        make_due(session, run.id)
 
 
 def decide(
@@ -188,10 +193,10 @@ def decide(
 def cancel_run(session: Session, run_id: str, identity: Identity | None) -> PlaybookRun:
     run = get_run(session, run_id)
     require(session, identity, run.playbook_id, "cancel")
-    if run.status in RUN_TERMINAL:
+    if run.status in TERMINAL:
         raise ValidationFailed({"run": [f"run already {run.status}"]})
-    # A running action's process group is killed by its worker, which polls the run's status.
     end_run(session, run, RunStatus.CANCELLED, f"cancelled by {identity.username if identity else 'system'}")
+    abort(session, run.id)  # the executor kills a running action's process group once this commits
     return run
 
 
@@ -208,20 +213,6 @@ def rerun(session: Session, box: SecretBox, run_id: str, identity: Identity | No
     )
     run.request = {**run.request, "rerun_of": original.id}
     return run
-
-
-def active_runs(session: Session, playbook_id: str) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(PlaybookRun)
-            .where(
-                PlaybookRun.playbook_id == playbook_id,
-                PlaybookRun.status.in_(["running", "waiting", "sleeping", "retrying"]),
-            )
-        )
-        or 0
-    )
 
 
 def run_dict(run: PlaybookRun) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 import ara
 from ara.db.migrate import upgrade
+from ara.lifecycle.executor import Executor
 from ara.server.errors import install_error_handlers
 from ara.server.limits import BodyLimit, NulFreePath
 from ara.server.middleware import AuthenticationMiddleware
@@ -20,7 +21,7 @@ from ara.settings import Settings
 
 
 def create_app(settings: Settings | None = None, *, run_migrations: bool = True, workers: bool = True) -> FastAPI:
-    """``workers``: start the in-process worker with the app's lifespan (the offline client does not)."""
+    """``workers``: start the executor with the app's lifespan (the offline client does not)."""
     settings = settings or Settings()
     state = AppState.build(settings)
     if run_migrations:
@@ -31,18 +32,13 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         # Sized with the database pool (``database.pool_size + max_overflow`` covers these threads).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.server.threads
         if workers:
-            from ara.engine.worker import Worker
-
-            # With ARA_ENGINE__WORKERS=0 the server still keeps time (schedules, expiry, dead workers) but
-            # leaves executing runs to ``ara worker`` processes.
-            state.worker = Worker(state.engine_context, threads=settings.engine.workers)
-            state.worker.start()
+            state.executor = start_executor(state)
         try:
             yield
         finally:
-            if state.worker is not None:
-                state.worker.stop()
-                state.worker = None
+            if state.executor is not None:
+                state.executor.stop()
+                state.executor = None
 
     app = FastAPI(title="Ara", version=ara.__version__, redirect_slashes=False, lifespan=lifespan)
     app.state.ara = state
@@ -58,3 +54,16 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.include_router(health.router)
     install_openapi(app)
     return app
+
+
+def start_executor(state: AppState) -> Executor | None:
+    """The database's executor, started. On SQLite with ``ARA_ENGINE__WORKERS=0`` there is none: nothing else
+    could execute runs there, so they wait (``ara server`` says so at start)."""
+    from ara.engine.executors import build_executor
+
+    workers = state.settings.engine.workers
+    if workers < 1 and state.engine.dialect.name != "postgresql":
+        return None
+    executor = build_executor(state.engine_context, concurrency=workers)
+    executor.start()
+    return executor

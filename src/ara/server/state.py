@@ -1,5 +1,5 @@
 """What one app instance holds: its settings, engine, session factories, credential cache and (optionally) the
-in-process worker that executes playbook runs."""
+executor that runs playbook runs."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ara.users.service import CredentialChecker
 
 if TYPE_CHECKING:
     from ara.engine.context import EngineContext
-    from ara.engine.executor import Executor
+    from ara.lifecycle.executor import Executor
 
 
 @dataclass
@@ -25,7 +25,7 @@ class AppState:
     writer: sessionmaker[Session]
     reader: sessionmaker[Session]
     credentials: CredentialChecker = field(init=False)
-    worker: Executor | None = None
+    executor: Executor | None = None
     _engine_context: EngineContext | None = None
 
     def __post_init__(self) -> None:
@@ -42,9 +42,5 @@ class AppState:
         if self._engine_context is None:
             from ara.engine.context import EngineContext
 
-            self._engine_context = EngineContext.build(self.settings, self.engine, self.writer)
+            self._engine_context = EngineContext.build(self.settings, self.engine, self.writer, self.reader)
         return self._engine_context
-
-    def wake_worker(self) -> None:
-        if self.worker is not None:
-            self.worker.wake()

@@ -12,8 +12,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import select
 
 from ara.db.types import iso
-from ara.engine.states import RunStatus
 from ara.errors import NotFound, ValidationFailed
+from ara.lifecycle.states import RunStatus
 from ara.playbooks import definitions, permissions, runs
 from ara.playbooks.models import Artifact, PlaybookRun
 from ara.playbooks.permissions import require
@@ -110,7 +110,6 @@ async def run_playbook(request: Request, state: StateDep) -> JSONResponse:
         return {"run_id": run.id, "starts_at": iso(run.scheduled_time), "status": run.status}
 
     answer = await _call(request, state, work)
-    state.wake_worker()
     return JSONResponse(answer, status_code=201)
 
 
@@ -125,7 +124,6 @@ async def _decide(
         return {"run_id": run.id, "status": run.status}
 
     answer = await _call(request, state, work)
-    state.wake_worker()
     return JSONResponse(answer)
 
 
@@ -165,7 +163,6 @@ async def rerun(run_id: str, request: Request, state: StateDep) -> JSONResponse:
         return {"run_id": run.id, "starts_at": iso(run.scheduled_time), "status": run.status}
 
     answer = await _call(request, state, work)
-    state.wake_worker()
     return JSONResponse(answer, status_code=201)
 
 
@@ -221,7 +218,6 @@ async def list_runs(
 async def webhook(path: str, request: Request, state: StateDep) -> JSONResponse:
     raw = await request.body()
     run_id = await run_in_threadpool(accept_webhook, state, path, request, raw)
-    state.wake_worker()
     return JSONResponse({"run_id": run_id}, status_code=201)
 
 

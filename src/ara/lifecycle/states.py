@@ -1,4 +1,7 @@
-"""Run and action statuses, and the one function allowed to move them (anything else is a bug)."""
+"""Run and action statuses, their named groups, and the one function allowed to move them.
+
+Every kind of run (playbook runs today, app runs next) goes through this table; a status group is spelled here
+and nowhere else."""
 
 from __future__ import annotations
 
@@ -33,10 +36,26 @@ class ActionStatus(StrEnum):
     TIMED_OUT = "timed_out"
 
 
-RUN_TERMINAL = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.TIMED_OUT})
+#: A run that is over: nothing moves it again.
+TERMINAL = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.TIMED_OUT})
+#: A run an executor may pick up when its ``scheduled_time`` comes (new, or parked by a delay or a retry).
+CLAIMABLE = frozenset({RunStatus.SCHEDULED, RunStatus.SLEEPING, RunStatus.RETRYING})
+#: A run that has started and not ended: it holds one of its playbook's ``concurrency`` slots.
+ACTIVE = frozenset({RunStatus.RUNNING, RunStatus.WAITING, RunStatus.SLEEPING, RunStatus.RETRYING})
+#: A run that has started and waits without an executor holding it (its own timeout still applies).
+PARKED = frozenset({RunStatus.WAITING, RunStatus.SLEEPING, RunStatus.RETRYING})
+#: A run some executor is executing right now (if that executor dies, the run is failed, never re-run).
+EXECUTING = frozenset({RunStatus.RUNNING})
+
 ACTION_TERMINAL = frozenset(
     {ActionStatus.COMPLETED, ActionStatus.FAILED, ActionStatus.SKIPPED, ActionStatus.CANCELLED, ActionStatus.TIMED_OUT}
 )
+#: An action attempt that has not ended; ending its run ends it too.
+ACTION_UNFINISHED = frozenset(
+    {ActionStatus.SCHEDULED, ActionStatus.SLEEPING, ActionStatus.WAITING, ActionStatus.RUNNING}
+)
+#: An action attempt that ended badly (it fails its run unless a later attempt follows).
+ACTION_FAILED = frozenset({ActionStatus.FAILED, ActionStatus.TIMED_OUT})
 
 _RUN_MOVES: dict[RunStatus, frozenset[RunStatus]] = {
     RunStatus.PENDING_APPROVAL: frozenset(

@@ -1,0 +1,140 @@
+"""The embedded executor (SQLite): this process owns every run, so there is nothing to claim across processes
+and nothing to poll. Due runs wait on a heap; one thread sleeps exactly until the earliest is due and hands it
+to a thread pool; another ticks the clock once a second (schedules, triggers, expiry).
+
+``submit`` and ``abort`` take effect when the caller's transaction commits (a session event), never before: a
+rolled-back run is never executed. At start, runs a previous process left ``running`` are failed (actions are
+not idempotent, so they are never re-run) and every due run is reloaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import itertools
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from ara.db.session import unit_of_work
+from ara.db.types import utcnow
+from ara.engine import housekeeping
+from ara.engine.activation import advance
+from ara.engine.context import EngineContext
+from ara.lifecycle.ending import end_run
+from ara.lifecycle.executor import RUNS
+from ara.lifecycle.states import CLAIMABLE, EXECUTING, RunStatus
+from ara.playbooks.models import PlaybookRun
+
+log = logging.getLogger("ara.engine")
+_DUE, _ABORT = "ara_local_due", "ara_local_abort"
+
+
+class LocalExecutor:
+    def __init__(self, ctx: EngineContext, *, concurrency: int) -> None:
+        if concurrency < 1:
+            raise ValueError("the embedded executor needs at least one thread (ARA_ENGINE__WORKERS >= 1)")
+        self.ctx = ctx
+        self.concurrency = concurrency
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ara-run")
+        self._heap: list[tuple[dt.datetime, int, str]] = []
+        self._order = itertools.count()
+        self._changed = threading.Condition()
+        self._stopping = threading.Event()
+        self._aborts: dict[str, threading.Event] = {}
+        self._threads: list[threading.Thread] = []
+        event.listen(ctx.writer, "after_commit", self._committed)
+        event.listen(ctx.writer, "after_rollback", self._rolled_back)
+
+    # -- the protocol ---------------------------------------------------------------------------------------
+    def submit(self, session: Session, run_id: str, *, at: dt.datetime | None = None, queue: str = RUNS) -> None:
+        session.info.setdefault(_DUE, []).append((at or utcnow(), run_id))
+
+    def abort(self, session: Session, run_id: str) -> None:
+        session.info.setdefault(_ABORT, []).append(run_id)
+
+    def start(self) -> None:
+        with unit_of_work(self.ctx.writer) as session:
+            for run in session.scalars(select(PlaybookRun).where(PlaybookRun.status.in_(EXECUTING))):
+                end_run(session, run, RunStatus.FAILED, "the server stopped during the run; it was not resumed")
+            due = session.execute(
+                select(PlaybookRun.scheduled_time, PlaybookRun.id).where(PlaybookRun.status.in_(CLAIMABLE))
+            ).all()
+        for at, run_id in due:
+            self._push(at, run_id)
+        for target, name in ((self._dispatch, "ara-timer"), (self._clock, "ara-clock")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._changed:
+            self._changed.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        for flag in list(self._aborts.values()):
+            flag.set()  # running actions stop (and their runs are failed at the next start if left running)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        event.remove(self.ctx.writer, "after_commit", self._committed)
+        event.remove(self.ctx.writer, "after_rollback", self._rolled_back)
+
+    # -- transactions ---------------------------------------------------------------------------------------
+    def _committed(self, session: Session) -> None:
+        for at, run_id in session.info.pop(_DUE, []):
+            self._push(at, run_id)
+        for run_id in session.info.pop(_ABORT, []):
+            flag = self._aborts.get(run_id)
+            if flag is not None:
+                flag.set()
+
+    def _rolled_back(self, session: Session) -> None:
+        session.info.pop(_DUE, None)
+        session.info.pop(_ABORT, None)
+
+    # -- threads --------------------------------------------------------------------------------------------
+    def _push(self, at: dt.datetime, run_id: str) -> None:
+        with self._changed:
+            heapq.heappush(self._heap, (at, next(self._order), run_id))
+            self._changed.notify()
+
+    def _dispatch(self) -> None:
+        """Sleep until the earliest due run (or a new submission), then hand what is due to the pool."""
+        while not self._stopping.is_set():
+            with self._changed:
+                due: list[str] = []
+                now = utcnow()
+                while self._heap and self._heap[0][0] <= now:
+                    due.append(heapq.heappop(self._heap)[2])
+                if not due:
+                    wait = (self._heap[0][0] - now).total_seconds() if self._heap else None
+                    self._changed.wait(timeout=wait)
+                    continue
+            for run_id in due:
+                self._pool.submit(self._activate, run_id)
+
+    def _activate(self, run_id: str) -> None:
+        flag = threading.Event()
+        try:
+            # The flag is registered only once admitted: a duplicate activation of a running run never replaces it.
+            advance(self.ctx, run_id, aborted=flag.is_set, on_admit=lambda _run: self._aborts.__setitem__(run_id, flag))
+        except Exception:
+            log.exception("activation of run %s failed", run_id)
+        finally:
+            if self._aborts.get(run_id) is flag:
+                del self._aborts[run_id]
+
+    def _clock(self) -> None:
+        last_sweep = dt.datetime.min.replace(tzinfo=dt.UTC)
+        while not self._stopping.wait(1.0):
+            now = utcnow()
+            housekeeping.tick(self.ctx, now)
+            if (now - last_sweep).total_seconds() >= housekeeping.records_sweep_interval(self.ctx):
+                last_sweep = now
+                try:
+                    housekeeping.sweep_records(self.ctx, now)
+                except Exception:
+                    log.exception("records sweep failed")

@@ -1,0 +1,56 @@
+"""How a domain hands a run to whatever executes it, without knowing what that is.
+
+An executor is attached to the write sessions' factory (``attach``); a domain that makes a run due calls
+``make_due(session, run_id)`` inside the transaction that made it due, and the executor acts only if that
+transaction commits (the embedded executor pushes it onto its timer after the commit; the procrastinate executor
+inserts a job in the same transaction). Without an attached executor (a CLI tool, the offline client) the run
+simply stays due in the database: an executor picks up due runs when it starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+#: The queue of playbook runs, and (next) of agent-app runs: separate, so one kind never starves the other.
+RUNS = "runs"
+AGENTS = "agents"
+QUEUES = (RUNS, AGENTS)
+
+_KEY = "ara_executor"
+
+
+class Executor(Protocol):
+    def start(self) -> None:
+        """Begin executing (fail what a previous life left running, pick up what is due)."""
+
+    def stop(self) -> None: ...
+
+    def submit(self, session: Session, run_id: str, *, at: dt.datetime | None = None, queue: str = RUNS) -> None:
+        """Make the run due at ``at`` (now if None) once ``session`` commits; nothing if it rolls back."""
+
+    def abort(self, session: Session, run_id: str) -> None:
+        """Once ``session`` commits, interrupt the run's current action wherever it executes."""
+
+
+def attach(factory: sessionmaker[Session], executor: Executor) -> None:
+    """Sessions made by ``factory`` from now on reach ``executor`` (through ``Session.info``)."""
+    factory.configure(info={_KEY: executor})
+
+
+def executor_of(session: Session) -> Executor | None:
+    return session.info.get(_KEY)
+
+
+def make_due(session: Session, run_id: str, *, at: dt.datetime | None = None, queue: str = RUNS) -> None:
+    executor = executor_of(session)
+    if executor is not None:
+        executor.submit(session, run_id, at=at, queue=queue)
+
+
+def abort(session: Session, run_id: str) -> None:
+    executor = executor_of(session)
+    if executor is not None:
+        executor.abort(session, run_id)

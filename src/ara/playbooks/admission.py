@@ -1,0 +1,60 @@
+"""Admission: whether a due run may start now, under its playbook's ``concurrency`` limit.
+
+The check and the move to ``running`` share one transaction that first locks the playbook definition's row, so
+two executors admitting two runs of one playbook at once are serialised: the second counts the first's run
+(PostgreSQL; SQLite serialises every writer anyway). A run refused for want of a slot stays ``scheduled``; the
+run that frees the slot makes it due again when it ends (``next_waiting``)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ara.db.types import utcnow
+from ara.lifecycle.executor import make_due
+from ara.lifecycle.states import ACTIVE, CLAIMABLE, RunStatus, move_run
+from ara.playbooks.models import PlaybookDefinition, PlaybookRun
+from ara.playbooks.spec import PlaybookSpec
+
+
+def _limit(run: PlaybookRun) -> int:
+    return PlaybookSpec.model_validate(run.spec).concurrency or 0
+
+
+def active_runs(session: Session, playbook_id: str) -> int:
+    query = select(func.count()).select_from(PlaybookRun)
+    return session.scalar(query.where(PlaybookRun.playbook_id == playbook_id, PlaybookRun.status.in_(ACTIVE))) or 0
+
+
+def admit(session: Session, run_id: str, worker_id: str) -> PlaybookRun | None:
+    """Move a due run to ``running`` for ``worker_id``; None if it is not claimable, not due yet or has no slot."""
+    run = session.get(PlaybookRun, run_id, with_for_update=True, populate_existing=True)
+    if run is None or run.status not in CLAIMABLE:
+        return None  # ended, already running elsewhere, or waiting for approval
+    if run.scheduled_time > utcnow():
+        make_due(session, run.id, at=run.scheduled_time)  # woken early: come back on time
+        return None
+    if run.status == RunStatus.SCHEDULED and (limit := _limit(run)):
+        session.execute(select(PlaybookDefinition.id).where(PlaybookDefinition.id == run.playbook_id).with_for_update())
+        if active_runs(session, run.playbook_id) >= limit:
+            return None
+    move_run(run, RunStatus.RUNNING)
+    run.worker_id = worker_id
+    return run
+
+
+def next_waiting(session: Session, ended: PlaybookRun) -> str | None:
+    """The oldest due run of ``ended``'s playbook still waiting for a slot, if the playbook limits concurrency."""
+    if not _limit(ended):
+        return None
+    return session.scalar(
+        select(PlaybookRun.id)
+        .where(
+            PlaybookRun.playbook_id == ended.playbook_id,
+            PlaybookRun.status == RunStatus.SCHEDULED,
+            PlaybookRun.scheduled_time <= utcnow(),
+            PlaybookRun.id != ended.id,
+        )
+        .order_by(PlaybookRun.scheduled_time, PlaybookRun.id)
+        .limit(1)
+    )
