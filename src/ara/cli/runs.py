@@ -14,22 +14,11 @@ from ara.cli.errors import fail, fail_usage
 from ara.cli.options import Api, Filter, api_command, status_filter
 from ara.cli.output import message
 from ara.cli.resources import key_values, playbook_id_for
+from ara.lifecycle.states import TERMINAL, RunStatus
 
 app = typer.Typer(help="Playbook runs: start, approve, watch, cancel, and fetch their artifacts.", no_args_is_help=True)
 
-STATUSES = (
-    "scheduled",
-    "pending_approval",
-    "running",
-    "waiting",
-    "sleeping",
-    "retrying",
-    "completed",
-    "failed",
-    "cancelled",
-    "timed_out",
-)
-FINISHED = ("completed", "failed", "cancelled", "timed_out")
+STATUSES = tuple(status.value for status in RunStatus)
 COLUMNS = ("id", "playbook_id", "status", "created_by", "trigger", "created_at", "start_time", "end_time", "error")
 RunId = Annotated[str, typer.Argument(metavar="RUN_ID", help="Playbook run id")]
 Comment = Annotated[str, typer.Option("--comment", help="Why (kept with the decision)")]
@@ -42,7 +31,7 @@ def _started(api: Api, answer: dict[str, Any], wait: bool, wait_timeout: float) 
         return
     deadline = time.monotonic() + wait_timeout
     run = api.client.get(f"/playbook/run/{answer['run_id']}")
-    while run["status"] not in FINISHED:
+    while run["status"] not in TERMINAL:
         if time.monotonic() > deadline:
             fail(f"run {answer['run_id']} is still {run['status']} after {wait_timeout:g}s")
         time.sleep(0.2)

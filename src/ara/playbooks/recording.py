@@ -73,7 +73,7 @@ def record_action(session: Session, run: PlaybookRun, action: RunAction, kind: s
         return
     pid = run.records_playbook_id
     play, file, host = _ids(session, pid)
-    failed = action.status in ("failed", "timed_out", "cancelled")
+    failed = RESULT_STATUS.get(action.status) == "failed"
     started = (action.start_time or action.scheduled_time).isoformat()
     ended = (action.end_time or utcnow()).isoformat()
     name = action.name if action.attempt == 1 else f"{action.name} (attempt {action.attempt})"
