@@ -7,8 +7,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event, inspect
 
 from ara.db.migrate import current_revision, downgrade, head_revision, upgrade
-from ara.db.procrastinate_schema import TRACKING_TABLE
 from ara.db.models import metadata
+from ara.db.procrastinate_schema import TRACKING_TABLE
 from ara.db.session import make_engine
 from ara.settings import Settings
 
