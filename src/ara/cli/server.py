@@ -53,6 +53,12 @@ def serve(
     except SchemaMismatch as exc:
         typer.echo(f"Refusing to start: {exc}", err=True)
         raise typer.Exit(2) from None
+    if app.state.ara.engine.dialect.name == "sqlite" and settings.engine.workers < 1:
+        typer.echo(
+            "ARA_ENGINE__WORKERS=0 on the embedded SQLite database: playbook runs will be stored but not executed "
+            "(only PostgreSQL shares runs with 'ara worker' processes).",
+            err=True,
+        )
     notice = bootstrap_admin(app, loopback=is_loopback(host))
     if notice:
         typer.echo(notice, err=True)
