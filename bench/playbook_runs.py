@@ -1,12 +1,26 @@
 #!/usr/bin/env python3
-"""Benchmark: playbook runs on the embedded default (SQLite, in-process workers).
+"""Benchmark: playbook runs on each engine, against spawning the same process bare, in one run.
 
-Measures, in one run, against spawning the same process bare:
-  * trigger-to-start latency: POST /playbook/run until the action's process starts (it writes a timestamp);
-  * throughput: trivial exec runs completed per second with N submitted at once.
+Modes (each a fresh database and real processes on 127.0.0.1):
+  embedded   ``ara server`` on SQLite with its in-process executor (the default install);
+  postgres   ``ara server`` on PostgreSQL with ``ARA_ENGINE__WORKERS=0`` (API only) and one external
+             ``ara worker`` process that executes every run (procrastinate);
+  bare       the action's own process spawned directly, with as many threads as the engines have, measured
+             right after each engine (so both sides of a ratio see the same load).
 
-Usage: python3 bench/playbook_runs.py [--runs 200] [--latency-samples 30] [--workers 4]
-Not a test: it prints figures and ratios, and asserts nothing.
+For each engine it reports:
+  * trigger-to-start latency: POST /playbook/run until the action's process has started (it prints
+    ``time.time()``), median and p95, against the bare spawn's median;
+  * throughput: trivial exec runs completed per second with ``--runs`` submitted at once, against bare spawns/s.
+The issue's targets are printed beside the figures: external worker median latency <= 150 ms, embedded runs/s
+>= 0.8x bare.
+
+Usage: python3 bench/playbook_runs.py [--modes embedded,postgres] [--runs 200] [--latency-samples 30]
+                                      [--workers 4] [--postgres URL]
+``--postgres`` (default ``$ARA_TEST_POSTGRES_URL``) names a PostgreSQL server where a throwaway database is
+created and dropped; without one the postgres mode is skipped with a message.
+Not a test: it prints figures and ratios, writes bench/out/playbook_runs.json, and asserts only that every run
+completed.
 """
 
 from __future__ import annotations
@@ -14,130 +28,252 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 SCRIPT = 'python3 -c "import time; print(time.time())"'
+FINISHED = ("completed", "failed", "cancelled", "timed_out")  # the wire values; this script imports no ara
+TARGET_EXTERNAL_MEDIAN_MS = 150
+TARGET_EMBEDDED_OF_BARE = 0.8
+ADMIN = ("admin@local", "admin")  # created by ``ara server`` on loopback
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def start_server(base: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "ARA_BASE_DIR": str(base), "ARA_ENGINE__WORKERS": str(workers)}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from ara.cli.main import main; main()", "server", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
+def ara_env(base: Path, **extra: str) -> dict[str, str]:
+    """A clean environment for our processes: no caller ARA_* settings, and this checkout's ``ara``."""
+    import ara
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARA_")}
+    env["PYTHONPATH"] = str(Path(ara.__file__).resolve().parents[1])
+    return {**env, "ARA_BASE_DIR": str(base), **extra}
+
+
+def ara_command(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from ara.cli.main import main; main()", *args]
+
+
+@contextmanager
+def process(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
-            httpx.get(url + "/healthcheck", timeout=1)
-            return proc, url
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise SystemExit("server did not start") from None
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def fail(message: str, *logs: Path) -> SystemExit:
+    tails = "".join(f"\n--- {log.name} ---\n{log.read_text(errors='replace')[-3000:]}" for log in logs if log.exists())
+    return SystemExit(message + tails)
+
+
+@contextmanager
+def ara_server(base: Path, env: dict[str, str]) -> Iterator[str]:
+    port = free_port()
+    log = base / "server.log"
+    with process(ara_command("server", "--port", str(port)), env, log) as proc:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/healthcheck", timeout=1).status_code < 500:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise fail("ara server did not start", log)
             time.sleep(0.1)
+        yield url
 
 
-def bare_spawn(samples: int) -> list[float]:
-    """Seconds from 'about to spawn' to the process having started (it prints time.time())."""
-    out = []
+@contextmanager
+def embedded(base: Path, workers: int, _postgres: str) -> Iterator[str]:
+    with ara_server(base, ara_env(base, ARA_ENGINE__WORKERS=str(workers))) as url:
+        yield url
+
+
+@contextmanager
+def fresh_postgres(server_url: str) -> Iterator[str]:
+    """A throwaway database on ``server_url``'s PostgreSQL, dropped afterwards."""
+    import psycopg
+
+    name = "ara_bench_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def postgres(base: Path, workers: int, server_url: str) -> Iterator[str]:
+    """An API-only server and one external worker sharing the database, the secret key and the artifact store."""
+    with fresh_postgres(server_url) as database:
+        shared = {"ARA_DATABASE__URL": database, "ARA_SECRET_KEY": secrets_key()}
+        with ara_server(base, ara_env(base, ARA_ENGINE__WORKERS="0", **shared)) as url:
+            log = base / "worker.log"
+            command = ara_command("worker", "--queue", "runs", "--concurrency", str(workers))
+            with process(command, ara_env(base, **shared), log) as worker:
+                time.sleep(0.5)
+                if worker.poll() is not None:
+                    raise fail(f"ara worker exited with code {worker.returncode}", log)
+                yield url
+
+
+def secrets_key() -> str:
+    """A Fernet key (32 random bytes, urlsafe base64), the form ``ARA_SECRET_KEY`` takes."""
+    import base64
+
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+MODES = {"embedded": embedded, "postgres": postgres}
+
+
+def wait_done(http: httpx.Client, run_id: str, timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        run: dict[str, Any] = http.get(f"/playbook/run/{run_id}").json()
+        if run["status"] in FINISHED:
+            return run
+        if time.monotonic() > deadline:
+            raise SystemExit(f"run {run_id} still {run['status']} after {timeout:g}s")
+        time.sleep(0.01)
+
+
+@dataclass
+class Figures:
+    latency_median_ms: float
+    latency_p95_ms: float
+    runs_per_s: float
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(int(len(ordered) * 0.95 + 0.5) - 1, 0)]
+
+
+def measure(url: str, runs: int, samples: int) -> Figures:
+    with httpx.Client(base_url=url, auth=ADMIN, timeout=60) as http:
+        spec = {"name": "trivial", "spec": {"actions": [{"name": "stamp", "exec": {"script": SCRIPT}}]}}
+        created = http.post("/playbook", json=spec)
+        if created.status_code != 201:
+            raise SystemExit(f"defining the playbook failed: {created.status_code} {created.text}")
+        playbook_id = created.json()["id"]
+        for _ in range(2):  # warm up (and, on PostgreSQL, wait until the worker takes jobs)
+            warm = wait_done(http, http.post("/playbook/run", json={"id": playbook_id}).json()["run_id"])
+            if warm["status"] != "completed":
+                raise SystemExit(f"warm-up run ended {warm['status']}: {warm.get('error')}")
+
+        latencies = []
+        for _ in range(samples):
+            t0 = time.time()
+            run_id = http.post("/playbook/run", json={"id": playbook_id}).json()["run_id"]
+            wait_done(http, run_id)
+            action = http.get(f"/playbook/run/{run_id}/status").json()["actions"][0]
+            latencies.append(float(action["result"]["stdout"]) - t0)
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(8) as pool:
+            ids = list(
+                pool.map(lambda _: http.post("/playbook/run", json={"id": playbook_id}).json()["run_id"], range(runs))
+            )
+        statuses = [wait_done(http, run_id)["status"] for run_id in ids]
+        elapsed = time.perf_counter() - t0
+        if set(statuses) != {"completed"}:
+            raise SystemExit(f"not every run completed: {sorted(set(statuses))}")
+    return Figures(statistics.median(latencies) * 1000, p95(latencies) * 1000, runs / elapsed)
+
+
+def bare(samples: int, count: int, workers: int) -> Figures:
+    """The action's process spawned directly: start latency one at a time, then ``count`` on ``workers`` threads."""
+    latencies = []
     for _ in range(samples):
         t0 = time.time()
         printed = subprocess.run(["bash", "-c", SCRIPT], capture_output=True, text=True, check=True).stdout
-        out.append(float(printed) - t0)
-    return out
-
-
-def bare_throughput(count: int, workers: int) -> float:
+        latencies.append(float(printed) - t0)
     t0 = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(lambda _: subprocess.run(["bash", "-c", SCRIPT], capture_output=True, check=True), range(count)))
-    return count / (time.perf_counter() - t0)
-
-
-def wait_done(http: httpx.Client, run_id: str) -> dict:
-    while True:
-        run = http.get(f"/playbook/run/{run_id}").json()
-        if run["status"] in ("completed", "failed", "cancelled", "timed_out"):
-            return run
-        time.sleep(0.01)
+    rate = count / (time.perf_counter() - t0)
+    return Figures(statistics.median(latencies) * 1000, p95(latencies) * 1000, rate)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--modes", default="embedded,postgres", help="comma-separated: embedded, postgres")
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--latency-samples", type=int, default=30)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=4, help="executor threads (server or worker concurrency)")
+    parser.add_argument("--postgres", default=os.environ.get("ARA_TEST_POSTGRES_URL", ""))
     args = parser.parse_args()
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = set(modes) - set(MODES)
+    if unknown:
+        parser.error(f"--modes: unknown mode(s) {', '.join(sorted(unknown))} (known: {', '.join(MODES)})")
+    if "postgres" in modes and not args.postgres:
+        print("postgres mode skipped: give --postgres URL or set ARA_TEST_POSTGRES_URL")
+        modes.remove("postgres")
 
-    with tempfile.TemporaryDirectory(prefix="ara-bench-runs-") as tmp:
-        server, url = start_server(Path(tmp), args.workers)
-        try:
-            with httpx.Client(base_url=url, auth=("admin@local", "admin"), timeout=60) as http:
-                spec = {"name": "trivial", "spec": {"actions": [{"name": "stamp", "exec": {"script": SCRIPT}}]}}
-                playbook_id = http.post("/playbook", json=spec).json()["id"]
-                wait_done(http, http.post("/playbook/run", json={"id": playbook_id}).json()["run_id"])  # warm up
+    # Each engine is paired with a bare measurement taken right after it, so load drift on a shared machine
+    # hits both sides of a ratio alike.
+    results: dict[str, dict[str, Figures]] = {}
+    for mode in modes:
+        with ExitStack() as stack:
+            base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"ara-bench-{mode}-")))
+            url = stack.enter_context(MODES[mode](base, args.workers, args.postgres))
+            ara = measure(url, args.runs, args.latency_samples)
+        results[mode] = {"ara": ara, "bare": bare(args.latency_samples, args.runs, args.workers)}
 
-                latencies = []
-                for _ in range(args.latency_samples):
-                    t0 = time.time()
-                    run_id = http.post("/playbook/run", json={"id": playbook_id}).json()["run_id"]
-                    wait_done(http, run_id)
-                    action = http.get(f"/playbook/run/{run_id}/status").json()["actions"][0]
-                    latencies.append(float(action["result"]["stdout"]) - t0)
+    for mode, pair in results.items():
+        f, b = pair["ara"], pair["bare"]
+        print(
+            f"{mode}: trigger-to-start median {f.latency_median_ms:.1f} ms (p95 {f.latency_p95_ms:.1f} ms), "
+            f"bare spawn {b.latency_median_ms:.1f} ms -> {f.latency_median_ms / b.latency_median_ms:.1f}x; "
+            f"{f.runs_per_s:.1f} runs/s, bare {b.runs_per_s:.1f}/s -> {f.runs_per_s / b.runs_per_s:.2f}x "
+            f"({args.runs} runs, {args.workers} threads)"
+        )
+    if "postgres" in results:
+        median = results["postgres"]["ara"].latency_median_ms
+        verdict = "met" if median <= TARGET_EXTERNAL_MEDIAN_MS else "MISSED"
+        print(f"target: external worker median <= {TARGET_EXTERNAL_MEDIAN_MS} ms: {verdict} ({median:.1f} ms)")
+    if "embedded" in results:
+        pair = results["embedded"]
+        ratio = pair["ara"].runs_per_s / pair["bare"].runs_per_s
+        verdict = "met" if ratio >= TARGET_EMBEDDED_OF_BARE else "MISSED"
+        print(f"target: embedded runs/s >= {TARGET_EMBEDDED_OF_BARE}x bare: {verdict} ({ratio:.2f}x)")
 
-                t0 = time.perf_counter()
-                ids = [http.post("/playbook/run", json={"id": playbook_id}).json()["run_id"] for _ in range(args.runs)]
-                statuses = [wait_done(http, run_id)["status"] for run_id in ids]
-                elapsed = time.perf_counter() - t0
-                assert set(statuses) == {"completed"}, statuses
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-
-    bare = bare_spawn(args.latency_samples)
-    bare_rate = bare_throughput(args.runs, args.workers)
-    ara_rate = args.runs / elapsed
-    figures = {
-        "latency_ms": {
-            "ara_median": statistics.median(latencies) * 1000,
-            "ara_p95": sorted(latencies)[int(len(latencies) * 0.95) - 1] * 1000,
-            "bare_spawn_median": statistics.median(bare) * 1000,
-        },
-        "throughput_runs_per_s": {"ara": ara_rate, "bare_spawn": bare_rate},
-        "runs": args.runs,
-        "workers": args.workers,
-    }
-    lat = figures["latency_ms"]
-    print(
-        f"trigger-to-start latency: ara median {lat['ara_median']:.1f} ms (p95 {lat['ara_p95']:.1f} ms), "
-        f"bare spawn median {lat['bare_spawn_median']:.1f} ms -> {lat['ara_median'] / lat['bare_spawn_median']:.1f}x"
-    )
-    print(
-        f"trivial exec runs/s ({args.runs} runs, {args.workers} workers): ara {ara_rate:.1f}/s, "
-        f"bare spawn {bare_rate:.1f}/s -> ara reaches {ara_rate / bare_rate:.1%} of bare"
-    )
     out = Path(__file__).with_name("out")
     out.mkdir(exist_ok=True)
-    (out / "playbook_runs.json").write_text(json.dumps(figures, indent=2))
+    figures = {mode: {side: asdict(value) for side, value in pair.items()} for mode, pair in results.items()}
+    payload = {"figures": figures, "runs": args.runs, "latency_samples": args.latency_samples, "workers": args.workers}
+    (out / "playbook_runs.json").write_text(json.dumps(payload, indent=2))
 
 
 if __name__ == "__main__":
