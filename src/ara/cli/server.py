@@ -33,6 +33,7 @@ def serve(
     """Serve the API and UI (SQLite under ~/.ara/server unless ARA_DATABASE__URL says otherwise)."""
     import uvicorn
 
+    from ara.db.procrastinate_schema import SchemaMismatch
     from ara.server.app import create_app
 
     settings = get_settings()
@@ -47,7 +48,17 @@ def serve(
                 err=True,
             )
             raise typer.Exit(2)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except SchemaMismatch as exc:
+        typer.echo(f"Refusing to start: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if app.state.ara.engine.dialect.name == "sqlite" and settings.engine.workers < 1:
+        typer.echo(
+            "ARA_ENGINE__WORKERS=0 on the embedded SQLite database: playbook runs will be stored but not executed "
+            "(only PostgreSQL shares runs with 'ara worker' processes).",
+            err=True,
+        )
     notice = bootstrap_admin(app, loopback=is_loopback(host))
     if notice:
         typer.echo(notice, err=True)
