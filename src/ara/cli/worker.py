@@ -13,8 +13,9 @@ import signal
 from typing import Annotated
 
 import typer
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
+from ara.db import procrastinate_schema
 from ara.db.migrate import current_revision, head_revision, upgrade
 from ara.db.session import make_engine, make_sessionmaker
 from ara.settings import Settings, get_settings
@@ -59,19 +60,22 @@ def work(
 
 
 def _check(engine: Engine) -> int:
-    """procrastinate's healthchecks plus Ara's schema: 0 when all is well, 1 otherwise."""
+    """procrastinate's healthchecks with Ara's schema: 0 when both are complete, 1 otherwise."""
     try:
         with engine.connect() as connection:
             revision = current_revision(connection)
-            jobs_table = connection.scalar(text("SELECT to_regclass('procrastinate_jobs')"))
+            left = procrastinate_schema.missing(connection) if revision is not None else ["all"]
     except Exception as exc:
         typer.echo(f"database: unreachable ({type(exc).__name__})", err=True)
         return 1
     typer.echo("database: OK")
     head = head_revision()
-    typer.echo(f"schema: {revision} ({'OK' if revision == head else f'expected {head}: run ara server or ara worker'})")
-    typer.echo(f"procrastinate_jobs table: {'OK' if jobs_table else 'missing'}")
-    return 0 if revision == head and jobs_table else 1
+    typer.echo(f"Ara schema: {'OK' if revision == head else f'at {revision}, expected {head}'}")
+    typer.echo(f"procrastinate schema: {'OK' if not left else f'{len(left)} migration file(s) missing'}")
+    if revision != head or left:
+        typer.echo("start 'ara server' or 'ara worker' once to migrate", err=True)
+        return 1
+    return 0
 
 
 def _serve(settings: Settings, engine: Engine, *, queues: tuple[str, ...], concurrency: int) -> None:
@@ -82,7 +86,10 @@ def _serve(settings: Settings, engine: Engine, *, queues: tuple[str, ...], concu
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
-    upgrade(engine)
+    try:
+        upgrade(engine)
+    except procrastinate_schema.SchemaMismatch as exc:
+        raise _refuse(str(exc)) from None
     ctx = EngineContext.build(settings, engine, make_sessionmaker(engine), make_sessionmaker(engine, write=False))
     executor = ProcrastinateExecutor(ctx, concurrency=concurrency, queues=queues)
     attach(ctx.writer, executor)  # what the runs do here (park, hand a slot over) defers jobs in turn
