@@ -13,7 +13,7 @@ import logging
 
 import procrastinate
 from procrastinate.jobs import Status
-from sqlalchemy import column, exists, or_, select, table
+from sqlalchemy import String, cast, column, exists, or_, select, table
 
 from ara.db.session import unit_of_work
 from ara.engine import housekeeping
@@ -49,7 +49,8 @@ def second(ctx: EngineContext, now: dt.datetime) -> None:
 
 def _job_of(run_statuses: tuple[str, ...]):  # type: ignore[no-untyped-def]
     """An activation job of the run in ``run_statuses`` (its ``lock`` is ``run:<id>``)."""
-    return exists().where(_jobs.c.lock == "run:" + PlaybookRun.id, _jobs.c.status.in_(run_statuses))
+    status = cast(_jobs.c.status, String)  # an enum of procrastinate's
+    return exists().where(_jobs.c.lock == "run:" + PlaybookRun.id, status.in_(run_statuses))
 
 
 def resubmit_orphans(ctx: EngineContext, now: dt.datetime) -> None:
