@@ -275,6 +275,26 @@ def test_sigterm_lets_the_running_run_finish(api: Mission, spawn: Spawn, tmp_pat
     assert api.get(run_id)["status"] == "completed"
 
 
+def test_sigterm_fails_a_run_still_going_after_the_drain(api: Mission, spawn: Spawn, tmp_path: Path) -> None:
+    worker = spawn()
+    pid_file = tmp_path / "action.pid"
+    playbook_id = api.define(
+        "hold", {"actions": [{"name": "hold", "exec": {"script": f"echo $$ > {pid_file}; sleep 60"}}]}
+    )
+    run_id = api.run(playbook_id)
+    try:
+        pgid = int(_wait_file(pid_file))
+        stopping = time.monotonic()
+        assert worker.terminate() == 0, worker.output()[-3000:]
+        print(f"SIGTERM to exit with a run still going: {time.monotonic() - stopping:.1f} s (drain {HEARTBEAT / 2} s)")
+        run = api.get(run_id)
+        assert run["status"] == "failed"  # not cancelled: nobody asked for that; and never resumed
+        assert "shut down during the run" in run["error"]
+        assert not _group_alive(pgid)
+    finally:
+        _kill_group(pid_file)
+
+
 def test_check_reports_the_schema(api: Mission, tmp_path: Path) -> None:
     env = worker_env(api.settings, tmp_path / "checker")
     ok = subprocess.run([*ARA, "worker", "--check"], env=env, capture_output=True, text=True, timeout=60)
