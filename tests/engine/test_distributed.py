@@ -239,6 +239,18 @@ def test_two_workers_never_exceed_a_concurrency_of_one(api: Mission, spawn: Spaw
     print(f"10 runs, concurrency 1, two workers: {(spans[-1][1] - spans[0][0]).total_seconds():.1f} s")
 
 
+def test_a_worker_runs_as_many_runs_at_once_as_its_concurrency(api: Mission, spawn: Spawn) -> None:
+    # More than asyncio's default thread pool (cpus + 4 threads) would allow on a small machine.
+    slots = (os.cpu_count() or 1) + 5
+    spawn("--concurrency", str(slots))
+    playbook_id = api.define("wide", {"actions": [{"name": "hold", "exec": {"script": "sleep 3"}}]})
+    runs = [api.wait(run_id, timeout=120) for run_id in [api.run(playbook_id) for _ in range(slots)]]
+    assert {run["status"] for run in runs} == {"completed"}
+    last_start = max(_moment(run["start_time"]) for run in runs)
+    first_end = min(_moment(run["end_time"]) for run in runs)
+    assert last_start < first_end  # all of them were running at that moment
+
+
 def test_a_killed_worker_fails_its_run_within_the_heartbeat_timeout(api: Mission, spawn: Spawn, tmp_path: Path) -> None:
     worker = spawn()
     pid_file = tmp_path / "action.pid"

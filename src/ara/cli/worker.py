@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from ara.db import procrastinate_schema
 from ara.db.migrate import current_revision, head_revision, upgrade
@@ -90,6 +91,9 @@ def _serve(settings: Settings, engine: Engine, *, queues: tuple[str, ...], concu
         upgrade(engine)
     except procrastinate_schema.SchemaMismatch as exc:
         raise _refuse(str(exc)) from None
+    except OperationalError as exc:  # psycopg's message names host and port, never the password
+        typer.echo(f"ara worker: cannot reach the database: {exc.orig}", err=True)
+        raise typer.Exit(1) from None
     ctx = EngineContext.build(settings, engine, make_sessionmaker(engine), make_sessionmaker(engine, write=False))
     executor = ProcrastinateExecutor(ctx, concurrency=concurrency, queues=queues)
     attach(ctx.writer, executor)  # what the runs do here (park, hand a slot over) defers jobs in turn
@@ -102,6 +106,9 @@ def _serve(settings: Settings, engine: Engine, *, queues: tuple[str, ...], concu
     )
     try:
         executor.serve()
+    except Exception:
+        logging.getLogger("ara.engine").exception("ara worker %s stopped on an error", ctx.worker_id)
+        raise typer.Exit(1) from None
     finally:
         engine.dispose()
     typer.echo(f"ara worker {ctx.worker_id}: stopped", err=True)
