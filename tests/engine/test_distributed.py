@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from ara.db.session import make_engine, make_sessionmaker, unit_of_work
 from ara.engine.context import EngineContext
@@ -91,50 +92,64 @@ def _kill_group(pid_file: Path) -> None:
             pass
 
 
-def _db(mission: Mission):  # type: ignore[no-untyped-def]
-    return create_engine(mission.settings.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-
-
 def _moment(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def _context(mission: Mission) -> EngineContext:
+    engine = make_engine(mission.settings)
+    return EngineContext.build(
+        mission.settings, engine, make_sessionmaker(engine), make_sessionmaker(engine, write=False)
+    )
+
+
+def _create(ctx: EngineContext, session: Session, playbook_id: str) -> PlaybookRun:
+    """A run created as the API creates one (``create_run`` makes it due through the attached executor, if any)."""
+    return create_run(
+        session, ctx.box, playbook_id=playbook_id, request={}, identity=None, trigger="api", check_permission=False
+    )
+
+
 def test_a_rolled_back_run_leaves_no_job(api: Mission) -> None:
     playbook_id = api.define("quick", {"actions": [{"name": "hi", "exec": {"script": "true"}}]})
-    engine = make_engine(api.settings)
-    ctx = EngineContext.build(api.settings, engine, make_sessionmaker(engine), make_sessionmaker(engine, write=False))
+    ctx = _context(api)
     attach(ctx.writer, ProcrastinateExecutor(ctx, concurrency=0))  # defers only: never started
     jobs_of = text("SELECT count(*) FROM procrastinate_jobs WHERE lock = 'run:' || :run_id")
-
-    def new_run(session: object) -> str:
-        run = create_run(
-            session,  # type: ignore[arg-type]
-            ctx.box,
-            playbook_id=playbook_id,
-            request={},
-            identity=None,
-            trigger="api",
-            check_permission=False,
-        )
-        return run.id
 
     class Refused(Exception):
         pass
 
     try:
         with pytest.raises(Refused), unit_of_work(ctx.writer) as session:
-            doomed = new_run(session)
+            doomed = _create(ctx, session, playbook_id).id
             assert session.scalar(jobs_of, {"run_id": doomed}) == 1  # the job is inside this very transaction
             raise Refused  # what fails after the submit, in the same transaction
         with unit_of_work(ctx.writer) as session:
-            kept = new_run(session)
+            kept = _create(ctx, session, playbook_id).id
         with unit_of_work(ctx.reader) as session:
             assert session.get(PlaybookRun, doomed) is None
             assert session.scalar(jobs_of, {"run_id": doomed}) == 0
             assert session.get(PlaybookRun, kept) is not None
             assert session.scalar(jobs_of, {"run_id": kept}) == 1
     finally:
-        engine.dispose()
+        ctx.engine.dispose()
+
+
+def test_runs_without_a_job_are_given_one_or_failed(api: Mission, spawn: Spawn) -> None:
+    playbook_id = api.define("quick", {"actions": [{"name": "hi", "exec": {"script": "true"}}]})
+    ctx = _context(api)
+    try:
+        with unit_of_work(ctx.writer) as session:  # no executor attached (a CLI tool, say): no job
+            orphan = _create(ctx, session, playbook_id).id
+            stranded = _create(ctx, session, playbook_id)
+            stranded.status, stranded.worker_id = "running", "gone:1"  # running, yet no job executes it
+            stranded_id = stranded.id
+    finally:
+        ctx.engine.dispose()
+    spawn()
+    assert api.wait(orphan, timeout=30)["status"] == "completed"
+    run = api.wait(stranded_id, timeout=30)
+    assert run["status"] == "failed" and "gone:1 lost the run" in run["error"]
 
 
 def test_an_idle_worker_starts_a_new_run_at_once(api: Mission, spawn: Spawn, tmp_path: Path) -> None:
@@ -209,7 +224,7 @@ def test_an_every_second_schedule_fires_once_per_second_with_three_workers(api: 
         {"on": {"schedule": [{"schedule": "@every 1s"}]}, "actions": [{"name": "t", "exec": {"script": "true"}}]},
     )
     time.sleep(6)
-    engine = _db(api)
+    engine = make_engine(api.settings)
     try:
         with engine.connect() as connection:
             keys = list(

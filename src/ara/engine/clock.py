@@ -13,7 +13,7 @@ import logging
 
 import procrastinate
 from procrastinate.jobs import Status
-from sqlalchemy import String, cast, column, exists, or_, select, table
+from sqlalchemy import Exists, String, cast, column, exists, or_, select, table
 
 from ara.db.session import unit_of_work
 from ara.engine import housekeeping
@@ -21,6 +21,7 @@ from ara.engine.context import EngineContext
 from ara.lifecycle.ending import end_run
 from ara.lifecycle.executor import make_due
 from ara.lifecycle.states import CLAIMABLE, RunStatus
+from ara.playbooks.admission import waiting_for_slot
 from ara.playbooks.models import PlaybookRun
 
 log = logging.getLogger("ara.engine")
@@ -47,15 +48,16 @@ def second(ctx: EngineContext, now: dt.datetime) -> None:
                 log.exception("clock %s failed", part.__name__)
 
 
-def _job_of(run_statuses: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _job_of(run_statuses: tuple[str, ...]) -> Exists:
     """An activation job of the run in ``run_statuses`` (its ``lock`` is ``run:<id>``)."""
     status = cast(_jobs.c.status, String)  # an enum of procrastinate's
     return exists().where(_jobs.c.lock == "run:" + PlaybookRun.id, status.in_(run_statuses))
 
 
 def resubmit_orphans(ctx: EngineContext, now: dt.datetime) -> None:
-    """A due run with no job waiting or running gets one; a ``running`` run whose job is gone (its activation
-    ended without ending or parking it) is failed, since nobody executes it any more."""
+    """A due run with no job waiting or running gets one (unless it only waits for a ``concurrency`` slot); a
+    ``running`` run whose job is gone (its activation ended without ending or parking it) is failed, since nobody
+    executes it any more."""
     lost = select(PlaybookRun.id, PlaybookRun.status).where(
         or_(
             PlaybookRun.status.in_(CLAIMABLE)
@@ -68,10 +70,11 @@ def resubmit_orphans(ctx: EngineContext, now: dt.datetime) -> None:
         orphans = session.execute(lost).all()
     for run_id, status in orphans:
         with unit_of_work(ctx.writer) as session:
-            if status != RunStatus.RUNNING:
-                make_due(session, run_id)
-                continue
             run = session.get(PlaybookRun, run_id, with_for_update=True, populate_existing=True)
+            if status != RunStatus.RUNNING:
+                if run is not None and run.status in CLAIMABLE and not waiting_for_slot(session, run):
+                    make_due(session, run_id)
+                continue
             still_lost = session.scalar(select(~_job_of(("doing",))).where(PlaybookRun.id == run_id))
             if run is not None and run.status == RunStatus.RUNNING and still_lost:
                 end_run(session, run, RunStatus.FAILED, f"worker {run.worker_id} lost the run; it was abandoned")

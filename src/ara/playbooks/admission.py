@@ -43,6 +43,13 @@ def admit(session: Session, run_id: str, worker_id: str) -> PlaybookRun | None:
     return run
 
 
+def waiting_for_slot(session: Session, run: PlaybookRun) -> bool:
+    """Whether a due ``scheduled`` run is held back by its playbook's ``concurrency`` alone (the run that frees
+    the slot makes it due: nothing else needs to)."""
+    limit = _limit(run)
+    return bool(limit) and active_runs(session, run.playbook_id) >= limit
+
+
 def next_waiting(session: Session, ended: PlaybookRun) -> str | None:
     """The oldest due run of ``ended``'s playbook still waiting for a slot, if the playbook limits concurrency."""
     if not _limit(ended):
