@@ -28,6 +28,8 @@ log = logging.getLogger("ara.engine")
 _jobs = table("procrastinate_jobs", column("lock"), column("status"))
 #: Seconds between two searches for runs without a job (a run made due where no executor was attached, say).
 ORPHAN_EVERY = 5
+#: Jobs that did not succeed (succeeded ones are deleted at once) are kept this long for inspection.
+KEEP_JOBS_HOURS = 7 * 24
 #: A due run younger than this is left alone: its job may be a moment away (a commit in flight).
 ORPHAN_GRACE = dt.timedelta(seconds=2)
 
@@ -100,3 +102,12 @@ def _abandon(ctx: EngineContext, job_id: int, run_id: str) -> None:
         run = session.get(PlaybookRun, run_id, with_for_update=True, populate_existing=True)
         if run is not None and run.status == RunStatus.RUNNING and run.job_id == job_id:
             end_run(session, run, RunStatus.FAILED, f"worker {run.worker_id} stopped reporting; the run was abandoned")
+
+
+async def prune_jobs(app: procrastinate.App, timestamp: int) -> None:
+    """Once an hour, forget jobs that ended without succeeding more than ``KEEP_JOBS_HOURS`` ago (procrastinate
+    issue #1454: its table only grows otherwise); Ara's tables keep the runs' history."""
+    if timestamp % 3600 == 0:
+        await app.job_manager.delete_old_jobs(
+            nb_hours=KEEP_JOBS_HOURS, include_failed=True, include_cancelled=True, include_aborted=True
+        )

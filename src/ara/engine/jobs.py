@@ -79,6 +79,7 @@ async def tick(job_ctx: procrastinate.JobContext, timestamp: int) -> None:
     now = dt.datetime.fromtimestamp(timestamp, dt.UTC)
     await asyncio.to_thread(clock.second, ctx, now)
     await clock.reap_stalled(job_ctx.app, ctx, ADVANCE)
+    await clock.prune_jobs(job_ctx.app, timestamp)
 
 
 def register(app: procrastinate.App) -> None:
