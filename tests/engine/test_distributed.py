@@ -213,7 +213,7 @@ def test_a_delay_fires_on_time(api: Mission, spawn: Spawn, tmp_path: Path) -> No
     assert api.wait(run_id, timeout=60)["status"] == "completed"
     gap = float(second.read_text()) - float(first.read_text())
     print(f"1 s delay: the next action started {gap:.3f} s after the previous one")
-    assert 1.0 <= gap < 2.0
+    assert 1.0 <= gap < 2.25  # 1 s, then at most one poll (0.5 s) and the start of an action
 
 
 def test_an_every_second_schedule_fires_once_per_second_with_three_workers(api: Mission, spawn: Spawn) -> None:

@@ -16,6 +16,7 @@ from procrastinate.jobs import Status
 from sqlalchemy import Exists, String, cast, column, exists, or_, select, table
 
 from ara.db.session import unit_of_work
+from ara.db.types import utcnow
 from ara.engine import housekeeping
 from ara.engine.context import EngineContext
 from ara.lifecycle.ending import end_run
@@ -34,11 +35,12 @@ KEEP_JOBS_HOURS = 7 * 24
 ORPHAN_GRACE = dt.timedelta(seconds=2)
 
 
-def second(ctx: EngineContext, now: dt.datetime) -> None:
-    """The housekeeping every executor ticks, the records sweep at its interval, and (every few seconds) the
-    orphan search; ``now`` is the tick's own second, so the fleet agrees on which seconds sweep."""
+def second(ctx: EngineContext, stamp: int) -> None:
+    """The housekeeping every executor ticks (at the real time: a tick that ran late, or stood for a skipped one,
+    still fires what came due), then the records sweep and the orphan search on the seconds ``stamp`` (the
+    tick's own second, the same for the whole fleet) says."""
+    now = utcnow()
     housekeeping.tick(ctx, now)
-    stamp = int(now.timestamp())
     for every, part in (
         (max(1, round(housekeeping.records_sweep_interval(ctx))), housekeeping.sweep_records),
         (ORPHAN_EVERY, resubmit_orphans),

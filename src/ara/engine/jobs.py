@@ -8,7 +8,6 @@ execute until the run ends or parks); the run's ``lock`` keeps two activations o
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Callable
 
 import procrastinate
@@ -76,8 +75,7 @@ def _fail_on_shutdown(ctx: EngineContext, run_id: str) -> None:
 async def tick(job_ctx: procrastinate.JobContext, timestamp: int) -> None:
     """One second of the fleet's clock (see ``engine.clock``); the database work runs off the event loop."""
     ctx = _context(job_ctx)
-    now = dt.datetime.fromtimestamp(timestamp, dt.UTC)
-    await asyncio.to_thread(clock.second, ctx, now)
+    await asyncio.to_thread(clock.second, ctx, timestamp)
     await clock.reap_stalled(job_ctx.app, ctx, ADVANCE)
     await clock.prune_jobs(job_ctx.app, timestamp)
 
