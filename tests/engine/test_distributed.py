@@ -45,14 +45,17 @@ def api(tmp_path: Path) -> Iterator[Mission]:
 
 @pytest.fixture
 def spawn(api: Mission, tmp_path: Path) -> Iterator[Spawn]:
-    """Start an ``ara worker`` and wait until it listens (the server's clock is one registered worker, each
-    ``ara worker`` two: its runs and its clock)."""
+    """Start an ``ara worker`` and wait until it listens (procrastinate registers one worker per queue and one for
+    the clock: the server's clock, then each ``ara worker``'s runs, agents and clock)."""
     started: list[WorkerProcess] = []
+    registered = 1
 
     def start(*args: str, **env: str) -> WorkerProcess:
+        nonlocal registered
         worker = WorkerProcess(api.settings, api.settings.base_dir.parent / f"worker-{len(started)}", *args, **env)
         started.append(worker)
-        worker.wait_registered(1 + 2 * len(started))
+        registered += 1 + (args.count("--queue") or 2)
+        worker.wait_registered(registered)
         return worker
 
     yield start

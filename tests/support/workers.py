@@ -31,7 +31,7 @@ def worker_env(settings: Settings, home: Path, **extra: str) -> dict[str, str]:
 
 
 def registered_workers(database_url: str) -> int:
-    """procrastinate workers registered on the database (each ``ara worker`` registers two: runs and clock)."""
+    """procrastinate workers registered on the database (an ``ara worker`` registers one per queue, and its clock)."""
     engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
         with engine.connect() as connection:

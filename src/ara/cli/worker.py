@@ -39,7 +39,7 @@ def work(
         list[Queue] | None, typer.Option("--queue", help="A queue to take jobs from (repeatable; default: all).")
     ] = None,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", help="Runs executed at once by this worker (not ARA_ENGINE__WORKERS).")
+        int, typer.Option("--concurrency", help="Runs executed at once per queue (not ARA_ENGINE__WORKERS).")
     ] = DEFAULT_CONCURRENCY,
     check: Annotated[bool, typer.Option("--check", help="Check the database and the job tables, then exit.")] = False,
 ) -> None:

@@ -1,5 +1,6 @@
-"""This process's share of the procrastinate fleet (PostgreSQL): a worker with ``concurrency`` slots on the run
-queues, and a one-slot worker of its own on the clock's queue, so a busy process still keeps time. The server runs
+"""This process's share of the procrastinate fleet (PostgreSQL): a worker with ``concurrency`` slots on each of
+its queues (``runs``, ``agents``: one kind of run never starves the other), and a one-slot worker of its own on
+the clock's queue, so a busy process still keeps time. The server runs
 it in a thread (``ProcrastinateExecutor.start``), ``ara worker`` in the foreground.
 
 Choices that matter (see ``shared/notes/distributed-engine.md`` §2): sync jobs run on the event loop's default
@@ -70,12 +71,16 @@ class Fleet:
         self._stopping = asyncio.Event()
         if self._stop_requested:
             return
-        self._loop.set_default_executor(ThreadPoolExecutor(self.concurrency + 2, thread_name_prefix="ara-job"))
+        slots = self.concurrency * len(self.queues)
+        self._loop.set_default_executor(ThreadPoolExecutor(slots + 2, thread_name_prefix="ara-job"))
         options = self._options()
         async with self.app.open_async():
             workers = [self.app.run_worker_async(queues=[jobs.TIME], concurrency=1, **options)]
-            if self.concurrency > 0:
-                workers.append(self.app.run_worker_async(queues=self.queues, concurrency=self.concurrency, **options))
+            if self.concurrency > 0:  # one worker per queue: agent runs never take the slots of playbook runs
+                workers += [
+                    self.app.run_worker_async(queues=[queue], concurrency=self.concurrency, **options)
+                    for queue in self.queues
+                ]
             tasks = [asyncio.create_task(worker) for worker in workers]
             stop = asyncio.create_task(self._stopping.wait())
             await asyncio.wait([*tasks, stop], return_when=asyncio.FIRST_COMPLETED)
