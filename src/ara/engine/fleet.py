@@ -56,7 +56,7 @@ class Fleet:
         return {
             "name": self.ctx.worker_id,
             "additional_context": {"ara": self.ctx},
-            "install_signal_handlers": False,  # ours stop both workers (``ara worker``); a thread has none
+            "install_signal_handlers": False,  # ``ara worker``'s stop them all at once; a thread has none
             "fetch_job_polling_interval": engine.poll_interval,  # finds delays that came due and lock hand-offs
             "abort_job_polling_interval": max(engine.poll_interval, 1.0),  # a fallback: aborts arrive by NOTIFY
             "update_heartbeat_interval": engine.heartbeat_timeout / 3,
@@ -97,5 +97,8 @@ class Fleet:
     def stop(self) -> None:
         """Ask ``run`` to drain and return; safe from any thread and from a signal handler."""
         self._stop_requested = True
-        if self._loop is not None and self._stopping is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._stopping.set)
+        if self._loop is not None and self._stopping is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._stopping.set)
+            except RuntimeError:
+                pass  # the loop is closed: ``run`` has returned already
