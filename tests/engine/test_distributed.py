@@ -68,11 +68,12 @@ def _stamp(path: Path) -> str:
 
 
 def _wait_file(path: Path, timeout: float = 60) -> str:
+    """The line a script writes to ``path``, once whole (a reader can see the file before the write)."""
     deadline = time.monotonic() + timeout
-    while not path.exists():
+    while not (path.exists() and (text := path.read_text()).endswith("\n")):
         assert time.monotonic() < deadline, f"{path} never appeared"
         time.sleep(0.01)
-    return path.read_text().strip()
+    return text.strip()
 
 
 def _group_alive(pgid: int) -> bool:

@@ -31,6 +31,8 @@ _jobs = table("procrastinate_jobs", column("lock"), column("status"))
 ORPHAN_EVERY = 5
 #: Jobs that did not succeed (succeeded ones are deleted at once) are kept this long for inspection.
 KEEP_JOBS_HOURS = 7 * 24
+#: At most this many each pass (the oldest first): a backlog never makes one tick long.
+ORPHANS_PER_PASS = 200
 #: A due run younger than this is left alone: its job may be a moment away (a commit in flight).
 ORPHAN_GRACE = dt.timedelta(seconds=2)
 
@@ -62,23 +64,28 @@ def resubmit_orphans(ctx: EngineContext, now: dt.datetime) -> None:
     """A due run with no job waiting or running gets one (unless it only waits for a ``concurrency`` slot); a
     ``running`` run whose job is gone (its activation ended without ending or parking it) is failed, since nobody
     executes it any more."""
-    lost = select(PlaybookRun.id, PlaybookRun.status).where(
-        or_(
-            PlaybookRun.status.in_(CLAIMABLE)
-            & (PlaybookRun.scheduled_time <= now - ORPHAN_GRACE)
-            & ~_job_of(("todo", "doing")),
-            (PlaybookRun.status == RunStatus.RUNNING) & ~_job_of(("doing",)),
+    lost = (
+        select(PlaybookRun.id, PlaybookRun.status)
+        .where(
+            or_(
+                PlaybookRun.status.in_(CLAIMABLE)
+                & (PlaybookRun.scheduled_time <= now - ORPHAN_GRACE)
+                & ~_job_of(("todo", "doing"))
+                & ~waiting_for_slot(),
+                (PlaybookRun.status == RunStatus.RUNNING) & ~_job_of(("doing",)),
+            )
         )
+        .order_by(PlaybookRun.scheduled_time)
+        .limit(ORPHANS_PER_PASS)
     )
     with unit_of_work(ctx.reader) as session:
         orphans = session.execute(lost).all()
     for run_id, status in orphans:
         with unit_of_work(ctx.writer) as session:
-            run = session.get(PlaybookRun, run_id, with_for_update=True, populate_existing=True)
             if status != RunStatus.RUNNING:
-                if run is not None and run.status in CLAIMABLE and not waiting_for_slot(session, run):
-                    make_due(session, run_id)
+                make_due(session, run_id)  # its activation admits it, or finds it ended meanwhile
                 continue
+            run = session.get(PlaybookRun, run_id, with_for_update=True, populate_existing=True)
             still_lost = session.scalar(select(~_job_of(("doing",))).where(PlaybookRun.id == run_id))
             if run is not None and run.status == RunStatus.RUNNING and still_lost:
                 end_run(session, run, RunStatus.FAILED, f"worker {run.worker_id} lost the run; it was abandoned")

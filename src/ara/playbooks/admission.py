@@ -8,7 +8,8 @@ run that frees the slot makes it due again when it ends (``next_waiting``)."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from ara.db.types import utcnow
 from ara.lifecycle.executor import make_due
@@ -43,11 +44,19 @@ def admit(session: Session, run_id: str, worker_id: str) -> PlaybookRun | None:
     return run
 
 
-def waiting_for_slot(session: Session, run: PlaybookRun) -> bool:
-    """Whether a due ``scheduled`` run is held back by its playbook's ``concurrency`` alone (the run that frees
-    the slot makes it due: nothing else needs to)."""
-    limit = _limit(run)
-    return bool(limit) and active_runs(session, run.playbook_id) >= limit
+def waiting_for_slot() -> ColumnElement[bool]:
+    """A query condition: the ``scheduled`` run is held back by its playbook's ``concurrency`` alone (the run
+    that frees the slot makes it due, so nothing else needs to). ``_limit`` and ``active_runs`` in SQL, to
+    filter many runs at once."""
+    limit = PlaybookRun.spec["concurrency"].as_integer()
+    other = aliased(PlaybookRun)
+    active = (
+        select(func.count())
+        .select_from(other)
+        .where(other.playbook_id == PlaybookRun.playbook_id, other.status.in_(ACTIVE))
+        .scalar_subquery()
+    )
+    return (PlaybookRun.status == RunStatus.SCHEDULED) & (func.coalesce(limit, 0) > 0) & (active >= limit)
 
 
 def next_waiting(session: Session, ended: PlaybookRun) -> str | None:
