@@ -4,6 +4,7 @@ keeps time but executes nothing) and workers with homes of their own, sharing on
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import statistics
@@ -17,6 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ara.db.session import make_engine, make_sessionmaker, unit_of_work
+from ara.engine.clock import ORPHAN_GRACE
 from ara.engine.context import EngineContext
 from ara.engine.distributed import ProcrastinateExecutor
 from ara.lifecycle.executor import attach
@@ -24,7 +26,7 @@ from ara.playbooks.models import PlaybookRun
 from ara.playbooks.runs import create_run
 from tests.conftest import make_settings
 from tests.support.databases import fresh_postgres_database
-from tests.support.mission import Mission, mission_control
+from tests.support.mission import ADMIN, Mission, mission_control
 from tests.support.workers import ARA, WorkerProcess, worker_env
 
 pytestmark = pytest.mark.postgres
@@ -177,6 +179,23 @@ def test_an_idle_worker_starts_a_new_run_at_once(api: Mission, spawn: Spawn, tmp
     assert statistics.median(latencies) < 1.0
 
 
+def test_a_run_started_without_a_server_is_taken_at_once(api: Mission, spawn: Spawn, tmp_path: Path) -> None:
+    # ``ara run start`` on the offline client (the default) makes the run due in its own process, where no
+    # executor runs: the job is deferred there all the same, not left for the clock's search for orphans.
+    spawn()
+    api.define("quick", {"actions": [{"name": "hi", "exec": {"script": "true"}}]})
+    env = worker_env(api.settings, tmp_path / "cli", ARA_API_USERNAME=ADMIN[0], ARA_API_PASSWORD=ADMIN[1])
+    started = subprocess.run(
+        [*ARA, "run", "start", "quick", "--wait", "-f", "json"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert started.returncode == 0, started.stdout + started.stderr
+    run_id = json.loads(started.stdout)["id"]
+    run = api.get(run_id)
+    waited = (_moment(run["start_time"]) - _moment(run["created_at"])).total_seconds()
+    print(f"ara run start (offline client) to run start: {waited * 1000:.0f} ms")
+    assert waited < ORPHAN_GRACE.total_seconds()
+
+
 def test_cancel_kills_a_running_action_on_a_worker(api: Mission, spawn: Spawn, tmp_path: Path) -> None:
     spawn()
     pid_file = tmp_path / "action.pid"
@@ -299,7 +318,7 @@ def test_a_killed_worker_fails_its_run_within_the_heartbeat_timeout(api: Mission
 def test_sigterm_lets_the_running_run_finish(api: Mission, spawn: Spawn, tmp_path: Path) -> None:
     worker = spawn()
     started = tmp_path / "started"
-    playbook_id = api.define("short", {"actions": [{"name": "s", "exec": {"script": f"touch {started}; sleep 1"}}]})
+    playbook_id = api.define("short", {"actions": [{"name": "s", "exec": {"script": f"{_stamp(started)}; sleep 1"}}]})
     run_id = api.run(playbook_id)
     _wait_file(started)
     assert worker.terminate() == 0, worker.output()[-3000:]

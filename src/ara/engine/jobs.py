@@ -18,13 +18,12 @@ from ara.db.session import unit_of_work
 from ara.engine import clock
 from ara.engine.activation import advance
 from ara.engine.context import EngineContext
+from ara.engine.deferral import TASKS
 from ara.lifecycle.ending import end_run
-from ara.lifecycle.executor import AGENTS, RUNS
+from ara.lifecycle.executor import RUNS
 from ara.lifecycle.states import RunStatus
 from ara.playbooks.models import PlaybookRun
 
-#: The task each queue's jobs run (``ara.agent.advance`` arrives with agent apps).
-TASKS = {RUNS: "ara.run.advance", AGENTS: "ara.agent.advance"}
 #: The clock's queue: served by a one-slot worker of its own in every process, so runs never starve it.
 TIME = "time"
 ADVANCE, TICK = TASKS[RUNS], "ara.tick"
