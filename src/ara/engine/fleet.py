@@ -28,7 +28,10 @@ def build_app(ctx: EngineContext) -> procrastinate.App:
     """A worker's procrastinate app on ``ctx``'s database, with Ara's tasks (opened by ``Fleet.run``)."""
     conninfo = ctx.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     # Each worker holds one connection to LISTEN; fetches, heartbeats and the periodic deferrer share the rest.
-    connector = procrastinate.PsycopgConnector(conninfo=conninfo, min_size=2, max_size=10)
+    # TCP keepalives: a listener on a half-open connection (a database host that vanished) is noticed in about
+    # a minute instead of never (procrastinate issue #1513).
+    keepalives = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+    connector = procrastinate.PsycopgConnector(conninfo=conninfo, kwargs=keepalives, min_size=2, max_size=10)
     # A worker that starts catches up on a missed tick only if it is this recent (the default is 10 minutes).
     app = procrastinate.App(connector=connector, periodic_defaults={"max_delay": 5})
     jobs.register(app)
