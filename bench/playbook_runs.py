@@ -6,7 +6,8 @@ Modes (each a fresh database and real processes on 127.0.0.1):
   postgres   ``ara server`` on PostgreSQL with ``ARA_ENGINE__WORKERS=0`` (API only) and one external
              ``ara worker`` process that executes every run (procrastinate);
   bare       the action's own process spawned directly, with as many threads as the engines have, measured
-             right after each engine (so both sides of a ratio see the same load).
+             just before and just after each engine (their mean is its reference, so both sides of a ratio see
+             the same load); ``--repeat`` rounds report the median ratio.
 
 For each engine it reports:
   * trigger-to-start latency: POST /playbook/run until the action's process has started (it prints
@@ -16,7 +17,7 @@ The issue's targets are printed beside the figures: external worker median laten
 >= 0.8x bare.
 
 Usage: python3 bench/playbook_runs.py [--modes embedded,postgres] [--runs 200] [--latency-samples 30]
-                                      [--workers 4] [--postgres URL]
+                                      [--workers 4] [--repeat 1] [--postgres URL]
 ``--postgres`` (default ``$ARA_TEST_POSTGRES_URL``) names a PostgreSQL server where a throwaway database is
 created and dropped; without one the postgres mode is skipped with a message.
 Not a test: it prints figures and ratios, writes bench/out/playbook_runs.json, and asserts only that every run
@@ -39,7 +40,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -254,6 +255,10 @@ def bare(samples: int, count: int, workers: int) -> Figures:
     return Figures(statistics.median(latencies) * 1000, p95(latencies) * 1000, rate)
 
 
+def mean(a: Figures, b: Figures) -> Figures:
+    return Figures(*((x + y) / 2 for x, y in zip(astuple(a), astuple(b), strict=True)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--modes", default="embedded,postgres", help="comma-separated: embedded, postgres")
@@ -261,7 +266,11 @@ def main() -> None:
     parser.add_argument("--latency-samples", type=int, default=30)
     parser.add_argument("--workers", type=int, default=4, help="executor threads (server or worker concurrency)")
     parser.add_argument("--postgres", default=os.environ.get("ARA_TEST_POSTGRES_URL", ""))
+    parser.add_argument("--repeat", type=int, default=1, help="rounds per mode (the median ratio is reported)")
     args = parser.parse_args()
+    for name in ("runs", "latency_samples", "workers", "repeat"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     unknown = set(modes) - set(MODES)
     if unknown:
@@ -270,38 +279,59 @@ def main() -> None:
         print("postgres mode skipped: give --postgres URL or set ARA_TEST_POSTGRES_URL")
         modes.remove("postgres")
 
-    # Each engine is paired with a bare measurement taken right after it, so load drift on a shared machine
-    # hits both sides of a ratio alike.
-    results: dict[str, dict[str, Figures]] = {}
-    for mode in modes:
-        with ExitStack() as stack:
-            base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"ara-bench-{mode}-")))
-            engine = stack.enter_context(MODES[mode](base, args.workers, args.postgres))
-            ara = measure(engine, args.runs, args.latency_samples)
-        results[mode] = {"ara": ara, "bare": bare(args.latency_samples, args.runs, args.workers)}
+    # Each engine is bracketed by bare measurements, one just before and one just after (their mean is its
+    # reference), and with --repeat the median of the per-round ratios is reported: load from anything else on a
+    # shared machine then hits both sides of a ratio alike.
+    rounds: dict[str, list[tuple[Figures, Figures]]] = {mode: [] for mode in modes}
+    for _ in range(args.repeat):
+        for mode in modes:
+            before = bare(args.latency_samples, args.runs, args.workers)
+            with ExitStack() as stack:
+                base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"ara-bench-{mode}-")))
+                engine = stack.enter_context(MODES[mode](base, args.workers, args.postgres))
+                ara = measure(engine, args.runs, args.latency_samples)
+            rounds[mode].append((ara, mean(before, bare(args.latency_samples, args.runs, args.workers))))
 
-    for mode, pair in results.items():
-        f, b = pair["ara"], pair["bare"]
+    summary: dict[str, dict[str, float]] = {}
+    for mode, pairs in rounds.items():
+        med = statistics.median
+        row = {
+            "latency_median_ms": med(a.latency_median_ms for a, _ in pairs),
+            "latency_p95_ms": med(a.latency_p95_ms for a, _ in pairs),
+            "bare_latency_median_ms": med(b.latency_median_ms for _, b in pairs),
+            "latency_x_bare": med(a.latency_median_ms / b.latency_median_ms for a, b in pairs),
+            "runs_per_s": med(a.runs_per_s for a, _ in pairs),
+            "bare_runs_per_s": med(b.runs_per_s for _, b in pairs),
+            "runs_per_s_of_bare": med(a.runs_per_s / b.runs_per_s for a, b in pairs),
+            "cpu_ms_per_run": med(a.cpu_ms_per_run for a, _ in pairs),
+        }
+        summary[mode] = row
+        spread = sorted(f"{a.runs_per_s / b.runs_per_s:.2f}" for a, b in pairs)
         print(
-            f"{mode}: trigger-to-start median {f.latency_median_ms:.1f} ms (p95 {f.latency_p95_ms:.1f} ms), "
-            f"bare spawn {b.latency_median_ms:.1f} ms -> {f.latency_median_ms / b.latency_median_ms:.1f}x; "
-            f"{f.runs_per_s:.1f} runs/s, bare {b.runs_per_s:.1f}/s -> {f.runs_per_s / b.runs_per_s:.2f}x "
-            f"({args.runs} runs, {args.workers} threads; Ara's own CPU {f.cpu_ms_per_run:.1f} ms per run)"
+            f"{mode}: trigger-to-start median {row['latency_median_ms']:.1f} ms (p95 {row['latency_p95_ms']:.1f} ms), "
+            f"bare spawn {row['bare_latency_median_ms']:.1f} ms -> {row['latency_x_bare']:.1f}x; "
+            f"{row['runs_per_s']:.1f} runs/s, bare {row['bare_runs_per_s']:.1f}/s -> "
+            f"{row['runs_per_s_of_bare']:.2f}x of bare (rounds: {', '.join(spread)}); "
+            f"Ara's own CPU {row['cpu_ms_per_run']:.1f} ms per run ({args.runs} runs, {args.workers} threads)"
         )
-    if "postgres" in results:
-        median = results["postgres"]["ara"].latency_median_ms
+    if "postgres" in summary:
+        median = summary["postgres"]["latency_median_ms"]
         verdict = "met" if median <= TARGET_EXTERNAL_MEDIAN_MS else "MISSED"
         print(f"target: external worker median <= {TARGET_EXTERNAL_MEDIAN_MS} ms: {verdict} ({median:.1f} ms)")
-    if "embedded" in results:
-        pair = results["embedded"]
-        ratio = pair["ara"].runs_per_s / pair["bare"].runs_per_s
+    if "embedded" in summary:
+        ratio = summary["embedded"]["runs_per_s_of_bare"]
         verdict = "met" if ratio >= TARGET_EMBEDDED_OF_BARE else "MISSED"
         print(f"target: embedded runs/s >= {TARGET_EMBEDDED_OF_BARE}x bare: {verdict} ({ratio:.2f}x)")
 
     out = Path(__file__).with_name("out")
     out.mkdir(exist_ok=True)
-    figures = {mode: {side: asdict(value) for side, value in pair.items()} for mode, pair in results.items()}
-    payload = {"figures": figures, "runs": args.runs, "latency_samples": args.latency_samples, "workers": args.workers}
+    payload = {
+        "summary": summary,
+        "rounds": {mode: [{"ara": asdict(a), "bare": asdict(b)} for a, b in pairs] for mode, pairs in rounds.items()},
+        "runs": args.runs,
+        "latency_samples": args.latency_samples,
+        "workers": args.workers,
+    }
     (out / "playbook_runs.json").write_text(json.dumps(payload, indent=2))
 
 
