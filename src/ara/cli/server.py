@@ -33,6 +33,7 @@ def serve(
     """Serve the API and UI (SQLite under ~/.ara/server unless ARA_DATABASE__URL says otherwise)."""
     import uvicorn
 
+    from ara.playbooks.artifact_url import open_store
     from ara.server.app import create_app
 
     settings = get_settings()
@@ -47,6 +48,7 @@ def serve(
                 err=True,
             )
             raise typer.Exit(2)
+    open_store(settings)  # a bad ARA_ENGINE__ARTIFACTS_URL stops the start (exit 2), not a run's first artifact
     app = create_app(settings)
     notice = bootstrap_admin(app, loopback=is_loopback(host))
     if notice:
