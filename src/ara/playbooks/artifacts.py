@@ -101,12 +101,10 @@ class ArtifactStore:
             raise NotFound("artifact content is missing from the store")
         return f"{self.root}/{sha256[:2]}/{sha256}"
 
-    def put(
-        self, session: Session, source: Path, *, run_id: str, action_id: str | None, path: str, filename: str
+    def record(
+        self, session: Session, digest: Digest, *, run_id: str, action_id: str | None, path: str, filename: str
     ) -> Artifact:
-        """Store ``source`` (a local file) once per content and describe it in ``session``."""
-        digest = Digest.of(source)
-        self._upload(source, self._path(digest.sha256))
+        """The row describing content ``save`` stored."""
         artifact = Artifact(
             run_id=run_id,
             action_id=action_id,
@@ -120,14 +118,16 @@ class ArtifactStore:
         session.flush()
         return artifact
 
-    def _upload(self, source: Path, target: str) -> None:
-        # Hashed first (a local read), so known content is never sent again and an object store is written once,
-        # at its final name.
+    def save(self, source: Path) -> Digest:
+        """Store ``source`` once per content. It is hashed first (a local read), so known content is never sent
+        again and an object store is written once, at its final name."""
+        digest = Digest.of(source)
+        target = self._path(digest.sha256)
         if self.fs.exists(target):
-            return
+            return digest
         if self._whole_objects:
             self.fs.put_file(str(source), target)
-            return
+            return digest
         incoming = f"{self.root}/.incoming"
         temporary = f"{incoming}/{uuid.uuid4().hex}"
         self.fs.makedirs(incoming, exist_ok=True)
@@ -138,6 +138,7 @@ class ArtifactStore:
         except BaseException:
             self._discard(temporary)
             raise
+        return digest
 
     def _discard(self, temporary: str) -> None:
         try:
