@@ -7,6 +7,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,11 +66,15 @@ def test_content_is_kept_once_and_read_back(store_url: str, tmp_path: Path) -> N
     sources["b.bin"].write_bytes(big)
     sources["c.txt"].write_bytes(b"hello\n")
 
-    digests = {name: store.save(path) for name, path in sources.items()}
+    digests = {name: store.save(path) for name, path in sources.items() if name != "b.bin"}
+    first = store.fs.info(store.path(digests["a.bin"].sha256))
+    time.sleep(0.01)
+    digests["b.bin"] = store.save(sources["b.bin"])
 
     assert digests["a.bin"] == digests["b.bin"]
+    assert store.fs.info(store.path(digests["b.bin"].sha256)) == first  # known content is not written again
     assert digests["a.bin"].sha256 == hashlib.sha256(big).hexdigest() and digests["a.bin"].size == len(big)
-    expected = sorted(f"{store.root}/{d.sha256[:2]}/{d.sha256}" for d in {digests["a.bin"], digests["c.txt"]})
+    expected = sorted(store.path(d.sha256) for d in {digests["a.bin"], digests["c.txt"]})
     assert objects(store) == expected  # one object per content, no temporary file left
     with store.open(stored(digests["a.bin"].sha256)) as handle:
         assert handle.read() == big
@@ -81,8 +86,12 @@ def test_content_is_kept_once_and_read_back(store_url: str, tmp_path: Path) -> N
 def test_missing_or_malformed_content_is_not_found(store_url: str, tmp_path: Path) -> None:
     store = open_store(make_settings(tmp_path, engine={"artifacts_url": store_url}))
     (tmp_path / "secret").write_text("not in the store")
+    (tmp_path / "kept.txt").write_text("in the store")
+    store.save(tmp_path / "kept.txt")  # the store's directory exists, as on any server that ran something
     absent = hashlib.sha256(b"never stored").hexdigest()
-    outside = "../../" + str(tmp_path / "secret")
+    outside = "/../secret"  # <root>/<[:2]>/<all>: tmp/store//.//../secret, the file beside the store
+    if store.is_local:
+        assert os.path.isfile(os.path.normpath(f"{store.root}/{outside[:2]}/{outside}"))
     for sha256 in (absent, outside, absent.upper(), absent[:-1] + "/"):
         with pytest.raises(NotFound):
             store.open(stored(sha256))
@@ -163,11 +172,11 @@ def test_runs_store_and_serve_artifacts_through_the_server(store_url: str, tmp_p
         # Both runs printed the same words: two rows, one object.
         checksums = {a["checksum"] for a in listed}
         assert len(checksums) == 3
-        assert objects(store) == sorted(f"{store.root}/{c[:2]}/{c}" for c in checksums)
+        assert objects(store) == sorted(f"{store.root}/{c[:2]}/{c}" for c in checksums)  # the documented layout
         assert not (tmp_path / "artifacts").exists()
 
         gone = next(a for a in listed if a["path"] == "blob.bin")
-        store.fs.rm_file(f"{store.root}/{gone['checksum'][:2]}/{gone['checksum']}")
+        store.fs.rm_file(store.path(gone["checksum"]))
         missing = mission.http.get(f"/artifacts/download/{gone['id']}")
         assert missing.status_code == 404
         assert missing.json()["error"]["message"] == f"artifact {gone['id']} content is missing from the store"

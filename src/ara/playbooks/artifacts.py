@@ -95,9 +95,10 @@ class ArtifactStore:
         """``file://``: downloads are served from the path itself (sendfile, ranges)."""
         return isinstance(self.fs, LocalFileSystem)
 
-    def _path(self, sha256: str) -> str:
+    def path(self, sha256: str) -> str:
+        """The object's name in the store (only a sha256 becomes one)."""
         if not _SHA256.fullmatch(sha256):
-            # Rows are written only by ``put``; anything else must not become a path.
+            # Rows hold what ``save`` computed; anything else (a tampered row) must not become a path.
             raise NotFound("artifact content is missing from the store")
         return f"{self.root}/{sha256[:2]}/{sha256}"
 
@@ -122,7 +123,7 @@ class ArtifactStore:
         """Store ``source`` once per content. It is hashed first (a local read), so known content is never sent
         again and an object store is written once, at its final name."""
         digest = Digest.of(source)
-        target = self._path(digest.sha256)
+        target = self.path(digest.sha256)
         if self.fs.exists(target):
             return digest
         if self._whole_objects:
@@ -150,7 +151,7 @@ class ArtifactStore:
         """The file itself, on a ``file://`` store only."""
         if not self.is_local:
             raise TypeError(f"the artifact store is not local ({self.fs.protocol})")
-        path = Path(self._path(artifact.sha256))
+        path = Path(self.path(artifact.sha256))
         if not path.is_file():
             raise NotFound(f"artifact {artifact.id} content is missing from the store")
         return path
@@ -158,7 +159,7 @@ class ArtifactStore:
     def open(self, artifact: Artifact) -> IO[bytes]:
         """A binary reader of the content (the caller closes it)."""
         try:
-            handle: Any = self.fs.open(self._path(artifact.sha256), "rb")
+            handle: Any = self.fs.open(self.path(artifact.sha256), "rb")
         except FileNotFoundError:
             raise NotFound(f"artifact {artifact.id} content is missing from the store") from None
         return handle  # type: ignore[no-any-return]
