@@ -1,4 +1,5 @@
-"""Playbook-run tests talk to a real server on 127.0.0.1 whose in-process worker polls quickly. The heartbeat
+"""Playbook-run tests talk to a real server on 127.0.0.1 executing runs itself (SQLite: the embedded executor;
+PostgreSQL: its in-process procrastinate worker, which polls for delayed jobs every 0.1 s here). The heartbeat
 timeout stays at its default (30 s): a loaded machine must never make a live run look abandoned (the test of a
 dead worker sets its own)."""
 

@@ -33,6 +33,7 @@ def serve(
     """Serve the API and UI (SQLite under ~/.ara/server unless ARA_DATABASE__URL says otherwise)."""
     import uvicorn
 
+    from ara.db.procrastinate_schema import SchemaMismatch
     from ara.playbooks.artifact_url import open_store
     from ara.server.app import create_app
 
@@ -49,7 +50,17 @@ def serve(
             )
             raise typer.Exit(2)
     open_store(settings)  # a bad ARA_ENGINE__ARTIFACTS_URL stops the start (exit 2), not a run's first artifact
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except SchemaMismatch as exc:
+        typer.echo(f"Refusing to start: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if app.state.ara.engine.dialect.name == "sqlite" and settings.engine.workers < 1:
+        typer.echo(
+            "ARA_ENGINE__WORKERS=0 on the embedded SQLite database: playbook runs will be stored but not executed "
+            "(only PostgreSQL shares runs with 'ara worker' processes).",
+            err=True,
+        )
     notice = bootstrap_admin(app, loopback=is_loopback(host))
     if notice:
         typer.echo(notice, err=True)

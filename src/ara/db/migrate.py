@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
+from ara.db import procrastinate_schema
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
@@ -29,21 +31,25 @@ def current_revision(connection: Connection) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> bool:
-    """Bring the schema to ``revision``; returns whether anything ran.
+    """Bring the schema to ``revision`` (on PostgreSQL at head, procrastinate's too); returns whether anything ran.
 
     The check and the migration share one locked transaction, so two processes starting at once
-    (an offline client in each Ansible run, say) never both try to create the tables.
+    (an offline client in each Ansible run, say) never both try to create the tables. A procrastinate file that
+    fails to apply raises ``SchemaMismatch``: nothing starts on a half-applied schema.
     """
     head = head_revision() if revision == "head" else revision
+    postgres = engine.dialect.name == "postgresql" and revision == "head"
     with engine.connect() as probe:
-        if current_revision(probe) == head:
+        if current_revision(probe) == head and not (postgres and procrastinate_schema.missing(probe, at_head=True)):
             return False
     with engine.execution_options(ara_write=True).begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(74657)"))
-        if current_revision(connection) == head:
-            return False
-        command.upgrade(alembic_config(connection), revision)
+        if current_revision(connection) != head:
+            command.upgrade(alembic_config(connection), revision)
+    if postgres:
+        procrastinate_schema.sync(engine)
+        procrastinate_schema.check(engine)
     return True
 
 

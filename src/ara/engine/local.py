@@ -76,11 +76,25 @@ class LocalExecutor:
             self._changed.notify_all()
         for thread in self._threads:
             thread.join(timeout=10)
+        self._fail_held("the server stopped during the run; it was not resumed")
         for flag in list(self._aborts.values()):
-            flag.set()  # running actions stop (and their runs are failed at the next start if left running)
+            flag.set()  # their actions' process groups are killed; the runs are failed already
         self._pool.shutdown(wait=False, cancel_futures=True)
         event.remove(self.ctx.writer, "after_commit", self._committed)
         event.remove(self.ctx.writer, "after_rollback", self._rolled_back)
+
+    def _fail_held(self, reason: str) -> None:
+        held = list(self._aborts)
+        if not held:
+            return
+        try:
+            with unit_of_work(self.ctx.writer) as session:
+                for run in session.scalars(
+                    select(PlaybookRun).where(PlaybookRun.id.in_(held), PlaybookRun.status.in_(EXECUTING))
+                ):
+                    end_run(session, run, RunStatus.FAILED, reason)
+        except Exception:
+            log.exception("could not fail the runs held at stop; the next start fails them")
 
     # -- transactions ---------------------------------------------------------------------------------------
     def _committed(self, session: Session) -> None:

@@ -312,9 +312,9 @@ class RunRunner:
     ) -> None:
         """Release the run until ``until``; it is made due then, or at its deadline if sooner (to time out)."""
         move_run(run, status)
-        run.scheduled_time = until
+        run.scheduled_time = min(until, deadline)
         run.worker_id = None
-        make_due(session, run.id, at=min(until, deadline))
+        make_due(session, run.id, at=run.scheduled_time)
 
     def _end(self, session: Session, run: PlaybookRun, status: RunStatus, error: str | None) -> None:
         end_run(session, run, status, error)

@@ -63,9 +63,9 @@ class PlaybookRun(Base):
     start_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     end_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     approval_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # Which worker holds the run and when it last said so; a stale heartbeat means the worker died.
+    # Which executor holds the run, and (on PostgreSQL) the procrastinate job executing it, which cancel aborts.
     worker_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    job_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     records_playbook_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
