@@ -93,12 +93,13 @@ def test_missing_or_malformed_content_is_not_found(store_url: str, tmp_path: Pat
     if store.is_local:
         assert os.path.isfile(os.path.normpath(f"{store.root}/{outside[:2]}/{outside}"))
     for sha256 in (absent, outside, absent.upper(), absent[:-1] + "/"):
-        with pytest.raises(NotFound):
+        missing = "artifact a1 content is missing from the store"
+        with pytest.raises(NotFound, match=missing):
             store.open(stored(sha256))
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound, match=missing):
             store.copy_to(stored(sha256), tmp_path / "out")
         if store.is_local:
-            with pytest.raises(NotFound):
+            with pytest.raises(NotFound, match=missing):
                 store.local_path(stored(sha256))
 
 

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, cast
 
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
@@ -98,9 +98,14 @@ class ArtifactStore:
     def path(self, sha256: str) -> str:
         """The object's name in the store (only a sha256 becomes one)."""
         if not _SHA256.fullmatch(sha256):
-            # Rows hold what ``save`` computed; anything else (a tampered row) must not become a path.
-            raise NotFound("artifact content is missing from the store")
+            raise ValueError(f"not a sha256: {sha256!r}")
         return f"{self.root}/{sha256[:2]}/{sha256}"
+
+    def _object(self, artifact: Artifact) -> str:
+        # Rows hold what ``save`` computed; anything else (a tampered row) must not become a path.
+        if not _SHA256.fullmatch(artifact.sha256):
+            raise _missing(artifact)
+        return self.path(artifact.sha256)
 
     def record(
         self, session: Session, digest: Digest, *, run_id: str, action_id: str | None, path: str, filename: str
@@ -151,22 +156,25 @@ class ArtifactStore:
         """The file itself, on a ``file://`` store only."""
         if not self.is_local:
             raise TypeError(f"the artifact store is not local ({self.fs.protocol})")
-        path = Path(self.path(artifact.sha256))
+        path = Path(self._object(artifact))
         if not path.is_file():
-            raise NotFound(f"artifact {artifact.id} content is missing from the store")
+            raise _missing(artifact)
         return path
 
     def open(self, artifact: Artifact) -> IO[bytes]:
         """A binary reader of the content (the caller closes it)."""
         try:
-            handle: Any = self.fs.open(self.path(artifact.sha256), "rb")
+            return cast(IO[bytes], self.fs.open(self._object(artifact), "rb"))
         except FileNotFoundError:
-            raise NotFound(f"artifact {artifact.id} content is missing from the store") from None
-        return handle  # type: ignore[no-any-return]
+            raise _missing(artifact) from None
 
     def copy_to(self, artifact: Artifact, destination: Path) -> None:
         with self.open(artifact) as source, destination.open("wb") as out:
             shutil.copyfileobj(source, out, _CHUNK)
+
+
+def _missing(artifact: Artifact) -> NotFound:
+    return NotFound(f"artifact {artifact.id} content is missing from the store")
 
 
 def iter_chunks(handle: IO[bytes]) -> Iterator[bytes]:
