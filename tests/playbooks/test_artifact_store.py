@@ -181,3 +181,16 @@ def test_runs_store_and_serve_artifacts_through_the_server(store_url: str, tmp_p
         missing = mission.http.get(f"/artifacts/download/{gone['id']}")
         assert missing.status_code == 404
         assert missing.json()["error"]["message"] == f"artifact {gone['id']} content is missing from the store"
+
+
+def test_a_store_that_fails_fails_the_action_with_the_reason(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("the store's directory cannot be made under a file")
+    settings = make_settings(tmp_path, engine={"artifacts_url": f"file://{tmp_path / 'a-file' / 'store'}"})
+    with mission_control(settings) as mission:
+        run_id = mission.run(mission.define("produce", PRODUCE))
+        run = mission.wait(run_id)
+        assert run["status"] == "failed", run
+        [action] = mission.status(run_id)["actions"]
+        assert action["status"] == "failed"
+        assert action["error"].startswith("artifact /dev/stdout could not be stored: NotADirectoryError"), action
+        assert mission.http.get(f"/artifacts/list/playbook_run/{run_id}").json() == []

@@ -12,6 +12,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -233,17 +234,23 @@ class RunRunner:
         except Exception as exc:
             log_crash(f"action {action_spec.name} of run {run_id} crashed", exc, secrets)
             outcome = Outcome(False, {}, f"internal error: {exc}")
-        saved = self._save_files(outcome, secrets)
+        outcome, saved = self._save_files(outcome, secrets)
         return self._finish_action(run_id, action_id, action_spec, outcome, saved, deadline)
 
-    def _save_files(self, outcome: Outcome, secrets: list[str]) -> list[tuple[str, str, Digest]]:
+    def _save_files(self, outcome: Outcome, secrets: list[str]) -> tuple[Outcome, list[tuple[str, str, Digest]]]:
         """Scrubbed files into the artifact store before the transaction that describes them: an upload to a
-        remote store never holds the database's write lock."""
+        remote store never holds the database's write lock. A store that fails (full, unreachable, refused)
+        fails the action with the reason, like any other failure of it (and its retries apply)."""
         saved = []
         for declared, local in outcome.files:
-            with scrubbed_copy(local, secrets) as clean:
-                saved.append((declared, local.name, self.ctx.store.save(clean)))
-        return saved
+            try:
+                with scrubbed_copy(local, secrets) as clean:
+                    saved.append((declared, local.name, self.ctx.store.save(clean)))
+            except OSError as exc:
+                stored = f"artifact {declared} could not be stored: {type(exc).__name__}: {exc}"
+                error = f"{outcome.error}; {stored}" if outcome.error else stored
+                return replace(outcome, ok=False, error=error), saved
+        return outcome, saved
 
     def _finish_action(
         self,
