@@ -35,11 +35,9 @@ _DUE, _ABORT = "ara_local_due", "ara_local_abort"
 
 class LocalExecutor:
     def __init__(self, ctx: EngineContext, *, concurrency: int) -> None:
-        if concurrency < 1:
-            raise ValueError("the embedded executor needs at least one thread (ARA_ENGINE__WORKERS >= 1)")
         self.ctx = ctx
-        self.concurrency = concurrency
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ara-run")
+        self.concurrency = max(concurrency, 0)  # 0: keep time only (schedules, expiry); runs wait, unexecuted
+        self._pool = ThreadPoolExecutor(max_workers=max(concurrency, 1), thread_name_prefix="ara-run")
         self._heap: list[tuple[dt.datetime, int, str]] = []
         self._order = itertools.count()
         self._changed = threading.Condition()
@@ -65,7 +63,8 @@ class LocalExecutor:
             ).all()
         for at, run_id in due:
             self._push(at, run_id)
-        for target, name in ((self._dispatch, "ara-timer"), (self._clock, "ara-clock")):
+        loops = [(self._clock, "ara-clock")] + ([(self._dispatch, "ara-timer")] if self.concurrency else [])
+        for target, name in loops:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)

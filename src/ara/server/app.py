@@ -56,14 +56,12 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     return app
 
 
-def start_executor(state: AppState) -> Executor | None:
-    """The database's executor, started. On SQLite with ``ARA_ENGINE__WORKERS=0`` there is none: nothing else
-    could execute runs there, so they wait (``ara server`` says so at start)."""
+def start_executor(state: AppState) -> Executor:
+    """The database's executor, started. With ``ARA_ENGINE__WORKERS=0`` it only keeps time (schedules, triggers,
+    expiry): on PostgreSQL ``ara worker`` processes execute the runs; on SQLite nothing does (``ara server`` says
+    so at start)."""
     from ara.engine.executors import build_executor
 
-    workers = state.settings.engine.workers
-    if workers < 1 and state.engine.dialect.name != "postgresql":
-        return None
-    executor = build_executor(state.engine_context, concurrency=workers)
+    executor = build_executor(state.engine_context, concurrency=state.settings.engine.workers)
     executor.start()
     return executor
