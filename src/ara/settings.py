@@ -55,10 +55,14 @@ class RecordsSettings(BaseModel):
 
 
 class EngineSettings(BaseModel):
-    # In-process workers the server starts (0: none, runs wait for an ``ara worker``).
+    # Runs the server executes at once (0: none; on PostgreSQL runs wait for an ``ara worker``, whose own slots are
+    # its ``--concurrency``, and the server still keeps the clock).
     workers: int = 4
+    # PostgreSQL: how often a worker looks for jobs no NOTIFY announces (a delay or retry come due, a run's lock
+    # freed); new runs and cancels arrive at once.
     poll_interval: float = 0.5
-    # A run whose worker has not reported for this long is declared dead and failed.
+    # A worker silent this long (heartbeats every third of it) is declared dead and its run failed; a stopping
+    # worker lets its runs finish for half of it.
     heartbeat_timeout: float = 30.0
     # Where artifacts are kept: an fsspec URL (``file:///srv/ara/artifacts``, ``s3://bucket/prefix``; other
     # protocols' packages, such as s3fs, are the user's install). Empty: ``file://<base_dir>/artifacts``. Workers on

@@ -8,7 +8,8 @@ run that frees the slot makes it due again when it ends (``next_waiting``)."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from ara.db.types import utcnow
 from ara.lifecycle.executor import make_due
@@ -41,6 +42,21 @@ def admit(session: Session, run_id: str, worker_id: str) -> PlaybookRun | None:
     move_run(run, RunStatus.RUNNING)
     run.worker_id = worker_id
     return run
+
+
+def waiting_for_slot() -> ColumnElement[bool]:
+    """A query condition: the ``scheduled`` run is held back by its playbook's ``concurrency`` alone (the run
+    that frees the slot makes it due, so nothing else needs to). ``_limit`` and ``active_runs`` in SQL, to
+    filter many runs at once."""
+    limit = PlaybookRun.spec["concurrency"].as_integer()
+    other = aliased(PlaybookRun)
+    active = (
+        select(func.count())
+        .select_from(other)
+        .where(other.playbook_id == PlaybookRun.playbook_id, other.status.in_(ACTIVE))
+        .scalar_subquery()
+    )
+    return (PlaybookRun.status == RunStatus.SCHEDULED) & (func.coalesce(limit, 0) > 0) & (active >= limit)
 
 
 def next_waiting(session: Session, ended: PlaybookRun) -> str | None:

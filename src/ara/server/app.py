@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 import ara
 from ara.db.migrate import upgrade
-from ara.lifecycle.executor import Executor
+from ara.lifecycle.executor import Executor, attach
 from ara.server.errors import install_error_handlers
 from ara.server.limits import BodyLimit, NulFreePath
 from ara.server.middleware import AuthenticationMiddleware
@@ -26,6 +26,12 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     state = AppState.build(settings)
     if run_migrations:
         upgrade(state.engine)
+    if state.engine.dialect.name == "postgresql":
+        # A run made due here gets its job in the same transaction even where no executor starts (the offline
+        # client, ``ara run start``): deferring needs no worker. Starting the executor replaces this.
+        from ara.engine.deferral import JobDeferrer
+
+        attach(state.writer, JobDeferrer())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
