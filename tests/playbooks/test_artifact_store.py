@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,10 +20,12 @@ from ara.playbooks.artifact_url import SETTING, artifacts_url, open_store
 from ara.playbooks.artifacts import ArtifactStore
 from ara.playbooks.models import Artifact
 from tests.conftest import make_settings
+from tests.support.databases import fresh_postgres_database
 from tests.support.mission import mission_control
 from tests.support.server import free_port
+from tests.support.workers import ARA, WorkerProcess
 
-ARA = [sys.executable, "-c", "from ara.cli.main import main; main()"]
+KEY = "qLXAHCBlVO4n6R8qONDu8k0tJG-dc65oiAMAF6n7UHc="
 
 PRODUCE = """
 actions:
@@ -140,16 +141,21 @@ def test_a_bad_url_is_a_config_error_naming_the_setting(url: str, reason: str, t
     assert "hunter2" not in refused.value.message
 
 
+# ``ara worker`` gets as far as the store only on PostgreSQL with a key; it refuses before connecting (port 1).
+WORKER_ENV = {"ARA_DATABASE__URL": "postgresql://ara@127.0.0.1:1/ara", "ARA_SECRET_KEY": KEY}
+
+
+@pytest.mark.parametrize("command", ["server", "worker"])
 @pytest.mark.parametrize("url", ["nope://bucket/x", "MISSING://bucket/prefix", "file://relative"])
-def test_ara_server_refuses_to_start_on_a_bad_url(url: str, tmp_path: Path) -> None:
+def test_ara_server_and_worker_refuse_to_start_on_a_bad_url(command: str, url: str, tmp_path: Path) -> None:
     url = url.replace("MISSING", a_protocol_not_installed())
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARA_")}
-    env.update(ARA_BASE_DIR=str(tmp_path), ARA_ENGINE__ARTIFACTS_URL=url)
-    command = [*ARA, "server", "--port", str(free_port())]
-    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    env.update(ARA_BASE_DIR=str(tmp_path), ARA_ENGINE__ARTIFACTS_URL=url, **(WORKER_ENV if command == "worker" else {}))
+    argv = [*ARA, command, *(["--port", str(free_port())] if command == "server" else [])]
+    refused = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2, refused.stderr
     assert f"Error: {SETTING}={url}" in refused.stderr and "Traceback" not in refused.stderr
-    assert not (tmp_path / "ansible.sqlite").exists()  # refused before the database was touched
+    assert not (tmp_path / "ansible.sqlite").exists()  # refused before a database was touched
 
 
 def test_runs_store_and_serve_artifacts_through_the_server(store_url: str, tmp_path: Path) -> None:
@@ -194,3 +200,29 @@ def test_a_store_that_fails_fails_the_action_with_the_reason(tmp_path: Path) -> 
         assert action["status"] == "failed"
         assert action["error"].startswith("artifact /dev/stdout could not be stored: NotADirectoryError"), action
         assert mission.http.get(f"/artifacts/list/playbook_run/{run_id}").json() == []
+
+
+@pytest.mark.postgres
+def test_a_worker_with_a_home_of_its_own_stores_what_the_api_host_serves(tmp_path: Path) -> None:
+    """The reason for the URL: an API-only host (``ARA_ENGINE__WORKERS=0``) serves what a real ``ara worker``
+    elsewhere (its own base directory) produced, because both name one store."""
+    url = f"file://{tmp_path / 'shared'}"
+    with fresh_postgres_database() as database:
+        engine = {"workers": 0, "artifacts_url": url}
+        settings = make_settings(tmp_path / "api", database, secret_key=KEY, engine=engine)
+        with mission_control(settings) as mission:
+            worker = WorkerProcess(settings, tmp_path / "worker", ARA_ENGINE__ARTIFACTS_URL=url)
+            try:
+                worker.wait_registered(4)  # the server's clock; the worker's runs, agents and clock
+                run_id = mission.run(mission.define("produce", PRODUCE))
+                assert mission.wait(run_id, timeout=60)["status"] == "completed"
+                listed = mission.http.get(f"/artifacts/list/playbook_run/{run_id}").json()
+                assert sorted(a["path"] for a in listed) == ["/dev/stdout", "blob.bin"]
+                for artifact in listed:
+                    download = mission.http.get(f"/artifacts/download/{artifact['id']}")
+                    assert download.status_code == 200, download.text
+                    assert hashlib.sha256(download.content).hexdigest() == artifact["checksum"]
+                    assert (tmp_path / "shared" / artifact["checksum"][:2] / artifact["checksum"]).is_file()
+            finally:
+                worker.kill()
+    assert not (tmp_path / "api" / "artifacts").exists() and not (tmp_path / "worker" / "artifacts").exists()
