@@ -64,7 +64,12 @@ class EngineSettings(BaseModel):
     # A worker silent this long (heartbeats every third of it) is declared dead and its run failed; a stopping
     # worker lets its runs finish for half of it.
     heartbeat_timeout: float = 30.0
-    artifacts_dir: str = ""  # empty: <base_dir>/artifacts
+    # Where artifacts are kept: an fsspec URL (``file:///srv/ara/artifacts``, ``s3://bucket/prefix``; other
+    # protocols' packages, such as s3fs, are the user's install). Empty: ``file://<base_dir>/artifacts``. Workers on
+    # other machines need a store they all reach.
+    artifacts_url: str = ""
+    # Deprecated alias of ``artifacts_url``: a local directory.
+    artifacts_dir: str = ""
 
 
 class Settings(BaseSettings):

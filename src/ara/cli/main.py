@@ -20,7 +20,9 @@ from ara.cli import (
     users,
     worker,
 )
+from ara.cli.errors import EXIT_ERROR
 from ara.cli.options import root_callback
+from ara.errors import ConfigError
 
 app = typer.Typer(
     name="ara",
@@ -44,4 +46,8 @@ worker.register(app)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except ConfigError as exc:  # a setting found wrong at start (``ara server``, ``ara worker``): one line, exit 2
+        typer.echo(f"Error: {exc.message}", err=True)
+        raise SystemExit(EXIT_ERROR) from None

@@ -34,6 +34,7 @@ def serve(
     import uvicorn
 
     from ara.db.procrastinate_schema import SchemaMismatch
+    from ara.playbooks.artifact_url import open_store
     from ara.server.app import create_app
 
     settings = get_settings()
@@ -48,6 +49,7 @@ def serve(
                 err=True,
             )
             raise typer.Exit(2)
+    open_store(settings)  # a bad ARA_ENGINE__ARTIFACTS_URL stops the start (exit 2), not a run's first artifact
     try:
         app = create_app(settings)
     except SchemaMismatch as exc:

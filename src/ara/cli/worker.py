@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from ara.db import procrastinate_schema
 from ara.db.migrate import current_revision, head_revision, upgrade
 from ara.db.session import make_engine, make_sessionmaker
+from ara.playbooks.artifact_url import open_store
 from ara.settings import Settings, get_settings
 
 DEFAULT_CONCURRENCY = 4
@@ -55,6 +56,7 @@ def work(
             "needs ARA_SECRET_KEY on PostgreSQL, the same as the API host's: a key generated here would be known "
             "to nobody else, and the runs' secret parameters could not be opened"
         )
+    open_store(settings)  # a bad ARA_ENGINE__ARTIFACTS_URL stops the start (exit 2), not a run's first artifact
     if check:
         raise typer.Exit(_check(engine))
     _serve(settings, engine, queues=tuple(q.value for q in queue or list(Queue)), concurrency=concurrency)

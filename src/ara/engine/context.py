@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ara.crypto import SecretBox
+from ara.playbooks.artifact_url import open_store
 from ara.playbooks.artifacts import ArtifactStore
 from ara.settings import Settings
 
@@ -31,8 +32,7 @@ class EngineContext:
     def build(
         cls, settings: Settings, engine: Engine, writer: sessionmaker[Session], reader: sessionmaker[Session]
     ) -> EngineContext:
-        root = Path(settings.engine.artifacts_dir) if settings.engine.artifacts_dir else settings.base_dir / "artifacts"
-        return cls(settings, engine, writer, reader, SecretBox.from_settings(settings), ArtifactStore(root))
+        return cls(settings, engine, writer, reader, SecretBox.from_settings(settings), open_store(settings))
 
     @property
     def work_root(self) -> Path:

@@ -12,6 +12,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -28,6 +29,7 @@ from ara.lifecycle.ending import end_run
 from ara.lifecycle.executor import make_due
 from ara.lifecycle.states import ACTION_FAILED, ACTION_TERMINAL, ActionStatus, RunStatus, move_action, move_run
 from ara.playbooks import recording as records
+from ara.playbooks.artifacts import Digest
 from ara.playbooks.conditions import should_run
 from ara.playbooks.durations import parse_duration
 from ara.playbooks.models import Artifact, PlaybookDefinition, PlaybookRun, RunAction
@@ -232,10 +234,32 @@ class RunRunner:
         except Exception as exc:
             log_crash(f"action {action_spec.name} of run {run_id} crashed", exc, secrets)
             outcome = Outcome(False, {}, f"internal error: {exc}")
-        return self._finish_action(run_id, action_id, action_spec, outcome, deadline)
+        outcome, saved = self._save_files(outcome, secrets)
+        return self._finish_action(run_id, action_id, action_spec, outcome, saved, deadline)
+
+    def _save_files(self, outcome: Outcome, secrets: list[str]) -> tuple[Outcome, list[tuple[str, str, Digest]]]:
+        """Scrubbed files into the artifact store before the transaction that describes them: an upload to a
+        remote store never holds the database's write lock. A store that fails (full, unreachable, refused)
+        fails the action with the reason, like any other failure of it (and its retries apply)."""
+        saved = []
+        for declared, local in outcome.files:
+            try:
+                with scrubbed_copy(local, secrets) as clean:
+                    saved.append((declared, local.name, self.ctx.store.save(clean)))
+            except OSError as exc:
+                stored = f"artifact {declared} could not be stored: {type(exc).__name__}: {exc}"
+                error = f"{outcome.error}; {stored}" if outcome.error else stored
+                return replace(outcome, ok=False, error=error), saved
+        return outcome, saved
 
     def _finish_action(
-        self, run_id: str, action_id: str, action_spec: Action, outcome: Outcome, deadline: dt.datetime
+        self,
+        run_id: str,
+        action_id: str,
+        action_spec: Action,
+        outcome: Outcome,
+        saved: list[tuple[str, str, Digest]],
+        deadline: dt.datetime,
     ) -> str:
         now = utcnow()
         with unit_of_work(self.ctx.writer) as session:
@@ -249,11 +273,10 @@ class RunRunner:
             action.end_time = now
             if action_spec.kind == "ansible":
                 records.adopt(session, run, action_id)
-            for declared, local in outcome.files:
-                with scrubbed_copy(local, secrets) as clean:
-                    self.ctx.store.put(
-                        session, clean, run_id=run_id, action_id=action_id, path=declared, filename=local.name
-                    )
+            for declared, filename, digest in saved:
+                self.ctx.store.record(
+                    session, digest, run_id=run_id, action_id=action_id, path=declared, filename=filename
+                )
             if run.status != RunStatus.RUNNING or outcome.cancelled:
                 if action.status == ActionStatus.RUNNING:
                     move_action(action, ActionStatus.CANCELLED)

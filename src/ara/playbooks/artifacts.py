@@ -1,21 +1,35 @@
-"""The artifact store: files kept once per sha256 under one directory, described by ``Artifact`` rows.
+"""The artifact store: files kept once per sha256 on any fsspec filesystem, described by ``Artifact`` rows.
 
-Downloads resolve an artifact id to its sha256 path, so a request can never name a file outside the store.
+The store is a URL (``engine.artifacts_url``): ``file:///srv/ara/artifacts`` by default, or a filesystem every
+worker machine reaches (``s3://bucket/prefix``, ``gcs://...``), so a run executed anywhere can be downloaded
+from the API host. Objects live at ``<root>/<sha256[:2]>/<sha256>``; a download resolves an artifact row to that
+name and nothing else, so a request can never name a path outside the store.
 """
 
 from __future__ import annotations
 
 import hashlib
 import mimetypes
-import os
+import re
 import shutil
-import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, cast
 
+from fsspec import AbstractFileSystem
+from fsspec.implementations.local import LocalFileSystem
 from sqlalchemy.orm import Session
 
 from ara.errors import NotFound
 from ara.playbooks.models import Artifact
+
+_CHUNK = 1 << 20
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+# Object stores publish an object whole when its upload completes, so a reader never sees half of it there and a
+# temporary name plus a move would only add a server-side copy. Every other filesystem gets temp name + move.
+_WHOLE_OBJECT_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "oci", "oss", "tos"})
 
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -45,54 +59,126 @@ def sniff_content_type(head: bytes, filename: str) -> str:
     return "text/plain; charset=utf-8"
 
 
-class ArtifactStore:
-    def __init__(self, root: Path) -> None:
-        self.root = root
+@dataclass(frozen=True)
+class Digest:
+    """What one pass over a local file tells: its name in the store, its size and its first bytes."""
 
-    def _path(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / sha256
+    sha256: str
+    size: int
+    head: bytes
 
-    def put(
-        self, session: Session, source: Path, *, run_id: str, action_id: str | None, path: str, filename: str
-    ) -> Artifact:
-        """Copy ``source`` into the store (content addressed) and describe it."""
-        self.root.mkdir(parents=True, exist_ok=True)
+    @classmethod
+    def of(cls, source: Path) -> Digest:
         digest = hashlib.sha256()
         size = 0
-        fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
-        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
-            head = src.read(8192)
+        with source.open("rb") as handle:
+            head = handle.read(8192)
             chunk = head
             while chunk:
                 digest.update(chunk)
                 size += len(chunk)
-                out.write(chunk)
-                chunk = src.read(1 << 20)
-        sha256 = digest.hexdigest()
-        target = self._path(sha256)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            os.unlink(tmp_name)
-        else:
-            os.replace(tmp_name, target)
+                chunk = handle.read(_CHUNK)
+        return cls(digest.hexdigest(), size, head)
+
+
+class ArtifactStore:
+    """Content-addressed objects under ``root`` on ``fs`` (one fsspec filesystem, shared by threads)."""
+
+    def __init__(self, fs: AbstractFileSystem, root: str) -> None:
+        self.fs = fs
+        self.root = root.rstrip("/")
+        protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+        self._whole_objects = bool(protocols & _WHOLE_OBJECT_PROTOCOLS)
+
+    @property
+    def is_local(self) -> bool:
+        """``file://``: downloads are served from the path itself (sendfile, ranges)."""
+        return isinstance(self.fs, LocalFileSystem)
+
+    def path(self, sha256: str) -> str:
+        """The object's name in the store (only a sha256 becomes one)."""
+        if not _SHA256.fullmatch(sha256):
+            raise ValueError(f"not a sha256: {sha256!r}")
+        return f"{self.root}/{sha256[:2]}/{sha256}"
+
+    def _object(self, artifact: Artifact) -> str:
+        # Rows hold what ``save`` computed; anything else (a tampered row) must not become a path.
+        if not _SHA256.fullmatch(artifact.sha256):
+            raise _missing(artifact)
+        return self.path(artifact.sha256)
+
+    def record(
+        self, session: Session, digest: Digest, *, run_id: str, action_id: str | None, path: str, filename: str
+    ) -> Artifact:
+        """The row describing content ``save`` stored."""
         artifact = Artifact(
             run_id=run_id,
             action_id=action_id,
             path=path,
             filename=filename,
-            size=size,
-            content_type=sniff_content_type(head, filename),
-            sha256=sha256,
+            size=digest.size,
+            content_type=sniff_content_type(digest.head, filename),
+            sha256=digest.sha256,
         )
         session.add(artifact)
         session.flush()
         return artifact
 
-    def open_path(self, artifact: Artifact) -> Path:
-        path = self._path(artifact.sha256)
+    def save(self, source: Path) -> Digest:
+        """Store ``source`` once per content. It is hashed first (a local read), so known content is never sent
+        again and an object store is written once, at its final name."""
+        digest = Digest.of(source)
+        target = self.path(digest.sha256)
+        if self.fs.exists(target):
+            return digest
+        if self._whole_objects:
+            self.fs.put_file(str(source), target)
+            return digest
+        incoming = f"{self.root}/.incoming"
+        temporary = f"{incoming}/{uuid.uuid4().hex}"
+        self.fs.makedirs(incoming, exist_ok=True)
+        self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+        try:
+            self.fs.put_file(str(source), temporary)
+            self.fs.mv(temporary, target)
+        except BaseException:
+            self._discard(temporary)
+            raise
+        return digest
+
+    def _discard(self, temporary: str) -> None:
+        try:
+            self.fs.rm_file(temporary)
+        except OSError:
+            pass  # never written, or already moved
+
+    def local_path(self, artifact: Artifact) -> Path:
+        """The file itself, on a ``file://`` store only."""
+        if not self.is_local:
+            raise TypeError(f"the artifact store is not local ({self.fs.protocol})")
+        path = Path(self._object(artifact))
         if not path.is_file():
-            raise NotFound(f"artifact {artifact.id} content is missing from the store")
+            raise _missing(artifact)
         return path
 
+    def open(self, artifact: Artifact) -> IO[bytes]:
+        """A binary reader of the content (the caller closes it)."""
+        try:
+            return cast(IO[bytes], self.fs.open(self._object(artifact), "rb"))
+        except FileNotFoundError:
+            raise _missing(artifact) from None
+
     def copy_to(self, artifact: Artifact, destination: Path) -> None:
-        shutil.copyfile(self.open_path(artifact), destination)
+        with self.open(artifact) as source, destination.open("wb") as out:
+            shutil.copyfileobj(source, out, _CHUNK)
+
+
+def _missing(artifact: Artifact) -> NotFound:
+    return NotFound(f"artifact {artifact.id} content is missing from the store")
+
+
+def iter_chunks(handle: IO[bytes]) -> Iterator[bytes]:
+    """The reader's bytes in 1 MiB pieces, closing it at the end (a streamed download)."""
+    with handle:
+        while chunk := handle.read(_CHUNK):
+            yield chunk

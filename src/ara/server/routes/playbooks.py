@@ -4,17 +4,20 @@ Handlers validate, call the playbooks domain and answer; they never execute an a
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from pathlib import Path
+from typing import IO, Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from sqlalchemy import select
 
 from ara.db.types import iso
 from ara.errors import NotFound, ValidationFailed
 from ara.lifecycle.states import RunStatus
 from ara.playbooks import definitions, permissions, runs
+from ara.playbooks.artifacts import iter_chunks
 from ara.playbooks.models import Artifact, PlaybookRun
 from ara.playbooks.permissions import require
 from ara.playbooks.schemas import (
@@ -370,16 +373,28 @@ async def download_artifact(
     request: Request,
     state: StateDep,
     filename: Annotated[str, Query(max_length=255, description="Save as (path separators removed)")] = "",
-) -> FileResponse:
-    def work(session: Any, identity: Any) -> tuple[Any, str, str]:
+) -> Response:
+    def work(session: Any, identity: Any) -> tuple[Path | IO[bytes], str, str, int]:
+        store = state.engine_context.store
         artifact = session.get(Artifact, artifact_id)
         if artifact is None:
             raise NotFound(f"artifact {artifact_id} not found")
         run = runs.get_run(session, artifact.run_id)
         require(session, identity, run.playbook_id, "read")
-        return state.engine_context.store.open_path(artifact), artifact.filename, artifact.content_type
+        # Opened here, so a missing object is a 404 before any byte is sent.
+        content = store.local_path(artifact) if store.is_local else store.open(artifact)
+        return content, artifact.filename, artifact.content_type, artifact.size
 
-    path, stored_name, content_type = await _call(request, state, work)
+    content, stored_name, content_type, size = await _call(request, state, work)
     wanted = filename or stored_name
     safe = wanted.replace("/", "_").replace("\\", "_").replace("\x00", "") or "artifact"
-    return FileResponse(path, media_type=content_type, filename=safe)
+    if isinstance(content, Path):
+        return FileResponse(content, media_type=content_type, filename=safe)  # sendfile and ranges
+    headers = {"content-disposition": attachment(safe), "content-length": str(size)}
+    return StreamingResponse(iter_chunks(content), media_type=content_type, headers=headers)
+
+
+def attachment(filename: str) -> str:
+    """The ``content-disposition`` that ``FileResponse`` would send, for a streamed download."""
+    quoted = quote(filename)
+    return f"attachment; filename*=utf-8''{quoted}" if quoted != filename else f'attachment; filename="{filename}"'
