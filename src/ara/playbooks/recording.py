@@ -8,7 +8,7 @@ import socket
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ara.db.types import utcnow
@@ -25,7 +25,7 @@ def _path(definition: PlaybookDefinition) -> str:
 
 
 def start(session: Session, run: PlaybookRun, definition: PlaybookDefinition, host_name: str) -> int:
-    playbook = RESOURCES["playbooks"].create(
+    playbook = RESOURCES["playbooks"].add(
         session,
         {
             "name": (definition.title or definition.name)[:254],
@@ -38,22 +38,25 @@ def start(session: Session, run: PlaybookRun, definition: PlaybookDefinition, ho
             "user": run.created_by,
         },
     )
-    pid = playbook["id"]
-    RESOURCES["files"].create(
+    pid = playbook.id
+    RESOURCES["files"].add(
         session,
         {"playbook": pid, "path": _path(definition)[:255], "content": yaml.safe_dump(redacted_spec(run.spec))},
     )
-    RESOURCES["plays"].create(
+    RESOURCES["plays"].add(
         session, {"playbook": pid, "name": definition.name[:254], "uuid": run.id, "status": "running"}
     )
-    RESOURCES["hosts"].create(session, {"playbook": pid, "name": host_name[:254]})
+    RESOURCES["hosts"].add(session, {"playbook": pid, "name": host_name[:254]})
     return int(pid)
 
 
 def _ids(session: Session, playbook_id: int) -> tuple[int, int, int]:
-    play = session.scalar(select(m.Play.id).where(m.Play.playbook_id == playbook_id).order_by(m.Play.id))
-    file = session.scalar(select(m.File.id).where(m.File.playbook_id == playbook_id).order_by(m.File.id))
-    host = session.scalar(select(m.Host.id).where(m.Host.playbook_id == playbook_id).order_by(m.Host.id))
+    """The run's play, file and host (the first of each: an adopted ``ansible`` recording adds more), in one query."""
+    first = [
+        select(func.min(model.id)).where(model.playbook_id == playbook_id).scalar_subquery()
+        for model in (m.Play, m.File, m.Host)
+    ]
+    play, file, host = session.execute(select(*first)).one()
     assert play is not None and file is not None and host is not None
     return play, file, host
 
@@ -77,7 +80,7 @@ def record_action(session: Session, run: PlaybookRun, action: RunAction, kind: s
     started = (action.start_time or action.scheduled_time).isoformat()
     ended = (action.end_time or utcnow()).isoformat()
     name = action.name if action.attempt == 1 else f"{action.name} (attempt {action.attempt})"
-    task = RESOURCES["tasks"].create(
+    task = RESOURCES["tasks"].add(
         session,
         {
             "playbook": pid,
@@ -93,16 +96,16 @@ def record_action(session: Session, run: PlaybookRun, action: RunAction, kind: s
             "ended": ended,
         },
     )
-    action.records_task_id = task["id"]
+    action.records_task_id = task.id
     content: dict[str, Any] = dict(action.result or {})
     if action.error:
         content["msg"] = action.error
-    RESOURCES["results"].create(
+    RESOURCES["results"].add(
         session,
         {
             "playbook": pid,
             "play": play,
-            "task": task["id"],
+            "task": task.id,
             "host": host,
             "status": RESULT_STATUS.get(action.status, "unknown"),
             "content": content,
@@ -119,13 +122,14 @@ def finish(session: Session, run: PlaybookRun) -> None:
     status = {"completed": "completed", "cancelled": "expired"}.get(run.status, "failed")
     pid = run.records_playbook_id
     play, _, host = _ids(session, pid)
-    RESOURCES["plays"].update(session, str(play), {"status": "completed", "ended": ended}, partial=True)
+    RESOURCES["plays"].amend(session, session.get(m.Play, play), {"status": "completed", "ended": ended})
     counts = {"ok": 0, "failed": 0, "skipped": 0}
-    for status_ in session.scalars(select(m.Result.status).where(m.Result.playbook_id == pid)):
+    counted = select(m.Result.status, func.count()).where(m.Result.playbook_id == pid).group_by(m.Result.status)
+    for status_, count in session.execute(counted):
         if status_ in counts:
-            counts[status_] += 1
-    RESOURCES["hosts"].update(session, str(host), counts, partial=True)
-    RESOURCES["playbooks"].update(session, str(pid), {"status": status, "ended": ended}, partial=True)
+            counts[status_] = count
+    RESOURCES["hosts"].amend(session, session.get(m.Host, host), counts)
+    RESOURCES["playbooks"].amend(session, session.get(m.Playbook, pid), {"status": status, "ended": ended})
 
 
 def adopt(session: Session, run: PlaybookRun, action_id: str) -> int:

@@ -92,10 +92,14 @@ class Resource:
         return self.detail(session, self.lookup(session, key))
 
     def create(self, session: Session, body: Any) -> dict[str, Any]:
+        return self.written(session, self.add(session, body))
+
+    def add(self, session: Session, body: Any) -> Any:
+        """Validate and insert (flushed: the row has its id) without building an answer: for Ara's own writers,
+        which record runs and need only the row."""
         values = clean(self.fields, body, partial=False)
         with explained_integrity_errors(session, self.fields, values, self.unique_error()):
-            obj = self.new(session, to_columns(session, self.fields, values))
-        return self.written(session, obj)
+            return self.new(session, to_columns(session, self.fields, values))
 
     def new(self, session: Session, values: dict[str, Any]) -> Any:
         obj = self.model()
@@ -104,11 +108,14 @@ class Resource:
         return obj
 
     def update(self, session: Session, key: str, body: Any, *, partial: bool) -> dict[str, Any]:
-        obj = self.lookup(session, key)
+        return self.written(session, self.amend(session, self.lookup(session, key), body, partial=partial))
+
+    def amend(self, session: Session, obj: Any, body: Any, *, partial: bool = True) -> Any:
+        """Validate and apply a change to ``obj`` (flushed) without building an answer."""
         values = clean(self.fields, body, partial=partial)
         with explained_integrity_errors(session, self.fields, values, self.unique_error()):
             self.change(session, obj, to_columns(session, self.fields, values))
-        return self.written(session, obj)
+        return obj
 
     def change(self, session: Session, obj: Any, values: dict[str, Any]) -> None:
         apply(obj, values)
