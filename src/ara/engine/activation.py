@@ -1,4 +1,5 @@
-"""One activation of a run: admit it (a short transaction) and, if admitted, execute it until it ends or parks.
+"""One activation of a run: admit and start it (a short transaction) and, if admitted, execute it until it ends or
+parks.
 
 Both executors call this and nothing else: they only decide when and where an activation happens."""
 
@@ -17,11 +18,22 @@ def advance(
 ) -> bool:
     """Returns whether the run was admitted. ``on_admit(run)`` lets an executor stamp the run in the admitting
     transaction (the procrastinate executor records its job id there, so a cancel can abort that job)."""
+    runner = RunRunner(ctx)
     with unit_of_work(ctx.writer) as session:
         run = admit(session, run_id, ctx.worker_id)
-        if run is not None and on_admit is not None:
+        if run is None:
+            return False
+        if on_admit is not None:
             on_admit(run)
-    if run is None:
-        return False
-    RunRunner(ctx).execute(run_id, aborted)
+        try:
+            spec = runner.begin(session, run)
+        except Exception as exc:  # a bug: the start's half-written rows go, the run is admitted again and failed
+            session.rollback()
+            run = admit(session, run_id, ctx.worker_id)
+            if run is not None:
+                if on_admit is not None:
+                    on_admit(run)
+                runner.crashed(session, run, exc)
+            return run is not None
+    runner.execute(run_id, aborted, spec)
     return True

@@ -89,32 +89,55 @@ class RunRunner:
 
         return [self.ctx.box.open(v) for v in run.parameters.values() if is_sealed(v)]
 
+    def begin(self, session: Session, run: PlaybookRun) -> PlaybookSpec:
+        """In the transaction that admitted ``run``: stamp its first start and open its recording (one commit per
+        run fewer than a transaction of its own). A failure there must still fail the run with the reason, as
+        ``execute`` would: ``advance`` rolls back, admits the run again and calls ``crashed``. Returns the spec,
+        validated once for ``execute``."""
+        spec = PlaybookSpec.model_validate(run.spec)
+        if run.start_time is None:
+            self._start(session, run, spec)
+        return spec
+
+    def _start(self, session: Session, run: PlaybookRun, spec: PlaybookSpec) -> None:
+        run.start_time = utcnow()
+        definition = session.get(PlaybookDefinition, run.playbook_id)
+        assert definition is not None
+        host = self._context(session, run, spec)
+        target = host["config"] or host["component"] or host["check"]
+        run.records_playbook_id = records.start(session, run, definition, target.get("name") or "localhost")
+
+    def crashed(self, session: Session, run: PlaybookRun, exc: Exception) -> None:
+        """Never leave a run 'running' because of a bug: fail it with the (scrubbed) reason."""
+        secrets = self._secrets(run)
+        log_crash(f"run {run.id} crashed", exc, secrets)
+        if run.status == RunStatus.RUNNING:
+            self._end(session, run, RunStatus.FAILED, scrub(f"internal error: {exc}", secrets))
+
     # -- the loop -------------------------------------------------------------------------------------------
-    def execute(self, run_id: str, aborted: Callable[[], bool] = _never) -> None:
-        """Run an admitted (``running``) run until it ends or parks; ``aborted`` is the executor's abort flag."""
+    def execute(self, run_id: str, aborted: Callable[[], bool] = _never, spec: PlaybookSpec | None = None) -> None:
+        """Run an admitted (``running``) run until it ends or parks; ``aborted`` is the executor's abort flag.
+        ``spec`` comes from ``begin`` (the run was started in the admitting transaction)."""
         try:
-            self._execute(run_id, CancelWatch(self.ctx, run_id, aborted))
-        except Exception as exc:  # never leave a run 'running' because of a bug: fail it with the reason
+            self._execute(run_id, CancelWatch(self.ctx, run_id, aborted), spec)
+        except Exception as exc:
             with unit_of_work(self.ctx.writer) as session:
                 run = session.get(PlaybookRun, run_id)
-                secrets = self._secrets(run) if run is not None else []
-                log_crash(f"run {run_id} crashed", exc, secrets)
-                if run is not None and run.status == RunStatus.RUNNING:
-                    self._end(session, run, RunStatus.FAILED, scrub(f"internal error: {exc}", secrets))
+                if run is not None:
+                    self.crashed(session, run, exc)
+                else:
+                    log_crash(f"run {run_id} crashed", exc, [])
 
-    def _execute(self, run_id: str, cancelled: CancelWatch) -> None:
-        with unit_of_work(self.ctx.writer) as session:
-            run = session.get(PlaybookRun, run_id)
-            if run is None or run.status != RunStatus.RUNNING:
-                return
-            if run.start_time is None:
-                run.start_time = utcnow()
-                definition = session.get(PlaybookDefinition, run.playbook_id)
-                assert definition is not None
-                host = self._context(session, run, PlaybookSpec.model_validate(run.spec))
-                target = host["config"] or host["component"] or host["check"]
-                run.records_playbook_id = records.start(session, run, definition, target.get("name") or "localhost")
-        spec_actions = PlaybookSpec.model_validate(run.spec).actions
+    def _execute(self, run_id: str, cancelled: CancelWatch, spec: PlaybookSpec | None) -> None:
+        if spec is None:
+            with unit_of_work(self.ctx.writer) as session:
+                run = session.get(PlaybookRun, run_id)
+                if run is None or run.status != RunStatus.RUNNING:
+                    return
+                spec = PlaybookSpec.model_validate(run.spec)
+                if run.start_time is None:
+                    self._start(session, run, spec)
+        spec_actions = spec.actions
         position = 0
         while position < len(spec_actions):
             step = self._step(run_id, position, spec_actions[position], cancelled)
