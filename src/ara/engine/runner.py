@@ -140,7 +140,8 @@ class RunRunner:
         spec_actions = spec.actions
         position = 0
         while position < len(spec_actions):
-            step = self._step(run_id, position, spec_actions[position], cancelled)
+            last = position == len(spec_actions) - 1
+            step = self._step(run_id, position, spec_actions[position], cancelled, last)
             if step == STOP:
                 return
             if step == NEXT:
@@ -149,20 +150,26 @@ class RunRunner:
             run = session.get(PlaybookRun, run_id)
             if run is None or run.status != RunStatus.RUNNING:
                 return
-            failures = [
-                a
-                for a in session.scalars(
-                    select(RunAction).where(RunAction.run_id == run_id).order_by(RunAction.position, RunAction.attempt)
-                )
-                if a.status in ACTION_FAILED and not _retried(session, a)
-            ]
-            if failures:
-                self._end(session, run, RunStatus.FAILED, f"action {failures[0].name!r} failed: {failures[0].error}")
-            else:
-                self._end(session, run, RunStatus.COMPLETED, None)
+            self._conclude(session, run)
 
-    def _step(self, run_id: str, position: int, action_spec: Action, cancelled: CancelWatch) -> str:
-        """Advance one action: NEXT, AGAIN (a retry due now) or STOP (the run parked or ended)."""
+    def _conclude(self, session: Session, run: PlaybookRun) -> None:
+        """Every action has its outcome: the run ends ``failed`` with the first failure left unretried, else
+        ``completed``."""
+        failures = [
+            a
+            for a in session.scalars(
+                select(RunAction).where(RunAction.run_id == run.id).order_by(RunAction.position, RunAction.attempt)
+            )
+            if a.status in ACTION_FAILED and not _retried(session, a)
+        ]
+        if failures:
+            self._end(session, run, RunStatus.FAILED, f"action {failures[0].name!r} failed: {failures[0].error}")
+        else:
+            self._end(session, run, RunStatus.COMPLETED, None)
+
+    def _step(self, run_id: str, position: int, action_spec: Action, cancelled: CancelWatch, last: bool) -> str:
+        """Advance one action: NEXT, AGAIN (a retry due now) or STOP (the run parked or ended). After the ``last``
+        action the run ends in the transaction that records its outcome (one commit fewer)."""
         now = utcnow()
         with unit_of_work(self.ctx.writer) as session:
             run = session.get(PlaybookRun, run_id)
@@ -173,20 +180,15 @@ class RunRunner:
             if now >= deadline:
                 self._end(session, run, RunStatus.TIMED_OUT, f"run timed out after {run.timeout}s")
                 return STOP
-            attempts = list(
-                session.scalars(
-                    select(RunAction)
-                    .where(RunAction.run_id == run_id, RunAction.position == position)
-                    .order_by(RunAction.attempt)
-                )
-            )
-            last = attempts[-1] if attempts else None
-            if last is not None and last.status in ACTION_TERMINAL:
+            actions = self._actions(session, run_id)
+            attempts = [a for a in actions if a.position == position]
+            current = attempts[-1] if attempts else None
+            if current is not None and current.status in ACTION_TERMINAL:
                 return NEXT
             spec = PlaybookSpec.model_validate(run.spec)
             context = self._context(session, run, spec)
-            done = self._done_actions(session, run_id)
-            if last is None:
+            done = _done_actions(actions)
+            if current is None:
                 failed = any(a["status"] in ACTION_FAILED and not a["retried"] for a in done.values())
                 if not should_run(action_spec.if_, failed=failed, context=context, actions=done):
                     action = RunAction(run_id=run_id, name=action_spec.name, position=position, status="scheduled")
@@ -195,23 +197,23 @@ class RunRunner:
                     action.start_time = action.end_time = now
                     session.flush()
                     records.record_action(session, run, action, action_spec.kind)
-                    return NEXT
-                last = RunAction(run_id=run_id, name=action_spec.name, position=position, status="scheduled")
-                session.add(last)
+                    return self._next(session, run, last)
+                current = RunAction(run_id=run_id, name=action_spec.name, position=position, status="scheduled")
+                session.add(current)
                 if action_spec.delay:
-                    move_action(last, ActionStatus.SLEEPING)
-                    last.scheduled_time = now + dt.timedelta(seconds=parse_duration(action_spec.delay))
+                    move_action(current, ActionStatus.SLEEPING)
+                    current.scheduled_time = now + dt.timedelta(seconds=parse_duration(action_spec.delay))
                     session.flush()
-                    self._park(session, run, RunStatus.SLEEPING, last.scheduled_time, deadline)
+                    self._park(session, run, RunStatus.SLEEPING, current.scheduled_time, deadline)
                     return STOP
-            if last.status == ActionStatus.SLEEPING and last.scheduled_time > now:
-                status = RunStatus.RETRYING if last.attempt > 1 else RunStatus.SLEEPING
-                self._park(session, run, status, last.scheduled_time, deadline)
+            if current.status == ActionStatus.SLEEPING and current.scheduled_time > now:
+                status = RunStatus.RETRYING if current.attempt > 1 else RunStatus.SLEEPING
+                self._park(session, run, status, current.scheduled_time, deadline)
                 return STOP
-            move_action(last, ActionStatus.RUNNING)
-            last.start_time = now
+            move_action(current, ActionStatus.RUNNING)
+            current.start_time = now
             session.flush()
-            action_id, attempt = last.id, last.attempt
+            action_id, attempt = current.id, current.attempt
             limit = parse_duration(action_spec.timeout) if action_spec.timeout else float("inf")
             timeout = max(min(limit, (deadline - now).total_seconds()), 0.001)
             workdir = self.ctx.work_root / run_id / f"{position}-{attempt}"
@@ -258,7 +260,7 @@ class RunRunner:
             log_crash(f"action {action_spec.name} of run {run_id} crashed", exc, secrets)
             outcome = Outcome(False, {}, f"internal error: {exc}")
         outcome, saved = self._save_files(outcome, secrets)
-        return self._finish_action(run_id, action_id, action_spec, outcome, saved, deadline)
+        return self._finish_action(run_id, action_id, action_spec, outcome, saved, deadline, last)
 
     def _save_files(self, outcome: Outcome, secrets: list[str]) -> tuple[Outcome, list[tuple[str, str, Digest]]]:
         """Scrubbed files into the artifact store before the transaction that describes them: an upload to a
@@ -283,6 +285,7 @@ class RunRunner:
         outcome: Outcome,
         saved: list[tuple[str, str, Digest]],
         deadline: dt.datetime,
+        last: bool,
     ) -> str:
         now = utcnow()
         with unit_of_work(self.ctx.writer) as session:
@@ -310,7 +313,7 @@ class RunRunner:
             if outcome.ok:
                 move_action(action, ActionStatus.COMPLETED)
                 records.record_action(session, run, action, action_spec.kind)
-                return NEXT
+                return self._next(session, run, last)
             move_action(action, ActionStatus.TIMED_OUT if outcome.timed_out else ActionStatus.FAILED)
             records.record_action(session, run, action, action_spec.kind)
             if outcome.timed_out and now >= deadline:
@@ -334,7 +337,7 @@ class RunRunner:
                     return AGAIN  # due already: this worker goes on with the next attempt
                 self._park(session, run, RunStatus.RETRYING, wake, deadline)
                 return STOP
-            return NEXT
+            return self._next(session, run, last)
 
     # -- state changes --------------------------------------------------------------------------------------
     def _park(
@@ -350,23 +353,34 @@ class RunRunner:
         end_run(session, run, status, error)
         shutil.rmtree(self.ctx.work_root / run.id, ignore_errors=True)
 
-    def _done_actions(self, session: Session, run_id: str) -> dict[str, Any]:
-        """What ``getAction("name")`` sees: the latest attempt of each finished action."""
-        done: dict[str, Any] = {}
-        for action in session.scalars(
-            select(RunAction).where(RunAction.run_id == run_id).order_by(RunAction.position, RunAction.attempt)
-        ):
-            if action.status in ACTION_TERMINAL:
-                done[action.name] = {
-                    "status": action.status,
-                    "result": action.result or {},
-                    "error": action.error,
-                    "attempt": action.attempt,
-                    "retried": False,
-                }
-            elif action.name in done:
-                done[action.name]["retried"] = True
-        return done
+    def _next(self, session: Session, run: PlaybookRun, last: bool) -> str:
+        """NEXT, or after the last action the run's end, in the caller's transaction."""
+        if not last:
+            return NEXT
+        self._conclude(session, run)
+        return STOP
+
+    def _actions(self, session: Session, run_id: str) -> list[RunAction]:
+        """The run's action attempts in order, in one query (the step needs its own and the finished ones)."""
+        query = select(RunAction).where(RunAction.run_id == run_id).order_by(RunAction.position, RunAction.attempt)
+        return list(session.scalars(query))
+
+
+def _done_actions(actions: list[RunAction]) -> dict[str, Any]:
+    """What ``getAction("name")`` sees: the latest attempt of each finished action."""
+    done: dict[str, Any] = {}
+    for action in actions:
+        if action.status in ACTION_TERMINAL:
+            done[action.name] = {
+                "status": action.status,
+                "result": action.result or {},
+                "error": action.error,
+                "attempt": action.attempt,
+                "retried": False,
+            }
+        elif action.name in done:
+            done[action.name]["retried"] = True
+    return done
 
 
 def _retried(session: Session, action: RunAction) -> bool:
