@@ -4,7 +4,9 @@ results since yesterday — covers Ansible runs and playbook runs alike."""
 
 from __future__ import annotations
 
+import json
 import socket
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -16,6 +18,7 @@ from ara.playbooks.definitions import redacted_spec
 from ara.playbooks.models import PlaybookDefinition, PlaybookRun, RunAction
 from ara.records import models as m
 from ara.records.resources import RESOURCES
+from ara.records.service import file_content, upsert_latest_host
 
 RUN_LABEL = "playbook-run"
 
@@ -39,24 +42,39 @@ def start(session: Session, run: PlaybookRun, definition: PlaybookDefinition, ho
         },
     )
     pid = playbook.id
-    RESOURCES["files"].add(
-        session,
-        {"playbook": pid, "path": _path(definition)[:255], "content": yaml.safe_dump(redacted_spec(run.spec))},
-    )
+    # The playbook is new in this transaction, so its file and host are too: inserted outright, without the
+    # records API's get-or-create look-ups (two statements each), as the same rows.
+    content = file_content(session, _spec_yaml(run.spec))
+    session.add(m.File(path=_path(definition)[:255], content_id=content.id, playbook_id=pid))
     RESOURCES["plays"].add(
         session, {"playbook": pid, "name": definition.name[:254], "uuid": run.id, "status": "running"}
     )
-    RESOURCES["hosts"].add(session, {"playbook": pid, "name": host_name[:254]})
+    host = m.Host(name=host_name[:254], playbook_id=pid)
+    session.add(host)
+    session.flush()
+    upsert_latest_host(session, host)
     return int(pid)
 
 
+@lru_cache(maxsize=64)
+def _dumped(spec_json: str) -> str:
+    return yaml.safe_dump(redacted_spec(json.loads(spec_json)))
+
+
+def _spec_yaml(spec: dict[str, Any]) -> str:
+    """The redacted spec as the run's file, dumped once per distinct spec (YAML dumping costs more than the key)."""
+    return _dumped(json.dumps(spec, sort_keys=True))
+
+
+def _first(model: Any, playbook_id: int) -> Any:
+    """The run's own row of ``model`` is the first (an adopted ``ansible`` recording adds more)."""
+    return select(func.min(model.id)).where(model.playbook_id == playbook_id).scalar_subquery()
+
+
 def _ids(session: Session, playbook_id: int) -> tuple[int, int, int]:
-    """The run's play, file and host (the first of each: an adopted ``ansible`` recording adds more), in one query."""
-    first = [
-        select(func.min(model.id)).where(model.playbook_id == playbook_id).scalar_subquery()
-        for model in (m.Play, m.File, m.Host)
-    ]
-    play, file, host = session.execute(select(*first)).one()
+    """The run's play, file and host ids, in one query."""
+    firsts = (_first(model, playbook_id) for model in (m.Play, m.File, m.Host))
+    play, file, host = session.execute(select(*firsts)).one()
     assert play is not None and file is not None and host is not None
     return play, file, host
 
@@ -121,15 +139,20 @@ def finish(session: Session, run: PlaybookRun) -> None:
     ended = (run.end_time or utcnow()).isoformat()
     status = {"completed": "completed", "cancelled": "expired"}.get(run.status, "failed")
     pid = run.records_playbook_id
-    play, _, host = _ids(session, pid)
-    RESOURCES["plays"].amend(session, session.get(m.Play, play), {"status": "completed", "ended": ended})
+    play, host, playbook = session.execute(
+        select(m.Play, m.Host, m.Playbook)
+        .join(m.Play, m.Play.playbook_id == m.Playbook.id)
+        .join(m.Host, m.Host.playbook_id == m.Playbook.id)
+        .where(m.Playbook.id == pid, m.Play.id == _first(m.Play, pid), m.Host.id == _first(m.Host, pid))
+    ).one()
+    RESOURCES["plays"].amend(session, play, {"status": "completed", "ended": ended})
     counts = {"ok": 0, "failed": 0, "skipped": 0}
     counted = select(m.Result.status, func.count()).where(m.Result.playbook_id == pid).group_by(m.Result.status)
     for status_, count in session.execute(counted):
         if status_ in counts:
             counts[status_] = count
-    RESOURCES["hosts"].amend(session, session.get(m.Host, host), counts)
-    RESOURCES["playbooks"].amend(session, session.get(m.Playbook, pid), {"status": status, "ended": ended})
+    RESOURCES["hosts"].amend(session, host, counts)
+    RESOURCES["playbooks"].amend(session, playbook, {"status": status, "ended": ended})
 
 
 def adopt(session: Session, run: PlaybookRun, action_id: str) -> int:
