@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from ara.db.session import unit_of_work
@@ -155,12 +155,11 @@ class RunRunner:
     def _conclude(self, session: Session, run: PlaybookRun) -> None:
         """Every action has its outcome: the run ends ``failed`` with the first failure left unretried, else
         ``completed``."""
+        failed = select(RunAction).where(RunAction.run_id == run.id, RunAction.status.in_(ACTION_FAILED))
         failures = [
             a
-            for a in session.scalars(
-                select(RunAction).where(RunAction.run_id == run.id).order_by(RunAction.position, RunAction.attempt)
-            )
-            if a.status in ACTION_FAILED and not _retried(session, a)
+            for a in session.scalars(failed.order_by(RunAction.position, RunAction.attempt))
+            if not _retried(session, a)
         ]
         if failures:
             self._end(session, run, RunStatus.FAILED, f"action {failures[0].name!r} failed: {failures[0].error}")
@@ -350,8 +349,10 @@ class RunRunner:
         make_due(session, run.id, at=run.scheduled_time)
 
     def _end(self, session: Session, run: PlaybookRun, status: RunStatus, error: str | None) -> None:
+        """End the run; its working directory goes once the end is committed (not while holding the write lock)."""
         end_run(session, run, status, error)
-        shutil.rmtree(self.ctx.work_root / run.id, ignore_errors=True)
+        workdir = self.ctx.work_root / run.id
+        event.listen(session, "after_commit", lambda _session: shutil.rmtree(workdir, ignore_errors=True), once=True)
 
     def _next(self, session: Session, run: PlaybookRun, last: bool) -> str:
         """NEXT, or after the last action the run's end, in the caller's transaction."""

@@ -17,10 +17,10 @@ from ara.playbooks.models import PlaybookRun, RunAction
 @on_end(PlaybookRun)
 def finish_playbook_run(session: Session, run: PlaybookRun) -> None:
     leftover = ActionStatus.CANCELLED if run.status == RunStatus.CANCELLED else ActionStatus.FAILED
-    for action in session.scalars(select(RunAction).where(RunAction.run_id == run.id)):
-        if action.status in ACTION_UNFINISHED:
-            move_action(action, leftover)
-            action.end_time = run.end_time
+    unfinished = select(RunAction).where(RunAction.run_id == run.id, RunAction.status.in_(ACTION_UNFINISHED))
+    for action in session.scalars(unfinished):  # filtered in SQL: usually none, so no row is loaded
+        move_action(action, leftover)
+        action.end_time = run.end_time
     recording.finish(session, run)
     waiting = next_waiting(session, run)
     if waiting is not None:
