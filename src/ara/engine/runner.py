@@ -73,6 +73,7 @@ def _never() -> bool:
 class RunRunner:
     def __init__(self, ctx: EngineContext) -> None:
         self.ctx = ctx
+        self._recording: records.Recording | None = None  # kept from the start, spares each action a look-up
 
     # -- helpers --------------------------------------------------------------------------------------------
     def _context(self, session: Session, run: PlaybookRun, spec: PlaybookSpec) -> dict[str, Any]:
@@ -105,7 +106,8 @@ class RunRunner:
         assert definition is not None
         host = self._context(session, run, spec)
         target = host["config"] or host["component"] or host["check"]
-        run.records_playbook_id = records.start(session, run, definition, target.get("name") or "localhost")
+        self._recording = records.start(session, run, definition, target.get("name") or "localhost")
+        run.records_playbook_id = self._recording.playbook
 
     def crashed(self, session: Session, run: PlaybookRun, exc: Exception) -> None:
         """Never leave a run 'running' because of a bug: fail it with the (scrubbed) reason."""
@@ -195,7 +197,7 @@ class RunRunner:
                     move_action(action, ActionStatus.SKIPPED)
                     action.start_time = action.end_time = now
                     session.flush()
-                    records.record_action(session, run, action, action_spec.kind)
+                    records.record_action(session, run, action, action_spec.kind, self._recording)
                     return self._next(session, run, last)
                 current = RunAction(run_id=run_id, name=action_spec.name, position=position, status="scheduled")
                 session.add(current)
@@ -305,16 +307,16 @@ class RunRunner:
             if run.status != RunStatus.RUNNING or outcome.cancelled:
                 if action.status == ActionStatus.RUNNING:
                     move_action(action, ActionStatus.CANCELLED)
-                records.record_action(session, run, action, action_spec.kind)
+                records.record_action(session, run, action, action_spec.kind, self._recording)
                 if run.status == RunStatus.RUNNING:
                     self._end(session, run, RunStatus.CANCELLED, "cancelled")
                 return STOP
             if outcome.ok:
                 move_action(action, ActionStatus.COMPLETED)
-                records.record_action(session, run, action, action_spec.kind)
+                records.record_action(session, run, action, action_spec.kind, self._recording)
                 return self._next(session, run, last)
             move_action(action, ActionStatus.TIMED_OUT if outcome.timed_out else ActionStatus.FAILED)
-            records.record_action(session, run, action, action_spec.kind)
+            records.record_action(session, run, action, action_spec.kind, self._recording)
             if outcome.timed_out and now >= deadline:
                 self._end(session, run, RunStatus.TIMED_OUT, f"run timed out after {run.timeout}s")
                 return STOP

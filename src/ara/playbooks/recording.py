@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import socket
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from sqlalchemy import func, select
@@ -27,7 +27,16 @@ def _path(definition: PlaybookDefinition) -> str:
     return f"playbook-run://{definition.name}"
 
 
-def start(session: Session, run: PlaybookRun, definition: PlaybookDefinition, host_name: str) -> int:
+class Recording(NamedTuple):
+    """A run's own records rows, which its tasks and results point to."""
+
+    playbook: int
+    play: int
+    file: int
+    host: int
+
+
+def start(session: Session, run: PlaybookRun, definition: PlaybookDefinition, host_name: str) -> Recording:
     playbook = RESOURCES["playbooks"].add(
         session,
         {
@@ -45,15 +54,16 @@ def start(session: Session, run: PlaybookRun, definition: PlaybookDefinition, ho
     # The playbook is new in this transaction, so its file and host are too: inserted outright, without the
     # records API's get-or-create look-ups (two statements each), as the same rows.
     content = file_content(session, _spec_yaml(run.spec))
-    session.add(m.File(path=_path(definition)[:255], content_id=content.id, playbook_id=pid))
-    RESOURCES["plays"].add(
+    file = m.File(path=_path(definition)[:255], content_id=content.id, playbook_id=pid)
+    session.add(file)
+    play = RESOURCES["plays"].add(
         session, {"playbook": pid, "name": definition.name[:254], "uuid": run.id, "status": "running"}
     )
     host = m.Host(name=host_name[:254], playbook_id=pid)
     session.add(host)
     session.flush()
     upsert_latest_host(session, host)
-    return int(pid)
+    return Recording(int(pid), play.id, file.id, host.id)
 
 
 @lru_cache(maxsize=64)
@@ -88,12 +98,18 @@ RESULT_STATUS = {
 }
 
 
-def record_action(session: Session, run: PlaybookRun, action: RunAction, kind: str) -> None:
-    """One finished attempt -> one task with one result."""
+def record_action(
+    session: Session, run: PlaybookRun, action: RunAction, kind: str, rows: Recording | None = None
+) -> None:
+    """One finished attempt -> one task with one result. ``rows``: what ``start`` returned, if the caller kept it
+    (else looked up: the run's own rows are its records playbook's first)."""
     if run.records_playbook_id is None:
         return
     pid = run.records_playbook_id
-    play, file, host = _ids(session, pid)
+    if rows is not None and rows.playbook == pid:
+        play, file, host = rows.play, rows.file, rows.host
+    else:
+        play, file, host = _ids(session, pid)
     failed = RESULT_STATUS.get(action.status) == "failed"
     started = (action.start_time or action.scheduled_time).isoformat()
     ended = (action.end_time or utcnow()).isoformat()

@@ -128,14 +128,18 @@ def apply(obj: Any, values: Mapping[str, Any]) -> None:
 def labels_by_name(session: Session, names: Iterable[str]) -> list[m.Label]:
     """Get or create labels by name, keeping the given order without duplicates.
 
-    Inserted in sorted order, so two requests creating the same labels take their locks in the same order.
+    Looked up first (labels repeat: usually nothing is inserted, one statement); the missing ones are inserted in
+    sorted order, so two requests creating the same labels take their locks in the same order.
     """
     wanted = list(dict.fromkeys(names))
     if not wanted:
         return []
-    table = m.Label.__table__
-    insert_missing(session, table, [{"name": name} for name in sorted(wanted)], key=["name"])
     existing = {label.name: label for label in session.scalars(select(m.Label).where(m.Label.name.in_(wanted)))}
+    missing = sorted(set(wanted) - existing.keys())
+    if missing:
+        insert_missing(session, m.Label.__table__, [{"name": name} for name in missing], key=["name"])
+        created = session.scalars(select(m.Label).where(m.Label.name.in_(missing)))
+        existing.update({label.name: label for label in created})
     return [existing[name] for name in wanted]
 
 
