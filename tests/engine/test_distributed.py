@@ -90,6 +90,14 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
+def _holding_run(api: Mission, pid_file: Path) -> str:
+    """A run whose action writes its process group id to ``pid_file`` and then sleeps a minute."""
+    playbook_id = api.define(
+        "hold", {"actions": [{"name": "hold", "exec": {"script": f"echo $$ > {pid_file}; sleep 60"}}]}
+    )
+    return api.run(playbook_id)
+
+
 def _kill_group(pid_file: Path) -> None:
     if pid_file.exists() and pid_file.read_text().strip():
         try:
@@ -199,10 +207,7 @@ def test_a_run_started_without_a_server_is_taken_at_once(api: Mission, spawn: Sp
 def test_cancel_kills_a_running_action_on_a_worker(api: Mission, spawn: Spawn, tmp_path: Path) -> None:
     spawn()
     pid_file = tmp_path / "action.pid"
-    playbook_id = api.define(
-        "hold", {"actions": [{"name": "hold", "exec": {"script": f"echo $$ > {pid_file}; sleep 60"}}]}
-    )
-    run_id = api.run(playbook_id)
+    run_id = _holding_run(api, pid_file)
     try:
         pgid = int(_wait_file(pid_file))
         assert _group_alive(pgid)
@@ -292,10 +297,7 @@ def test_a_worker_runs_as_many_runs_at_once_as_its_concurrency(api: Mission, spa
 def test_a_killed_worker_fails_its_run_within_the_heartbeat_timeout(api: Mission, spawn: Spawn, tmp_path: Path) -> None:
     worker = spawn()
     pid_file = tmp_path / "action.pid"
-    playbook_id = api.define(
-        "hold", {"actions": [{"name": "hold", "exec": {"script": f"echo $$ > {pid_file}; sleep 60"}}]}
-    )
-    run_id = api.run(playbook_id)
+    run_id = _holding_run(api, pid_file)
     try:
         _wait_file(pid_file)
         worker.process.send_signal(signal.SIGKILL)
@@ -328,10 +330,7 @@ def test_sigterm_lets_the_running_run_finish(api: Mission, spawn: Spawn, tmp_pat
 def test_sigterm_fails_a_run_still_going_after_the_drain(api: Mission, spawn: Spawn, tmp_path: Path) -> None:
     worker = spawn()
     pid_file = tmp_path / "action.pid"
-    playbook_id = api.define(
-        "hold", {"actions": [{"name": "hold", "exec": {"script": f"echo $$ > {pid_file}; sleep 60"}}]}
-    )
-    run_id = api.run(playbook_id)
+    run_id = _holding_run(api, pid_file)
     try:
         pgid = int(_wait_file(pid_file))
         stopping = time.monotonic()
