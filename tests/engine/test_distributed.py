@@ -27,6 +27,7 @@ from ara.playbooks.runs import create_run
 from tests.conftest import make_settings
 from tests.support.databases import fresh_postgres_database
 from tests.support.mission import ADMIN, Mission, mission_control
+from tests.support.processes import group_members
 from tests.support.workers import ARA, WorkerProcess, worker_env
 
 pytestmark = pytest.mark.postgres
@@ -76,18 +77,6 @@ def _wait_file(path: Path, timeout: float = 60) -> str:
         assert time.monotonic() < deadline, f"{path} never appeared"
         time.sleep(0.01)
     return text.strip()
-
-
-def _group_alive(pgid: int) -> bool:
-    """Whether any live (not zombie) process is in process group ``pgid``."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            return True
-    return False
 
 
 def _holding_run(api: Mission, pid_file: Path) -> str:
@@ -210,10 +199,10 @@ def test_cancel_kills_a_running_action_on_a_worker(api: Mission, spawn: Spawn, t
     run_id = _holding_run(api, pid_file)
     try:
         pgid = int(_wait_file(pid_file))
-        assert _group_alive(pgid)
+        assert group_members(pgid)
         started = time.monotonic()
         assert api.http.post(f"/playbook/run/cancel/{run_id}").status_code == 200
-        while _group_alive(pgid):
+        while group_members(pgid):
             assert time.monotonic() - started < 30, "the action's process group survived the cancel"
             time.sleep(0.01)
         elapsed = time.monotonic() - started
@@ -339,7 +328,7 @@ def test_sigterm_fails_a_run_still_going_after_the_drain(api: Mission, spawn: Sp
         run = api.get(run_id)
         assert run["status"] == "failed"  # not cancelled: nobody asked for that; and never resumed
         assert "shut down during the run" in run["error"]
-        assert not _group_alive(pgid)
+        assert not group_members(pgid)
     finally:
         _kill_group(pid_file)
 

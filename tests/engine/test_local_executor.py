@@ -23,6 +23,7 @@ from ara.playbooks.models import PlaybookRun, RunAction
 from ara.playbooks.runs import create_run
 from ara.settings import Settings
 from tests.engine.conftest import Embedded, embedded
+from tests.support.processes import group_members
 
 STAMP = "date +%s.%N"
 
@@ -151,19 +152,6 @@ def test_at_start_a_run_left_running_fails_and_a_due_run_executes(tmp_path: Path
     assert marker.exists()
 
 
-def _group_alive(pgid: int) -> list[int]:
-    """The live (not zombie) processes of process group ``pgid``."""
-    alive = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            alive.append(int(stat.parent.name))
-    return alive
-
-
 def test_cancel_of_a_running_exec_kills_its_process_group_within_a_second(server: Embedded, tmp_path: Path) -> None:
     pid_file = tmp_path / "pid"
     mission = server.mission
@@ -180,10 +168,10 @@ def test_cancel_of_a_running_exec_kills_its_process_group_within_a_second(server
     )
     run_id = mission.run(playbook_id)
     pgid = int(_until(lambda: pid_file.exists() and pid_file.read_text().strip(), "the script to start"))
-    _until(lambda: len(_group_alive(pgid)) >= 2, "bash and its sleep 60 in one process group")
+    _until(lambda: len(group_members(pgid)) >= 2, "bash and its sleep 60 in one process group")
     started = time.monotonic()
     assert mission.http.post(f"/playbook/run/cancel/{run_id}").status_code == 200
-    _until(lambda: not _group_alive(pgid), "the process group to die", timeout=30)
+    _until(lambda: not group_members(pgid), "the process group to die", timeout=30)
     elapsed = time.monotonic() - started
     print(f"cancel of a running sleep 60: process group gone {elapsed * 1000:.0f} ms after the request")
     assert elapsed < 1.0
