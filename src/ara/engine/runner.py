@@ -66,10 +66,6 @@ class CancelWatch:
         return self._cancelled
 
 
-def _never() -> bool:
-    return False
-
-
 class RunRunner:
     def __init__(self, ctx: EngineContext) -> None:
         self.ctx = ctx
@@ -117,7 +113,7 @@ class RunRunner:
             self._end(session, run, RunStatus.FAILED, scrub(f"internal error: {exc}", secrets))
 
     # -- the loop -------------------------------------------------------------------------------------------
-    def execute(self, run_id: str, aborted: Callable[[], bool] = _never, spec: PlaybookSpec | None = None) -> None:
+    def execute(self, run_id: str, aborted: Callable[[], bool], spec: PlaybookSpec) -> None:
         """Run an admitted (``running``) run until it ends or parks; ``aborted`` is the executor's abort flag.
         ``spec`` comes from ``begin`` (the run was started in the admitting transaction)."""
         try:
@@ -130,15 +126,7 @@ class RunRunner:
                 else:
                     log_crash(f"run {run_id} crashed", exc, [])
 
-    def _execute(self, run_id: str, cancelled: CancelWatch, spec: PlaybookSpec | None) -> None:
-        if spec is None:
-            with unit_of_work(self.ctx.writer) as session:
-                run = session.get(PlaybookRun, run_id)
-                if run is None or run.status != RunStatus.RUNNING:
-                    return
-                spec = PlaybookSpec.model_validate(run.spec)
-                if run.start_time is None:
-                    self._start(session, run, spec)
+    def _execute(self, run_id: str, cancelled: CancelWatch, spec: PlaybookSpec) -> None:
         spec_actions = spec.actions
         position = 0
         while position < len(spec_actions):
