@@ -8,6 +8,9 @@ AraError
 ├── Unauthenticated           401
 ├── InvalidTransition         409
 ├── PayloadTooLarge           413  (a body over ``server.max_body_bytes``, a YAML document over its cap)
+├── ToolFailed                400  (a runtime tool refused or failed; the model gets the message as text)
+├── Unavailable               503  (nothing to serve it yet: no active runtime session, no connected peer)
+├── TimedOut                  504  (a peer did not answer in time: a control-channel call)
 └── ConfigError               (raised at start-up, never over HTTP)
 """
 
@@ -66,6 +69,21 @@ class InvalidTransition(AraError):
 
 class PayloadTooLarge(AraError):
     code = "too_large"
+
+
+class ToolFailed(AraError):
+    """A runtime tool refused its arguments (a path outside the session, say) or failed; the message is what the
+    model and the caller read."""
+
+    code = "tool_failed"
+
+
+class Unavailable(AraError):
+    code = "unavailable"
+
+
+class TimedOut(AraError):
+    code = "timed_out"
 
 
 class ConfigError(AraError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -72,6 +73,43 @@ class EngineSettings(BaseModel):
     artifacts_dir: str = ""
 
 
+class ModelProvider(BaseModel):
+    """An OpenAI-compatible endpoint a ``provider/name`` model goes to; the key is read from the environment."""
+
+    base_url: str
+    api_key_env: str = ""
+
+
+class RuntimeSettings(BaseModel):
+    """The agent runtime: sessions, their sandbox, tools and the model loop."""
+
+    # Where session directories live (each one is what the sandbox sees as ``/root/.ara``). Empty:
+    # ``<base_dir>/sessions``. Several API hosts or workers need a directory they all share.
+    sessions_dir: str = ""
+    # A running session nobody used for this long is stopped (its files stay); 0 never stops one.
+    idle_ttl_seconds: float = Field(default=3600.0, ge=0)
+    # ``auto``: bubblewrap when ``bwrap`` works, else the confined subprocess (announced at start as weaker).
+    sandbox: Literal["auto", "bwrap", "subprocess"] = "auto"
+    # A sandboxed command's limits: wall-clock seconds, CPU seconds, address space, output kept per stream.
+    exec_timeout_seconds: float = Field(default=60.0, gt=0)
+    cpu_seconds: int = Field(default=60, gt=0)
+    memory_mb: int = Field(default=1024, gt=0)
+    output_bytes: int = Field(default=64 * 1024, gt=0)
+    # Whether sandboxed commands reach the network (a session's policy may not widen it beyond this).
+    network: bool = False
+    # ``web_fetch`` refuses private, loopback and link-local addresses unless this is set; its text is capped.
+    web_fetch_allow_private: bool = False
+    web_fetch_max_chars: int = Field(default=50_000, gt=0)
+    # ``web_search``: an endpoint answering ``GET ?q=`` with JSON results; empty means the tool says none is set.
+    web_search_url: str = ""
+    # The model used when a chat names none, and the model providers beyond ``openai`` (which reads the standard
+    # ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``), e.g. ``ARA_RUNTIME__PROVIDERS='{"local": {"base_url": ...}}'``.
+    default_model: str = "openai/gpt-4o-mini"
+    providers: dict[str, ModelProvider] = Field(default_factory=dict)
+    # Model calls in one chat turn before a last call without tools ends it.
+    max_turns: int = Field(default=20, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ARA_", env_nested_delimiter="__", extra="ignore")
 
@@ -81,12 +119,17 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     records: RecordsSettings = Field(default_factory=RecordsSettings)
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     # Fernet key for secrets at rest; empty means a key generated once in ``<base_dir>/secret.key``.
     secret_key: str = ""
 
     @property
     def database_url(self) -> str:
         return self.database.url or f"sqlite:///{self.base_dir / 'ansible.sqlite'}"
+
+    @property
+    def sessions_dir(self) -> Path:
+        return Path(self.runtime.sessions_dir) if self.runtime.sessions_dir else self.base_dir / "sessions"
 
 
 @functools.cache

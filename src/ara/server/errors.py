@@ -18,7 +18,10 @@ from ara.errors import (
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
+    TimedOut,
+    ToolFailed,
     Unauthenticated,
+    Unavailable,
     ValidationFailed,
 )
 
@@ -30,6 +33,9 @@ STATUS_BY_ERROR: dict[type[AraError], int] = {
     Unauthenticated: 401,
     InvalidTransition: 409,
     PayloadTooLarge: 413,
+    ToolFailed: 400,
+    Unavailable: 503,
+    TimedOut: 504,
 }
 
 DRF_PREFIXES = ("/api/",)
