@@ -1,15 +1,17 @@
 """Running one sandboxed process to its end or its limits, shared by both backends.
 
-The process gets its own process group (``start_new_session``) and rlimits set between fork and exec; a wall-clock
+The process gets its own process group (``start_new_session``) and rlimits set before the command starts; a wall-clock
 timeout kills the whole group, so children it forked die with it. Each output stream is read in chunks and only
 ``Limits.output_bytes`` are kept (the rest is drained and dropped, so a chatty command neither blocks nor fills the
 server's memory)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import resource
 import selectors
+import shutil
 import signal
 import subprocess
 import time
@@ -22,11 +24,32 @@ _CHUNK = 64 * 1024
 _LINGER = 1.0
 
 
+def _rlimits(limits: Limits) -> tuple[int, int]:
+    return max(1, int(limits.cpu_seconds)), max(1, int(limits.memory_mb)) * 1024 * 1024
+
+
+@functools.cache
+def _prlimit() -> str | None:
+    return shutil.which("prlimit")
+
+
+def limited(argv: Sequence[str], limits: Limits) -> tuple[list[str], Callable[[], None] | None]:
+    """``argv`` with the CPU-time, address-space and core-size limits applied before the command starts, and the
+    ``preexec_fn`` to pass with it (``None`` when util-linux's ``prlimit`` applies them).
+
+    ``prlimit`` costs one exec (~1 ms here); a ``preexec_fn`` forces ``fork`` instead of ``vfork`` and runs Python
+    in the child, which measured 7-12 ms per command on this 2-core machine: hence it is only the fallback."""
+    prlimit = _prlimit()
+    if prlimit is None:
+        return list(argv), limit_preexec(limits)
+    cpu, memory = _rlimits(limits)
+    return [prlimit, f"--cpu={cpu}:{cpu + 1}", f"--as={memory}", "--core=0", "--", *argv], None
+
+
 def limit_preexec(limits: Limits) -> Callable[[], None]:
     """What runs in the child before exec: CPU seconds and address space (callers that spawn a sandboxed process
     themselves, an SSH shell, pass it as ``preexec_fn`` with ``start_new_session=True``)."""
-    cpu = max(1, int(limits.cpu_seconds))
-    memory = max(1, int(limits.memory_mb)) * 1024 * 1024
+    cpu, memory = _rlimits(limits)
 
     def apply() -> None:
         # The hard CPU limit one second above the soft one: SIGXCPU first, SIGKILL if the process ignores it.
@@ -74,16 +97,17 @@ def run_process(
     """Run ``argv`` (already wrapped by a backend) and collect what it did within ``limits``."""
     started = time.monotonic()
     deadline = started + limits.timeout_seconds
+    command, preexec = limited(argv, limits)
     try:
         proc = subprocess.Popen(
-            list(argv),
+            command,
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=cwd,
             env=dict(env),
             start_new_session=True,
-            preexec_fn=limit_preexec(limits),  # noqa: PLW1509 - only setrlimit calls, safe between fork and exec
+            preexec_fn=preexec,  # only setrlimit calls, and only where prlimit is missing
             close_fds=True,
         )
     except OSError as exc:  # the command itself is missing or not executable (confined backend)
