@@ -22,6 +22,7 @@ from ara.runtime.sandbox.base import Completed, Limits
 
 _CHUNK = 64 * 1024
 _LINGER = 1.0
+_EXIT = object()
 
 
 def _rlimits(limits: Limits) -> tuple[int, int]:
@@ -132,36 +133,43 @@ def run_process(
 
 
 def _pump(proc: subprocess.Popen[bytes], streams: dict[Any, _Capped], deadline: float) -> bool:
-    """Reads both pipes until the process exits and they close, or the deadline passes (then kills the group and
-    answers True). When the process exits its group is killed, and pipes still held open by something that left
-    the group are drained for at most ``_LINGER`` seconds more."""
+    """Reads both pipes until the process exits, or the deadline passes (then kills the group and answers True).
+    The exit wakes the selector through a pidfd, so nothing polls. When the process exits its group is killed, and
+    pipes still held open by something that left the group are drained for at most ``_LINGER`` seconds more."""
     selector = selectors.DefaultSelector()
     for pipe in streams:
         os.set_blocking(pipe.fileno(), False)
         selector.register(pipe, selectors.EVENT_READ)
+    pidfd = _pidfd(proc.pid)
+    if pidfd is not None:
+        selector.register(pidfd, selectors.EVENT_READ, data=_EXIT)
     try:
         while True:
-            if proc.poll() is not None:
-                kill_group(proc.pid)
-                deadline = min(deadline, time.monotonic() + _LINGER)
-                _drain(selector, streams, deadline)
-                return False
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 kill_group(proc.pid)
                 return True
-            if not selector.get_map():  # both pipes closed: only the exit is left to wait for
-                try:
-                    proc.wait(timeout=remaining)
-                except subprocess.TimeoutExpired:
-                    kill_group(proc.pid)
-                    return True
-                continue
-            _read_ready(selector, streams, min(remaining, 0.2))
+            # Without a pidfd (an old kernel), look at the process every 10 ms.
+            exited = _read_ready(selector, streams, remaining if pidfd is not None else min(remaining, 0.01))
+            if exited or (pidfd is None and proc.poll() is not None):
+                kill_group(proc.pid)
+                if pidfd is not None:
+                    selector.unregister(pidfd)
+                _drain(selector, streams, min(deadline, time.monotonic() + _LINGER))
+                return False
     finally:
         selector.close()
+        if pidfd is not None:
+            os.close(pidfd)
         for pipe in streams:
             pipe.close()
+
+
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def _drain(selector: selectors.BaseSelector, streams: dict[Any, _Capped], deadline: float) -> None:
@@ -169,10 +177,16 @@ def _drain(selector: selectors.BaseSelector, streams: dict[Any, _Capped], deadli
         _read_ready(selector, streams, max(0.0, deadline - time.monotonic()))
 
 
-def _read_ready(selector: selectors.BaseSelector, streams: dict[Any, _Capped], timeout: float) -> None:
+def _read_ready(selector: selectors.BaseSelector, streams: dict[Any, _Capped], timeout: float) -> bool:
+    """Reads what is ready (unregistering closed pipes); True when the process's exit was among it."""
+    exited = False
     for key, _ in selector.select(timeout):
+        if key.data is _EXIT:
+            exited = True
+            continue
         chunk = os.read(key.fd, _CHUNK)
         if chunk:
             streams[key.fileobj].feed(chunk)
         else:
             selector.unregister(key.fileobj)
+    return exited
