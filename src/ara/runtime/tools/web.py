@@ -11,7 +11,6 @@ import socket
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import html2text
 import httpx
 
 from ara.errors import ToolFailed
@@ -59,6 +58,8 @@ def readable(content_type: str, data: bytes, encoding: str | None) -> str:
     """HTML as Markdown-ish text; other text as it is; binary refused."""
     text = data.decode(encoding or "utf-8", errors="replace")
     if "html" in content_type:
+        import html2text  # the server extra's; imported when a page needs it
+
         converter = html2text.HTML2Text()
         converter.body_width = 0
         converter.ignore_images = True
