@@ -120,6 +120,17 @@ def test_the_host_and_other_sessions_are_invisible_in_bwrap(bwrap_ctx: ToolConte
     assert "sess-b" not in listing["stdout"] and ".ara" in listing["stdout"]
 
 
+def test_no_capabilities_and_no_private_system_files_in_bwrap(bwrap_ctx: ToolContext) -> None:
+    """The command runs as the server's user: what that user could read must not be mounted, and it gets no
+    capability to undo the read-only mounts."""
+    status = ok(bwrap_ctx, "exec", command="grep CapEff /proc/self/status")
+    assert status["stdout"].split() == ["CapEff:", "0000000000000000"]
+    assert ok(bwrap_ctx, "exec", command="mount -o remount,rw /usr")["exit_code"] != 0
+    for path in ("/etc/shadow", "/etc/gshadow", "/etc/ssl/private", "/etc/ssh", "/root/.ssh", "/proc/1/root/work"):
+        assert ok(bwrap_ctx, "exec", command=f"test -e {path}")["exit_code"] != 0, path
+    assert ok(bwrap_ctx, "exec", command="test -d /etc/ssl/certs")["exit_code"] == 0
+
+
 def test_writes_outside_the_session_do_not_reach_the_host(bwrap_ctx: ToolContext, tmp_path: Path) -> None:
     name = f"ara-escape-{secrets.token_hex(4)}"
     for target in (f"/etc/{name}", str(tmp_path / name), f"/usr/{name}", f"/root/{name}"):

@@ -16,7 +16,8 @@ SYSTEM_DIRS = ("/usr", "/opt")
 # Top-level names that merged-/usr systems make symlinks (``/bin -> usr/bin``); real directories elsewhere.
 USR_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # The part of /etc programs need (users, name resolution, certificates, the loader cache, alternatives); the rest
-# of /etc (shadow files, the host's service configuration) stays out. Each entry is one mount, and mounts are most
+# of /etc (shadow files, private keys, the host's service configuration) stays out: the sandboxed process runs as
+# the server's own user, so whatever that user may read must simply not be there. Each entry is one mount, and mounts are most
 # of bwrap's start-up time, so the list is short.
 ETC_ENTRIES = (
     "alternatives",
@@ -30,7 +31,8 @@ ETC_ENTRIES = (
     "protocols",
     "resolv.conf",
     "services",
-    "ssl",
+    "ssl/certs",
+    "ssl/openssl.cnf",
 )
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -74,7 +76,8 @@ class BwrapSandbox:
     ) -> list[str]:
         if not argv:
             raise ValueError("an empty command")
-        args = [self.executable, "--unshare-all", "--die-with-parent", "--new-session"]
+        # bwrap started by root keeps every capability inside unless told otherwise.
+        args = [self.executable, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
         if network:
             args.append("--share-net")
         for directory in SYSTEM_DIRS:
