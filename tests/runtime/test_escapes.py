@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ara.errors import ToolFailed
+from ara.runtime.sandbox.bwrap import TMP_BYTES
 from ara.runtime.tools.base import ToolContext
 from ara.runtime.tools.paths import open_file
 from ara.runtime.workspace import Workspace
@@ -142,6 +143,9 @@ def test_writes_outside_the_session_do_not_reach_the_host(bwrap_ctx: ToolContext
     assert (done["exit_code"], done["stdout"]) == (0, "x\n")
     assert not Path(f"/tmp/{name}").exists()
     assert ok(bwrap_ctx, "exec", command=f"cat /tmp/{name}")["exit_code"] != 0
+    # ... and it is capped: memory is the server's.
+    df = ok(bwrap_ctx, "exec", command="df -k --output=size /tmp")["stdout"].split()
+    assert int(df[-1]) * 1024 == TMP_BYTES
 
 
 @pytest.fixture

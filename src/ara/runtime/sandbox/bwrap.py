@@ -1,6 +1,6 @@
 """The bubblewrap backend: the system read-only, the session directory read-write at ``/root/.ara``, a private
-``/tmp``, fresh namespaces (no network unless the session allows it) and nothing else of the host: the server's
-base directory, other sessions and the rest of ``/`` do not exist inside."""
+``/tmp``, fresh namespaces (no network unless the session allows it), no capabilities, and nothing else of the
+host: the server's base directory, other sessions and the rest of ``/`` do not exist inside."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ SYSTEM_DIRS = ("/usr", "/opt")
 USR_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # The part of /etc programs need (users, name resolution, certificates, the loader cache, alternatives); the rest
 # of /etc (shadow files, private keys, the host's service configuration) stays out: the sandboxed process runs as
-# the server's own user, so whatever that user may read must simply not be there. Each entry is one mount, and mounts are most
-# of bwrap's start-up time, so the list is short.
+# the server's own user, so whatever that user may read must simply not be there. Each entry is one mount, and
+# mounts are much of bwrap's start-up time, so the list is short.
 ETC_ENTRIES = (
     "alternatives",
     "ca-certificates.conf",
@@ -34,6 +34,8 @@ ETC_ENTRIES = (
     "ssl/certs",
     "ssl/openssl.cnf",
 )
+# The private /tmp is memory (tmpfs): its size is capped so that a command cannot fill the server's RAM with it.
+TMP_BYTES = 256 * 1024 * 1024
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -90,7 +92,7 @@ class BwrapSandbox:
                 args += ["--ro-bind", name, name]
         for entry in ETC_ENTRIES:
             args += ["--ro-bind-try", f"/etc/{entry}", f"/etc/{entry}"]
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
         args += ["--bind", str(Path(workspace.root).resolve()), str(SANDBOX_ROOT)]
         # Everything outside /root/.ara, /tmp, /proc and /dev is read-only, the new root included.
         args += ["--remount-ro", "/", "--chdir", cwd, "--clearenv"]
