@@ -7,6 +7,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,6 +101,16 @@ def test_a_link_swapped_in_after_resolving_is_not_followed(ctx: ToolContext, tmp
     (ctx.workspace.workspace_dir / "d" / "f.txt").symlink_to(outside / "f.txt")
     with pytest.raises(ToolFailed, match="symbolic link"), open_file(ctx.workspace, resolved, "d/f.txt", os.O_RDONLY):
         pass
+
+
+def test_a_fifo_planted_in_the_workspace_does_not_hang_the_tools(ctx: ToolContext) -> None:
+    assert ok(ctx, "exec", command="mkfifo pipe")["exit_code"] == 0
+    started = time.monotonic()
+    assert "not a regular file" in refused(ctx, "read_file", path="pipe")
+    assert "not a regular file" in refused(ctx, "write_file", path="pipe", content="x")
+    assert "not a regular file" in refused(ctx, "edit_file", path="pipe", old_string="a", new_string="b")
+    assert ok(ctx, "search_files", pattern="x")["matches"] == []
+    assert time.monotonic() - started < 5
 
 
 def test_the_session_roots_cannot_be_deleted(ctx: ToolContext) -> None:

@@ -49,7 +49,7 @@ def test_read_refuses_binary_directories_and_missing_files(ctx: ToolContext) -> 
     (ctx.workspace.workspace_dir / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
     assert "binary" in refused(ctx, "read_file", path="blob.bin")
     assert "not UTF-8" in refused(ctx, "read_file", path="latin1.txt")
-    assert "not a regular file" in refused(ctx, "read_file", path="skills")
+    assert "is a directory" in refused(ctx, "read_file", path="skills")
     assert "no such file" in refused(ctx, "read_file", path="missing.txt")
 
 

@@ -28,8 +28,6 @@ def read_bytes(ctx: ToolContext, path: str, cap: int = MAX_READ_BYTES) -> tuple[
     """At most ``cap`` bytes of a regular file in the session, and whether there was more."""
     host = ctx.workspace.resolve(path)
     with open_file(ctx.workspace, host, path, os.O_RDONLY) as fd:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ToolFailed(f"{path}: not a regular file" + (" (use list_dir)" if host.is_dir() else ""))
         chunks = bytearray()
         while len(chunks) <= cap:
             chunk = os.read(fd, cap + 1 - len(chunks))
