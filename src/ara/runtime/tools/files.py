@@ -18,6 +18,7 @@ from ara.runtime.workspace import SANDBOX_ROOT
 
 MAX_READ_BYTES = 1024 * 1024
 MAX_ENTRIES = 1000
+MAX_SCANNED = 10 * MAX_ENTRIES
 _PATH = {
     "type": "string",
     "description": "A path in the session: relative to /root/.ara/workspace, or absolute under /root/.ara.",
@@ -102,6 +103,8 @@ def list_dir(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     entries = []
     with open_dir(ctx.workspace, host, path) as fd, os.scandir(fd) as found:
         for entry in found:
+            if len(entries) >= MAX_SCANNED:  # a huge directory is listed in part, not read whole
+                break
             info = entry.stat(follow_symlinks=False)
             kind = (
                 "directory"
@@ -117,7 +120,7 @@ def list_dir(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     return {
         "path": ctx.workspace.sandbox_path(host),
         "entries": entries[:MAX_ENTRIES],
-        "truncated": len(entries) > MAX_ENTRIES,
+        "truncated": len(entries) > MAX_ENTRIES or len(entries) >= MAX_SCANNED,
     }
 
 
