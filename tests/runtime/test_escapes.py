@@ -145,15 +145,16 @@ def test_no_capabilities_and_no_private_system_files_in_bwrap(bwrap_ctx: ToolCon
 
 def test_writes_outside_the_session_do_not_reach_the_host(bwrap_ctx: ToolContext, tmp_path: Path) -> None:
     name = f"ara-escape-{secrets.token_hex(4)}"
-    for target in (f"/etc/{name}", str(tmp_path / name), f"/usr/{name}", f"/root/{name}"):
+    for target in (f"/etc/{name}", str(tmp_path / name), f"/usr/{name}", f"/{name}"):
         done = ok(bwrap_ctx, "exec", command=f"touch {target}")
         assert done["exit_code"] != 0, done
         assert not Path(target).exists()
-    # /tmp is the sandbox's own: writable there, gone afterwards, never the host's /tmp.
-    done = ok(bwrap_ctx, "exec", command=f"sh -c 'echo x > /tmp/{name} && cat /tmp/{name}'")
-    assert (done["exit_code"], done["stdout"]) == (0, "x\n")
-    assert not Path(f"/tmp/{name}").exists()
-    assert ok(bwrap_ctx, "exec", command=f"cat /tmp/{name}")["exit_code"] != 0
+    # /tmp and HOME (/root) are the sandbox's own: writable there, gone afterwards, never the host's.
+    for scratch in ("/tmp", "/root"):
+        done = ok(bwrap_ctx, "exec", command=f"sh -c 'echo x > {scratch}/{name} && cat {scratch}/{name}'")
+        assert (done["exit_code"], done["stdout"]) == (0, "x\n")
+        assert not Path(f"{scratch}/{name}").exists()
+        assert ok(bwrap_ctx, "exec", command=f"cat {scratch}/{name}")["exit_code"] != 0
     # ... and it is capped: memory is the server's.
     df = ok(bwrap_ctx, "exec", command="df -k --output=size /tmp")["stdout"].split()
     assert int(df[-1]) * 1024 == TMP_BYTES
