@@ -2,7 +2,7 @@
 """Benchmark: what the agent runtime adds to the work it wraps, against a baseline measured in the same run.
 
   exec       the ``exec`` tool running ``echo hello`` in each sandbox backend (bwrap, the confined subprocess)
-             against a bare ``subprocess.run(["echo", "hello"])``;
+             against a bare ``subprocess.run(["echo", "hello"])``, and bwrap's own start (its argv run bare);
   read_file  the ``read_file`` tool on a 4 KiB file of a session against reading the file directly.
 
 Each pair takes turns within every repetition (so load from anything else on this shared machine hits both sides
@@ -107,6 +107,22 @@ def bench_exec(workspace: Workspace, backend: str, runs: int) -> dict[str, Any] 
     return paired(runs, bare, sandboxed)
 
 
+def bench_bwrap_start(workspace: Workspace, runs: int) -> dict[str, Any] | None:
+    """bwrap's own start-up (namespaces, mounts), apart from what the tool and the limits add."""
+    sandbox = sandbox_for("bwrap")
+    if sandbox is None:
+        return None
+    argv = sandbox.argv(["echo", "hello"], workspace=workspace)
+
+    def bare() -> None:
+        subprocess.run(["echo", "hello"], capture_output=True, check=True)
+
+    def wrapped() -> None:
+        assert subprocess.run(argv, capture_output=True, check=True).stdout == b"hello\n"
+
+    return paired(runs, bare, wrapped)
+
+
 def bench_read(workspace: Workspace, runs: int) -> dict[str, Any]:
     ctx = ToolContext("sess-bench", 0, workspace, ConfinedSandbox(), RuntimeSettings())
     content = ("".join(f"line {i:04d} of the benchmark file\n" for i in range(128)))[:4096]
@@ -165,6 +181,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ara-bench-runtime-") as base:
         workspace = Workspace(Path(base) / "sess-bench")
         workspace.create()
+        if "bwrap" in backends and (start := bench_bwrap_start(workspace, args.runs)) is not None:
+            results["bwrap_start"] = start
+            print(line("bwrap alone (its argv, no limits, no tool)", start, "bare subprocess.run", None))
         for backend in backends:
             row = bench_exec(workspace, backend, args.runs)
             if row is not None:
