@@ -136,8 +136,13 @@ def record_tool_call(
 ) -> None:
     """One tool call: a task ``<tool>`` (action ``ara_runtime.<tool>``) with its result on host ``sandbox``. The
     host's counters are set when the session closes, as Ansible's callback sets them at the end of a playbook."""
-    playbook_id = session_playbook(session, None, runtime_session)
+    # Known from the caller's read: no lock needed. Only a first call (or a recording deleted through the records
+    # API since) takes the session's row lock to make the playbook.
+    playbook_id = runtime_session.playbook_id or session_playbook(session, None, runtime_session)
     file_id, host_id, found_play, tasks = _rows(session, playbook_id, play_id)
+    if file_id is None and host_id is None:
+        playbook_id = session_playbook(session, None, runtime_session)
+        file_id, host_id, found_play, tasks = _rows(session, playbook_id, play_id)
     if file_id is None or host_id is None:  # a recording someone edited through the records API: make them again
         file_id = (
             RESOURCES["files"]

@@ -12,7 +12,7 @@ from typing import Any, get_args
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ara.db.session import unit_of_work
@@ -87,16 +87,17 @@ def open_tool_context(request: Request, state: AppState, session_id: str | None)
 
 
 def mark_used(session: Session, runtime_session: RuntimeSession) -> None:
-    row = session.get(RuntimeSession, runtime_session.id)
-    if row is not None:
-        row.last_active_at = utcnow()
+    """One UPDATE, no read (what ``running_session`` does for calls that hold a write transaction anyway)."""
+    session.execute(
+        update(RuntimeSession).where(RuntimeSession.id == runtime_session.id).values(last_active_at=utcnow())
+    )
 
 
 def record(state: AppState, runtime_session: RuntimeSession, outcome: ToolOutcome, ctx: ToolContext) -> None:
     """The call in the records, and the session marked used, in one short write."""
     with unit_of_work(state.writer) as session:
-        mark_used(session, runtime_session)
         recording.record_tool_call(session, runtime_session, outcome, play_id=None, secrets=ctx.secrets.values())
+        mark_used(session, runtime_session)
 
 
 def touch(state: AppState, runtime_session: RuntimeSession) -> None:
