@@ -162,14 +162,19 @@ def test_concurrent_first_calls_make_one_playbook_per_session(settings: Settings
 
 
 def test_an_idle_session_stops_on_the_clock_keeps_its_files_and_closes_its_playbook(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, runtime={"idle_ttl_seconds": 1})
+    settings = make_settings(tmp_path, runtime={"idle_ttl_seconds": 1.5})
     users = seed_runtime_users(settings, ALICE)
     with (
         running_server(settings) as url,
         httpx.Client(base_url=url, headers=users[ALICE].headers, timeout=60) as alice,
     ):
         sid = alice.post("/session/start", json={}).json()["session_id"]
-        assert _execute(alice, "write_file", path="kept.txt", content="still here")["ok"]
+        # Tool calls keep it in use: twice the TTL later it still runs.
+        busy_until = time.monotonic() + 3
+        while time.monotonic() < busy_until:
+            assert _execute(alice, "write_file", path="kept.txt", content="still here")["ok"]
+            time.sleep(0.3)
+        assert alice.get("/session/status").json()["active"]
         deadline = time.monotonic() + 20
         while (status := alice.get("/session/status").json())["active"]:
             assert time.monotonic() < deadline, status

@@ -12,11 +12,10 @@ from typing import Any, get_args
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ara.db.session import unit_of_work
-from ara.db.types import utcnow
 from ara.errors import ToolFailed, Unauthenticated, Unavailable, ValidationFailed
 from ara.runtime import recording
 from ara.runtime.models import SESSION_RUNNING, RuntimeSession
@@ -36,6 +35,7 @@ from ara.runtime.schemas import (
 from ara.runtime.sessions import (
     active_session,
     describe,
+    mark_used,
     owned_session,
     running_session,
     start_session,
@@ -86,23 +86,16 @@ def open_tool_context(request: Request, state: AppState, session_id: str | None)
         return runtime_session, context_for(state.settings, runtime_session)
 
 
-def mark_used(session: Session, runtime_session: RuntimeSession) -> None:
-    """One UPDATE, no read (what ``running_session`` does for calls that hold a write transaction anyway)."""
-    session.execute(
-        update(RuntimeSession).where(RuntimeSession.id == runtime_session.id).values(last_active_at=utcnow())
-    )
-
-
 def record(state: AppState, runtime_session: RuntimeSession, outcome: ToolOutcome, ctx: ToolContext) -> None:
     """The call in the records, and the session marked used, in one short write."""
     with unit_of_work(state.writer) as session:
         recording.record_tool_call(session, runtime_session, outcome, play_id=None, secrets=ctx.secrets.values())
-        mark_used(session, runtime_session)
+        mark_used(session, runtime_session.id)
 
 
 def touch(state: AppState, runtime_session: RuntimeSession) -> None:
     with unit_of_work(state.writer) as session:
-        mark_used(session, runtime_session)
+        mark_used(session, runtime_session.id)
 
 
 @router.post("/session/start", response_model=SessionRead, **_EMPTY)
