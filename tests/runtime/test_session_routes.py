@@ -142,6 +142,8 @@ def test_unknown_tool_bad_kind_and_bad_bodies_are_400s_naming_the_field(runtime:
     field_error(runtime.alice.post("/session/terminal/exec", json={"command": ""}), "command")
     field_error(runtime.alice.post("/session/files/write", json={"writes": [{"path": "a"}]}), "writes.0.content")
     field_error(runtime.alice.get("/session/files/read"), "path")
+    field_error(runtime.alice.post("/session/files/upload", files={"path": (None, "x")}), "file")
+    field_error(runtime.alice.post("/session/files/upload", json={"path": "x"}), "body")
 
 
 def test_tools_skills_and_capabilities_describe_the_session(runtime: Runtime) -> None:
