@@ -66,4 +66,7 @@ def execute(tool: Tool, ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
         output = tool.run(ctx, dict(args))
     except ToolFailed as exc:
         return ToolOutcome(tool.name, args, False, None, exc.message, time.monotonic() - started)
+    except OSError as exc:  # the file system said no (a full disk, a permission): the model reads why
+        reason = exc.strerror or exc.__class__.__name__
+        return ToolOutcome(tool.name, args, False, None, f"{tool.name} failed: {reason}", time.monotonic() - started)
     return ToolOutcome(tool.name, args, True, output, "", time.monotonic() - started)
