@@ -79,6 +79,8 @@ class Seen:
     disconnected: bool = False  # the client went away before the end
     gate_opened: bool | None = None  # the gate was set before the last chunk (None: no gate)
     done: threading.Event = field(default_factory=threading.Event)
+    received_at: float = field(default_factory=time.perf_counter)  # for a benchmark: when the request was read
+    finished_at: float = 0.0  # and when its answer ended
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -165,6 +167,7 @@ class FakeLLM:
                 except (BrokenPipeError, ConnectionResetError):
                     seen.disconnected = True
                 finally:
+                    seen.finished_at = time.perf_counter()
                     seen.done.set()
 
             def _answer(self, seen: Seen, body: dict[str, Any], reply: Reply | None) -> None:

@@ -42,8 +42,11 @@ def open_conversation(session: Session, *, user_id: int, chat_id: str | None, se
             found.session_id = session_id
             return found
     conversation = Conversation(user_id=user_id, session_id=session_id)
-    if chat_id is not None:
-        conversation.id = chat_id
+    if chat_id is None:  # a fresh random id: nothing to collide with
+        session.add(conversation)
+        session.flush()
+        return conversation
+    conversation.id = chat_id
     try:
         with session.begin_nested():
             session.add(conversation)
@@ -71,13 +74,18 @@ def append_messages(session: Session, conversation_id: str, messages: Iterable[d
     conversation = session.scalar(select(Conversation).where(Conversation.id == conversation_id).with_for_update())
     if conversation is None:
         raise NotFound(f"no conversation {conversation_id!r}")
-    conversation.updated_at = utcnow()
     last = session.scalar(
         select(func.max(ConversationMessage.seq)).where(ConversationMessage.conversation_id == conversation_id)
     )
-    start = 0 if last is None else last + 1
+    add_messages(session, conversation, 0 if last is None else last + 1, batch)
+
+
+def add_messages(session: Session, conversation: Conversation, start: int, messages: list[dict[str, Any]]) -> None:
+    """``messages`` numbered from ``start``: for a caller that holds the conversation's lock and knows its
+    length (the turn that just opened it)."""
+    conversation.updated_at = utcnow()
     session.add_all(
-        ConversationMessage(conversation_id=conversation_id, seq=start + offset, message=message)
-        for offset, message in enumerate(batch)
+        ConversationMessage(conversation_id=conversation.id, seq=start + offset, message=message)
+        for offset, message in enumerate(messages)
     )
     session.flush()
