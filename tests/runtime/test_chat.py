@@ -5,6 +5,7 @@ session's real sandbox, turns and tool calls landing in the records API."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -307,15 +308,33 @@ def test_the_stream_flows_as_the_model_produces_it(chat: Env) -> None:
     assert tool_out["toolCallId"] == tool_in["toolCallId"] and tool_out["output"]["bytes_written"] == 1
 
 
+def _slow_tool_call(path: str) -> Reply:
+    """Streams for seconds before its tool call: a client leaving meanwhile must stop it."""
+    return Reply(
+        text="Thinking about it. " * 20, calls=(Call("write_file", {"path": path, "content": "x"}),), chunk_delay=0.05
+    )
+
+
+def _assert_cancelled(chat: Env, play_name: str, path: str) -> None:
+    seen = chat.model.wait_finished(0)
+    assert seen.disconnected and not seen.completed
+    time.sleep(0.3)
+    assert len(chat.model.requests) == 1
+    assert not (chat.workspace() / "workspace" / path).exists()
+    deadline = time.monotonic() + 10
+    while True:
+        plays = [p for p in records(chat, "plays") if p["name"] == play_name]
+        if plays and plays[0]["ended"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(plays) == 1 and plays[0]["status"] == "completed" and plays[0]["ended"]
+    assert [r for r in records(chat, "results", play=plays[0]["id"])] == []
+
+
 def test_a_client_going_away_cancels_the_turn(chat: Env) -> None:
     """The model streams slowly and would end with a tool call; the client leaves after the first words: the
     server closes the model's response, no tool runs, no further model call, the play is not left running."""
-    slow = Reply(
-        text="Thinking about it. " * 20,
-        calls=(Call("write_file", {"path": "late.txt", "content": "x"}),),
-        chunk_delay=0.05,
-    )
-    chat.model.script(slow, text("never asked"))
+    chat.model.script(_slow_tool_call("late.txt"), text("never asked"))
     with httpx.stream(
         "POST",
         chat.url + "/chat",
@@ -326,16 +345,21 @@ def test_a_client_going_away_cancels_the_turn(chat: Env) -> None:
         for line in response.iter_lines():
             if '"text-delta"' in line:
                 break  # leaving the block closes the connection
-    seen = chat.model.wait_finished(0)
-    assert seen.disconnected and not seen.completed
-    time.sleep(0.3)
-    assert len(chat.model.requests) == 1
-    assert not (chat.workspace() / "workspace" / "late.txt").exists()
-    deadline = time.monotonic() + 10
-    while True:
-        plays = [p for p in records(chat, "plays") if p["name"] == "chat: cancel me"]
-        if plays and plays[0]["ended"] or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert len(plays) == 1 and plays[0]["status"] == "completed" and plays[0]["ended"]
-    assert [r for r in records(chat, "results", play=plays[0]["id"])] == []
+    _assert_cancelled(chat, "chat: cancel me", "late.txt")
+
+
+def test_a_client_going_away_cancels_a_v1_turn_too(chat: Env) -> None:
+    """A plain JSON answer is cancelled as well: the client's socket closes while the model streams."""
+    chat.model.script(_slow_tool_call("late-v1.txt"), text("never asked"))
+    body = json.dumps({"message": "cancel me too"}).encode()
+    host, port = chat.url.removeprefix("http://").split(":")
+    head = (
+        f"POST /v1/chat HTTP/1.1\r\nHost: {host}\r\nAuthorization: {chat.users[ADA].headers['Authorization']}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port))) as client:
+        client.sendall(head.encode() + body)
+        deadline = time.monotonic() + 10
+        while not chat.model.requests and time.monotonic() < deadline:
+            time.sleep(0.01)
+    _assert_cancelled(chat, "chat: cancel me too", "late-v1.txt")
