@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -95,6 +96,15 @@ class Seen:
         return [tool["function"]["name"] for tool in self.body.get("tools") or []]
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client closing its kept-alive connection is no error worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class FakeLLM:
     """Serves the queued replies in order; with the queue empty it answers ``default`` (or a 500 naming the
     problem, so a test that scripted too little fails loudly)."""
@@ -104,8 +114,7 @@ class FakeLLM:
         self.requests: list[Seen] = []
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -154,6 +163,9 @@ class FakeLLM:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real endpoints: a turn's calls reuse one connection
+            disable_nagle_algorithm = True  # each chunk goes out now (a small last write waits ~40 ms otherwise)
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
@@ -166,6 +178,7 @@ class FakeLLM:
                     self._answer(seen, body, reply)
                 except (BrokenPipeError, ConnectionResetError):
                     seen.disconnected = True
+                    self.close_connection = True
                 finally:
                     seen.finished_at = time.perf_counter()
                     seen.done.set()
@@ -200,20 +213,23 @@ class FakeLLM:
             def _stream(self, seen: Seen, model: str, reply: Reply) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Connection", "close")
+                self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 chunks = list(stream_chunks(model, reply))
                 for number, chunk in enumerate(chunks):
                     last = number == len(chunks) - 1
                     if last and reply.gate is not None:
                         seen.gate_opened = reply.gate.wait(reply.gate_timeout)
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                    self.wfile.flush()
+                    self._write_chunk(f"data: {json.dumps(chunk)}\n\n".encode())
                     if reply.chunk_delay and not last:
                         time.sleep(reply.chunk_delay)
-                self.wfile.write(b"data: [DONE]\n\n")
-                self.wfile.flush()
+                self._write_chunk(b"data: [DONE]\n\n")
+                self._write_chunk(b"")  # the end of the chunked body
                 seen.completed = True
+
+            def _write_chunk(self, data: bytes) -> None:
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
 
         return Handler
 
