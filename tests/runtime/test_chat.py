@@ -177,7 +177,8 @@ def test_tool_errors_reach_the_model_as_text(chat: Env) -> None:
 
 
 def test_max_turns_ends_with_one_last_call_offered_no_tools(chat: Env) -> None:
-    chat.model.script(call("list_dir", {"path": "."}), call("list_dir", {"path": "."}), text("Here is what I found."))
+    no_id = Call("list_dir", {"path": "."}, send_id=False)  # the loop names the call itself
+    chat.model.script(calls(no_id), call("list_dir", {"path": "."}), text("Here is what I found."))
     answer = chat.post("/v1/chat", {"message": "keep looking"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["text"] == "Here is what I found." and len(answer.json()["tool_calls"]) == 2
@@ -185,6 +186,8 @@ def test_max_turns_ends_with_one_last_call_offered_no_tools(chat: Env) -> None:
     assert chat.model.requests[0].tool_names and chat.model.requests[1].tool_names
     assert "tools" not in chat.model.requests[2].body
     assert "Do not call tools" in chat.model.requests[2].messages[-1]["content"]
+    named, answered = chat.model.requests[1].messages[-2:]
+    assert named["tool_calls"][0]["id"] and named["tool_calls"][0]["id"] == answered["tool_call_id"]
 
 
 def test_a_chat_id_continues_the_stored_conversation(chat: Env) -> None:

@@ -29,7 +29,8 @@ class Call:
 
     name: str
     arguments: dict[str, Any] | str
-    id: str = ""
+    id: str = ""  # made up when empty
+    send_id: bool = True  # False: the chunks carry no id (some local servers do that)
 
     def json_arguments(self) -> str:
         return self.arguments if isinstance(self.arguments, str) else json.dumps(self.arguments)
@@ -260,8 +261,13 @@ def stream_chunks(model: str, reply: Reply) -> Iterator[dict[str, Any]]:
             yield _chunk(model, {"content": piece})
     for index, tool_call in enumerate(reply.calls):
         call_id = tool_call.id or f"call_{next(_ids)}"
-        head = {"index": index, "id": call_id, "type": "function", "function": {"name": tool_call.name}}
-        head["function"]["arguments"] = ""
+        head: dict[str, Any] = {
+            "index": index,
+            "type": "function",
+            "function": {"name": tool_call.name, "arguments": ""},
+        }
+        if tool_call.send_id:
+            head["id"] = call_id
         yield _chunk(model, {"tool_calls": [head]})
         for piece in _pieces(tool_call.json_arguments(), max(reply.chunk_chars, 8)):
             yield _chunk(model, {"tool_calls": [{"index": index, "function": {"arguments": piece}}]})

@@ -10,6 +10,7 @@ Cancelling the consumer closes the model's response and runs no further tool."""
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -62,6 +63,9 @@ class _Reply:
     calls: dict[int, dict[str, str]] = field(default_factory=dict)  # index -> {id, name, arguments}
 
     def message(self) -> dict[str, Any]:
+        for call in self.calls.values():
+            # A server that sends no call id still needs one: the tool's answer names the call it answers.
+            call["id"] = call["id"] or f"call_{secrets.token_hex(8)}"
         message: dict[str, Any] = {"role": "assistant", "content": self.text or None}
         if self.calls:
             message["tool_calls"] = [
@@ -78,8 +82,9 @@ async def run_turn(turn: Turn) -> AsyncIterator[Event]:
             yield event
             if isinstance(event, Failed):
                 return
-        yield Message(reply.message())
-        turn.messages.append(reply.message())
+        message = reply.message()
+        yield Message(message)
+        turn.messages.append(message)
         if not reply.calls:
             yield Finished("stop")
             return
@@ -95,8 +100,9 @@ async def run_turn(turn: Turn) -> AsyncIterator[Event]:
         if isinstance(event, Failed):
             return
     final.calls.clear()  # a model that calls a tool anyway is not obeyed
-    yield Message(final.message())
-    turn.messages.append(final.message())
+    message = final.message()
+    yield Message(message)
+    turn.messages.append(message)
     yield Finished("max_turns")
 
 
@@ -159,7 +165,7 @@ def _absorb(chunk: Any, reply: _Reply) -> list[Event]:
 
 
 async def _run_call(turn: Turn, call: dict[str, str]) -> AsyncIterator[Event]:
-    call_id = call["id"] or f"call_{len(turn.messages)}"
+    call_id = call["id"]
     args, problem = _arguments(call["arguments"])
     yield ToolInput(call_id, call["name"], args if problem is None else call["arguments"])
     tool = turn.tools.get(call["name"])
