@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ara.server.routes import chat as chat_routes
 from ara.settings import Settings
 from tests.conftest import make_settings
 from tests.support.fake_llm import Call, FakeLLM, Reply, call, calls, failure, fake_llm, text
@@ -366,3 +367,20 @@ def test_a_client_going_away_cancels_a_v1_turn_too(chat: Env) -> None:
         while not chat.model.requests and time.monotonic() < deadline:
             time.sleep(0.01)
     _assert_cancelled(chat, "chat: cancel me too", "late-v1.txt")
+
+
+def test_an_idle_stream_is_kept_alive(chat: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the model thinks, SSE comments keep the connection busy (clients and proxies drop silent ones)."""
+    monkeypatch.setattr(chat_routes, "KEEPALIVE_SECONDS", 0.2)
+    chat.model.script(text("Finally.", latency=1.0))
+    lines = []
+    with httpx.stream(
+        "POST",
+        chat.url + "/chat",
+        json={"messages": [{"role": "user", "content": "take your time"}]},
+        headers=chat.users[ADA].headers,
+        timeout=30,
+    ) as response:
+        lines = [line for line in response.iter_lines() if line]
+    first_text = next(i for i, line in enumerate(lines) if '"text-delta"' in line)
+    assert ": keep-alive" in lines[:first_text] and lines[-1] == "data: [DONE]"
