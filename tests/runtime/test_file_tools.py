@@ -49,7 +49,7 @@ def test_read_refuses_binary_directories_and_missing_files(ctx: ToolContext) -> 
     (ctx.workspace.workspace_dir / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
     assert "binary" in refused(ctx, "read_file", path="blob.bin")
     assert "not UTF-8" in refused(ctx, "read_file", path="latin1.txt")
-    assert "not a regular file" in refused(ctx, "read_file", path="skills")
+    assert "is a directory" in refused(ctx, "read_file", path="skills")
     assert "no such file" in refused(ctx, "read_file", path="missing.txt")
 
 
@@ -82,6 +82,12 @@ def test_list_dir_gives_types_and_sizes(ctx: ToolContext) -> None:
     root = ok(ctx, "list_dir", path="/root/.ara")
     assert {entry["name"] for entry in root["entries"]} == {"workspace", "memory"}
     assert "not a directory" in refused(ctx, "list_dir", path="d/five.txt")
+    many = ctx.workspace.workspace_dir / "many"
+    many.mkdir()
+    for i in range(1005):
+        (many / f"f{i:04d}").touch()
+    capped = ok(ctx, "list_dir", path="many")
+    assert len(capped["entries"]) == 1000 and capped["truncated"] is True and capped["entries"][0]["name"] == "f0000"
 
 
 def test_delete_files_and_directories(ctx: ToolContext) -> None:

@@ -34,7 +34,7 @@ ETC_ENTRIES = (
     "ssl/certs",
     "ssl/openssl.cnf",
 )
-# The private /tmp is memory (tmpfs): its size is capped so that a command cannot fill the server's RAM with it.
+# The private /tmp and /root are memory (tmpfs): capped so that a command cannot fill the server's RAM with them.
 TMP_BYTES = 256 * 1024 * 1024
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -93,6 +93,8 @@ class BwrapSandbox:
         for entry in ETC_ENTRIES:
             args += ["--ro-bind-try", f"/etc/{entry}", f"/etc/{entry}"]
         args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+        # HOME is a scratch tmpfs too (programs write ~/.cache, ~/.config), with the session mounted inside it.
+        args += ["--size", str(TMP_BYTES), "--tmpfs", "/root"]
         args += ["--bind", str(Path(workspace.root).resolve()), str(SANDBOX_ROOT)]
         # Everything outside /root/.ara, /tmp, /proc and /dev is read-only, the new root included.
         args += ["--remount-ro", "/", "--chdir", cwd, "--clearenv"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -59,12 +60,16 @@ def pinned(url: str, address: str | None) -> tuple[str, dict[str, str], dict[str
     return parts._replace(netloc=netloc).geturl(), headers, {"sni_hostname": parts.hostname or ""}
 
 
-def _body(response: httpx.Response) -> bytes:
+def _body(response: httpx.Response, deadline: float) -> bytes:
+    """At most ``MAX_FETCH_BYTES``; a server dripping bytes slowly is cut at the deadline (httpx's timeouts are
+    per read)."""
     data = bytearray()
     for chunk in response.iter_bytes():
         data += chunk
         if len(data) > MAX_FETCH_BYTES:
             break
+        if time.monotonic() > deadline:
+            raise ToolFailed(f"web_fetch: {response.url} took more than {TIMEOUT_SECONDS:g} s")
     return bytes(data[:MAX_FETCH_BYTES])
 
 
@@ -86,6 +91,7 @@ def readable(content_type: str, data: bytes, encoding: str | None) -> str:
 def web_fetch(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     url = args["url"]
     cap = min(args.get("max_chars", ctx.settings.web_fetch_max_chars), ctx.settings.web_fetch_max_chars)
+    deadline = time.monotonic() + TIMEOUT_SECONDS
     with httpx.Client(follow_redirects=False, timeout=TIMEOUT_SECONDS, headers={"User-Agent": USER_AGENT}) as client:
         for _ in range(MAX_REDIRECTS + 1):
             address = check_url(url, allow_private=ctx.settings.web_fetch_allow_private)
@@ -95,7 +101,7 @@ def web_fetch(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
                     if response.is_redirect and "location" in response.headers:
                         url = urljoin(url, response.headers["location"])
                         continue
-                    data = _body(response)
+                    data = _body(response, deadline)
             except httpx.HTTPError as exc:
                 raise ToolFailed(f"web_fetch: {url}: {exc}") from None
             content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
