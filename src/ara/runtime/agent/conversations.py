@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -67,25 +67,37 @@ def load_messages(session: Session, conversation_id: str) -> list[dict[str, Any]
 
 
 def append_messages(session: Session, conversation_id: str, messages: Iterable[dict[str, Any]]) -> None:
-    """After the stored ones; the conversation's row lock orders two turns of one chat appending at once."""
+    """After the stored ones. The first statement updates the conversation's row, which locks it until the commit
+    (PostgreSQL; SQLite has one writer anyway): two turns of one chat appending at once number theirs in turn.
+    Plain statements, not the unit of work: a turn appends after every tool call and at its end."""
     batch = list(messages)
     if not batch:
         return
-    conversation = session.scalar(select(Conversation).where(Conversation.id == conversation_id).with_for_update())
-    if conversation is None:
+    touched = session.execute(
+        update(Conversation).where(Conversation.id == conversation_id).values(updated_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+    if not getattr(touched, "rowcount", 1):
         raise NotFound(f"no conversation {conversation_id!r}")
     last = session.scalar(
         select(func.max(ConversationMessage.seq)).where(ConversationMessage.conversation_id == conversation_id)
     )
-    add_messages(session, conversation, 0 if last is None else last + 1, batch)
+    _insert(session, conversation_id, 0 if last is None else last + 1, batch)
 
 
 def add_messages(session: Session, conversation: Conversation, start: int, messages: list[dict[str, Any]]) -> None:
     """``messages`` numbered from ``start``: for a caller that holds the conversation's lock and knows its
     length (the turn that just opened it)."""
     conversation.updated_at = utcnow()
-    session.add_all(
-        ConversationMessage(conversation_id=conversation.id, seq=start + offset, message=message)
-        for offset, message in enumerate(messages)
+    _insert(session, conversation.id, start, messages)
+
+
+def _insert(session: Session, conversation_id: str, start: int, messages: list[dict[str, Any]]) -> None:
+    now = utcnow()
+    session.execute(
+        insert(ConversationMessage),
+        [
+            {"conversation_id": conversation_id, "seq": start + offset, "message": message, "created_at": now}
+            for offset, message in enumerate(messages)
+        ],
     )
-    session.flush()
