@@ -88,7 +88,8 @@ def append_messages(session: Session, conversation_id: str, messages: Iterable[d
 def add_messages(session: Session, conversation: Conversation, start: int, messages: list[dict[str, Any]]) -> None:
     """``messages`` numbered from ``start``: for a caller that holds the conversation's lock and knows its
     length (the turn that just opened it)."""
-    conversation.updated_at = utcnow()
+    if start:  # a new chat's row was written a moment ago: its updated_at is now already
+        conversation.updated_at = utcnow()
     _insert(session, conversation.id, start, messages)
 
 
