@@ -315,7 +315,7 @@ def test_the_stream_flows_as_the_model_produces_it(chat: Env) -> None:
 def _slow_tool_call(path: str) -> Reply:
     """Streams for seconds before its tool call: a client leaving meanwhile must stop it."""
     return Reply(
-        text="Thinking about it. " * 20, calls=(Call("write_file", {"path": path, "content": "x"}),), chunk_delay=0.05
+        text="Thinking about it. " * 40, calls=(Call("write_file", {"path": path, "content": "x"}),), chunk_delay=0.05
     )
 
 
