@@ -110,3 +110,19 @@ def key_source() -> str:
         return "env"
     stored = load_credentials()
     return str(stored.get("auth_type") or "").strip() or (AUTH_TYPE_API_KEY if stored.get("api_key") else "none")
+
+
+def read_dotenv(path: Path) -> None:
+    """Fills unset variables from a ``.env`` file (``KEY=value`` lines, quotes stripped), as ara-sdk's
+    ``from_env`` does: a project's ``.env`` may hold its ``ARA_API_KEY``."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (FileNotFoundError, IsADirectoryError):
+        return
+    for raw in lines:
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = (part.strip() for part in line.split("=", 1))
+        if key and not os.environ.get(key):
+            os.environ[key] = value.strip("'").strip('"')

@@ -4,6 +4,7 @@
     AraSdkError
      ├── AraApiError          the server answered non-2xx (status, message, method, path)
      ├── AraConnectionError   no answer: refused, reset, timed out
+     ├── AgentError           the agent loop reported an ``error`` event in a chat stream
      └── CredentialsError     no key to send, or an unreadable credentials file
 """
 
@@ -33,6 +34,10 @@ class AraApiError(AraSdkError):
 
 class AraConnectionError(AraSdkError):
     """The request got no HTTP answer (connection refused or reset, time-out)."""
+
+
+class AgentError(AraSdkError):
+    """A chat turn failed on the server after its stream began (the ``error`` event's ``errorText``)."""
 
 
 class CredentialsError(AraSdkError):
