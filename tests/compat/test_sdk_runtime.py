@@ -272,3 +272,18 @@ def test_stop_keeps_the_files_and_later_calls_are_refused(client: Client, server
     if client.venv is None:
         assert refused.exit_code == 2 and "Traceback" not in refused.stderr
         assert refused.stderr.startswith("Error: 503 ") and len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_rotate_replaces_the_stored_key_and_logout_forgets_it(client: Client) -> None:
+    """Last: the key the other tests used stops working here."""
+    rotated = client.ok("auth", "rotate", with_key=False)
+    assert rotated["status"] == "rotated" and rotated["credentials_updated"] is True
+    stored = json.loads((client.home / ".ara" / "credentials.json").read_text())["api_key"]
+    assert stored != client.key and stored.startswith(rotated["key_prefix"])
+    assert client.ok("auth", "whoami", with_key=False)["user"]["email"] == client.email
+    old = client.ara("auth", "whoami")  # ARA_API_KEY still holds the revoked key
+    assert old.exit_code != 0 and "401" in old.stdout + old.stderr
+    if client.venv is None:
+        assert old.stderr.startswith("Error: 401 ") and old.exit_code == 2
+    assert client.ok("auth", "logout", with_key=False) == {"ok": True, "status": "logged_out"}
+    assert not (client.home / ".ara" / "credentials.json").exists()
