@@ -15,6 +15,7 @@ from ara.errors import (
     AraError,
     BodyNotJson,
     InvalidTransition,
+    ModelFailed,
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
@@ -36,6 +37,7 @@ STATUS_BY_ERROR: dict[type[AraError], int] = {
     ToolFailed: 400,
     Unavailable: 503,
     TimedOut: 504,
+    ModelFailed: 502,
 }
 
 DRF_PREFIXES = ("/api/",)
