@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 from ara.cli.main import app
 from ara.settings import Settings, get_settings
 from tests.conftest import make_settings
+from tests.support.fake_llm import FakeLLM, call, failure, fake_llm, text
 from tests.support.runtime_users import seed_runtime_users
 from tests.support.sdk_venv import SdkVenv, ensure_sdk_venv
 from tests.support.server import running_server
@@ -48,6 +49,7 @@ class Ran:
 class Server:
     url: str
     settings: Settings
+    model: FakeLLM
 
     def workspace(self, session_id: str) -> Path:
         return self.settings.sessions_dir / session_id / "workspace"
@@ -68,8 +70,10 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     settings = make_settings(tmp_path_factory.mktemp("sdk-runtime"))
     seed_runtime_users(settings, *(f"{name}@example.org" for name in CLIENTS), "stranger@example.org")
-    with running_server(settings) as url:
-        yield Server(url, settings)
+    with fake_llm() as model, pytest.MonkeyPatch.context() as patch, running_server(settings) as url:
+        patch.setenv("OPENAI_BASE_URL", model.url)  # the server's model: scripted, on 127.0.0.1
+        patch.setenv("OPENAI_API_KEY", "sk-test-key")
+        yield Server(url, settings, model)
 
 
 @dataclass
@@ -242,6 +246,51 @@ def test_the_python_client_on_the_same_session(client: Client, server: Server) -
     if client.venv is None:  # ours says why, and keeps the status
         assert answer["unknown"][0] == "AraApiError" and answer["unknown"][2] == 400 and "nope" in answer["unknown"][1]
         assert answer["stranger"][2] == 404
+
+
+CHAT = """
+import json, sys
+if sys.argv[1] == "0.1.58":  # 0.1.58 no longer exports it from the package
+    from ara_sdk.core import AraRuntimeClient
+else:
+    from ara_sdk import AraRuntimeClient
+c = AraRuntimeClient.from_env()
+out = [c.chat(message="Create hello.py", model="openai/fake-model")]
+out.append(c.chat(message="Remember that my name is Ada and I like tea"))
+try:
+    c.chat(message="again")
+    out.append("no error")
+except RuntimeError as exc:
+    out.append([type(exc).__name__, str(exc)])
+print(json.dumps(out))
+"""
+
+
+def test_chat_runs_the_tool_loop_in_the_session(client: Client, server: Server) -> None:
+    """Seed 002: ``chat`` makes the model's ``write_file`` call in the session and answers ``{text, tool_calls}``;
+    the memory example leaves ``USER.md``; a model failure raises with its message (never the model's key)."""
+    memory = "# User\n- Name: Ada\n- Likes: tea\n"
+    server.model.reset().script(
+        call("write_file", {"path": "hello.py", "content": "print('hello')\n"}),
+        text("Created hello.py."),
+        call("write_file", {"path": "/root/.ara/memory/USER.md", "content": memory}),
+        text("Nice to meet you, Ada."),
+        failure(500, "the model is down"),
+    )
+    created, remembered, failed = client.python(CHAT, client.version)
+    assert created["text"] == "Created hello.py."
+    assert [(c["name"], c["args"]) for c in created["tool_calls"]] == [
+        ("write_file", {"path": "hello.py", "content": "print('hello')\n"})
+    ]
+    assert created["tool_calls"][0]["result"]  # the tool's output came back through the stream
+    session = server.settings.sessions_dir / client.session_id
+    assert (session / "workspace" / "hello.py").read_text() == "print('hello')\n"
+    assert remembered["text"] == "Nice to meet you, Ada." and (session / "memory" / "USER.md").read_text() == memory
+    assert server.model.requests[0].body["model"] == "fake-model"
+    kind, message = failed
+    assert "sk-test-key" not in message and message
+    if client.venv is None:
+        assert kind == "AgentError"
 
 
 def test_0158_exec_files_and_keepalive(client: Client, server: Server) -> None:
