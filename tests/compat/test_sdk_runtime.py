@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -35,6 +36,7 @@ from tests.support.server import running_server
 pytestmark = pytest.mark.compat
 
 CLIENTS = ("sdk-0.1.46", "sdk-0.1.58", "ours")
+STRANGER = "stranger@example.org"
 TEXT = "print('hello')\nzweite Zeile ü €\n"
 
 
@@ -50,6 +52,7 @@ class Server:
     url: str
     settings: Settings
     model: FakeLLM
+    stranger_session: str  # another user's running session: every client must get 404 for it
 
     def workspace(self, session_id: str) -> Path:
         return self.settings.sessions_dir / session_id / "workspace"
@@ -69,11 +72,13 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     settings = make_settings(tmp_path_factory.mktemp("sdk-runtime"))
-    seed_runtime_users(settings, *(f"{name}@example.org" for name in CLIENTS), "stranger@example.org")
+    users = seed_runtime_users(settings, *(f"{name}@example.org" for name in CLIENTS), STRANGER)
     with fake_llm() as model, pytest.MonkeyPatch.context() as patch, running_server(settings) as url:
         patch.setenv("OPENAI_BASE_URL", model.url)  # the server's model: scripted, on 127.0.0.1
         patch.setenv("OPENAI_API_KEY", "sk-test-key")
-        yield Server(url, settings, model)
+        started = httpx.post(f"{url}/session/start", json={}, headers=users[STRANGER].headers, timeout=60)
+        assert started.status_code == 200, started.text
+        yield Server(url, settings, model, started.json()["session_id"])
 
 
 @dataclass
@@ -226,7 +231,8 @@ def test_the_python_client_on_the_same_session(client: Client, server: Server) -
         out["caps"] = c.capabilities(session_id=sid)
         out["skills"] = c.skills(session_id=sid)
         for name, call in (("unknown", lambda: c.execute_tool(session_id=sid, tool_name="nope", args={})),
-                           ("stranger", lambda: c.skills(session_id="sess-" + "0" * 12))):
+                           ("stranger", lambda: c.execute_tool(session_id=sys.argv[3], tool_name="write_file",
+                                                               args={"path": "x.txt", "content": "not yours"}))):
             try:
                 call()
                 out[name] = "no error"
@@ -236,6 +242,7 @@ def test_the_python_client_on_the_same_session(client: Client, server: Server) -
         """,
         payload,
         client.version,
+        server.stranger_session,
     )
     assert answer["sid"] == client.session_id
     assert answer["write"]["ok"] and answer["read"]["output"]["content"] == payload
@@ -243,6 +250,7 @@ def test_the_python_client_on_the_same_session(client: Client, server: Server) -
     assert {"read_file", "write_file", "edit_file", "list_dir", "exec", "glob", "search_files"} <= set(answer["tools"])
     assert "skills" in answer["skills"] and answer["caps"]["network"] is False
     assert "(400)" in answer["unknown"][1] and "(404)" in answer["stranger"][1]
+    assert not (server.workspace(server.stranger_session) / "x.txt").exists()
     if client.venv is None:  # ours says why, and keeps the status
         assert answer["unknown"][0] == "AraApiError" and answer["unknown"][2] == 400 and "nope" in answer["unknown"][1]
         assert answer["stranger"][2] == 404
