@@ -301,7 +301,7 @@ def test_chat_runs_the_tool_loop_in_the_session(client: Client, server: Server) 
         assert kind == "AgentError"
 
 
-def test_0158_exec_files_and_keepalive(client: Client, server: Server) -> None:
+def test_0158_exec_files_upload_download_and_keepalive(client: Client, server: Server) -> None:
     if client.version == "0.1.46":
         pytest.skip("0.1.46 has no session exec, files or keepalive")
     ran = client.ok("runtime", "session", "exec", "--command", "echo hi > t.txt && cat t.txt")
@@ -313,6 +313,13 @@ def test_0158_exec_files_and_keepalive(client: Client, server: Server) -> None:
     assert client.ok("runtime", "files", "read", "--path", "notes/n.md")["content"] == TEXT
     listed = client.ok("runtime", "files", "list", "--path", "notes")
     assert [e["path"] for e in listed["entries"]] == ["/root/.ara/workspace/notes/n.md"]
+    blob = bytes(range(256)) * 40
+    (client.home / "local.bin").write_bytes(blob)
+    sent = client.ok("runtime", "files", "upload", "--local", str(client.home / "local.bin"), "--path", "up/b.bin")
+    assert sent["bytes"] == len(blob) and (workspace / "up" / "b.bin").read_bytes() == blob
+    got = client.ok("runtime", "files", "download", "--path", "up/b.bin", "--output", str(client.home / "back.bin"))
+    assert (got["bytes"], got["filename"]) == (len(blob), "b.bin")
+    assert (client.home / "back.bin").read_bytes() == blob
     beat = client.ara("runtime", "session", "keepalive", "--iterations", "1", "--interval-seconds", "1")
     assert beat.exit_code == 0, beat.stderr
     assert '"event": "summary"' in beat.stdout and '"ok": true' in beat.stdout

@@ -183,6 +183,32 @@ def files_write(
     _show(lambda c: c.session_file_write(path=path, content=content))
 
 
+@files_app.command("upload")
+def files_upload(
+    local: Annotated[Path, typer.Option("--local", help="Local file to send")],
+    path: Annotated[str, typer.Option("--path", help="Where in the session (default: workspace/<its name>)")] = "",
+) -> None:
+    """Upload a local file into the workspace."""
+    _show(lambda c: c.session_file_upload(local_path=str(local), remote_path=path))
+
+
+@files_app.command("download")
+def files_download(
+    path: PathOption,
+    output: Annotated[Path | None, typer.Option("--output", help="Local file (default: ./<its name>)")] = None,
+) -> None:
+    """Download a file of the workspace."""
+    with runtime_client() as client:
+        content, name, remote = client.session_file_download(path=path)
+        target = output if output is not None else Path.cwd() / name
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        except OSError as exc:
+            fail(f"cannot write {target}: {exc.strerror}")
+    print_json({"ok": True, "remote_path": remote, "filename": name, "bytes": len(content), "output_path": str(target)})
+
+
 def register(root: typer.Typer) -> None:
     for name, command in (("start", start), ("status", status), ("stop", stop)):
         root.command(name)(command)
