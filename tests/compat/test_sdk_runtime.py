@@ -193,6 +193,9 @@ def test_start_status_and_every_builtin_tool_through_the_cli(client: Client, ser
     assert client.session_id.startswith("sess-") and started["status"] == "running"
     assert client.session("start")["session_id"] == client.session_id  # idempotent
     assert client.session("status")["status"] == "running"
+    spellings = [["runtime", "session", "status"]] + ([["session", "status"]] if client.version != "0.1.58" else [])
+    for argv in spellings:  # 0.1.46's ``ara session …`` alias; 0.1.58 kept only ``runtime session``
+        assert client.ok(*argv)["session_id"] == client.session_id
     workspace = server.workspace(client.session_id)
 
     assert client.tool("write_file", path="hello.py", content=TEXT)["ok"]

@@ -1,5 +1,5 @@
-"""``ara start|status|stop`` and ``ara runtime …``: the user's agent session, spelled as ara-sdk's CLI spells it
-(0.1.46's commands plus 0.1.58's ``session exec|keepalive``, ``tools available`` and ``files``)."""
+"""``ara start|status|stop``, ``ara session …`` and ``ara runtime …``: the user's agent session, spelled as ara-sdk's
+CLI spells it (0.1.46's commands plus 0.1.58's ``session exec|keepalive``, ``tools available`` and ``files``)."""
 
 from __future__ import annotations
 
@@ -219,3 +219,4 @@ def register(root: typer.Typer) -> None:
     app.add_typer(files_app, name="files")
     app.add_typer(control_app, name="control")
     root.add_typer(app, name="runtime")
+    root.add_typer(session_app, name="session")  # 0.1.46's alias of ``ara runtime session``
