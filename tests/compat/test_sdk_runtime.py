@@ -164,12 +164,16 @@ def client(request: pytest.FixtureRequest, server: Server, tmp_path_factory: pyt
 
 
 def test_the_real_sdk_is_the_one_installed(client: Client) -> None:
-    code = "import json, ara_sdk, importlib.metadata as m; print(json.dumps([ara_sdk.__file__, m.version('ara-sdk')]))"
+    """The venv runs PyPI's ara_sdk and cannot see our tree (both are ``ara_sdk``, both CLIs ``ara``)."""
+    code = (
+        "import json, ara_sdk, importlib.metadata as m, importlib.util as u; "
+        "print(json.dumps([ara_sdk.__file__, m.version('ara-sdk'), u.find_spec('ara') is None]))"
+    )
     if client.venv is None:
-        code = "import json, ara_sdk, ara; print(json.dumps([ara_sdk.__file__, ara.__file__]))"
-    where, what = client.python(code)
+        code = "import json, ara_sdk, ara; print(json.dumps([ara_sdk.__file__, ara.__file__, False]))"
+    where, what, no_ara = client.python(code)
     if client.venv is not None:
-        assert where.startswith(str(client.venv.path)) and what == client.version
+        assert where.startswith(str(client.venv.path)) and what == client.version and no_ara
     else:
         assert Path(where).parent.parent == Path(what).parent.parent  # our ara_sdk beside our ara
 
