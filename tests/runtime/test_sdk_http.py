@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ara_sdk.errors import AraApiError, AraConnectionError
+from ara_sdk.errors import AraApiError, AraConnectionError, AraSdkError
 from ara_sdk.http import Http, query_path
 
 
@@ -73,3 +73,9 @@ def test_no_answer_is_a_connection_error_naming_the_server() -> None:
 def test_empty_query_values_are_dropped_as_the_sdk_does() -> None:
     assert query_path("/t", {"session_id": "s 1", "kind": "all", "agent_id": ""}) == "/t?session_id=s+1&kind=all"
     assert query_path("/t", {"agent_id": ""}) == "/t"
+
+
+@pytest.mark.parametrize("base_url", ["127.0.0.1:8000", "ftp://host", "http://[::1", "http://"])
+def test_a_base_url_no_request_could_reach_is_refused_at_once(base_url: str) -> None:
+    with pytest.raises(AraSdkError, match="is not a server URL"):
+        Http(base_url, "k")
