@@ -1,0 +1,111 @@
+"""``POST /session/connect/token`` and ``/session/connect/exchange`` (user key): the two steps of ``ara connect``
+(``ara.runtime.connect``). The SSH proxy itself is ``ara.server.routes.ssh``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ara.db.types import iso
+from ara.errors import Unauthenticated, ValidationFailed
+from ara.runtime import connect
+from ara.runtime.sessions import running_session
+from ara.server.auth import NO_CREDENTIALS
+from ara.server.deps import StateDep, known_query, transaction
+from ara.server.openapi import error_response_doc, request_body
+from ara.server.routes.bodies import json_body, validated
+from ara.users.service import Identity
+
+router = APIRouter(prefix="/session/connect", tags=["runtime"], dependencies=[known_query])
+
+
+class ConnectTokenRead(BaseModel):
+    ok: bool
+    token: str
+    uri: str
+    expires_at: str
+    session_id: str
+
+
+class ConnectTokenCreate(BaseModel):
+    """``{}``: the token is for the caller's running session."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class ConnectExchange(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    token: str = Field(min_length=1, max_length=512)
+    public_key: str = Field(min_length=1, max_length=16_384)
+    key_comment: str = Field(default="", max_length=255)
+
+
+class ConnectExchangeRead(BaseModel):
+    ok: bool
+    proxy_token: str
+    host_alias: str
+    session_id: str
+    user: str
+    expires_at: str
+    commands: dict[str, str]
+
+
+def user_of(identity: Identity | None) -> Identity:
+    """Runtime routes serve a user: an anonymous caller (where the records API lets one through) is 401."""
+    if identity is None:
+        raise Unauthenticated(NO_CREDENTIALS)
+    return identity
+
+
+@router.post("/token", status_code=201, response_model=ConnectTokenRead, openapi_extra=request_body(ConnectTokenCreate))
+async def create_connect_token(request: Request, state: StateDep) -> JSONResponse:
+    """A one-time token for ``ara connect`` (10 minutes) on the caller's running session (503 without one)."""
+    body = await json_body(request, default={})
+    if not isinstance(body, dict):
+        raise ValidationFailed({"body": ["expected a JSON object"]})
+
+    def work() -> dict[str, Any]:
+        with transaction(request, state) as (session, identity):
+            caller = user_of(identity)
+            runtime_session = running_session(session, caller.user_id, None)
+            token, expires_at = connect.mint_connect_token(session, runtime_session)
+            session_id = runtime_session.id
+        return {
+            "ok": True,
+            "token": token,
+            "uri": connect.connect_uri(token),
+            "expires_at": iso(expires_at),
+            "session_id": session_id,
+        }
+
+    return JSONResponse(await run_in_threadpool(work), status_code=201)
+
+
+@router.post(
+    "/exchange",
+    response_model=ConnectExchangeRead,
+    responses={410: error_response_doc("The connect token expired: mint a new one.")},
+    openapi_extra=request_body(ConnectExchange),
+)
+async def exchange_connect_token(request: Request, state: StateDep) -> JSONResponse:
+    """Spend a connect token with an SSH public key: the proxy token for ``ara ssh-proxy`` and the ssh commands."""
+    body = await json_body(request, default={})
+
+    def work() -> dict[str, Any]:
+        with transaction(request, state) as (session, identity):
+            caller = user_of(identity)
+            given = validated(ConnectExchange, body)
+            return connect.exchange(
+                session,
+                user_id=caller.user_id,
+                token=given.token.strip(),
+                public_key=given.public_key,
+                key_comment=given.key_comment,
+            )
+
+    return JSONResponse(await run_in_threadpool(work))
