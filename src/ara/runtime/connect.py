@@ -42,6 +42,7 @@ class ProxyGrant:
     user_id: int
     session_id: str
     public_key: asyncssh.SSHKey
+    network: bool
 
 
 def digest(token: str) -> str:
@@ -150,4 +151,15 @@ def proxy_grant(session: Session, token: str) -> ProxyGrant:
     if runtime_session is None or runtime_session.status != SESSION_RUNNING or runtime_session.user_id != row.user_id:
         raise Unauthenticated(BAD_PROXY_TOKEN)
     runtime_session.last_active_at = now
-    return ProxyGrant(row.user_id, runtime_session.id, asyncssh.import_public_key(row.public_key))
+    key = asyncssh.import_public_key(row.public_key)
+    return ProxyGrant(row.user_id, runtime_session.id, key, runtime_session.network)
+
+
+def touch_session(session: Session, session_id: str) -> None:
+    """An SSH channel opened: the session is in use (the idle stop counts from here)."""
+    session.execute(
+        update(RuntimeSession)
+        .where(RuntimeSession.id == session_id, RuntimeSession.status == SESSION_RUNNING)
+        .values(last_active_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )

@@ -15,7 +15,7 @@ from ara.server.errors import install_error_handlers
 from ara.server.limits import BodyLimit, NulFreePath
 from ara.server.middleware import AuthenticationMiddleware
 from ara.server.openapi import install_openapi
-from ara.server.routes import catalog, connect, control, health, playbooks, records, users
+from ara.server.routes import catalog, connect, control, health, playbooks, records, ssh, users
 from ara.server.state import AppState
 from ara.settings import Settings
 
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.include_router(connect.router)
     app.include_router(control.router)
     app.include_router(control.socket_router)
+    app.include_router(ssh.socket_router)
     install_openapi(app)
     return app
 
