@@ -94,7 +94,15 @@ def field_errors(body: Any) -> str:
     return str(body)
 
 
+def missing_package(exc: ModuleNotFoundError) -> str:
+    """The base install (``pip install ara-platform``) has the clients, ``ara auth`` and ``ara runtime``; the
+    server, the offline client and the admin commands need the ``server`` extra."""
+    return f"this command needs the server's packages (no module {exc.name!r}): pip install 'ara-platform[server]'"
+
+
 def explain(exc: BaseException) -> str:
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        return missing_package(exc)
     if isinstance(exc, ApiNotFound):
         if isinstance(exc.body, dict) and isinstance(exc.body.get("error"), dict):
             return field_errors(exc.body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ara.cli import (
+    auth,
     catalog,
     definitions,
     expire,
@@ -14,13 +15,14 @@ from ara.cli import (
     records,
     results,
     runs,
+    runtime,
     server,
     spool,
     tasks,
     users,
     worker,
 )
-from ara.cli.errors import EXIT_ERROR
+from ara.cli.errors import EXIT_ERROR, missing_package
 from ara.cli.options import root_callback
 from ara.errors import ConfigError
 
@@ -43,6 +45,8 @@ server.register(app)
 for group in (playbooks, plays, tasks, hosts, results, records, expire, definitions, runs, catalog, users, spool):
     group.register(app)
 worker.register(app)
+auth.register(app)
+runtime.register(app)
 
 
 def main() -> None:
@@ -50,4 +54,9 @@ def main() -> None:
         app()
     except ConfigError as exc:  # a setting found wrong at start (``ara server``, ``ara worker``): one line, exit 2
         typer.echo(f"Error: {exc.message}", err=True)
+        raise SystemExit(EXIT_ERROR) from None
+    except ModuleNotFoundError as exc:  # a server command in the base install (no ``server`` extra)
+        if not exc.name or exc.name.split(".")[0] in ("ara", "ara_sdk"):
+            raise
+        typer.echo(f"Error: {missing_package(exc)}", err=True)
         raise SystemExit(EXIT_ERROR) from None

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
 from ara.cli.errors import errors_handled
 from ara.cli.output import FORMATS, Output, message
 
 users_app = typer.Typer(help="Users who may log in to the API (basic auth).", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens (sent as 'Authorization: Bearer <token>').", no_args_is_help=True)
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 ROLES = ("viewer", "operator", "approver", "admin")
 

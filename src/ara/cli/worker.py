@@ -10,17 +10,14 @@ from __future__ import annotations
 import enum
 import logging
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 
-from ara.db import procrastinate_schema
-from ara.db.migrate import current_revision, head_revision, upgrade
-from ara.db.session import make_engine, make_sessionmaker
-from ara.playbooks.artifact_url import open_store
 from ara.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 DEFAULT_CONCURRENCY = 4
 
@@ -45,6 +42,11 @@ def work(
     check: Annotated[bool, typer.Option("--check", help="Check the database and the job tables, then exit.")] = False,
 ) -> None:
     """Execute runs from the shared PostgreSQL database until SIGTERM or SIGINT (which let running runs finish)."""
+    # The database stack is imported when the command runs: the base install (no server extra) has no sqlalchemy,
+    # and ``ara --help`` must still work there.
+    from ara.db.session import make_engine
+    from ara.playbooks.artifact_url import open_store
+
     settings = get_settings()
     if concurrency < 1:
         raise _refuse(f"--concurrency must be at least 1 (got {concurrency}); a worker with no slot executes nothing")
@@ -64,6 +66,9 @@ def work(
 
 def _check(engine: Engine) -> int:
     """procrastinate's healthchecks with Ara's schema: 0 when both are complete, 1 otherwise."""
+    from ara.db import procrastinate_schema
+    from ara.db.migrate import current_revision, head_revision
+
     try:
         with engine.connect() as connection:
             revision = current_revision(connection)
@@ -83,6 +88,11 @@ def _check(engine: Engine) -> int:
 
 def _serve(settings: Settings, engine: Engine, *, queues: tuple[str, ...], concurrency: int) -> None:
     # Here, not at the top: procrastinate is loaded on PostgreSQL only (and ``ara --help`` stays quick).
+    from sqlalchemy.exc import OperationalError
+
+    from ara.db import procrastinate_schema
+    from ara.db.migrate import upgrade
+    from ara.db.session import make_sessionmaker
     from ara.engine.context import EngineContext
     from ara.engine.distributed import ProcrastinateExecutor
     from ara.lifecycle.executor import attach

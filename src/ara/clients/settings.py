@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -32,6 +32,14 @@ class ClientSettings(BaseSettings):
     insecure: bool = False
     # How long one call is retried (reset, refused, time-out, 5xx) before the callback spools it.
     retry_seconds: float = Field(5.0, ge=0)
+
+    @model_validator(mode="after")
+    def _key_file_or_user_key(self) -> ClientSettings:
+        """``ARA_API_KEY`` is a client-certificate key file to ARA but a user API key to ara-sdk (``ara auth``,
+        ``ara runtime``): without a certificate, a value naming no file is the latter, and not ours to use."""
+        if self.key and not self.cert and not Path(self.key).expanduser().is_file():
+            self.key = None
+        return self
 
     @property
     def verify(self) -> bool | str:

@@ -1,0 +1,128 @@
+"""Where the SDK and the CLI find the server and the user's key: the environment, then
+``~/.ara/credentials.json``, kept exactly as ``ara-sdk`` keeps it so both tools share one login.
+
+The file is ``{"auth_type": "cli_api_key", "api_base_url", "api_key", "updated_at"}`` in a 0700 directory,
+itself 0600, replaced atomically (a crash never leaves half a key behind). Our default server is the local
+one (``ara server``), not ``api.ara.so``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ara_sdk.errors import CredentialsError
+
+DEFAULT_API_BASE_URL = "http://127.0.0.1:8000"
+CREDENTIALS_DIRNAME = ".ara"
+CREDENTIALS_FILENAME = "credentials.json"
+AUTH_TYPE_API_KEY = "cli_api_key"
+# The user key's variables, in the order the SDK reads them (ARA_ACCESS_TOKEN is its legacy name).
+KEY_VARIABLES = ("ARA_API_KEY", "ARA_ACCESS_TOKEN")
+
+
+def credentials_path() -> Path:
+    return Path.home() / CREDENTIALS_DIRNAME / CREDENTIALS_FILENAME
+
+
+def load_credentials() -> dict[str, Any]:
+    """The stored credentials, ``{}`` when there are none; ``CredentialsError`` when the file is unreadable
+    (silently ignoring it, as the SDK does, would send requests without a key and blame the server)."""
+    path = credentials_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise CredentialsError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CredentialsError(f"{path} is not JSON ({exc.msg}); run `ara auth login` again") from None
+    if not isinstance(data, dict):
+        raise CredentialsError(f"{path} does not hold a JSON object; run `ara auth login` again")
+    return data
+
+
+def save_credentials(data: dict[str, Any]) -> Path:
+    """Writes ``data`` plus ``updated_at`` (0600, in a 0700 directory, atomically); returns the path."""
+    path = credentials_path()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    payload = {**data, "updated_at": dt.datetime.now(dt.UTC).isoformat()}
+    # mkstemp creates the file 0600 before a byte is written; os.replace swaps it in whole.
+    fd, temporary = tempfile.mkstemp(prefix=".credentials-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(payload, indent=2) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_api_key(api_key: str, api_base_url: str) -> Path:
+    """What ``ara auth login --api-key`` stores."""
+    return save_credentials({"auth_type": AUTH_TYPE_API_KEY, "api_base_url": api_base_url, "api_key": api_key})
+
+
+def clear_credentials() -> bool:
+    """Deletes the credentials file; False when there was none."""
+    try:
+        credentials_path().unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def resolve_api_base_url() -> str:
+    """``ARA_API_BASE_URL``, else the stored ``api_base_url``, else the local server."""
+    from_env = os.environ.get("ARA_API_BASE_URL", "").strip()
+    if from_env:
+        return from_env
+    stored = str(load_credentials().get("api_base_url") or "").strip()
+    return stored or DEFAULT_API_BASE_URL
+
+
+def key_from_env() -> str:
+    for name in KEY_VARIABLES:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    return ""
+
+
+def resolve_user_key() -> str:
+    """``ARA_API_KEY``, else ``ARA_ACCESS_TOKEN``, else the stored ``api_key``; "" when there is none."""
+    return key_from_env() or str(load_credentials().get("api_key") or "").strip()
+
+
+def key_source() -> str:
+    """Where ``resolve_user_key`` found the key, as ``ara auth whoami`` reports it (``auth_source``)."""
+    if key_from_env():
+        return "env"
+    stored = load_credentials()
+    return str(stored.get("auth_type") or "").strip() or (AUTH_TYPE_API_KEY if stored.get("api_key") else "none")
+
+
+def read_dotenv(path: Path) -> None:
+    """Fills unset variables from a ``.env`` file (``KEY=value`` lines, quotes stripped), as ara-sdk's
+    ``from_env`` does: a project's ``.env`` may hold its ``ARA_API_KEY``."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (FileNotFoundError, IsADirectoryError):
+        return
+    for raw in lines:
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = (part.strip() for part in line.split("=", 1))
+        if key and not os.environ.get(key):
+            os.environ[key] = value.strip("'").strip('"')
