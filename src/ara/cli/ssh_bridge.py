@@ -1,0 +1,78 @@
+"""``ara ssh-proxy``'s pipe: OpenSSH's ``ProxyCommand`` talks SSH on our stdin/stdout, which this copies to and
+from the server's ``/session/ssh/proxy`` WebSocket (binary frames) until either side ends."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import urllib.parse
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
+
+from ara_sdk.errors import AraSdkError
+
+CHUNK = 64 * 1024
+PROXY_PATH = "/session/ssh/proxy"
+
+
+def proxy_url(api_base_url: str) -> str:
+    """``http(s)://host[:port][/prefix]`` as ``ws(s)://…/prefix/session/ssh/proxy`` (a path prefix is kept, as
+    every other route keeps it)."""
+    parsed = urllib.parse.urlsplit(api_base_url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise AraSdkError(f"the server URL must be http(s)://host[:port]: {api_base_url!r}")
+    scheme = "wss" if parsed.scheme == "https" else "ws"
+    return f"{scheme}://{parsed.netloc}{parsed.path.rstrip('/')}{PROXY_PATH}"
+
+
+async def _stdin_to_socket(socket: ClientConnection) -> None:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
+    while chunk := await reader.read(CHUNK):
+        await socket.send(chunk)
+    await socket.close()
+
+
+async def _socket_to_stdout(socket: ClientConnection) -> None:
+    fd = sys.stdout.fileno()
+    with contextlib.suppress(ConnectionClosed):
+        async for message in socket:
+            data = message if isinstance(message, bytes) else message.encode("utf-8")
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+
+
+async def bridge(api_base_url: str, token: str) -> None:
+    """Copy both ways until one side closes; a refused handshake raises ``AraSdkError`` with the server's reason."""
+    url = proxy_url(api_base_url)
+    try:
+        async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}, max_size=None) as socket:
+            tasks = [asyncio.create_task(_stdin_to_socket(socket)), asyncio.create_task(_socket_to_stdout(socket))]
+            done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            for task in done:
+                task.result()
+    except InvalidStatus as exc:
+        response = exc.response
+        reason = _denial_reason(response.body or b"") or response.reason_phrase
+        raise AraSdkError(f"{url} refused the SSH proxy ({response.status_code}): {reason}") from None
+    except (OSError, InvalidURI, TimeoutError) as exc:
+        raise AraSdkError(f"cannot reach {url}: {exc}") from None
+
+
+def _denial_reason(body: bytes) -> str:
+    """Ara's ``{"error": {"message"}}`` from a refused handshake, else the start of the body."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace").strip()[:300]
+    error = data.get("error") if isinstance(data, dict) else None
+    return str(error.get("message")) if isinstance(error, dict) and error.get("message") else ""

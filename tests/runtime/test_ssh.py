@@ -1,0 +1,185 @@
+"""SSH into a session, end to end: a real server, ``POST /session/connect/token``, ``ara connect`` (ours, and the
+real ara-sdk 0.1.46 CLI) with HOME in a temporary directory, then Debian's OpenSSH client through the written
+``ara-personal`` entry, its ``ProxyCommand`` carrying SSH over the ``/session/ssh/proxy`` WebSocket into the
+in-process SSH server, which runs each command in the session's bubblewrap sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import NamedTuple
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from ara.db.session import make_engine, make_sessionmaker, unit_of_work
+from ara.db.types import utcnow
+from ara.runtime.connect import digest
+from ara.runtime.models import ConnectToken
+from ara.settings import Settings
+from tests.conftest import make_settings
+from tests.support.runtime_users import RuntimeUser, runtime_user
+from tests.support.sdk_venv import ensure_sdk_venv
+from tests.support.server import running_server
+from tests.support.venvs import clean_environ
+
+OUR_ARA = [sys.executable, "-c", "from ara.cli.main import main; main()"]
+pytestmark = pytest.mark.skipif(shutil.which("ssh") is None, reason="needs Debian's openssh-client")
+
+
+class World(NamedTuple):
+    url: str
+    settings: Settings
+    alice: RuntimeUser
+    bob: RuntimeUser
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    settings = make_settings(tmp_path_factory.mktemp("ssh") / "server")
+    alice, bob = runtime_user(settings, "alice@example.org"), runtime_user(settings, "bob@example.org")
+    with running_server(settings) as url:
+        yield World(url, settings, alice, bob)
+
+
+def connect_uri(world: World, user: RuntimeUser) -> str:
+    answer = httpx.post(f"{world.url}/session/connect/token", json={}, headers=user.headers)
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert body["uri"] == f"ara://connect?token={body['token']}" and body["session_id"] == user.session_id
+    return str(body["uri"])
+
+
+def user_env(world: World, user: RuntimeUser, home: Path) -> dict[str, str]:
+    home.mkdir(exist_ok=True)
+    return {**os.environ, "HOME": str(home), "ARA_API_BASE_URL": world.url, "ARA_API_KEY": user.token}
+
+
+def ssh(
+    home: Path, env: Mapping[str, str], *args: str, stdin: bytes = b"", config: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    config = config or home / ".ssh" / "config"
+    argv = ["ssh", "-F", str(config), "-o", "BatchMode=yes", *args]
+    return subprocess.run(argv, input=stdin, env=dict(env), capture_output=True, timeout=60)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_our_connect_then_openssh_runs_commands_in_the_sandbox(world: World, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = user_env(world, world.alice, home)
+    uri = connect_uri(world, world.alice)
+    done = subprocess.run([*OUR_ARA, "connect", uri], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    assert printed["host_alias"] == "ara-personal" and printed["session_id"] == world.alice.session_id
+    assert printed["commands"]["ssh"] == "ssh ara-personal"
+    key, token_file, config = (
+        Path(printed["private_key_path"]),
+        Path(printed["proxy_token_file"]),
+        home / ".ssh" / "config",
+    )
+    assert key.parent == home / ".ara" / "ssh" and mode(key.parent) == 0o700
+    assert mode(key) == mode(token_file) == mode(config) == 0o600
+    assert "Host ara-personal" in config.read_text() and "ssh-proxy --token-file" in config.read_text()
+
+    wrote = ssh(home, env, "ara-personal", "echo hi > f.txt")
+    assert wrote.returncode == 0, wrote.stderr
+    assert world.alice.workspace is not None
+    assert (world.alice.workspace.workspace_dir / "f.txt").read_text() == "hi\n"
+
+    # stdin, stdout, stderr and the exit status pass through; the command runs in the sandbox, where the session
+    # is /root/.ara and the server's own directory (database, host key, other sessions) does not exist.
+    base = world.settings.base_dir
+    script = (
+        f"cat; pwd; ls {base} || echo hidden; cat {base}/ssh_host_ed25519_key; ls /root/.ara; echo oops >&2; exit 3"
+    )
+    piped = ssh(home, env, "ara-personal", script, stdin=b"x" * 100_000)
+    assert piped.returncode == 3 and piped.stderr.endswith(b"oops\n")
+    assert b"ssh_host_ed25519_key" in piped.stderr and b"PRIVATE KEY" not in piped.stdout
+    lines = piped.stdout.split(b"\n")
+    assert lines == [b"x" * 100_000 + b"/root/.ara/workspace", b"hidden", b"memory", b"workspace", b""]
+    assert mode(base / "ssh_host_ed25519_key") == 0o600
+
+    # A terminal: an interactive shell in the sandbox, its exit status passed on.
+    shell = ssh(home, env, "-tt", "ara-personal", stdin=b"echo $((6 * 7)); exit 5\n")
+    assert shell.returncode == 5 and b"42" in shell.stdout
+
+    # A reused connect token is refused (409) with the server's reason, on one line, exit 2.
+    again = subprocess.run([*OUR_ARA, "connect", uri], env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 2 and "409" in again.stderr and "already used" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+
+    # Another key than the one exchanged is refused by the SSH server.
+    other = tmp_path / "other_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    wrong = tmp_path / "wrong_config"
+    wrong.write_text(config.read_text().replace(str(key), str(other)))
+    refused = ssh(home, env, "ara-personal", "touch intruder", config=wrong)
+    assert refused.returncode == 255 and b"Permission denied" in refused.stderr
+    assert not (world.alice.workspace.workspace_dir / "intruder").exists()
+
+    # A wrong proxy token never reaches SSH: the WebSocket is refused (401), said on stderr, exit 2.
+    bad = subprocess.run([*OUR_ARA, "ssh-proxy", "--token", "nope"], env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "401" in bad.stderr and bad.stdout == ""
+
+
+def test_the_real_ara_sdk_0_1_46_connect_and_ssh_proxy(world: World, tmp_path: Path) -> None:
+    venv = ensure_sdk_venv("0.1.46")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = venv.environ(
+        clean_environ(), HOME=str(home), ARA_API_BASE_URL=world.url, ARA_API_KEY=world.bob.token
+    )  # its `ara` first on PATH: the ProxyCommand is `ara ssh-proxy`
+    done = subprocess.run(
+        [str(venv.ara), "connect", connect_uri(world, world.bob)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["session_id"] == world.bob.session_id
+    ran = ssh(home, env, "ara-personal", "echo from-sdk > sdk.txt && cat sdk.txt")
+    assert ran.returncode == 0 and ran.stdout == b"from-sdk\n", ran.stderr
+    assert world.bob.workspace is not None
+    assert (world.bob.workspace.workspace_dir / "sdk.txt").read_text() == "from-sdk\n"
+
+
+def test_exchange_refusals(world: World, tmp_path: Path) -> None:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")], check=True)
+    public = (tmp_path / "k.pub").read_text()
+
+    def exchange(user: RuntimeUser, token: str, key: str = public) -> httpx.Response:
+        body = {"token": token, "public_key": key, "key_comment": "test"}
+        return httpx.post(f"{world.url}/session/connect/exchange", json=body, headers=user.headers)
+
+    alices = connect_uri(world, world.alice).split("token=", 1)[1]
+    # Another user's token is as unknown as a wrong one, and it stays unspent for its owner.
+    assert exchange(world.bob, alices).status_code == 401
+    assert exchange(world.alice, "not-a-token").status_code == 401
+    bad_key = exchange(world.alice, alices, "ssh-ed25519 not-base64")
+    assert bad_key.status_code == 400 and "public_key" in bad_key.json()["error"]["detail"]
+    missing = httpx.post(f"{world.url}/session/connect/exchange", json={"token": alices}, headers=world.alice.headers)
+    assert missing.status_code == 400 and "public_key" in missing.json()["error"]["detail"]
+
+    expired = connect_uri(world, world.alice).split("token=", 1)[1]
+    engine = make_engine(world.settings)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            session.execute(
+                update(ConnectToken).where(ConnectToken.token_sha256 == digest(expired)).values(expires_at=utcnow())
+            )
+    finally:
+        engine.dispose()
+    assert exchange(world.alice, expired).status_code == 410
+
+    granted = exchange(world.alice, alices)
+    assert granted.status_code == 200 and granted.json()["host_alias"] == "ara-personal"
+    assert exchange(world.alice, alices).status_code == 409
+    assert httpx.post(f"{world.url}/session/connect/token", json={}).status_code == 401
