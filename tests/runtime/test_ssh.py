@@ -11,6 +11,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -22,7 +23,8 @@ from sqlalchemy import update
 from ara.db.session import make_engine, make_sessionmaker, unit_of_work
 from ara.db.types import utcnow
 from ara.runtime.connect import digest
-from ara.runtime.models import ConnectToken
+from ara.runtime.models import ConnectToken, RuntimeSession
+from ara.runtime.sessions import stop_session
 from ara.settings import Settings
 from tests.conftest import make_settings
 from tests.support.runtime_users import RuntimeUser, runtime_user
@@ -39,14 +41,16 @@ class World(NamedTuple):
     settings: Settings
     alice: RuntimeUser
     bob: RuntimeUser
+    carol: RuntimeUser  # her session is stopped by a test
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    settings = make_settings(tmp_path_factory.mktemp("ssh") / "server")
-    alice, bob = runtime_user(settings, "alice@example.org"), runtime_user(settings, "bob@example.org")
+    # Open connections check their session every 0.3 s here (30 s by default).
+    settings = make_settings(tmp_path_factory.mktemp("ssh") / "server", runtime={"ssh_check_seconds": 0.3})
+    users = [runtime_user(settings, f"{name}@example.org") for name in ("alice", "bob", "carol")]
     with running_server(settings) as url:
-        yield World(url, settings, alice, bob)
+        yield World(url, settings, *users)
 
 
 def connect_uri(world: World, user: RuntimeUser) -> str:
@@ -183,3 +187,45 @@ def test_exchange_refusals(world: World, tmp_path: Path) -> None:
     assert granted.status_code == 200 and granted.json()["host_alias"] == "ara-personal"
     assert exchange(world.alice, alices).status_code == 409
     assert httpx.post(f"{world.url}/session/connect/token", json={}).status_code == 401
+
+
+def test_stopping_the_session_ends_its_ssh_connections(world: World, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = user_env(world, world.carol, home)
+    done = subprocess.run([*OUR_ARA, "connect", connect_uri(world, world.carol)], env=env, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    assert world.carol.workspace is not None
+    started = world.carol.workspace.workspace_dir / "started"
+    argv = ["ssh", "-F", str(home / ".ssh" / "config"), "ara-personal", "touch started; sleep 61.7"]
+    with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as running:
+        deadline = time.monotonic() + 30
+        while not (started.exists() and sleeping()):
+            assert running.poll() is None and time.monotonic() < deadline, running.communicate()
+            time.sleep(0.05)
+        engine = make_engine(world.settings)
+        try:
+            with unit_of_work(make_sessionmaker(engine)) as session:
+                stop_session(session.get_one(RuntimeSession, world.carol.session_id), "stopped by the test")
+        finally:
+            engine.dispose()
+        stopped_at = time.monotonic()
+        assert running.wait(timeout=15) == 255
+        assert time.monotonic() - stopped_at < 5
+    # The command died with the connection (no process of it is left); the proxy token no longer opens one.
+    deadline = time.monotonic() + 5
+    while sleeping() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not sleeping()
+    again = ssh(home, env, "ara-personal", "true")
+    assert again.returncode == 255 and b"401" in again.stderr
+
+
+def sleeping() -> bool:
+    """Whether the stopped session's ``sleep 61.7`` still runs anywhere on this machine."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if cmdline.read_bytes() == b"sleep\x0061.7\x00":
+                return True
+        except OSError:
+            continue
+    return False

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncssh
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ara.db.types import iso, utcnow
@@ -155,11 +155,15 @@ def proxy_grant(session: Session, token: str) -> ProxyGrant:
     return ProxyGrant(row.user_id, runtime_session.id, key, runtime_session.network)
 
 
-def touch_session(session: Session, session_id: str) -> None:
-    """An SSH channel opened: the session is in use (the idle stop counts from here)."""
-    session.execute(
-        update(RuntimeSession)
-        .where(RuntimeSession.id == session_id, RuntimeSession.status == SESSION_RUNNING)
-        .values(last_active_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+def session_still_running(session: Session, session_id: str, *, touch: bool) -> bool:
+    """Whether an SSH connection's session still runs; ``touch``: it is in use (the idle stop counts from now)."""
+    if touch:
+        touched = session.execute(
+            update(RuntimeSession)
+            .where(RuntimeSession.id == session_id, RuntimeSession.status == SESSION_RUNNING)
+            .values(last_active_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return bool(touched.rowcount)  # type: ignore[attr-defined]
+    status = session.scalar(select(RuntimeSession.status).where(RuntimeSession.id == session_id))
+    return status == SESSION_RUNNING

@@ -26,6 +26,7 @@ HOST_KEY_NAME = "ssh_host_ed25519_key"
 LOGIN_TIMEOUT_SECONDS = 30
 # After the SSH side closes, what it wrote last (the exit status, the disconnect) still has to reach the client.
 FLUSH_SECONDS = 5
+STOPPED_STATUS = 255
 log = logging.getLogger(__name__)
 
 
@@ -86,16 +87,24 @@ async def serve(
     host_key: asyncssh.SSHKey,
     allowed_key: asyncssh.SSHKey,
     target: SshTarget,
-    on_channel: Callable[[], Awaitable[None]],
+    still_running: Callable[[bool], Awaitable[bool]],
+    check_seconds: float,
 ) -> None:
-    """Serve one SSH connection over ``stream`` until either side closes it."""
+    """Serve one SSH connection over ``stream`` until either side closes it, or its session stops.
+
+    ``still_running(active)`` says whether the session still runs, marking it used when ``active``: it is asked
+    when a channel opens (refused once the session stopped) and every ``check_seconds``, active when the client
+    sent anything since (typing in a shell keeps the session from its idle stop; a stopped session disconnects)."""
     ours, theirs = socket.socketpair()
     ours.setblocking(False)
     loop = asyncio.get_running_loop()
+    received = False
 
     async def inbound() -> None:
+        nonlocal received
         try:
             while (chunk := await stream.receive()) is not None:
+                received = True
                 await loop.sock_sendall(ours, chunk)
         finally:
             with contextlib.suppress(OSError):
@@ -106,8 +115,23 @@ async def serve(
             await stream.send(chunk)
 
     async def channel(process: asyncssh.SSHServerProcess[bytes]) -> None:
-        await on_channel()
+        if not await still_running(True):
+            process.stderr.write(
+                f"ara: session {target.session_id} is stopped: `ara start`, then `ara connect`\n".encode()
+            )
+            process.exit(STOPPED_STATUS)
+            return
         await run_channel(process, target)
+
+    async def watch(connection: asyncssh.SSHServerConnection) -> None:
+        nonlocal received
+        while True:
+            await asyncio.sleep(check_seconds)
+            active, received = received, False
+            if not await still_running(active):
+                log.info("session %s stopped: closing its SSH connection", target.session_id)
+                connection.close()
+                return
 
     receiving, sending = asyncio.create_task(inbound()), asyncio.create_task(outbound())
     try:
@@ -123,7 +147,11 @@ async def serve(
             allow_scp=False,
             login_timeout=LOGIN_TIMEOUT_SECONDS,
         )
-        await connection.wait_closed()
+        watching = asyncio.create_task(watch(connection))
+        try:
+            await connection.wait_closed()
+        finally:
+            watching.cancel()
     except (asyncssh.Error, OSError, TimeoutError) as exc:  # a refused key, a client gone mid-handshake
         log.info("SSH connection to session %s ended: %s", target.session_id, exc)
     finally:

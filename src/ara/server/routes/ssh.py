@@ -58,9 +58,9 @@ def _grant(state: AppState, token: str) -> tuple[connect.ProxyGrant, Workspace]:
         return grant, workspace_of(state.settings, session.get_one(RuntimeSession, grant.session_id))
 
 
-def _touch(state: AppState, session_id: str) -> None:
-    with unit_of_work(state.writer) as session:
-        connect.touch_session(session, session_id)
+def _still_running(state: AppState, session_id: str, active: bool) -> bool:
+    with unit_of_work(state.writer if active else state.reader) as session:
+        return connect.session_still_running(session, session_id, touch=active)
 
 
 @socket_router.websocket("/session/ssh/proxy")
@@ -83,11 +83,16 @@ async def ssh_proxy(websocket: WebSocket) -> None:
         limits=Limits.from_settings(runtime),
     )
 
-    async def on_channel() -> None:
-        await run_in_threadpool(_touch, state, grant.session_id)
+    async def still_running(active: bool) -> bool:
+        return await run_in_threadpool(_still_running, state, grant.session_id, active)
 
     await serve(
-        _SocketStream(websocket), host_key=key, allowed_key=grant.public_key, target=target, on_channel=on_channel
+        _SocketStream(websocket),
+        host_key=key,
+        allowed_key=grant.public_key,
+        target=target,
+        still_running=still_running,
+        check_seconds=runtime.ssh_check_seconds,
     )
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
         await websocket.close()
