@@ -4,10 +4,14 @@ would hold one) registers actions and answers calls that ``POST /session/runtime
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
@@ -17,8 +21,11 @@ from websockets.sync.client import ClientConnection, connect
 
 from tests.conftest import make_settings
 from tests.support.runtime_users import RuntimeUser, runtime_user
+from tests.support.sdk_venv import ensure_sdk_venv
 from tests.support.server import running_server
+from tests.support.venvs import clean_environ
 
+OUR_ARA = [sys.executable, "-c", "from ara.cli.main import main; main()"]
 ACTIONS = [
     {"name": "set_title", "description": "Set the page title", "parameters": {"type": "object"}},
     {"name": "explode", "description": "Always fails"},
@@ -180,3 +187,26 @@ def test_without_a_key_or_a_session(server: Server) -> None:
     carol = server.carol
     assert call(url, carol, {"action": "set_title"}).status_code == 503
     assert actions(url, carol, "").status_code == 503
+
+
+@pytest.mark.parametrize("cli", ["ours", "ara-sdk 0.1.46"])
+def test_ara_runtime_control_actions_and_call(server: Server, tmp_path: Path, cli: str) -> None:
+    """``ara runtime control actions|call`` as both CLIs spell it: ours and the real ara-sdk 0.1.46."""
+    alice = server.alice
+    given = {"HOME": str(tmp_path), "ARA_API_BASE_URL": server.url, "ARA_API_KEY": alice.token}
+    if cli == "ours":
+        argv, env = OUR_ARA, {**os.environ, **given}
+    else:
+        venv = ensure_sdk_venv("0.1.46")
+        argv, env = [str(venv.ara)], venv.environ(clean_environ(), **given)
+
+    def run(*args: str) -> dict[str, Any]:
+        command = [*argv, "runtime", "control", *args, "--session", alice.session_id]
+        done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return dict(json.loads(done.stdout))
+
+    with app_client(server.url, alice):
+        assert [action["name"] for action in run("actions")["actions"]] == ["set_title", "explode", "sleep"]
+        called = run("call", "--action", "set_title", "--arg", "title=from cli", "--timeout-ms", "5000")
+        assert called["ok"] is True and called["result"] == {"title": "FROM CLI"}
