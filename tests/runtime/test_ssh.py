@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,6 +26,7 @@ from ara.db.types import utcnow
 from ara.runtime.connect import digest
 from ara.runtime.models import ConnectToken, RuntimeSession
 from ara.runtime.sessions import stop_session
+from ara.runtime.ssh import HOST_KEY_NAME, load_host_key
 from ara.settings import Settings
 from tests.conftest import make_settings
 from tests.support.runtime_users import RuntimeUser, runtime_user
@@ -190,9 +192,11 @@ def test_exchange_refusals(world: World, tmp_path: Path) -> None:
 
 
 def test_stopping_the_session_ends_its_ssh_connections(world: World, tmp_path: Path) -> None:
+    venv = ensure_sdk_venv("0.1.46")  # its ssh-proxy starts faster than ours (no CLI framework to import)
     home = tmp_path / "home"
-    env = user_env(world, world.carol, home)
-    done = subprocess.run([*OUR_ARA, "connect", connect_uri(world, world.carol)], env=env, capture_output=True)
+    home.mkdir()
+    env = venv.environ(clean_environ(), HOME=str(home), ARA_API_BASE_URL=world.url, ARA_API_KEY=world.carol.token)
+    done = subprocess.run([str(venv.ara), "connect", connect_uri(world, world.carol)], env=env, capture_output=True)
     assert done.returncode == 0, done.stderr
     assert world.carol.workspace is not None
     started = world.carol.workspace.workspace_dir / "started"
@@ -217,7 +221,7 @@ def test_stopping_the_session_ends_its_ssh_connections(world: World, tmp_path: P
         time.sleep(0.05)
     assert not sleeping()
     again = ssh(home, env, "ara-personal", "true")
-    assert again.returncode == 255 and b"401" in again.stderr
+    assert again.returncode == 255 and b"HTTP 401" in again.stderr
 
 
 def sleeping() -> bool:
@@ -229,3 +233,12 @@ def sleeping() -> bool:
         except OSError:
             continue
     return False
+
+
+def test_the_host_key_is_made_once_and_kept(tmp_path: Path) -> None:
+    """Clients see one host key across restarts; servers starting at once agree on it."""
+    with ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(lambda _: load_host_key(tmp_path).public_data, range(8)))
+    assert len(set(keys)) == 1 and load_host_key(tmp_path).public_data == keys[0]
+    assert [path.name for path in tmp_path.iterdir()] == [HOST_KEY_NAME]
+    assert mode(tmp_path / HOST_KEY_NAME) == 0o600

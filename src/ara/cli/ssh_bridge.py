@@ -32,9 +32,14 @@ def proxy_url(api_base_url: str) -> str:
 async def _stdin_to_socket(socket: ClientConnection) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
-    while chunk := await reader.read(CHUNK):
-        await socket.send(chunk)
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
+    except ValueError:  # not a pipe, socket or terminal (a regular file): read it in a thread
+        while chunk := await loop.run_in_executor(None, os.read, sys.stdin.fileno(), CHUNK):
+            await socket.send(chunk)
+    else:
+        while chunk := await reader.read(CHUNK):
+            await socket.send(chunk)
     await socket.close()
 
 

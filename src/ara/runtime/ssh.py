@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import socket
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Protocol
@@ -40,22 +41,21 @@ class ByteStream(Protocol):
 
 def load_host_key(base_dir: Path) -> asyncssh.SSHKey:
     """The server's host key, generated on first use. Written to a private temporary file and linked into place,
-    so two processes starting at once agree on one key and nobody reads a half-written file."""
+    so two processes (or threads) starting at once agree on one key and nobody reads a half-written file."""
     path = base_dir / HOST_KEY_NAME
     if not path.exists():
         base_dir.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{HOST_KEY_NAME}.{os.getpid()}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(asyncssh.generate_private_key("ssh-ed25519").export_private_key())
-            out.flush()
-            os.fsync(out.fileno())
+        fd, temporary = tempfile.mkstemp(prefix=f".{HOST_KEY_NAME}-", dir=base_dir)  # created 0600
         try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(asyncssh.generate_private_key("ssh-ed25519").export_private_key())
+                out.flush()
+                os.fsync(out.fileno())
             os.link(temporary, path)
         except FileExistsError:
             pass  # another process won: its key is the one
         finally:
-            temporary.unlink()
+            os.unlink(temporary)
     return asyncssh.read_private_key(path)
 
 

@@ -36,6 +36,7 @@ CHUNK = 64 * 1024
 LINGER_SECONDS = 1.0
 TIMED_OUT_STATUS = 124
 NOT_SUPPORTED_STATUS = 1
+NOT_STARTED_STATUS = 127
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,9 @@ async def run_channel(process: asyncssh.SSHServerProcess[bytes], target: SshTarg
     runner = _PtyRun(process) if process.get_terminal_type() else _PipeRun(process)
     try:
         status = await runner.run(argv, target, timeout)
+    except OSError as exc:  # the sandbox itself could not start
+        process.stderr.write(f"ara: cannot start the command in the sandbox: {exc}\n".encode())
+        status = NOT_STARTED_STATUS
     finally:
         runner.close()
     with contextlib.suppress(OSError, asyncssh.Error):
