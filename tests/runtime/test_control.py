@@ -20,7 +20,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from tests.conftest import make_settings
-from tests.support.runtime_users import RuntimeUser, runtime_user
+from tests.support.runtime_sessions import SessionUser, session_users
 from tests.support.sdk_venv import ensure_sdk_venv
 from tests.support.server import running_server
 from tests.support.venvs import clean_environ
@@ -35,18 +35,17 @@ ACTIONS = [
 
 class Server(NamedTuple):
     url: str
-    alice: RuntimeUser
-    bob: RuntimeUser
-    carol: RuntimeUser  # a key, no session
+    alice: SessionUser
+    bob: SessionUser
+    carol: SessionUser  # a key, no session
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     settings = make_settings(tmp_path_factory.mktemp("control"))
-    alice, bob = runtime_user(settings, "alice@example.org"), runtime_user(settings, "bob@example.org")
-    carol = runtime_user(settings, "carol@example.org", session=False)
+    users = session_users(settings, "alice@example.org", "bob@example.org", without=("carol@example.org",))
     with running_server(settings) as url:
-        yield Server(url, alice, bob, carol)
+        yield Server(url, *(users[f"{name}@example.org"] for name in ("alice", "bob", "carol")))
 
 
 def ws_url(base: str, query: str) -> str:
@@ -64,7 +63,7 @@ def answer(name: str, args: dict[str, Any]) -> dict[str, Any] | None:
 
 @contextmanager
 def app_client(
-    url: str, user: RuntimeUser, handler: Callable[[str, dict[str, Any]], dict[str, Any] | None] = answer
+    url: str, user: SessionUser, handler: Callable[[str, dict[str, Any]], dict[str, Any] | None] = answer
 ) -> Iterator[ClientConnection]:
     """A connected client that registered ``ACTIONS`` and answers calls from a thread until the block ends."""
     with connect(ws_url(url, f"session_id={user.session_id}"), additional_headers=user.headers) as ws:
@@ -87,11 +86,11 @@ def app_client(
     thread.join(timeout=10)
 
 
-def call(url: str, user: RuntimeUser, body: dict[str, Any]) -> httpx.Response:
+def call(url: str, user: SessionUser, body: dict[str, Any]) -> httpx.Response:
     return httpx.post(f"{url}/session/runtime/control/call", json=body, headers=user.headers, timeout=30)
 
 
-def actions(url: str, user: RuntimeUser, session_id: str) -> httpx.Response:
+def actions(url: str, user: SessionUser, session_id: str) -> httpx.Response:
     return httpx.get(f"{url}/session/runtime/control/actions", params={"session_id": session_id}, headers=user.headers)
 
 

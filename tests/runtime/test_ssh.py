@@ -29,7 +29,7 @@ from ara.runtime.sessions import stop_session
 from ara.runtime.ssh import HOST_KEY_NAME, load_host_key
 from ara.settings import Settings
 from tests.conftest import make_settings
-from tests.support.runtime_users import RuntimeUser, runtime_user
+from tests.support.runtime_sessions import SessionUser, session_users
 from tests.support.sdk_venv import ensure_sdk_venv
 from tests.support.server import running_server
 from tests.support.venvs import clean_environ
@@ -41,21 +41,21 @@ pytestmark = pytest.mark.skipif(shutil.which("ssh") is None, reason="needs Debia
 class World(NamedTuple):
     url: str
     settings: Settings
-    alice: RuntimeUser
-    bob: RuntimeUser
-    carol: RuntimeUser  # her session is stopped by a test
+    alice: SessionUser
+    bob: SessionUser
+    carol: SessionUser  # her session is stopped by a test
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     # Open connections check their session every 0.3 s here (30 s by default).
     settings = make_settings(tmp_path_factory.mktemp("ssh") / "server", runtime={"ssh_check_seconds": 0.3})
-    users = [runtime_user(settings, f"{name}@example.org") for name in ("alice", "bob", "carol")]
+    users = session_users(settings, *(f"{name}@example.org" for name in ("alice", "bob", "carol")))
     with running_server(settings) as url:
-        yield World(url, settings, *users)
+        yield World(url, settings, *users.values())
 
 
-def connect_uri(world: World, user: RuntimeUser) -> str:
+def connect_uri(world: World, user: SessionUser) -> str:
     answer = httpx.post(f"{world.url}/session/connect/token", json={}, headers=user.headers)
     assert answer.status_code == 201, answer.text
     body = answer.json()
@@ -63,7 +63,7 @@ def connect_uri(world: World, user: RuntimeUser) -> str:
     return str(body["uri"])
 
 
-def user_env(world: World, user: RuntimeUser, home: Path) -> dict[str, str]:
+def user_env(world: World, user: SessionUser, home: Path) -> dict[str, str]:
     home.mkdir(exist_ok=True)
     return {**os.environ, "HOME": str(home), "ARA_API_BASE_URL": world.url, "ARA_API_KEY": user.token}
 
@@ -161,7 +161,7 @@ def test_exchange_refusals(world: World, tmp_path: Path) -> None:
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")], check=True)
     public = (tmp_path / "k.pub").read_text()
 
-    def exchange(user: RuntimeUser, token: str, key: str = public) -> httpx.Response:
+    def exchange(user: SessionUser, token: str, key: str = public) -> httpx.Response:
         body = {"token": token, "public_key": key, "key_comment": "test"}
         return httpx.post(f"{world.url}/session/connect/exchange", json=body, headers=user.headers)
 

@@ -1,41 +1,44 @@
-"""Users with a bearer key and a running runtime session, written into a test server's database through Ara's own
-services (what ``ara token create`` and ``POST /session/start`` do)."""
+"""Users of the agent runtime for a test: two ordinary users (viewers: any user may run their own sessions), each
+with a bearer user key, on the test's database."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ara.db.migrate import upgrade
-from ara.db.session import make_engine, make_sessionmaker, unit_of_work
-from ara.runtime.sessions import start_session
-from ara.runtime.workspace import Workspace
+from ara.db.session import unit_of_work
+from ara.server.app import create_app
 from ara.settings import Settings
-from ara.users import service as users
+from ara.users.models import User
+from ara.users.service import mint_token
+from tests.support.mission import _hash
+
+ALICE = "alice@example.org"
+BOB = "bob@example.org"
 
 
 @dataclass(frozen=True)
 class RuntimeUser:
-    username: str
-    token: str
-    session_id: str
-    workspace: Workspace | None
+    email: str
+    user_id: int
+    key: str
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+        return {"Authorization": f"Bearer {self.key}"}
 
 
-def runtime_user(settings: Settings, username: str, *, session: bool = True) -> RuntimeUser:
-    """A new user (operator) with an API key and, unless ``session`` is false, a running session."""
-    engine = make_engine(settings)
+def seed_runtime_users(settings: Settings, *emails: str) -> dict[str, RuntimeUser]:
+    """Creates the users (``ALICE`` and ``BOB`` by default, password ``pw``) and one user key each."""
+    app = create_app(settings, workers=False)  # applies the migrations
+    made: dict[str, RuntimeUser] = {}
     try:
-        upgrade(engine)
-        with unit_of_work(make_sessionmaker(engine)) as db:
-            user = users.create_user(db, username=username, password="pw", role="operator")
-            token = users.create_token(db, username=username, name="test")
-            started = start_session(db, settings, user.id) if session else None
-            session_id = started.id if started is not None else ""
+        with unit_of_work(app.state.ara.writer) as session:
+            for email in emails or (ALICE, BOB):
+                user = User(username=email, password_hash=_hash("pw"), role="viewer", teams=[])
+                session.add(user)
+                session.flush()
+                key, _ = mint_token(session, user.id, "laptop")
+                made[email] = RuntimeUser(email, user.id, key)
     finally:
-        engine.dispose()
-    workspace = Workspace(settings.sessions_dir / session_id) if session_id else None
-    return RuntimeUser(username, token, session_id, workspace)
+        app.state.ara.engine.dispose()
+    return made

@@ -46,11 +46,13 @@ def venv_environ(path: Path, base: Mapping[str, str] | None = None, **extra: str
     return environ
 
 
-def venv_dir(requirements: Sequence[str], prefix: str) -> Path:
-    """Cache folder keyed by the requirements and the Python version (a new pin never reuses an old venv)."""
+def venv_dir(requirements: Sequence[str], prefix: str, slug: str | None = None) -> Path:
+    """Cache folder keyed by the requirements and the Python version (a new pin never reuses an old venv);
+    named after ``slug``, by default the first requirement."""
     version = ".".join(str(part) for part in sys.version_info[:3])
     key = hashlib.sha1(json.dumps([list(requirements), version]).encode()).hexdigest()[:10]
-    slug = "-".join(req.replace("==", "-").replace("[", "-").replace("]", "") for req in requirements[:1])
+    if slug is None:
+        slug = "-".join(req.replace("==", "-").replace("[", "-").replace("]", "") for req in requirements[:1])
     return cache_root() / f"{prefix}-{slug}-py{sys.version_info[0]}{sys.version_info[1]}-{key}"
 
 
@@ -58,7 +60,7 @@ def venv_dir(requirements: Sequence[str], prefix: str) -> Path:
 def locked(path: Path) -> Iterator[None]:
     """An exclusive lock next to ``path``, so parallel test processes build a venv once."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "w") as lock:
+    with open(path.parent / f"{path.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
