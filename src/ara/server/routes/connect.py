@@ -11,14 +11,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ara.db.types import iso
-from ara.errors import Unauthenticated, ValidationFailed
 from ara.runtime import connect
+from ara.runtime.schemas import EmptyBody
 from ara.runtime.sessions import running_session
-from ara.server.auth import NO_CREDENTIALS
 from ara.server.deps import StateDep, known_query, transaction
 from ara.server.openapi import error_response_doc, request_body
 from ara.server.routes.bodies import json_body, validated
-from ara.users.service import Identity
+from ara.server.routes.runtime import empty_body, user_of
 
 router = APIRouter(prefix="/session/connect", tags=["runtime"], dependencies=[known_query])
 
@@ -29,12 +28,6 @@ class ConnectTokenRead(BaseModel):
     uri: str
     expires_at: str
     session_id: str
-
-
-class ConnectTokenCreate(BaseModel):
-    """``{}``: the token is for the caller's running session."""
-
-    model_config = ConfigDict(extra="ignore")
 
 
 class ConnectExchange(BaseModel):
@@ -55,24 +48,16 @@ class ConnectExchangeRead(BaseModel):
     commands: dict[str, str]
 
 
-def user_of(identity: Identity | None) -> Identity:
-    """Runtime routes serve a user: an anonymous caller (where the records API lets one through) is 401."""
-    if identity is None:
-        raise Unauthenticated(NO_CREDENTIALS)
-    return identity
-
-
-@router.post("/token", status_code=201, response_model=ConnectTokenRead, openapi_extra=request_body(ConnectTokenCreate))
+@router.post(
+    "/token", status_code=201, response_model=ConnectTokenRead, openapi_extra=request_body(EmptyBody, required=False)
+)
 async def create_connect_token(request: Request, state: StateDep) -> JSONResponse:
     """A one-time token for ``ara connect`` (10 minutes) on the caller's running session (503 without one)."""
-    body = await json_body(request, default={})
-    if not isinstance(body, dict):
-        raise ValidationFailed({"body": ["expected a JSON object"]})
+    await empty_body(request)
 
     def work() -> dict[str, Any]:
         with transaction(request, state) as (session, identity):
-            caller = user_of(identity)
-            runtime_session = running_session(session, caller.user_id, None)
+            runtime_session = running_session(session, user_of(identity), None)
             token, expires_at = connect.mint_connect_token(session, runtime_session)
             session_id = runtime_session.id
         return {
@@ -98,11 +83,11 @@ async def exchange_connect_token(request: Request, state: StateDep) -> JSONRespo
 
     def work() -> dict[str, Any]:
         with transaction(request, state) as (session, identity):
-            caller = user_of(identity)
+            user_id = user_of(identity)
             given = validated(ConnectExchange, body)
             return connect.exchange(
                 session,
-                user_id=caller.user_id,
+                user_id=user_id,
                 token=given.token.strip(),
                 public_key=given.public_key,
                 key_comment=given.key_comment,

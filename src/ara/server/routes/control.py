@@ -14,11 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from ara.db.session import unit_of_work
 from ara.errors import AraError
 from ara.runtime.control import ControlRegistry
+from ara.runtime.schemas import MAX_ID
 from ara.runtime.sessions import owned_session, running_session
 from ara.server.deps import StateDep, known_query, transaction
 from ara.server.openapi import error_response_doc, request_body
 from ara.server.routes.bodies import json_body, validated
-from ara.server.routes.connect import user_of
+from ara.server.routes.runtime import user_of
 from ara.server.sockets import deny, user_identity
 from ara.server.state import AppState
 
@@ -31,7 +32,7 @@ MAX_TIMEOUT_MS = 600_000
 class ControlCall(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    session_id: str | None = Field(default=None, max_length=64)
+    session_id: str | None = Field(default=None, max_length=MAX_ID)
     action: str = Field(min_length=1, max_length=128)
     args: dict[str, Any] = Field(default_factory=dict)
     timeout_ms: int = Field(default=8000, ge=1, le=MAX_TIMEOUT_MS)
@@ -60,13 +61,13 @@ def registry(app: FastAPI) -> ControlRegistry:
 
 @router.get("/actions", response_model=ControlActionsRead)
 async def list_control_actions(
-    request: Request, state: StateDep, session_id: Annotated[str | None, Query(max_length=64)] = None
+    request: Request, state: StateDep, session_id: Annotated[str | None, Query(max_length=MAX_ID)] = None
 ) -> JSONResponse:
     """What the connected clients registered (empty when none is connected)."""
 
     def owned() -> str:
         with transaction(request, state) as (session, identity):
-            return owned_session(session, user_of(identity).user_id, session_id).id
+            return owned_session(session, user_of(identity), session_id).id
 
     found = await run_in_threadpool(owned)
     return JSONResponse({"session_id": found, "actions": registry(request.app).actions(found)})
@@ -86,7 +87,7 @@ async def call_control_action(request: Request, state: StateDep) -> JSONResponse
 
     def running() -> str:
         with transaction(request, state) as (session, identity):
-            return running_session(session, user_of(identity).user_id, given.session_id).id
+            return running_session(session, user_of(identity), given.session_id).id
 
     found = await run_in_threadpool(running)
     answer = await registry(request.app).call(found, given.action, given.args, given.timeout_ms / 1000)
