@@ -96,7 +96,7 @@ def test_our_connect_then_openssh_runs_commands_in_the_sandbox(world: World, tmp
     )
     assert key.parent == home / ".ara" / "ssh" and mode(key.parent) == 0o700
     assert mode(key) == mode(token_file) == mode(config) == 0o600
-    assert "Host ara-personal" in config.read_text() and "ssh-proxy --token-file" in config.read_text()
+    assert "Host ara-personal" in config.read_text() and f"--token-file {token_file}" in config.read_text()
 
     wrote = ssh(home, env, "ara-personal", "echo hi > f.txt")
     assert wrote.returncode == 0, wrote.stderr

@@ -8,7 +8,6 @@ as its ``ProxyCommand``, which carries the SSH connection over the server's ``/s
 
 from __future__ import annotations
 
-import asyncio
 import shlex
 import socket
 import sys
@@ -21,11 +20,10 @@ import typer
 
 from ara.cli.errors import fail
 from ara.cli.sdk_calls import print_json, sdk_errors
-from ara.cli.ssh_bridge import bridge
+from ara.cli.ssh_bridge import proxy
 from ara.cli.ssh_files import (
     ensure_keypair,
     quote_config_path,
-    read_token_file,
     upsert_host_block,
     write_proxy_token,
 )
@@ -57,14 +55,9 @@ def connect_token(uri: str) -> str:
 
 
 def proxy_command(token_file: Path) -> str:
-    """This installation's ``ara ssh-proxy``: the ``ara`` being run when it is one, else this Python running our
-    CLI (so a different ``ara`` earlier on PATH, the SDK's say, or none at all, does not matter)."""
-    launcher = Path(sys.argv[0])
-    if launcher.name == "ara" and launcher.is_file():
-        program = [str(launcher.resolve())]
-    else:
-        program = [sys.executable, "-c", "from ara.cli.main import main; main()"]
-    return shlex.join([*program, "ssh-proxy", "--token-file", str(token_file)])
+    """``ara ssh-proxy`` of this installation without the CLI around it (``ara.cli.ssh_bridge``): the Python
+    running now, so another ``ara`` earlier on PATH (the SDK's, say), or none, does not matter."""
+    return shlex.join([sys.executable, "-m", "ara.cli.ssh_bridge", "--token-file", str(token_file)])
 
 
 def _exchange(http: Http, body: dict[str, str]) -> dict[str, Any]:
@@ -145,12 +138,8 @@ def ssh_proxy(
     token_file: Annotated[Path | None, typer.Option("--token-file", help="A file holding the proxy token")] = None,
 ) -> None:
     """The ProxyCommand of `ssh ara-personal`: carries SSH over the server's WebSocket on stdin/stdout."""
-    with sdk_errors():
-        given = token.strip() or (read_token_file(token_file) if token_file is not None else "")
-        if not given:
-            fail("give --token or --token-file (written by `ara connect`)")
-        # SSH owns stdout: a failure is reported on stderr only (``sdk_errors``), which ssh shows the user.
-        asyncio.run(bridge(config.resolve_api_base_url(), given))
+    with sdk_errors():  # SSH owns stdout: a failure goes to stderr only, which ssh shows the user
+        proxy(token, token_file)
 
 
 def register(root: typer.Typer) -> None:

@@ -1,18 +1,25 @@
 """``ara ssh-proxy``'s pipe: OpenSSH's ``ProxyCommand`` talks SSH on our stdin/stdout, which this copies to and
-from the server's ``/session/ssh/proxy`` WebSocket (binary frames) until either side ends."""
+from the server's ``/session/ssh/proxy`` WebSocket (binary frames) until either side ends.
+
+``python -m ara.cli.ssh_bridge --token-file F`` is the same command without the whole CLI to import: the
+``ProxyCommand`` ``ara connect`` writes, run for every ``ssh``, starts in a third of the time."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
 import os
 import sys
 import urllib.parse
+from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 
+from ara.cli.ssh_files import read_token_file
+from ara_sdk import config
 from ara_sdk.errors import AraSdkError
 
 CHUNK = 64 * 1024
@@ -81,3 +88,28 @@ def _denial_reason(body: bytes) -> str:
         return body.decode("utf-8", "replace").strip()[:300]
     error = data.get("error") if isinstance(data, dict) else None
     return str(error.get("message")) if isinstance(error, dict) and error.get("message") else ""
+
+
+def proxy(token: str, token_file: Path | None) -> None:
+    """Run the pipe with the given token (or the one in ``token_file``) to the configured server."""
+    given = token.strip() or (read_token_file(token_file) if token_file is not None else "")
+    if not given:
+        raise AraSdkError("give --token or --token-file (written by `ara connect`)")
+    asyncio.run(bridge(config.resolve_api_base_url(), given))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m ara.cli.ssh_bridge``: errors as ``ara`` prints them (one line on stderr, exit 2)."""
+    parser = argparse.ArgumentParser(prog="ara ssh-proxy", description="OpenSSH ProxyCommand for ara-personal")
+    parser.add_argument("--token", default="")
+    parser.add_argument("--token-file", type=Path, default=None)
+    args = parser.parse_args(argv)
+    try:
+        proxy(args.token, args.token_file)
+    except AraSdkError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()
