@@ -5,6 +5,7 @@ in-process SSH server, which runs each command in the session's bubblewrap sandb
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -242,3 +243,41 @@ def test_the_host_key_is_made_once_and_kept(tmp_path: Path) -> None:
     assert len(set(keys)) == 1 and load_host_key(tmp_path).public_data == keys[0]
     assert [path.name for path in tmp_path.iterdir()] == [HOST_KEY_NAME]
     assert mode(tmp_path / HOST_KEY_NAME) == 0o600
+
+
+def test_typing_keeps_the_session_in_use(world: World, tmp_path: Path) -> None:
+    """An open connection marks its session used when the client sent something since the last check, so a
+    shell in use is not stopped as idle; a silent one is not kept alive by its connection alone."""
+    venv = ensure_sdk_venv("0.1.46")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = venv.environ(clean_environ(), HOME=str(home), ARA_API_BASE_URL=world.url, ARA_API_KEY=world.bob.token)
+    done = subprocess.run([str(venv.ara), "connect", connect_uri(world, world.bob)], env=env, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    argv = ["ssh", "-F", str(home / ".ssh" / "config"), "ara-personal", "cat"]
+    with subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as running:
+        assert running.stdin is not None and running.stdout is not None
+        running.stdin.write(b"ready\n")
+        running.stdin.flush()
+        assert running.stdout.readline() == b"ready\n"
+        time.sleep(0.7)  # two checks without input
+        silent = last_active(world, world.bob)
+        time.sleep(0.7)
+        assert last_active(world, world.bob) == silent
+        for _ in range(10):
+            running.stdin.write(b"typing\n")
+            running.stdin.flush()
+            assert running.stdout.readline() == b"typing\n"
+            time.sleep(0.1)
+        assert last_active(world, world.bob) > silent
+        running.stdin.close()
+        assert running.wait(timeout=15) == 0
+
+
+def last_active(world: World, user: SessionUser) -> dt.datetime:
+    engine = make_engine(world.settings)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            return session.get_one(RuntimeSession, user.session_id).last_active_at
+    finally:
+        engine.dispose()
