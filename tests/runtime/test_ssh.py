@@ -22,6 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
+from ara.cli.ssh_files import upsert_host_block
 from ara.db.session import make_engine, make_sessionmaker, unit_of_work
 from ara.db.types import utcnow
 from ara.runtime.connect import digest
@@ -281,3 +282,19 @@ def last_active(world: World, user: SessionUser) -> dt.datetime:
             return session.get_one(RuntimeSession, user.session_id).last_active_at
     finally:
         engine.dispose()
+
+
+def test_the_host_entry_replaces_its_old_self_and_keeps_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    config = tmp_path / ".ssh" / "config"
+    config.parent.mkdir()
+    config.write_text("Host a\n  User x\n\nHost ara-personal\n  User old\n\nMatch host b\n  User y\n")
+    upsert_host_block("ara-personal", "Host ara-personal\n  User root")
+    expected = "Host a\n  User x\n\nHost ara-personal\n  User root\n\nMatch host b\n  User y\n"
+    assert config.read_text() == expected and mode(config) == 0o600
+    upsert_host_block("ara-personal", "Host ara-personal\n  User root")
+    assert config.read_text() == expected
+    upsert_host_block("other", "Host other\n  User z")
+    assert config.read_text() == expected + "\nHost other\n  User z\n"
