@@ -28,7 +28,7 @@ def _loaded_after(import_line: str) -> set[str]:
     return set(out.split())
 
 
-@pytest.mark.parametrize("module", ["ara.clients.http", "ara.clients.utils", "ara_sdk"])
+@pytest.mark.parametrize("module", ["ara.clients.http", "ara.clients.utils", "ara_sdk", "ara.cli.main"])
 def test_light_modules_do_not_import_the_server(module: str) -> None:
     loaded = _loaded_after(f"import {module}")
     assert not {"sqlalchemy", "fastapi", "ara.server", "ara.db"} & loaded

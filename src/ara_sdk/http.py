@@ -79,12 +79,30 @@ class Http:
 
     def request(self, method: str, path: str, *, body: Any = None, timeout: float = DEFAULT_TIMEOUT) -> Any:
         """One JSON call: the decoded answer, ``None`` for 204, ``{}`` for an empty body."""
+        return self._decode(method, path, self._send(method, path, self._build(method, path, body, timeout, None)))
+
+    def upload(self, path: str, *, fields: Mapping[str, str], file: tuple[str, bytes], timeout: float = 120.0) -> Any:
+        """A multipart POST (``fields`` plus one ``file`` part named ``file``), decoded as ``request`` does."""
+        request = self._client.build_request(
+            "POST", self.base_url + path, data=dict(fields), files={"file": file}, timeout=timeout
+        )
+        return self._decode("POST", path, self._send("POST", path, request))
+
+    def download(self, path: str, *, timeout: float = 120.0) -> httpx.Response:
+        """A GET whose body is bytes (read in full), not JSON."""
+        return self._send("GET", path, self._client.build_request("GET", self.base_url + path, timeout=timeout))
+
+    def _send(self, method: str, path: str, request: httpx.Request) -> httpx.Response:
         try:
-            response = self._client.send(self._build(method, path, body, timeout, None))
+            response = self._client.send(request)
         except httpx.TransportError as exc:
             raise self._network(method, path, exc) from None
         if not response.is_success:
             raise AraApiError(response.status_code, error_message(response), method, path)
+        return response
+
+    @staticmethod
+    def _decode(method: str, path: str, response: httpx.Response) -> Any:
         if response.status_code == 204 or not response.content:
             return None if response.status_code == 204 else {}
         try:

@@ -8,7 +8,8 @@ exceptions that carry the status and the server's message instead of ara-sdk's h
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ara_sdk import config
@@ -96,6 +97,27 @@ class AraRuntimeClient:
     def session_file_write(self, *, path: str, content: str) -> dict[str, Any]:
         body = {"writes": [{"path": self._workspace_path(path), "content": str(content)}], "restart": False}
         return self.http.request("POST", "/session/files/write", body=body)
+
+    def session_file_upload(self, *, local_path: str, remote_path: str = "") -> dict[str, Any]:
+        """Sends a local file; without ``remote_path`` the server puts it in the workspace under its name."""
+        local = Path(local_path).expanduser()
+        if not local.is_file():
+            raise ValueError(f"upload source file not found: {local}")
+        remote = self._workspace_path(remote_path) if str(remote_path or "").strip() else ""
+        file = (local.name or "upload.bin", local.read_bytes())
+        result = self.http.upload("/session/files/upload", fields={"path": remote}, file=file)
+        return result if isinstance(result, dict) else {"ok": True}
+
+    def session_file_download(self, *, path: str) -> tuple[bytes, str, str]:
+        """``(content, file name, absolute sandbox path)``; the name comes from ``Content-Disposition``, reduced to
+        a bare file name (a server cannot make the caller write outside the folder it chose)."""
+        target = self._workspace_path(path)
+        response = self.http.download(query_path("/session/files/download", {"path": target}))
+        match = re.search(r'filename="([^"]+)"', response.headers.get("content-disposition", ""))
+        name = PurePosixPath((match.group(1) if match else "").replace("\\", "/")).name
+        if name in ("", ".", ".."):
+            name = PurePosixPath(target).name or "download.bin"
+        return response.content, name, target
 
     # -- runtime ------------------------------------------------------------------------------------------
     def capabilities(self, *, session_id: str, agent_id: str = "") -> dict[str, Any]:

@@ -21,12 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from ara.cli.main import app
 from ara.settings import Settings, get_settings
 from tests.conftest import make_settings
+from tests.support.fake_llm import FakeLLM, call, failure, fake_llm, text
 from tests.support.runtime_users import seed_runtime_users
 from tests.support.sdk_venv import SdkVenv, ensure_sdk_venv
 from tests.support.server import running_server
@@ -34,6 +36,7 @@ from tests.support.server import running_server
 pytestmark = pytest.mark.compat
 
 CLIENTS = ("sdk-0.1.46", "sdk-0.1.58", "ours")
+STRANGER = "stranger@example.org"
 TEXT = "print('hello')\nzweite Zeile ü €\n"
 
 
@@ -48,6 +51,8 @@ class Ran:
 class Server:
     url: str
     settings: Settings
+    model: FakeLLM
+    stranger_session: str  # another user's running session: every client must get 404 for it
 
     def workspace(self, session_id: str) -> Path:
         return self.settings.sessions_dir / session_id / "workspace"
@@ -67,9 +72,13 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     settings = make_settings(tmp_path_factory.mktemp("sdk-runtime"))
-    seed_runtime_users(settings, *(f"{name}@example.org" for name in CLIENTS), "stranger@example.org")
-    with running_server(settings) as url:
-        yield Server(url, settings)
+    users = seed_runtime_users(settings, *(f"{name}@example.org" for name in CLIENTS), STRANGER)
+    with fake_llm() as model, pytest.MonkeyPatch.context() as patch, running_server(settings) as url:
+        patch.setenv("OPENAI_BASE_URL", model.url)  # the server's model: scripted, on 127.0.0.1
+        patch.setenv("OPENAI_API_KEY", "sk-test-key")
+        started = httpx.post(f"{url}/session/start", json={}, headers=users[STRANGER].headers, timeout=60)
+        assert started.status_code == 200, started.text
+        yield Server(url, settings, model, started.json()["session_id"])
 
 
 @dataclass
@@ -184,6 +193,9 @@ def test_start_status_and_every_builtin_tool_through_the_cli(client: Client, ser
     assert client.session_id.startswith("sess-") and started["status"] == "running"
     assert client.session("start")["session_id"] == client.session_id  # idempotent
     assert client.session("status")["status"] == "running"
+    spellings = [["runtime", "session", "status"]] + ([["session", "status"]] if client.version != "0.1.58" else [])
+    for argv in spellings:  # 0.1.46's ``ara session …`` alias; 0.1.58 kept only ``runtime session``
+        assert client.ok(*argv)["session_id"] == client.session_id
     workspace = server.workspace(client.session_id)
 
     assert client.tool("write_file", path="hello.py", content=TEXT)["ok"]
@@ -222,7 +234,8 @@ def test_the_python_client_on_the_same_session(client: Client, server: Server) -
         out["caps"] = c.capabilities(session_id=sid)
         out["skills"] = c.skills(session_id=sid)
         for name, call in (("unknown", lambda: c.execute_tool(session_id=sid, tool_name="nope", args={})),
-                           ("stranger", lambda: c.skills(session_id="sess-" + "0" * 12))):
+                           ("stranger", lambda: c.execute_tool(session_id=sys.argv[3], tool_name="write_file",
+                                                               args={"path": "x.txt", "content": "not yours"}))):
             try:
                 call()
                 out[name] = "no error"
@@ -232,6 +245,7 @@ def test_the_python_client_on_the_same_session(client: Client, server: Server) -
         """,
         payload,
         client.version,
+        server.stranger_session,
     )
     assert answer["sid"] == client.session_id
     assert answer["write"]["ok"] and answer["read"]["output"]["content"] == payload
@@ -239,12 +253,58 @@ def test_the_python_client_on_the_same_session(client: Client, server: Server) -
     assert {"read_file", "write_file", "edit_file", "list_dir", "exec", "glob", "search_files"} <= set(answer["tools"])
     assert "skills" in answer["skills"] and answer["caps"]["network"] is False
     assert "(400)" in answer["unknown"][1] and "(404)" in answer["stranger"][1]
+    assert not (server.workspace(server.stranger_session) / "x.txt").exists()
     if client.venv is None:  # ours says why, and keeps the status
         assert answer["unknown"][0] == "AraApiError" and answer["unknown"][2] == 400 and "nope" in answer["unknown"][1]
         assert answer["stranger"][2] == 404
 
 
-def test_0158_exec_files_and_keepalive(client: Client, server: Server) -> None:
+CHAT = """
+import json, sys
+if sys.argv[1] == "0.1.58":  # 0.1.58 no longer exports it from the package
+    from ara_sdk.core import AraRuntimeClient
+else:
+    from ara_sdk import AraRuntimeClient
+c = AraRuntimeClient.from_env()
+out = [c.chat(message="Create hello.py", model="openai/fake-model")]
+out.append(c.chat(message="Remember that my name is Ada and I like tea"))
+try:
+    c.chat(message="again")
+    out.append("no error")
+except RuntimeError as exc:
+    out.append([type(exc).__name__, str(exc)])
+print(json.dumps(out))
+"""
+
+
+def test_chat_runs_the_tool_loop_in_the_session(client: Client, server: Server) -> None:
+    """Seed 002: ``chat`` makes the model's ``write_file`` call in the session and answers ``{text, tool_calls}``;
+    the memory example leaves ``USER.md``; a model failure raises with its message (never the model's key)."""
+    memory = "# User\n- Name: Ada\n- Likes: tea\n"
+    server.model.reset().script(
+        call("write_file", {"path": "hello.py", "content": "print('hello')\n"}),
+        text("Created hello.py."),
+        call("write_file", {"path": "/root/.ara/memory/USER.md", "content": memory}),
+        text("Nice to meet you, Ada."),
+        failure(500, "the model is down"),
+    )
+    created, remembered, failed = client.python(CHAT, client.version)
+    assert created["text"] == "Created hello.py."
+    assert [(c["name"], c["args"]) for c in created["tool_calls"]] == [
+        ("write_file", {"path": "hello.py", "content": "print('hello')\n"})
+    ]
+    assert created["tool_calls"][0]["result"]  # the tool's output came back through the stream
+    session = server.settings.sessions_dir / client.session_id
+    assert (session / "workspace" / "hello.py").read_text() == "print('hello')\n"
+    assert remembered["text"] == "Nice to meet you, Ada." and (session / "memory" / "USER.md").read_text() == memory
+    assert server.model.requests[0].body["model"] == "fake-model"
+    kind, message = failed
+    assert "sk-test-key" not in message and message
+    if client.venv is None:
+        assert kind == "AgentError"
+
+
+def test_0158_exec_files_upload_download_and_keepalive(client: Client, server: Server) -> None:
     if client.version == "0.1.46":
         pytest.skip("0.1.46 has no session exec, files or keepalive")
     ran = client.ok("runtime", "session", "exec", "--command", "echo hi > t.txt && cat t.txt")
@@ -256,6 +316,13 @@ def test_0158_exec_files_and_keepalive(client: Client, server: Server) -> None:
     assert client.ok("runtime", "files", "read", "--path", "notes/n.md")["content"] == TEXT
     listed = client.ok("runtime", "files", "list", "--path", "notes")
     assert [e["path"] for e in listed["entries"]] == ["/root/.ara/workspace/notes/n.md"]
+    blob = bytes(range(256)) * 40
+    (client.home / "local.bin").write_bytes(blob)
+    sent = client.ok("runtime", "files", "upload", "--local", str(client.home / "local.bin"), "--path", "up/b.bin")
+    assert sent["bytes"] == len(blob) and (workspace / "up" / "b.bin").read_bytes() == blob
+    got = client.ok("runtime", "files", "download", "--path", "up/b.bin", "--output", str(client.home / "back.bin"))
+    assert (got["bytes"], got["filename"]) == (len(blob), "b.bin")
+    assert (client.home / "back.bin").read_bytes() == blob
     beat = client.ara("runtime", "session", "keepalive", "--iterations", "1", "--interval-seconds", "1")
     assert beat.exit_code == 0, beat.stderr
     assert '"event": "summary"' in beat.stdout and '"ok": true' in beat.stdout

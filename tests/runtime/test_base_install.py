@@ -31,7 +31,7 @@ def test_no_server_package_and_the_sdk_imports(base: BaseInstall, tmp_path: Path
         "assert '/site-packages/' in ara_sdk.__file__, ara_sdk.__file__; "
         "print([m for m in ('fastapi', 'sqlalchemy', 'uvicorn', 'alembic', 'openai') if u.find_spec(m)])"
     )
-    done = _run(base, tmp_path, str(base.bin("python")), "-c", code)
+    done = _run(base, tmp_path, str(base.python), "-c", code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 

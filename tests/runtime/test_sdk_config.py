@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 
 import pytest
 
-from ara_sdk import config
+from ara_sdk import AraRuntimeClient, config
 from ara_sdk.errors import CredentialsError
 
 
@@ -73,3 +74,19 @@ def test_a_broken_file_is_reported_not_ignored(home: Path) -> None:
     (home / ".ara" / "credentials.json").write_text("[1]")
     with pytest.raises(CredentialsError, match="JSON object"):
         config.load_credentials()
+
+
+def test_from_env_reads_a_projects_dotenv_without_overriding(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = home / "project"
+    project.mkdir()
+    (project / ".env").write_text("# comment\nARA_API_KEY='from-dotenv'\nARA_API_BASE_URL=\"http://dotenv:3\"\nnoise\n")
+    monkeypatch.setenv("ARA_API_BASE_URL", "http://env-wins:4")
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # read_dotenv writes os.environ: keep it to this test
+    client = AraRuntimeClient.from_env(cwd=str(project))
+    assert (client.http.api_key, client.http.base_url, client.cwd) == ("from-dotenv", "http://env-wins:4", project)
+    client.close()
+
+
+def test_from_env_without_any_key_says_how_to_log_in(home: Path) -> None:
+    with pytest.raises(CredentialsError, match="Set ARA_API_KEY or run `ara auth login`"):
+        AraRuntimeClient.from_env(cwd=str(home))

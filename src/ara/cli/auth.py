@@ -7,13 +7,14 @@ SDK does: a server that cannot be reached only earns a warning. OAuth logins (th
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 import typer
 
 from ara.cli.errors import fail
 from ara.cli.sdk_calls import print_json, sdk_errors
-from ara_sdk import AraSdkError, config
+from ara_sdk import AraSdkError, CredentialsError, config
 from ara_sdk.http import Http
 
 app = typer.Typer(help="Your user API key for the runtime and apps (~/.ara/credentials.json).", no_args_is_help=True)
@@ -46,7 +47,10 @@ def login(
     if not key:
         raise typer.BadParameter("give the key to store (Ara has no browser login)", param_hint="'--api-key'")
     with sdk_errors():
-        base_url = _base_url(api_base_url)
+        try:
+            base_url = _base_url(api_base_url)
+        except CredentialsError:  # an unreadable file is what this login replaces: do not refuse over it
+            base_url = os.environ.get("ARA_API_BASE_URL", "").strip() or config.DEFAULT_API_BASE_URL
         path = config.save_api_key(key, base_url)
         try:
             user = _whoami(base_url, key).get("user")

@@ -1,5 +1,5 @@
-"""``ara start|status|stop`` and ``ara runtime …``: the user's agent session, spelled as ara-sdk's CLI spells it
-(0.1.46's commands plus 0.1.58's ``session exec|keepalive``, ``tools available`` and ``files``)."""
+"""``ara start|status|stop``, ``ara session …`` and ``ara runtime …``: the user's agent session, spelled as ara-sdk's
+CLI spells it (0.1.46's commands plus 0.1.58's ``session exec|keepalive``, ``tools available`` and ``files``)."""
 
 from __future__ import annotations
 
@@ -183,6 +183,32 @@ def files_write(
     _show(lambda c: c.session_file_write(path=path, content=content))
 
 
+@files_app.command("upload")
+def files_upload(
+    local: Annotated[Path, typer.Option("--local", help="Local file to send")],
+    path: Annotated[str, typer.Option("--path", help="Where in the session (default: workspace/<its name>)")] = "",
+) -> None:
+    """Upload a local file into the workspace."""
+    _show(lambda c: c.session_file_upload(local_path=str(local), remote_path=path))
+
+
+@files_app.command("download")
+def files_download(
+    path: PathOption,
+    output: Annotated[Path | None, typer.Option("--output", help="Local file (default: ./<its name>)")] = None,
+) -> None:
+    """Download a file of the workspace."""
+    with runtime_client() as client:
+        content, name, remote = client.session_file_download(path=path)
+        target = output if output is not None else Path.cwd() / name
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        except OSError as exc:
+            fail(f"cannot write {target}: {exc.strerror}")
+    print_json({"ok": True, "remote_path": remote, "filename": name, "bytes": len(content), "output_path": str(target)})
+
+
 def register(root: typer.Typer) -> None:
     for name, command in (("start", start), ("status", status), ("stop", stop)):
         root.command(name)(command)
@@ -193,3 +219,4 @@ def register(root: typer.Typer) -> None:
     app.add_typer(files_app, name="files")
     app.add_typer(control_app, name="control")
     root.add_typer(app, name="runtime")
+    root.add_typer(session_app, name="session")  # 0.1.46's alias of ``ara runtime session``

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -68,6 +68,11 @@ def running_session(session: Session, user_id: int, session_id: str | None) -> R
         raise Unavailable(f"runtime session {found.id} is stopped: start a session with `ara start`")
     found.last_active_at = utcnow()
     return found
+
+
+def mark_used(session: Session, session_id: str) -> None:
+    """One UPDATE without a read: for a call checked earlier in a read and recorded after its work."""
+    session.execute(update(RuntimeSession).where(RuntimeSession.id == session_id).values(last_active_at=utcnow()))
 
 
 def stop_session(runtime_session: RuntimeSession, reason: str) -> None:

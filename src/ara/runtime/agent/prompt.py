@@ -5,10 +5,13 @@ last turn is what it knows now. Each file is capped, so a runaway memory cannot 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 from collections.abc import Iterable
-from pathlib import Path
 
+from ara.errors import ToolFailed
 from ara.runtime.tools.base import Tool
+from ara.runtime.tools.paths import open_file
 from ara.runtime.workspace import SANDBOX_ROOT, SANDBOX_WORKSPACE, Workspace
 
 MEMORY_CAP_CHARS = 8_000
@@ -29,28 +32,31 @@ in {root}/memory/USER.md with edit_file or write_file (keep what is already ther
 the work in MEMORY.md. These files are shown to you below at the start of every turn."""
 
 
-def _read_capped(path: Path, cap: int) -> str:
+def _read_capped(workspace: Workspace, shown: str, cap: int) -> str:
+    """The file's text up to ``cap`` characters; "" when it is missing, not a regular file, or anywhere but inside
+    the session: the agent can make ``memory/`` or a file in it a link (to another session, to the host), and the
+    server reads these files with its own rights. Hence the tools' own confinement: ``Workspace.resolve`` and an
+    open that follows no link, component by component."""
     try:
-        with path.open("r", encoding="utf-8", errors="replace") as handle:
-            content = handle.read(cap + 1)
-    except OSError:
+        host = workspace.resolve(shown)
+        with open_file(workspace, host, shown, os.O_RDONLY | os.O_NONBLOCK) as fd:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return ""
+            data = os.read(fd, 4 * (cap + 1))
+    except (ToolFailed, OSError):
         return ""
-    if len(content) > cap:
-        return content[:cap] + TRUNCATED
-    return content
+    content = data.decode("utf-8", errors="replace")
+    return content[:cap] + TRUNCATED if len(content) > cap else content
 
 
 def memory_sections(workspace: Workspace, today: dt.date, cap: int = MEMORY_CAP_CHARS) -> list[tuple[str, str]]:
-    """(sandbox path, content) of each memory file that holds something. Only plain files directly in
-    ``memory/`` are read: a symlink there could point anywhere on the host."""
+    """(sandbox path, content) of each memory file that holds something."""
     found = []
     for name in ("MEMORY.md", "USER.md", f"{today.isoformat()}.md"):
-        path = workspace.memory_dir / name
-        if path.is_symlink() or not path.is_file():
-            continue
-        content = _read_capped(path, cap).strip()
+        shown = f"{SANDBOX_ROOT}/memory/{name}"
+        content = _read_capped(workspace, shown, cap).strip()
         if content:
-            found.append((f"{SANDBOX_ROOT}/memory/{name}", content))
+            found.append((shown, content))
     return found
 
 
