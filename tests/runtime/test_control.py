@@ -170,6 +170,7 @@ def test_only_the_owner_reaches_a_session(server: Server) -> None:
         ({"action": "set_title", "args": []}, "args"),
         ({"action": "set_title", "timeout_ms": 0}, "timeout_ms"),
         ({"action": "set_title", "timeout_ms": "soon"}, "timeout_ms"),
+        ({"action": "set_title", "session_id": "../x"}, "session_id"),
     ],
 )
 def test_a_bad_call_body_is_400_naming_the_field(server: Server, body: dict[str, Any], field: str) -> None:
@@ -183,6 +184,10 @@ def test_without_a_key_or_a_session(server: Server) -> None:
     anonymous = httpx.post(f"{url}/session/runtime/control/call", json={"action": "set_title"})
     assert anonymous.status_code == 401
     assert actions(url, alice, "sess-unknown").status_code == 404
+    assert "session_id" in actions(url, alice, "a\x00b").json()["error"]["detail"]
+    with pytest.raises(InvalidStatus) as bad_id:
+        connect(ws_url(url, "session_id=a%00b"), additional_headers=alice.headers)
+    assert bad_id.value.response.status_code == 400
     carol = server.carol
     assert call(url, carol, {"action": "set_title"}).status_code == 503
     assert actions(url, carol, "").status_code == 503

@@ -4,6 +4,7 @@ session, the list of the actions it registered, and a call forwarded to it."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request, WebSocket, WebSocketDisconnect
@@ -12,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ara.db.session import unit_of_work
-from ara.errors import AraError
+from ara.errors import AraError, ValidationFailed
 from ara.runtime.control import ControlRegistry
 from ara.runtime.schemas import MAX_ID
 from ara.runtime.sessions import owned_session, running_session
@@ -27,12 +28,14 @@ PREFIX = "/session/runtime/control"
 router = APIRouter(prefix=PREFIX, tags=["runtime"], dependencies=[known_query])
 socket_router = APIRouter(prefix=PREFIX, tags=["runtime"])
 MAX_TIMEOUT_MS = 600_000
+# ``sess-<hex>``: anything else names no session, and no NUL reaches SQL (the runtime routes' SESSION_ID).
+SESSION_ID = r"^[A-Za-z0-9_.-]*$"
 
 
 class ControlCall(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    session_id: str | None = Field(default=None, max_length=MAX_ID)
+    session_id: str | None = Field(default=None, max_length=MAX_ID, pattern=SESSION_ID)
     action: str = Field(min_length=1, max_length=128)
     args: dict[str, Any] = Field(default_factory=dict)
     timeout_ms: int = Field(default=8000, ge=1, le=MAX_TIMEOUT_MS)
@@ -61,7 +64,9 @@ def registry(app: FastAPI) -> ControlRegistry:
 
 @router.get("/actions", response_model=ControlActionsRead)
 async def list_control_actions(
-    request: Request, state: StateDep, session_id: Annotated[str | None, Query(max_length=MAX_ID)] = None
+    request: Request,
+    state: StateDep,
+    session_id: Annotated[str | None, Query(max_length=MAX_ID, pattern=SESSION_ID)] = None,
 ) -> JSONResponse:
     """What the connected clients registered (empty when none is connected)."""
 
@@ -111,6 +116,8 @@ async def control_socket(websocket: WebSocket) -> None:
     try:
         identity = await user_identity(websocket, state)
         session_id = websocket.query_params.get("session_id") or None
+        if session_id is not None and (len(session_id) > MAX_ID or not re.match(SESSION_ID, session_id)):
+            raise ValidationFailed({"session_id": ["not a session id (sess-…)"]})
         found = await run_in_threadpool(_session_for_socket, state, identity.user_id, session_id)
     except AraError as error:
         await deny(websocket, error)
