@@ -51,19 +51,24 @@ def load_credentials() -> dict[str, Any]:
 def save_credentials(data: dict[str, Any]) -> Path:
     """Writes ``data`` plus ``updated_at`` (0600, in a 0700 directory, atomically); returns the path."""
     path = credentials_path()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
     payload = {**data, "updated_at": dt.datetime.now(dt.UTC).isoformat()}
-    # mkstemp creates the file 0600 before a byte is written; os.replace swaps it in whole.
-    fd, temporary = tempfile.mkstemp(prefix=".credentials-", dir=path.parent)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+        # mkstemp creates the file 0600 before a byte is written; os.replace swaps it in whole.
+        fd, temporary = tempfile.mkstemp(prefix=".credentials-", dir=path.parent)
+    except OSError as exc:
+        raise CredentialsError(f"cannot write {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(json.dumps(payload, indent=2) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise CredentialsError(f"cannot write {path}: {exc.strerror}") from None
         raise
     return path
 

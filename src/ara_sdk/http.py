@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from ara_sdk.errors import AraApiError, AraConnectionError
+from ara_sdk.errors import AraApiError, AraConnectionError, AraSdkError
 
 DEFAULT_TIMEOUT = 30.0
 _MESSAGE_LIMIT = 500  # characters of a non-JSON error body kept in the exception
@@ -55,11 +55,22 @@ def query_path(path: str, params: Mapping[str, Any]) -> str:
     return f"{path}?{httpx.QueryParams(kept)}" if kept else path
 
 
+def check_base_url(base_url: str) -> None:
+    """Refuses at once what no request could reach (``127.0.0.1:8000`` without a scheme, a broken host)."""
+    try:
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL as exc:
+        raise AraSdkError(f"{base_url!r} is not a server URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise AraSdkError(f"{base_url!r} is not a server URL: give http://host:port or https://host")
+
+
 class Http:
     """A base URL, the user's key and one connection pool."""
 
     def __init__(self, base_url: str, api_key: str, *, transport: httpx.BaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        check_base_url(self.base_url)
         self.api_key = api_key
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(headers=headers, timeout=DEFAULT_TIMEOUT, transport=transport)

@@ -30,10 +30,11 @@ class AraRuntimeClient:
 
     @classmethod
     def from_env(cls, *, cwd: str | None = None) -> AraRuntimeClient:
-        """Server and key from the environment (a ``.env`` in ``cwd`` fills unset variables), else from
-        ``~/.ara/credentials.json``; the server defaults to the local ``ara server``."""
+        """Server and key from the environment (``.env``, then 0.1.58's ``.env.local``, in ``cwd`` fill unset
+        variables), else from ``~/.ara/credentials.json``; the server defaults to the local ``ara server``."""
         base = Path(cwd or os.getcwd())
-        config.read_dotenv(base / ".env")
+        for name in (".env", ".env.local"):
+            config.read_dotenv(base / name)
         api_key = config.resolve_user_key()
         if not api_key:
             raise CredentialsError("No credentials found. Set ARA_API_KEY or run `ara auth login`.")

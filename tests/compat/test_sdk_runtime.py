@@ -164,12 +164,16 @@ def client(request: pytest.FixtureRequest, server: Server, tmp_path_factory: pyt
 
 
 def test_the_real_sdk_is_the_one_installed(client: Client) -> None:
-    code = "import json, ara_sdk, importlib.metadata as m; print(json.dumps([ara_sdk.__file__, m.version('ara-sdk')]))"
+    """The venv runs PyPI's ara_sdk and cannot see our tree (both are ``ara_sdk``, both CLIs ``ara``)."""
+    code = (
+        "import json, ara_sdk, importlib.metadata as m, importlib.util as u; "
+        "print(json.dumps([ara_sdk.__file__, m.version('ara-sdk'), u.find_spec('ara') is None]))"
+    )
     if client.venv is None:
-        code = "import json, ara_sdk, ara; print(json.dumps([ara_sdk.__file__, ara.__file__]))"
-    where, what = client.python(code)
+        code = "import json, ara_sdk, ara; print(json.dumps([ara_sdk.__file__, ara.__file__, False]))"
+    where, what, no_ara = client.python(code)
     if client.venv is not None:
-        assert where.startswith(str(client.venv.path)) and what == client.version
+        assert where.startswith(str(client.venv.path)) and what == client.version and no_ara
     else:
         assert Path(where).parent.parent == Path(what).parent.parent  # our ara_sdk beside our ara
 
@@ -209,10 +213,15 @@ def test_start_status_and_every_builtin_tool_through_the_cli(client: Client, ser
     ran = client.tool("exec", command="echo hello")
     assert ran["ok"] and ran["output"]["stdout"] == "hello\n"
     assert client.tool("delete_file", path="hello.py")["ok"] and not (workspace / "hello.py").exists()
-    for escape in ("../../etc/passwd", "/etc/passwd"):
+    assert client.tool("exec", command="ln -s / to-root")["ok"]  # a link the agent made, leading out
+    for escape in ("../../etc/passwd", "/etc/passwd", "to-root/etc/passwd"):
         refused = client.tool("read_file", path=escape)
         assert refused["ok"] is False and refused["error"], refused
         assert "root:" not in json.dumps(refused)
+    outside = server.settings.base_dir / f"escaped-{client.name}.txt"  # a host path the server itself may write
+    for escape in (f"to-root{outside}", str(outside), f"../../../{outside.name}"):
+        assert client.tool("write_file", path=escape, content="x")["ok"] is False
+    assert not outside.exists()
 
 
 def test_the_python_client_on_the_same_session(client: Client, server: Server) -> None:

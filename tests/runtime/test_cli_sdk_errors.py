@@ -66,3 +66,9 @@ def test_an_unreachable_server_is_one_line(tmp_path: Path) -> None:
 def test_bad_usage_exits_2_before_any_request(tmp_path: Path, argv: list[str]) -> None:
     code, _, err = ara(tmp_path, *argv, ARA_API_KEY="k")
     assert code == 2 and "Traceback" not in err and "network" not in err
+
+
+def test_login_refuses_a_server_url_it_could_never_reach(tmp_path: Path) -> None:
+    code, _, err = ara(tmp_path, "auth", "login", "--api-key", "k", "--api-base-url", "127.0.0.1:8000")
+    assert code == 2 and err.startswith("Error: '127.0.0.1:8000' is not a server URL")
+    assert not (tmp_path / ".ara" / "credentials.json").exists()

@@ -90,3 +90,9 @@ def test_from_env_reads_a_projects_dotenv_without_overriding(home: Path, monkeyp
 def test_from_env_without_any_key_says_how_to_log_in(home: Path) -> None:
     with pytest.raises(CredentialsError, match="Set ARA_API_KEY or run `ara auth login`"):
         AraRuntimeClient.from_env(cwd=str(home))
+
+
+def test_an_unwritable_place_is_a_clear_error(home: Path) -> None:
+    (home / ".ara").write_text("a file where the directory should be")
+    with pytest.raises(CredentialsError, match=r"cannot write .*credentials.json"):
+        config.save_api_key("k", "http://x")

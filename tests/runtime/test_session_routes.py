@@ -132,6 +132,9 @@ def test_unknown_tool_bad_kind_and_bad_bodies_are_400s_naming_the_field(runtime:
     field_error(runtime.alice.post(execute, content=b"{not json"), "body")
     field_error(runtime.alice.get("/session/runtime/tools", params={"session_id": sid, "kind": "magic"}), "kind")
     field_error(runtime.alice.get("/session/runtime/tools", params={"session_id": sid, "kinds": "all"}), "kinds")
+    field_error(runtime.alice.post(execute, json={"session_id": "a\u0000b", "tool_name": "exec"}), "session_id")
+    field_error(runtime.alice.post(execute, json={"session_id": "../x", "tool_name": "exec"}), "session_id")
+    field_error(runtime.alice.get("/session/runtime/skills", params={"session_id": "a\x00b"}), "session_id")
     field_error(runtime.alice.post("/session/start", json={"network": True}), "network")
     field_error(
         runtime.alice.post("/session/terminal/exec", json={"command": "ls", "timeout_seconds": 2}), "timeout_seconds"
@@ -139,6 +142,8 @@ def test_unknown_tool_bad_kind_and_bad_bodies_are_400s_naming_the_field(runtime:
     field_error(runtime.alice.post("/session/terminal/exec", json={"command": ""}), "command")
     field_error(runtime.alice.post("/session/files/write", json={"writes": [{"path": "a"}]}), "writes.0.content")
     field_error(runtime.alice.get("/session/files/read"), "path")
+    field_error(runtime.alice.post("/session/files/upload", files={"path": (None, "x")}), "file")
+    field_error(runtime.alice.post("/session/files/upload", json={"path": "x"}), "body")
 
 
 def test_tools_skills_and_capabilities_describe_the_session(runtime: Runtime) -> None:

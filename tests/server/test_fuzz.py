@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from tests.support.databases import fresh_postgres_database
+from tests.support.fake_llm import fake_llm, text
 from tests.support.server import free_port
 
 ADMIN = ("admin@local", "admin")  # created by `ara server` on loopback
@@ -158,6 +159,11 @@ def test_schemathesis_finds_no_server_error_and_conforming_responses(
 ) -> None:
     with ExitStack() as stack:
         url = stack.enter_context(fresh_postgres_database()) if database == "postgres" else ""
+        # The chat routes' model: a scripted one that answers every fuzzed chat with text (no tool calls).
+        model = stack.enter_context(fake_llm(default=text("ok")))
+        patch = stack.enter_context(pytest.MonkeyPatch.context())
+        patch.setenv("OPENAI_BASE_URL", model.url)
+        patch.setenv("OPENAI_API_KEY", "fuzz-key")
         base, log = stack.enter_context(ara_server(tmp_path / "server", url))
         assert httpx.post(f"{base}/session/start", auth=ADMIN, json={}, timeout=60).status_code == 200
         # Pass 1: every operation, with whatever the schema allows (most ids name nothing: 404s).

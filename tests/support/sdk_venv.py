@@ -8,8 +8,7 @@ installed beside it because 0.1.46's ``ara ssh-proxy`` imports it without depend
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,14 +46,6 @@ class SdkVenv:
 
     def environ(self, base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
         return venv_environ(self.path, base, **extra)
-
-    def run(
-        self, argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, timeout: float = 60
-    ) -> subprocess.CompletedProcess[str]:
-        """``argv`` with the venv's binaries first on PATH and ``env`` scrubbed of anything showing our tree."""
-        return subprocess.run(
-            list(argv), env=self.environ(env), cwd=cwd, capture_output=True, text=True, timeout=timeout
-        )
 
 
 def ensure_sdk_venv(version: str, *, quiet: bool = True) -> SdkVenv:

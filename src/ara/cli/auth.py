@@ -15,7 +15,7 @@ import typer
 from ara.cli.errors import fail
 from ara.cli.sdk_calls import print_json, sdk_errors
 from ara_sdk import AraSdkError, CredentialsError, config
-from ara_sdk.http import Http
+from ara_sdk.http import Http, check_base_url
 
 app = typer.Typer(help="Your user API key for the runtime and apps (~/.ara/credentials.json).", no_args_is_help=True)
 
@@ -51,6 +51,7 @@ def login(
             base_url = _base_url(api_base_url)
         except CredentialsError:  # an unreadable file is what this login replaces: do not refuse over it
             base_url = os.environ.get("ARA_API_BASE_URL", "").strip() or config.DEFAULT_API_BASE_URL
+        check_base_url(base_url)  # refused before it is stored: later commands would only fail with it
         path = config.save_api_key(key, base_url)
         try:
             user = _whoami(base_url, key).get("user")

@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from ara.cli.errors import fail
+from ara.cli.errors import errors_handled, fail
 from ara_sdk import AraApiError, AraRuntimeClient, AraSdkError
 
 
@@ -36,13 +36,15 @@ def parse_pairs(items: Sequence[str] | None, flag: str = "--arg") -> dict[str, s
 
 @contextmanager
 def sdk_errors() -> Iterator[None]:
-    """``Error: <status> <message>`` for a refusal, ``Error: <message>`` otherwise; exit 2, never a traceback."""
-    try:
-        yield
-    except AraApiError as exc:
-        fail(f"{exc.status} {exc.message}")
-    except (AraSdkError, ValueError) as exc:
-        fail(str(exc))
+    """``Error: <status> <message>`` for a refusal, ``Error: <message>`` otherwise; exit 2, never a traceback
+    (anything unforeseen is one line too, as in every command: ``errors_handled``)."""
+    with errors_handled():
+        try:
+            yield
+        except AraApiError as exc:
+            fail(f"{exc.status} {exc.message}")
+        except (AraSdkError, ValueError) as exc:
+            fail(str(exc))
 
 
 @contextmanager

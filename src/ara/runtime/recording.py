@@ -4,8 +4,9 @@ call a task with one result on host ``sandbox`` (ok or failed; content ``{args, 
 masked). Direct calls (``POST /session/runtime/tools/execute``, the terminal) share one play per session named
 ``direct tool calls``.
 
-Every function writes through the records resources in the caller's transaction and never commits. The session's
-row is locked before its recording is looked up, so two concurrent calls of a new session make one playbook."""
+Every function writes through the records resources in the caller's transaction and never commits. Making the
+playbook locks the session's row first, so two concurrent first calls of a session make one; later calls only read
+the ids they need (one query) and insert a task and a result."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 ToolKind = Literal["all", "builtin", "app", "connector"]
 MAX_ID = 64
+SESSION_ID = r"^[A-Za-z0-9_.-]*$"  # ``sess-<hex>``; anything else names no session (and no NUL reaches SQL)
 
 
 class Strict(BaseModel):
@@ -99,7 +100,7 @@ class Capabilities(BaseModel):
 
 
 class ToolExecute(Strict):
-    session_id: str | None = Field(default=None, max_length=MAX_ID)
+    session_id: str | None = Field(default=None, max_length=MAX_ID, pattern=SESSION_ID)
     tool_name: str = Field(min_length=1, max_length=255)
     args: dict[str, Any] = Field(default_factory=dict)
     agent_id: str | None = Field(default=None, max_length=255)

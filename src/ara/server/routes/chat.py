@@ -39,8 +39,11 @@ router = APIRouter(tags=["runtime"], dependencies=[known_query])
 # An idle stream (a slow model, a long tool) gets an SSE comment this often: ara-sdk's ``chat()`` gives up after
 # 120 s without a line, proxies often sooner.
 KEEPALIVE_SECONDS = 15.0
+# Each event of the stream: ``data`` is a UI-message chunk as JSON ({"type": "text-delta", ...}), the last one
+# ``[DONE]``.
+SSE_EVENT = {"type": "object", "required": ["data"], "properties": {"data": {"type": "string"}}}
 STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"description": "the UI-message stream", "content": {MEDIA_TYPE: {"schema": {"type": "string"}}}}
+    200: {"description": "the Vercel AI SDK UI-message stream", "content": {MEDIA_TYPE: {"schema": SSE_EVENT}}}
 }
 
 

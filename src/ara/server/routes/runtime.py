@@ -21,6 +21,7 @@ from ara.runtime import recording
 from ara.runtime.models import SESSION_RUNNING, RuntimeSession
 from ara.runtime.schemas import (
     MAX_ID,
+    SESSION_ID,
     Capabilities,
     EmptyBody,
     Heartbeat,
@@ -54,7 +55,7 @@ from ara.server.state import AppState
 from ara.users.service import Identity
 
 router = APIRouter(tags=["runtime"], dependencies=[known_query])
-SessionId = Query(default="", max_length=MAX_ID)
+SessionId = Query(default="", max_length=MAX_ID, pattern=SESSION_ID)
 AgentId = Query(default="", max_length=255)
 _EMPTY = {"openapi_extra": request_body(EmptyBody, required=False)}
 

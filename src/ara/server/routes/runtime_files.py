@@ -143,16 +143,17 @@ def _form(content_type: str, raw: bytes) -> dict[str, tuple[str, bytes]]:
 )
 async def upload(request: Request, state: StateDep) -> dict[str, Any]:
     """One file; ``path`` names the destination (a folder, or nothing, keeps the uploaded file's name)."""
-    fields = _form(request.headers.get("content-type", ""), await request.body())
-    if "file" not in fields:
-        raise ValidationFailed({"file": ["This field is required."]})
-    try:
-        path = fields.get("path", ("", b""))[1].decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValidationFailed({"path": ["not UTF-8 text"]}) from None
-    filename, data = fields["file"]
+    raw = await request.body()
 
     def work() -> dict[str, Any]:
+        fields = _form(request.headers.get("content-type", ""), raw)  # parsing a large body takes a while: here
+        if "file" not in fields:
+            raise ValidationFailed({"file": ["This field is required."]})
+        try:
+            path = fields.get("path", ("", b""))[1].decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValidationFailed({"path": ["not UTF-8 text"]}) from None
+        filename, data = fields["file"]
         runtime_session, ctx = open_tool_context(request, state, None)
         uploaded = files.upload(ctx, path, filename, data)
         touch(state, runtime_session)
