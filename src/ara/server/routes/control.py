@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ara.db.session import unit_of_work
 from ara.errors import AraError, ValidationFailed
 from ara.runtime.control import ControlRegistry
-from ara.runtime.schemas import MAX_ID
+from ara.runtime.schemas import MAX_ID, SESSION_ID
 from ara.runtime.sessions import owned_session, running_session
 from ara.server.deps import StateDep, known_query, transaction
 from ara.server.openapi import error_response_doc, request_body
@@ -28,8 +28,6 @@ PREFIX = "/session/runtime/control"
 router = APIRouter(prefix=PREFIX, tags=["runtime"], dependencies=[known_query])
 socket_router = APIRouter(prefix=PREFIX, tags=["runtime"])
 MAX_TIMEOUT_MS = 600_000
-# ``sess-<hex>``: anything else names no session, and no NUL reaches SQL (the runtime routes' SESSION_ID).
-SESSION_ID = r"^[A-Za-z0-9_.-]*$"
 
 
 class ControlCall(BaseModel):
