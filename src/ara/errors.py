@@ -7,6 +7,7 @@ AraError
 ├── PermissionDenied          403
 ├── Unauthenticated           401
 ├── InvalidTransition         409
+├── Expired                   410  (a one-time token past its time: a connect token)
 ├── PayloadTooLarge           413  (a body over ``server.max_body_bytes``, a YAML document over its cap)
 ├── ToolFailed                400  (a runtime tool refused or failed; the model gets the message as text)
 ├── Unavailable               503  (nothing to serve it yet: no active runtime session, no connected peer)
@@ -66,6 +67,10 @@ class Unauthenticated(AraError):
 
 class InvalidTransition(AraError):
     code = "invalid_transition"
+
+
+class Expired(AraError):
+    code = "expired"
 
 
 class PayloadTooLarge(AraError):

@@ -108,6 +108,9 @@ class RuntimeSettings(BaseModel):
     providers: dict[str, ModelProvider] = Field(default_factory=dict)
     # Model calls in one chat turn before a last call without tools ends it.
     max_turns: int = Field(default=20, gt=0)
+    # How often an open SSH connection checks that its session still runs (it is closed once stopped) and, when
+    # the client sent anything since, marks the session used.
+    ssh_check_seconds: float = Field(default=30.0, gt=0)
 
 
 class Settings(BaseSettings):

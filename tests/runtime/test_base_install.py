@@ -63,3 +63,10 @@ def test_server_commands_name_the_extra(base: BaseInstall, tmp_path: Path, argv:
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert "Traceback" not in done.stderr
     assert "pip install 'ara-platform[server]'" in done.stderr
+
+
+def test_ssh_proxy_works_in_the_base_install(base: BaseInstall, tmp_path: Path) -> None:
+    """``ara ssh-proxy`` (OpenSSH's ProxyCommand) needs only the base install; a server away is one line, exit 2."""
+    done = _run(base, tmp_path, str(base.bin("ara")), "ssh-proxy", "--token", "t")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith("Error: cannot reach ws://127.0.0.1:9/session/ssh/proxy")

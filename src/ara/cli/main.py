@@ -7,6 +7,7 @@ import typer
 from ara.cli import (
     auth,
     catalog,
+    connect,
     definitions,
     expire,
     hosts,
@@ -47,6 +48,7 @@ for group in (playbooks, plays, tasks, hosts, results, records, expire, definiti
 worker.register(app)
 auth.register(app)
 runtime.register(app)
+connect.register(app)
 
 
 def main() -> None:

@@ -16,7 +16,20 @@ from ara.server.errors import install_error_handlers
 from ara.server.limits import BodyLimit, NulFreePath
 from ara.server.middleware import AuthenticationMiddleware
 from ara.server.openapi import install_openapi
-from ara.server.routes import auth_cli, catalog, chat, health, playbooks, records, runtime, runtime_files, users
+from ara.server.routes import (
+    auth_cli,
+    catalog,
+    chat,
+    connect,
+    control,
+    health,
+    playbooks,
+    records,
+    runtime,
+    runtime_files,
+    ssh,
+    users,
+)
 from ara.server.state import AppState
 from ara.settings import Settings
 
@@ -65,6 +78,10 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.include_router(runtime.router)
     app.include_router(runtime_files.router)
     app.include_router(chat.router)
+    app.include_router(connect.router)
+    app.include_router(control.router)
+    app.include_router(control.socket_router)
+    app.include_router(ssh.socket_router)
     install_openapi(app)
     return app
 

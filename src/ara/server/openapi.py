@@ -76,6 +76,14 @@ def request_body(
     return {"requestBody": {"required": required, "content": content}}
 
 
+def error_response_doc(description: str) -> dict[str, Any]:
+    """``responses={status: ...}`` for a route that answers a status beyond ``ERROR_STATUSES`` (410, 504)."""
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
+    }
+
+
 def _error_responses(path: str) -> dict[str, Any]:
     schema = {"$ref": REF.format(model="DrfError" if drf_style_path(path) else "Error")}
     return {
