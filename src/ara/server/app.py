@@ -15,7 +15,7 @@ from ara.server.errors import install_error_handlers
 from ara.server.limits import BodyLimit, NulFreePath
 from ara.server.middleware import AuthenticationMiddleware
 from ara.server.openapi import install_openapi
-from ara.server.routes import catalog, health, playbooks, records, users
+from ara.server.routes import automations, catalog, health, playbooks, records, users
 from ara.server.state import AppState
 from ara.settings import Settings
 
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.include_router(catalog.router)
     app.include_router(users.router)
     app.include_router(health.router)
+    app.include_router(automations.router)
     install_openapi(app)
     return app
 

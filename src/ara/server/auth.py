@@ -64,7 +64,7 @@ def authenticate(request: Request, state: AppState, session: Session) -> Identit
 
 RECORD_WRITER = "operator"
 UNCHECKED = ("/healthcheck", "/playbook/webhook/")
-ALWAYS_LOGIN = ("/playbook", "/artifacts", "/api/v1/catalog", "/api/v1/users")
+ALWAYS_LOGIN = ("/playbook", "/artifacts", "/api/v1/catalog", "/api/v1/users", "/automations")
 
 
 def _under(path: str, prefix: str) -> bool:

@@ -1,0 +1,41 @@
+"""One activation of an automation run (the ``agents`` queue): admit it (a short transaction), run its chat turn
+outside any transaction, then complete it, or fail the attempt (a retry, or the end) in another."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from ara.db.session import unit_of_work
+from ara.engine.context import EngineContext
+from ara.runtime.automations import runs
+from ara.runtime.automations.models import AutomationJob
+from ara.runtime.automations.turn import agent_turn
+
+log = logging.getLogger("ara.engine")
+
+
+def advance_automation(
+    ctx: EngineContext, run_id: str, *, aborted: Callable[[], bool], on_admit: Callable[[object], None] | None = None
+) -> bool:
+    """Returns whether the run was admitted (as ``activation.advance`` does for playbook runs)."""
+    with unit_of_work(ctx.writer) as session:
+        run = runs.admit(session, run_id, ctx.worker_id)
+        if run is None:
+            return False
+        if on_admit is not None:
+            on_admit(run)
+        job = session.get(AutomationJob, run.automation_id)
+        user_id, payload = run.user_id, dict(job.payload) if job is not None else {}
+    try:
+        output = agent_turn(ctx.settings, ctx.writer, user_id, payload, aborted)
+    except Exception as exc:  # the turn's failure is the run's, said in its words; a bug is logged too
+        reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        if not hasattr(exc, "message"):
+            log.exception("automation run %s: its turn crashed", run_id)
+        with unit_of_work(ctx.writer) as session:
+            runs.fail_attempt(session, run_id, ctx.worker_id, str(reason))
+        return True
+    with unit_of_work(ctx.writer) as session:
+        runs.complete(session, run_id, ctx.worker_id, output)
+    return True

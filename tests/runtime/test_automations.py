@@ -1,0 +1,287 @@
+"""Automations: jobs over the 0.1.58 ``/automations`` routes on a real server, fired by the engine's clock as
+runs on the ``agents`` queue (the embedded executor on SQLite, procrastinate on PostgreSQL), each run one chat
+turn whose answer is its output; retries, one-shots, replay, and other users kept out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from ara.db.session import unit_of_work
+from ara.lifecycle.states import TERMINAL
+from ara.runtime.automations import service
+from ara.runtime.automations.models import AutomationJob, AutomationRun
+from ara.server.app import create_app
+from ara.settings import Settings
+from ara.users.models import User
+from ara.users.service import create_token
+from tests.conftest import make_settings
+from tests.support.databases import fresh_postgres_database
+from tests.support.server import running_server
+
+TURN = {"kind": "agent_turn", "message": "Say hello"}
+
+
+@dataclass
+class Users:
+    url: str
+    alice: httpx.Client
+    bob: httpx.Client
+
+
+def _seed(settings: Settings) -> dict[str, str]:
+    """Two users with a bearer token each (``ara token create`` does the same)."""
+    app = create_app(settings, workers=False)
+    tokens = {}
+    with unit_of_work(app.state.ara.writer) as session:
+        for name in ("alice@local", "bob@local"):
+            session.add(User(username=name, password_hash="!", role="viewer", teams=[]))
+            session.flush()
+            tokens[name] = create_token(session, username=name, name="test")
+    app.state.ara.engine.dispose()
+    return tokens
+
+
+@contextmanager
+def serving(settings: Settings) -> Iterator[Users]:
+    tokens = _seed(settings)
+    with running_server(settings) as url:
+        clients = [
+            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens[name]}"}, timeout=30)
+            for name in ("alice@local", "bob@local")
+        ]
+        try:
+            yield Users(url, *clients)
+        finally:
+            for client in clients:
+                client.close()
+
+
+@pytest.fixture
+def users(sqlite_settings: Settings) -> Iterator[Users]:
+    with serving(sqlite_settings) as running:
+        yield running
+
+
+def _job(**overrides: Any) -> dict[str, Any]:
+    """The body the 0.1.58 client's ``automation_create_job`` sends."""
+    body: dict[str, Any] = {
+        "name": "greeter",
+        "schedule_kind": "every",
+        "every_seconds": 3600,
+        "schedule_expr": None,
+        "timezone": "UTC",
+        "payload": {**TURN, "deliver": True, "channel": "linq"},
+        "execution_mode": "sandbox_required",
+        "misfire_policy": "fire_latest_only",
+        "max_retries": 3,
+        "retry_backoff_seconds": 30,
+    }
+    body.update(overrides)
+    return body
+
+
+def _create(client: httpx.Client, **overrides: Any) -> dict[str, Any]:
+    response = client.post("/automations/jobs", json=_job(**overrides))
+    assert response.status_code == 201, response.text
+    return dict(response.json()["job"])
+
+
+def _runs(client: httpx.Client, job_id: str) -> list[dict[str, Any]]:
+    response = client.get("/automations/runs")
+    assert response.status_code == 200, response.text
+    return [run for run in response.json()["runs"] if run["automation_id"] == job_id]
+
+
+def _wait_runs(client: httpx.Client, job_id: str, count: int, *, ended: bool, timeout: float = 20) -> list[Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = _runs(client, job_id)
+        done = [run for run in runs if run["status"] in TERMINAL] if ended else runs
+        if len(done) >= count:
+            return sorted(done, key=lambda run: run["fire_time"])
+        assert time.monotonic() < deadline, f"expected {count} runs, have {runs}"
+        time.sleep(0.1)
+
+
+# -- CRUD and validation over HTTP -----------------------------------------------------------------------------
+def test_jobs_are_created_listed_changed_and_deleted_by_their_owner(users: Users) -> None:
+    job = _create(users.alice)
+    assert job["id"].startswith("auto-") and job["enabled"] is True
+    assert job["payload"] == {**TURN, "deliver": True, "channel": "linq"}
+    created = dt.datetime.fromisoformat(job["created_at"].replace("Z", "+00:00"))
+    next_fire = dt.datetime.fromisoformat(job["next_fire_at"].replace("Z", "+00:00"))
+    assert abs((next_fire - created).total_seconds() - 3600) < 5
+    listed = users.alice.get("/automations/jobs").json()["jobs"]
+    assert [(row["id"], row["name"], row["enabled"]) for row in listed] == [(job["id"], "greeter", True)]
+
+    changed = users.alice.patch(f"/automations/jobs/{job['id']}", json={"enabled": False, "name": "quiet"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["job"]["enabled"] is False and changed.json()["job"]["next_fire_at"] is None
+    cron = users.alice.patch(
+        f"/automations/jobs/{job['id']}",
+        json={"schedule_kind": "cron", "schedule_expr": "0 9 * * *", "timezone": "Europe/Paris", "enabled": True},
+    ).json()["job"]
+    fire = dt.datetime.fromisoformat(cron["next_fire_at"].replace("Z", "+00:00"))
+    assert fire > dt.datetime.now(dt.UTC)
+    assert (fire.astimezone(ZoneInfo("Europe/Paris")).hour, fire.minute) == (9, 0)
+    assert cron["every_seconds"] is None
+
+    # Bob sees none of it and touches none of it.
+    assert users.bob.get("/automations/jobs").json()["jobs"] == []
+    for method in ("PATCH", "DELETE"):
+        response = users.bob.request(method, f"/automations/jobs/{job['id']}", json={"enabled": False})
+        assert response.status_code == 404, response.text
+    assert users.alice.delete(f"/automations/jobs/{job['id']}").status_code == 200
+    assert users.alice.get("/automations/jobs").json()["jobs"] == []
+    assert users.alice.delete(f"/automations/jobs/{job['id']}").status_code == 404
+    assert httpx.get(users.url + "/automations/jobs").status_code == 401
+
+
+BAD_FIELDS: list[tuple[dict[str, Any], str]] = [
+    ({"schedule_kind": "cron", "every_seconds": None, "schedule_expr": "61 * * * *"}, "schedule_expr"),
+    ({"schedule_kind": "cron", "every_seconds": None, "schedule_expr": None}, "schedule_expr"),
+    ({"every_seconds": None}, "every_seconds"),
+    ({"every_seconds": 0}, "every_seconds"),
+    ({"schedule_kind": "at", "every_seconds": None, "at": "2001-01-01T00:00:00Z"}, "at"),
+    ({"schedule_kind": "at", "every_seconds": None, "at": "next tuesday"}, "at"),
+    ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
+    ({"schedule_kind": "hourly"}, "schedule_kind"),
+    ({"payload": {"kind": "app_agent_call", "agent_id": "x"}}, "payload.kind"),
+    ({"payload": {"kind": "agent_turn"}}, "payload.message"),
+    ({"misfire_policy": "sometimes"}, "misfire_policy"),
+    ({"name": "  "}, "name"),
+    ({"colour": "blue"}, "colour"),
+]
+
+
+def test_bad_fields_are_refused_naming_the_field(users: Users) -> None:
+    for overrides, field in BAD_FIELDS:
+        response = users.alice.post("/automations/jobs", json=_job(**overrides))
+        assert response.status_code == 400, (overrides, response.text)
+        error = response.json()["error"]
+        assert field in error["detail"], (overrides, error)
+        if field == "payload.kind":
+            assert "app agent calls arrive with apps" in error["message"]
+    assert users.alice.get("/automations/jobs").json()["jobs"] == []
+    response = users.alice.get("/automations/runs", params={"state": "finished"})
+    assert response.status_code == 400 and "state" in response.json()["error"]["detail"]
+    assert users.alice.get("/automations/runs", params={"state": "completed"}).json()["runs"] == []
+
+
+# -- the clock, the agents queue and the turn ----------------------------------------------------------------
+def _every_second_job(client: httpx.Client, **overrides: Any) -> dict[str, Any]:
+    return _create(client, every_seconds=1, misfire_policy="fire_all", **overrides)
+
+
+def test_every_job_fires_once_per_period_and_a_failing_turn_retries_then_fails(users: Users) -> None:
+    job = _every_second_job(users.alice, max_retries=1, retry_backoff_seconds=0)
+    runs = _wait_runs(users.alice, job["id"], 3, ended=True)
+    users.alice.patch(f"/automations/jobs/{job['id']}", json={"enabled": False})
+    runs = _wait_runs(users.alice, job["id"], 3, ended=True)
+    times = [dt.datetime.fromisoformat(run["fire_time"].replace("Z", "+00:00")) for run in runs]
+    start = dt.datetime.fromisoformat(job["next_fire_at"].replace("Z", "+00:00"))
+    # One run per period, each on its own second from the first firing: none twice, none skipped.
+    assert times == [start + dt.timedelta(seconds=n) for n in range(len(times))]
+    for run in runs[:3]:
+        assert run["status"] == "failed" and run["attempt"] == 2, run
+        assert "chat turns are not available" in run["error"]
+        assert run["trigger"] == "schedule" and run["output"] is None
+
+
+def test_one_shot_fires_once_then_disables_and_a_run_replays(users: Users) -> None:
+    at = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)).isoformat()
+    job = _create(users.alice, schedule_kind="at", every_seconds=None, at=at, max_retries=0)
+    [run] = _wait_runs(users.alice, job["id"], 1, ended=True)
+    time.sleep(1.2)  # a second tick later, still one run
+    assert len(_runs(users.alice, job["id"])) == 1
+    [row] = users.alice.get("/automations/jobs").json()["jobs"]
+    assert row["enabled"] is False and row["next_fire_at"] is None and row["last_fired_at"] is not None
+    assert run["attempt"] == 1 and run["status"] == "failed"
+
+    assert users.bob.post(f"/automations/runs/{run['id']}/replay", json={}).status_code == 404
+    replay = users.alice.post(f"/automations/runs/{run['id']}/replay", json={})
+    assert replay.status_code == 201, replay.text
+    again = replay.json()["run"]
+    assert again["replay_of"] == run["id"] and again["trigger"] == "replay" and again["id"] != run["id"]
+    done = [r for r in _wait_runs(users.alice, job["id"], 2, ended=True) if r["id"] == again["id"]]
+    assert done and done[0]["status"] in TERMINAL
+    assert users.bob.get("/automations/runs").json()["runs"] == []
+
+
+# -- firing, straight on the database -------------------------------------------------------------------------
+@pytest.fixture
+def writer(sqlite_settings: Settings) -> Iterator[Any]:
+    app = create_app(sqlite_settings, workers=False)
+    with unit_of_work(app.state.ara.writer) as session:
+        session.add(User(username="carol@local", password_hash="!", role="viewer", teams=[]))
+    yield app.state.ara.writer
+    app.state.ara.engine.dispose()
+
+
+def _carol(session: Any) -> int:
+    return int(session.scalar(select(User.id).where(User.username == "carol@local")))
+
+
+@pytest.mark.parametrize(("policy", "expected"), [("fire_latest_only", 1), ("fire_all", 5), ("skip_if_late", 0)])
+def test_missed_firings_follow_the_misfire_policy(writer: Any, policy: str, expected: int) -> None:
+    with unit_of_work(writer) as session:
+        job = service.create_job(session, _carol(session), _job(every_seconds=200, misfire_policy=policy))
+        first = job.next_fire_at
+    assert first is not None
+    later = first + dt.timedelta(seconds=4 * 200 + 150)  # five firings missed, the latest 150 s ago
+    with unit_of_work(writer) as session:
+        created = service.fire_due(session, later)
+    with unit_of_work(writer) as session:
+        runs = session.scalars(select(AutomationRun).order_by(AutomationRun.fire_time)).all()
+        assert sorted(run.id for run in runs) == sorted(created) and len(runs) == expected
+        if expected:
+            assert [run.fire_time for run in runs] == [first + dt.timedelta(seconds=200 * n) for n in range(5)][
+                -expected:
+            ]
+        stored = session.get(AutomationJob, job.id)
+        assert stored is not None and stored.next_fire_at == first + dt.timedelta(seconds=1000)
+        assert service.fire_due(session, later) == []  # nothing due twice
+
+
+def test_a_rolled_back_firing_leaves_neither_run_nor_advance(writer: Any) -> None:
+    with unit_of_work(writer) as session:
+        job_id = service.create_job(session, _carol(session), _job(every_seconds=60)).id
+    session = writer()
+    try:
+        job = session.get(AutomationJob, job_id)
+        assert job is not None and job.next_fire_at is not None
+        first = job.next_fire_at
+        assert len(service.fire_due(session, first + dt.timedelta(seconds=1))) == 1
+        session.rollback()
+    finally:
+        session.close()
+    with unit_of_work(writer) as session:
+        assert session.scalar(select(func.count()).select_from(AutomationRun)) == 0
+        stored = session.get(AutomationJob, job_id)
+        assert stored is not None and stored.next_fire_at == first and stored.last_fired_at is None
+
+
+@pytest.mark.postgres
+def test_every_job_fires_on_the_procrastinate_agents_queue(tmp_path: Path) -> None:
+    with fresh_postgres_database() as url:
+        settings = make_settings(tmp_path, url, engine={"poll_interval": 0.1})
+        with serving(settings) as running:
+            job = _every_second_job(running.alice, max_retries=0)
+            runs = _wait_runs(running.alice, job["id"], 2, ended=True, timeout=30)
+            running.alice.patch(f"/automations/jobs/{job['id']}", json={"enabled": False})
+            start = dt.datetime.fromisoformat(job["next_fire_at"].replace("Z", "+00:00"))
+            times = [dt.datetime.fromisoformat(run["fire_time"].replace("Z", "+00:00")) for run in runs]
+            assert times == [start + dt.timedelta(seconds=n) for n in range(len(times))]
+            assert all(run["status"] == "failed" and run["attempt"] == 1 for run in runs), runs
+            assert "chat turns are not available" in runs[0]["error"]
