@@ -34,7 +34,9 @@ def serve(
     import uvicorn
 
     from ara.db.procrastinate_schema import SchemaMismatch
+    from ara.errors import ConfigError
     from ara.playbooks.artifact_url import open_store
+    from ara.runtime.sandbox.select import sandbox_warning
     from ara.server.app import create_app
 
     settings = get_settings()
@@ -50,6 +52,13 @@ def serve(
             )
             raise typer.Exit(2)
     open_store(settings)  # a bad ARA_ENGINE__ARTIFACTS_URL stops the start (exit 2), not a run's first artifact
+    try:
+        sandbox_notice = sandbox_warning(settings.runtime)  # the agent runtime's weaker fallback is announced
+    except ConfigError as exc:
+        typer.echo(f"Refusing to start: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    if sandbox_notice:
+        typer.echo(sandbox_notice, err=True)
     try:
         app = create_app(settings)
     except SchemaMismatch as exc:

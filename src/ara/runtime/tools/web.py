@@ -1,0 +1,130 @@
+"""``web_fetch`` (a page as readable text) and ``web_search`` (through the configured provider).
+
+``web_fetch`` runs on the server, not in the sandbox, so it must not become a way into the server's network: each
+hop's host is resolved and private, loopback, link-local, multicast and reserved addresses are refused unless
+``runtime.web_fetch_allow_private``; redirects are followed by hand so every hop is checked again."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import html2text
+import httpx
+
+from ara.errors import ToolFailed
+from ara.runtime.tools.args import builtin
+from ara.runtime.tools.base import ToolContext
+
+MAX_REDIRECTS = 5
+TIMEOUT_SECONDS = 20.0
+MAX_FETCH_BYTES = 5 * 1024 * 1024
+USER_AGENT = "Ara-runtime/1 (web_fetch)"
+
+
+def check_url(url: str, *, allow_private: bool) -> None:
+    """Refuses a URL that is not http(s), or whose host resolves to an address the server must not reach."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise ToolFailed(f"web_fetch: only http and https URLs are fetched, not {parts.scheme or 'this'!r}: {url}")
+    if not parts.hostname:
+        raise ToolFailed(f"web_fetch: no host in {url}")
+    if allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ToolFailed(f"web_fetch: cannot resolve {parts.hostname}: {exc}") from None
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not address.is_global or address.is_multicast:
+            raise ToolFailed(
+                f"web_fetch: {parts.hostname} resolves to {address}, a private, loopback, link-local or reserved "
+                "address (refused unless ARA_RUNTIME__WEB_FETCH_ALLOW_PRIVATE=true)"
+            )
+
+
+def _body(response: httpx.Response) -> bytes:
+    data = bytearray()
+    for chunk in response.iter_bytes():
+        data += chunk
+        if len(data) > MAX_FETCH_BYTES:
+            break
+    return bytes(data[:MAX_FETCH_BYTES])
+
+
+def readable(content_type: str, data: bytes, encoding: str | None) -> str:
+    """HTML as Markdown-ish text; other text as it is; binary refused."""
+    text = data.decode(encoding or "utf-8", errors="replace")
+    if "html" in content_type:
+        converter = html2text.HTML2Text()
+        converter.body_width = 0
+        converter.ignore_images = True
+        return converter.handle(text)
+    if content_type.startswith("text/") or "json" in content_type or "xml" in content_type or not content_type:
+        return text
+    raise ToolFailed(f"web_fetch: the response is {content_type}, not text")
+
+
+def web_fetch(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    url = args["url"]
+    cap = min(args.get("max_chars", ctx.settings.web_fetch_max_chars), ctx.settings.web_fetch_max_chars)
+    with httpx.Client(follow_redirects=False, timeout=TIMEOUT_SECONDS, headers={"User-Agent": USER_AGENT}) as client:
+        for _ in range(MAX_REDIRECTS + 1):
+            check_url(url, allow_private=ctx.settings.web_fetch_allow_private)
+            try:
+                with client.stream("GET", url) as response:
+                    if response.is_redirect and "location" in response.headers:
+                        url = urljoin(url, response.headers["location"])
+                        continue
+                    data = _body(response)
+            except httpx.HTTPError as exc:
+                raise ToolFailed(f"web_fetch: {url}: {exc}") from None
+            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            text = readable(content_type, data, response.encoding)
+            return {
+                "url": url,
+                "status": response.status_code,
+                "content_type": content_type,
+                "text": text[:cap],
+                "truncated": len(text) > cap,
+            }
+    raise ToolFailed(f"web_fetch: more than {MAX_REDIRECTS} redirects")
+
+
+def web_search(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    endpoint = ctx.settings.web_search_url
+    if not endpoint:
+        raise ToolFailed("web_search: no web search provider is configured (ARA_RUNTIME__WEB_SEARCH_URL)")
+    try:
+        response = httpx.get(endpoint, params={"q": args["query"]}, timeout=TIMEOUT_SECONDS)
+        response.raise_for_status()
+        found = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise ToolFailed(f"web_search: the provider failed: {exc}") from None
+    results = found.get("results") if isinstance(found, dict) else found
+    if not isinstance(results, list):
+        raise ToolFailed("web_search: the provider did not answer a JSON list of results")
+    return {"query": args["query"], "results": results}
+
+
+WEB_FETCH = builtin(
+    "web_fetch",
+    "Fetch an http(s) URL and return its content as readable text (HTML converted, length capped).",
+    {
+        "properties": {
+            "url": {"type": "string", "description": "An http or https URL."},
+            "max_chars": {"type": "integer", "minimum": 1, "description": "Keep at most this many characters."},
+        },
+        "required": ["url"],
+    },
+    web_fetch,
+)
+WEB_SEARCH = builtin(
+    "web_search",
+    "Search the web through the server's configured search provider; answers a list of results.",
+    {"properties": {"query": {"type": "string", "description": "What to search for."}}, "required": ["query"]},
+    web_search,
+)
