@@ -11,6 +11,7 @@ AraError
 ├── ToolFailed                400  (a runtime tool refused or failed; the model gets the message as text)
 ├── Unavailable               503  (nothing to serve it yet: no active runtime session, no connected peer)
 ├── TimedOut                  504  (a peer did not answer in time: a control-channel call)
+├── ModelFailed               502  (the model provider refused or failed a chat turn; its status and text)
 └── ConfigError               (raised at start-up, never over HTTP)
 """
 
@@ -84,6 +85,10 @@ class Unavailable(AraError):
 
 class TimedOut(AraError):
     code = "timed_out"
+
+
+class ModelFailed(AraError):
+    code = "model_failed"
 
 
 class ConfigError(AraError):

@@ -34,22 +34,22 @@ def _variants(secrets: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(found, key=len, reverse=True))
 
 
-def scrub(text: str, secrets: list[str]) -> str:
+def scrub(text: str, secrets: list[str], marker: str = REDACTED) -> str:
     for secret in _variants(tuple(secrets)):
-        text = text.replace(secret, REDACTED)
+        text = text.replace(secret, marker)
     return text
 
 
-def scrub_tree(value: Any, secrets: list[str]) -> Any:
+def scrub_tree(value: Any, secrets: list[str], marker: str = REDACTED) -> Any:
     """Every string (keys too) inside lists and dicts, scrubbed; other values as they are."""
     if not secrets:
         return value
     if isinstance(value, str):
-        return scrub(value, secrets)
+        return scrub(value, secrets, marker)
     if isinstance(value, list | tuple):
-        return [scrub_tree(item, secrets) for item in value]
+        return [scrub_tree(item, secrets, marker) for item in value]
     if isinstance(value, dict):
-        return {scrub_tree(key, secrets): scrub_tree(item, secrets) for key, item in value.items()}
+        return {scrub_tree(key, secrets, marker): scrub_tree(item, secrets, marker) for key, item in value.items()}
     return value
 
 

@@ -25,6 +25,8 @@ from ara.records import models as rm
 from ara.records.expiry import expire_silent_playbooks
 from ara.records.idempotency import prune
 from ara.runtime.automations.service import any_due, fire_due
+from ara.runtime.recording import close_stopped_sessions
+from ara.runtime.sessions import stop_idle_sessions
 
 log = logging.getLogger("ara.engine")
 # Records events are looked for in this window behind each tick (the trigger key makes repeats no-ops), so a
@@ -39,6 +41,7 @@ def tick(ctx: EngineContext, now: dt.datetime) -> None:
         (fire_schedules, now),
         (fire_records_events, now - RECORDS_EVENT_WINDOW),
         (fire_automations, now),
+        (stop_idle_runtime_sessions, now),
     ):
         try:
             part(ctx, argument)
@@ -172,6 +175,17 @@ def expire_overdue(ctx: EngineContext, now: dt.datetime) -> None:
             assert run.start_time is not None
             if run.start_time + dt.timedelta(seconds=run.timeout) <= now:
                 end_run(session, run, RunStatus.TIMED_OUT, f"run timed out after {run.timeout}s")
+
+
+def stop_idle_runtime_sessions(ctx: EngineContext, now: dt.datetime) -> None:
+    """Stop runtime sessions unused for ``runtime.idle_ttl_seconds`` (their files stay) and close their records
+    playbooks."""
+    with unit_of_work(ctx.writer) as session:
+        stopped = stop_idle_sessions(session, ctx.settings, now)
+        if stopped:
+            close_stopped_sessions(session)
+    if stopped:
+        log.info("%s idle runtime session(s) stopped", stopped)
 
 
 def sweep_records(ctx: EngineContext, now: dt.datetime) -> None:

@@ -11,11 +11,23 @@ from fastapi import FastAPI
 import ara
 from ara.db.migrate import upgrade
 from ara.lifecycle.executor import Executor, attach
+from ara.runtime.agent.providers import ModelClients
 from ara.server.errors import install_error_handlers
 from ara.server.limits import BodyLimit, NulFreePath
 from ara.server.middleware import AuthenticationMiddleware
 from ara.server.openapi import install_openapi
-from ara.server.routes import automations, catalog, health, playbooks, records, users
+from ara.server.routes import (
+    auth_cli,
+    automations,
+    catalog,
+    chat,
+    health,
+    playbooks,
+    records,
+    runtime,
+    runtime_files,
+    users,
+)
 from ara.server.state import AppState
 from ara.settings import Settings
 
@@ -45,9 +57,11 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
             if state.executor is not None:
                 state.executor.stop()
                 state.executor = None
+            await app.state.model_clients.close()
 
     app = FastAPI(title="Ara", version=ara.__version__, redirect_slashes=False, lifespan=lifespan)
     app.state.ara = state
+    app.state.model_clients = ModelClients()  # the chat routes' model endpoints, kept open between turns
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.server.max_body_bytes)
     app.add_middleware(NulFreePath)
@@ -58,6 +72,10 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.include_router(catalog.router)
     app.include_router(users.router)
     app.include_router(health.router)
+    app.include_router(auth_cli.router)
+    app.include_router(runtime.router)
+    app.include_router(runtime_files.router)
+    app.include_router(chat.router)
     app.include_router(automations.router)
     install_openapi(app)
     return app

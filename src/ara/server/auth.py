@@ -1,9 +1,11 @@
 """Who is calling (HTTP basic, password verified once then cached; or a bearer token) and may they call this
 path at all, decided before the request body is read (``ara.server.middleware``).
 
-- ``/healthcheck`` and ``/playbook/webhook/...`` (webhooks check their own credentials) are never checked here.
-- Ara's own surfaces (``/playbook...``, ``/artifacts/...``, ``/api/v1/catalog``, ``/api/v1/users``) always need
-  a login; the routes then check the role or grant for what is asked.
+- ``/healthcheck``, ``/playbook/webhook/...`` (webhooks check their own credentials) and ``/session/ssh/proxy``
+  (a proxy token, checked by the SSH bridge) are never checked here.
+- Ara's own surfaces (``/playbook...``, ``/artifacts/...``, ``/api/v1/catalog``, ``/api/v1/users``, the runtime's
+  ``/session...``, ``/chat``, ``/v1/chat``, ``/automations...`` and the SDK's ``/auth/cli/whoami``,
+  ``/apps/api-key/rotate``) always need a login; the routes then check the role, grant or owner for what is asked.
 - Everything else (the records API ``/api/v1``, its index ``/api``, ``/openapi.json``, ``/docs``) is open
   unless ``read_login_required`` / ``write_login_required`` say otherwise, as in ARA. A write to the records
   API by a known user needs ``RECORD_WRITER`` (operator) or above: a viewer is refused with 403, while an
@@ -63,8 +65,21 @@ def authenticate(request: Request, state: AppState, session: Session) -> Identit
 
 
 RECORD_WRITER = "operator"
-UNCHECKED = ("/healthcheck", "/playbook/webhook/")
-ALWAYS_LOGIN = ("/playbook", "/artifacts", "/api/v1/catalog", "/api/v1/users", "/automations")
+# ``/session/ssh/proxy`` carries a proxy token, which the SSH bridge checks itself.
+UNCHECKED = ("/healthcheck", "/playbook/webhook/", "/session/ssh/proxy")
+ALWAYS_LOGIN = (
+    "/playbook",
+    "/artifacts",
+    "/api/v1/catalog",
+    "/api/v1/users",
+    # The agent runtime and the ``ara-sdk`` CLI's key routes: a user key (bearer) or a password.
+    "/session",
+    "/chat",
+    "/v1/chat",
+    "/automations",
+    "/auth/cli/whoami",
+    "/apps/api-key/rotate",
+)
 
 
 def _under(path: str, prefix: str) -> bool:

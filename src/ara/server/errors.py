@@ -15,6 +15,7 @@ from ara.errors import (
     AraError,
     BodyNotJson,
     InvalidTransition,
+    ModelFailed,
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
@@ -36,6 +37,7 @@ STATUS_BY_ERROR: dict[type[AraError], int] = {
     ToolFailed: 400,
     Unavailable: 503,
     TimedOut: 504,
+    ModelFailed: 502,
 }
 
 DRF_PREFIXES = ("/api/",)
@@ -112,7 +114,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _request_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         detail: dict[str, list[str]] = {}
         for item in error.errors():
-            loc = [str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path")]
+            loc = [str(part) for part in item.get("loc", ())]
+            if loc and loc[0] in ("body", "query", "path", "header"):  # where it was, not which field (``?path=``)
+                loc = loc[1:]
             if item.get("type") == "json_invalid":
                 return parse_error(request, item.get("msg", "invalid JSON"))
             detail.setdefault(".".join(loc) or "non_field_errors", []).append(item.get("msg", "Invalid value."))

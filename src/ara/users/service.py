@@ -107,11 +107,25 @@ def list_users(session: Session) -> list[User]:
 
 def create_token(session: Session, *, username: str, name: str) -> str:
     """Returns the token text; only its sha256 is stored."""
-    user = _get(session, username)
+    return mint_token(session, _get(session, username).id, name)[0]
+
+
+def mint_token(session: Session, user_id: int, name: str) -> tuple[str, ApiToken]:
+    """A new token for the user: its text (shown once) and its row."""
     token = "ara_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(name=name, token_sha256=_sha256(token), user_id=user.id))
+    row = ApiToken(name=name[:255], token_sha256=_sha256(token), user_id=user_id)
+    session.add(row)
     session.flush()
-    return token
+    return token, row
+
+
+def revoke_token(session: Session, user_id: int, token: str) -> ApiToken | None:
+    """Deletes the user's token with this text (refused from the next request on); the row, or None."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _sha256(token), ApiToken.user_id == user_id))
+    if row is not None:
+        session.delete(row)
+        session.flush()
+    return row
 
 
 def _sha256(text: str) -> str:

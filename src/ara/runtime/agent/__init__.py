@@ -1,0 +1,1 @@
+"""The agent loop: model providers, the system prompt, stored chats, the tool loop and its UI-message stream."""

@@ -1,0 +1,91 @@
+"""Stored chats (``chatId`` on the wire): the OpenAI messages of every turn, in order, so a later turn continues
+where the last one ended. A chat belongs to one user: anyone else's ``chatId`` is 404. A client may name a new
+chat itself (the Vercel AI SDK makes its ids client-side); with none, the server makes one and returns it.
+
+Functions take the caller's session and never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ara.db.types import utcnow
+from ara.errors import NotFound, ValidationFailed
+from ara.runtime.models import Conversation, ConversationMessage
+
+MAX_ID_CHARS = 255
+
+
+def check_chat_id(chat_id: Any, field: str) -> str | None:
+    """``None`` for a new chat; the id otherwise (printable, at most 255 characters)."""
+    if chat_id is None or chat_id == "":
+        return None
+    if not isinstance(chat_id, str) or not chat_id.strip():
+        raise ValidationFailed({field: ["must be a non-empty string"]})
+    if len(chat_id) > MAX_ID_CHARS or not chat_id.isprintable():
+        raise ValidationFailed({field: [f"must be printable and at most {MAX_ID_CHARS} characters"]})
+    return chat_id
+
+
+def open_conversation(session: Session, *, user_id: int, chat_id: str | None, session_id: str) -> Conversation:
+    """The caller's chat ``chat_id`` (created under that id when nobody has it yet), or a new chat. The row is
+    locked for the rest of the transaction, so two turns of one chat append in turn."""
+    if chat_id is not None:
+        found = session.scalar(select(Conversation).where(Conversation.id == chat_id).with_for_update())
+        if found is not None:
+            if found.user_id != user_id:
+                raise NotFound(f"no conversation {chat_id!r}")
+            found.session_id = session_id
+            return found
+    conversation = Conversation(user_id=user_id, session_id=session_id)
+    if chat_id is None:  # a fresh random id: nothing to collide with
+        session.add(conversation)
+        session.flush()
+        return conversation
+    conversation.id = chat_id
+    try:
+        with session.begin_nested():
+            session.add(conversation)
+            session.flush()
+    except IntegrityError:
+        # Another request created this id meanwhile: theirs if it is the same user's, else still not ours.
+        return open_conversation(session, user_id=user_id, chat_id=chat_id, session_id=session_id)
+    return conversation
+
+
+def load_messages(session: Session, conversation_id: str) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(ConversationMessage.message)
+        .where(ConversationMessage.conversation_id == conversation_id)
+        .order_by(ConversationMessage.seq)
+    )
+    return [dict(message) for message in rows]
+
+
+def append_messages(session: Session, conversation_id: str, messages: Iterable[dict[str, Any]]) -> None:
+    """After the stored ones; the conversation's row lock orders two turns of one chat appending at once."""
+    batch = list(messages)
+    if not batch:
+        return
+    conversation = session.scalar(select(Conversation).where(Conversation.id == conversation_id).with_for_update())
+    if conversation is None:
+        raise NotFound(f"no conversation {conversation_id!r}")
+    last = session.scalar(
+        select(func.max(ConversationMessage.seq)).where(ConversationMessage.conversation_id == conversation_id)
+    )
+    add_messages(session, conversation, 0 if last is None else last + 1, batch)
+
+
+def add_messages(session: Session, conversation: Conversation, start: int, messages: list[dict[str, Any]]) -> None:
+    """``messages`` numbered from ``start``: for a caller that holds the conversation's lock and knows its
+    length (the turn that just opened it)."""
+    conversation.updated_at = utcnow()
+    session.add_all(
+        ConversationMessage(conversation_id=conversation.id, seq=start + offset, message=message)
+        for offset, message in enumerate(messages)
+    )
+    session.flush()

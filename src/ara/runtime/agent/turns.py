@@ -1,0 +1,138 @@
+"""One chat turn of a user, around the loop: find their running session and chat, store the new message, open
+the turn's play in the records; then, as the loop runs, store each message and record each tool call in short
+transactions of their own (never one held across a model call), and close the play when the turn ends, fails or
+is cancelled."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from sqlalchemy.orm import Session, sessionmaker
+
+from ara.db.session import unit_of_work
+from ara.runtime import recording
+from ara.runtime.agent.conversations import add_messages, append_messages, load_messages, open_conversation
+from ara.runtime.agent.events import Event, Failed, Finished, Message, ToolOutput
+from ara.runtime.agent.loop import Turn, run_turn
+from ara.runtime.agent.prompt import system_prompt
+from ara.runtime.agent.providers import Endpoint, ModelClients, ModelRef, endpoint_for, parse_model
+from ara.runtime.agent.request import ChatInput
+from ara.runtime.models import RuntimeSession
+from ara.runtime.sessions import running_session
+from ara.runtime.tools.base import Tool, ToolContext, ToolOutcome
+from ara.runtime.tools.builtin import BUILTINS
+from ara.runtime.tools.context import context_for
+from ara.settings import Settings
+
+logger = logging.getLogger(__name__)
+INTERNAL = "internal error: the turn failed (the server's log has the details)"
+PLAY_NAME_CHARS = 80
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A turn ready to run: everything read, the user's message stored, the play opened."""
+
+    runtime_session_id: str
+    conversation_id: str
+    play_id: int
+    model: ModelRef
+    endpoint: Endpoint
+    messages: list[dict[str, Any]]
+    context: ToolContext
+    tools: dict[str, Tool]
+
+
+def prepare(writer: sessionmaker[Session], settings: Settings, user_id: int, chat: ChatInput) -> Prepared:
+    """Checked before anything streams: the model (400), its provider's key (503), a running session (503), the
+    chat being the caller's (404)."""
+    model = parse_model(chat.model, settings.runtime)
+    endpoint = endpoint_for(model, settings.runtime)
+    user_message = {"role": "user", "content": chat.message}
+    with unit_of_work(writer) as session:
+        runtime_session = running_session(session, user_id, None)
+        conversation = open_conversation(session, user_id=user_id, chat_id=chat.chat_id, session_id=runtime_session.id)
+        history = load_messages(session, conversation.id) if chat.chat_id is not None else []
+        add_messages(session, conversation, len(history), [user_message])
+        recording.session_playbook(session, settings, runtime_session)
+        play_id = recording.begin_turn(session, runtime_session, name=_play_name(chat.message))
+        context = context_for(settings, runtime_session)
+        ids = runtime_session.id, conversation.id
+    tools = dict(BUILTINS)
+    today = dt.datetime.now(dt.UTC).date()
+    system = {"role": "system", "content": system_prompt(context.workspace, tools.values(), today)}
+    return Prepared(ids[0], ids[1], play_id, model, endpoint, [system, *history, user_message], context, tools)
+
+
+def _play_name(message: str) -> str:
+    line = " ".join(message.split())
+    return "chat: " + (line if len(line) <= PLAY_NAME_CHARS else line[: PLAY_NAME_CHARS - 1] + "…")
+
+
+class TurnRunner:
+    """Runs a prepared turn, storing and recording as it goes."""
+
+    def __init__(self, writer: sessionmaker[Session], settings: Settings, models: ModelClients) -> None:
+        self.writer = writer
+        self.settings = settings
+        self.models = models
+
+    async def events(self, prepared: Prepared) -> AsyncIterator[Event]:
+        turn = Turn(
+            client=self.models.client(prepared.endpoint),
+            model=prepared.model.name,
+            messages=list(prepared.messages),
+            tools=prepared.tools,
+            context=prepared.context,
+            max_turns=self.settings.runtime.max_turns,
+            secrets=(prepared.endpoint.api_key,),
+        )
+        pending: list[dict[str, Any]] = []
+        ended: Event | None = None
+        try:
+            async with aclosing(run_turn(turn)) as events:
+                async for event in events:
+                    if isinstance(event, Failed | Finished):
+                        ended = event  # reported once the turn is stored and its play closed
+                        break
+                    if isinstance(event, Message):
+                        pending.append(event.message)
+                    elif isinstance(event, ToolOutput):
+                        await anyio.to_thread.run_sync(self._record, prepared, event.outcome, pending)
+                        pending = []
+                    yield event
+        except Exception:
+            logger.exception("chat turn %s of session %s failed", prepared.play_id, prepared.runtime_session_id)
+            ended = Failed(INTERNAL)
+        finally:
+            # Also when the client went away (cancelled): the play must not stay "running".
+            with anyio.CancelScope(shield=True):
+                failed = not isinstance(ended, Finished)
+                await anyio.to_thread.run_sync(self._finish, prepared, pending, failed)
+        if ended is not None:
+            yield ended
+
+    def _record(self, prepared: Prepared, outcome: ToolOutcome, messages: list[dict[str, Any]]) -> None:
+        with unit_of_work(self.writer) as session:
+            append_messages(session, prepared.conversation_id, messages)
+            runtime_session = session.get(RuntimeSession, prepared.runtime_session_id)
+            if runtime_session is not None:
+                recording.record_tool_call(
+                    session,
+                    runtime_session,
+                    outcome,
+                    play_id=prepared.play_id,
+                    secrets=tuple(prepared.context.secrets.values()),
+                )
+
+    def _finish(self, prepared: Prepared, messages: list[dict[str, Any]], failed: bool) -> None:
+        with unit_of_work(self.writer) as session:
+            append_messages(session, prepared.conversation_id, messages)
+            recording.end_turn(session, prepared.play_id, failed=failed)

@@ -1,0 +1,200 @@
+"""A runtime session in the records model, so one query ("failed results since yesterday") covers Ansible runs,
+playbook runs and agent tool calls: the session is a playbook (label ``runtime``), each chat turn a play, each tool
+call a task with one result on host ``sandbox`` (ok or failed; content ``{args, output, error}`` with secret values
+masked). Direct calls (``POST /session/runtime/tools/execute``, the terminal) share one play per session named
+``direct tool calls``.
+
+Every function writes through the records resources in the caller's transaction and never commits. The session's
+row is locked before its recording is looked up, so two concurrent calls of a new session make one playbook."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import uuid
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ara.db.types import utcnow
+from ara.records import models as m
+from ara.records.resources import RESOURCES
+from ara.records.status import PlaybookStatus, PlayStatus
+from ara.redaction import scrub_tree
+from ara.runtime.models import SESSION_STOPPED, RuntimeSession
+from ara.runtime.tools.base import ToolOutcome
+from ara.settings import Settings
+from ara.users.models import User
+
+LABEL = "runtime"
+HOST = "sandbox"
+DIRECT_PLAY = "direct tool calls"
+MASK = "********"
+
+
+def _path(username: str, session_id: str) -> str:
+    return f"runtime://{username}/{session_id}"[:255]
+
+
+def _locked(session: Session, runtime_session: RuntimeSession) -> RuntimeSession:
+    """The session's row, locked for this transaction (PostgreSQL; SQLite writers are serialised anyway)."""
+    session.flush()  # pending changes to the row are written before it is read again
+    locked = session.get(RuntimeSession, runtime_session.id, with_for_update=True, populate_existing=True)
+    return locked if locked is not None else runtime_session
+
+
+def session_playbook(session: Session, settings: Settings | None, runtime_session: RuntimeSession) -> int:
+    """The session's records playbook, created on first use with its file (tasks need one) and host."""
+    row = _locked(session, runtime_session)
+    if row.playbook_id is not None:
+        runtime_session.playbook_id = row.playbook_id
+        return row.playbook_id
+    username = session.scalar(select(User.username).where(User.id == row.user_id)) or str(row.user_id)
+    path = _path(username, row.id)
+    arguments: dict[str, Any] = {"session_id": row.id, "network": row.network}
+    if settings is not None:
+        arguments["sandbox"] = settings.runtime.sandbox
+    playbook = RESOURCES["playbooks"].add(
+        session,
+        {
+            "name": f"runtime session {row.id}",
+            "path": path,
+            "ansible_version": "n/a",
+            "status": PlaybookStatus.RUNNING,
+            "labels": [LABEL],
+            "arguments": arguments,
+            "controller": socket.gethostname()[:255],
+            "user": username[:255],
+        },
+    )
+    RESOURCES["files"].add(
+        session, {"path": path, "content": f"Agent runtime session {row.id} of {username}\n", "playbook": playbook.id}
+    )
+    RESOURCES["hosts"].add(session, {"name": HOST, "playbook": playbook.id})
+    row.playbook_id = runtime_session.playbook_id = playbook.id
+    session.flush()
+    return int(playbook.id)
+
+
+def begin_turn(session: Session, runtime_session: RuntimeSession, *, name: str) -> int:
+    """A new play for one chat turn; its id."""
+    playbook_id = session_playbook(session, None, runtime_session)
+    play = RESOURCES["plays"].add(
+        session,
+        {"playbook": playbook_id, "name": name[:255], "uuid": str(uuid.uuid4()), "status": PlayStatus.RUNNING},
+    )
+    return int(play.id)
+
+
+def end_turn(session: Session, play_id: int, *, failed: bool) -> None:
+    """Ends the turn's play; a failed turn marks the session's playbook ``failed`` (it stays so when it closes)."""
+    play = session.get(m.Play, play_id)
+    if play is None:
+        return
+    RESOURCES["plays"].amend(session, play, {"status": PlayStatus.COMPLETED, "ended": utcnow().isoformat()})
+    if failed:
+        playbook = session.get(m.Playbook, play.playbook_id)
+        if playbook is not None:
+            RESOURCES["playbooks"].amend(session, playbook, {"status": PlaybookStatus.FAILED})
+
+
+def _direct_play(session: Session, playbook_id: int) -> int:
+    found = session.scalar(
+        select(m.Play.id).where(m.Play.playbook_id == playbook_id, m.Play.name == DIRECT_PLAY).order_by(m.Play.id)
+    )
+    if found is not None:
+        return int(found)
+    play = RESOURCES["plays"].add(
+        session,
+        {"playbook": playbook_id, "name": DIRECT_PLAY, "uuid": str(uuid.uuid4()), "status": PlayStatus.RUNNING},
+    )
+    return int(play.id)
+
+
+def record_tool_call(
+    session: Session,
+    runtime_session: RuntimeSession,
+    outcome: ToolOutcome,
+    *,
+    play_id: int | None,
+    secrets: Collection[str] = (),
+) -> None:
+    """One tool call: a task ``<tool>`` (action ``ara_runtime.<tool>``) with its result on host ``sandbox``."""
+    playbook_id = session_playbook(session, None, runtime_session)
+    if play_id is None:
+        play_id = _direct_play(session, playbook_id)
+    file_id = session.scalar(select(func.min(m.File.id)).where(m.File.playbook_id == playbook_id))
+    host = session.scalar(select(m.Host).where(m.Host.playbook_id == playbook_id, m.Host.name == HOST))
+    if file_id is None or host is None:  # a recording someone edited through the records API: make them again
+        file_id = (
+            RESOURCES["files"]
+            .add(session, {"path": f"runtime://{runtime_session.id}", "content": "", "playbook": playbook_id})
+            .id
+        )
+        host = RESOURCES["hosts"].add(session, {"name": HOST, "playbook": playbook_id})
+    ended = utcnow()
+    started = (ended - dt.timedelta(seconds=max(outcome.duration_seconds, 0.0))).isoformat()
+    lineno = (session.scalar(select(func.count()).select_from(m.Task).where(m.Task.play_id == play_id)) or 0) + 1
+    task = RESOURCES["tasks"].add(
+        session,
+        {
+            "playbook": playbook_id,
+            "play": play_id,
+            "file": file_id,
+            "name": outcome.name,
+            "action": f"ara_runtime.{outcome.name}",
+            "lineno": lineno,
+            "handler": False,
+            "status": "completed" if outcome.ok else "failed",
+            "uuid": str(uuid.uuid4()),
+            "started": started,
+            "ended": ended.isoformat(),
+        },
+    )
+    masked = [value for value in secrets if value]
+    content = scrub_tree({"args": outcome.args, "output": outcome.output, "error": outcome.error}, masked, MASK)
+    status = "ok" if outcome.ok else "failed"
+    RESOURCES["results"].add(
+        session,
+        {
+            "playbook": playbook_id,
+            "play": play_id,
+            "task": task.id,
+            "host": host.id,
+            "status": status,
+            "content": content,
+            "started": started,
+            "ended": ended.isoformat(),
+        },
+    )
+    RESOURCES["hosts"].amend(session, host, {status: getattr(host, status) + 1})
+
+
+def close_session(session: Session, runtime_session: RuntimeSession) -> None:
+    """A stopped session's playbook ends: its running plays complete, it is ``completed`` (or stays ``failed``)."""
+    if runtime_session.playbook_id is None:
+        return
+    playbook = session.get(m.Playbook, runtime_session.playbook_id)
+    if playbook is None or playbook.ended is not None:
+        return
+    ended = (runtime_session.stopped_at or utcnow()).isoformat()
+    for play in session.scalars(
+        select(m.Play).where(m.Play.playbook_id == playbook.id, m.Play.status == PlayStatus.RUNNING)
+    ):
+        RESOURCES["plays"].amend(session, play, {"status": PlayStatus.COMPLETED, "ended": ended})
+    status = PlaybookStatus.FAILED if playbook.status == PlaybookStatus.FAILED else PlaybookStatus.COMPLETED
+    RESOURCES["playbooks"].amend(session, playbook, {"status": status, "ended": ended})
+
+
+def close_stopped_sessions(session: Session) -> int:
+    """Closes the playbooks of stopped sessions still open (after the idle stop); how many."""
+    open_ones = session.scalars(
+        select(RuntimeSession)
+        .join(m.Playbook, m.Playbook.id == RuntimeSession.playbook_id)
+        .where(RuntimeSession.status == SESSION_STOPPED, m.Playbook.ended.is_(None))
+    ).all()
+    for runtime_session in open_ones:
+        close_session(session, runtime_session)
+    return len(open_ones)
