@@ -24,44 +24,39 @@ from ara.runtime.automations.models import AutomationJob, AutomationRun
 from ara.server.app import create_app
 from ara.settings import Settings
 from ara.users.models import User
-from ara.users.service import create_token
 from tests.conftest import make_settings
 from tests.support.databases import fresh_postgres_database
+from tests.support.fake_llm import FakeLLM, call, failure, fake_llm, text
+from tests.support.runtime_users import ALICE, BOB, seed_runtime_users
 from tests.support.server import running_server
 
 TURN = {"kind": "agent_turn", "message": "Say hello"}
+ANSWER = "Hello from the scheduled turn"
 
 
 @dataclass
 class Users:
     url: str
+    model: FakeLLM
     alice: httpx.Client
     bob: httpx.Client
 
 
-def _seed(settings: Settings) -> dict[str, str]:
-    """Two users with a bearer token each (``ara token create`` does the same)."""
-    app = create_app(settings, workers=False)
-    tokens = {}
-    with unit_of_work(app.state.ara.writer) as session:
-        for name in ("alice@local", "bob@local"):
-            session.add(User(username=name, password_hash="!", role="viewer", teams=[]))
-            session.flush()
-            tokens[name] = create_token(session, username=name, name="test")
-    app.state.ara.engine.dispose()
-    return tokens
-
-
 @contextmanager
 def serving(settings: Settings) -> Iterator[Users]:
-    tokens = _seed(settings)
-    with running_server(settings) as url:
-        clients = [
-            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens[name]}"}, timeout=30)
-            for name in ("alice@local", "bob@local")
-        ]
+    """A real server whose model is a scripted one answering ``ANSWER`` unless told otherwise, and two users with
+    a user key each."""
+    users = seed_runtime_users(settings, ALICE, BOB)
+    with (
+        fake_llm(default=text(ANSWER)) as model,
+        pytest.MonkeyPatch.context() as patch,
+        running_server(settings) as url,
+    ):
+        patch.setenv("OPENAI_BASE_URL", model.url)
+        patch.setenv("OPENAI_API_KEY", "sk-test")
+        clients = [httpx.Client(base_url=url, headers=users[e].headers, timeout=30) for e in (ALICE, BOB)]
         try:
-            yield Users(url, *clients)
+            yield Users(url, model, *clients)
         finally:
             for client in clients:
                 client.close()
@@ -184,39 +179,98 @@ def _every_second_job(client: httpx.Client, **overrides: Any) -> dict[str, Any]:
     return _create(client, every_seconds=1, misfire_policy="fire_all", **overrides)
 
 
-def test_every_job_fires_once_per_period_and_a_failing_turn_retries_then_fails(users: Users) -> None:
-    job = _every_second_job(users.alice, max_retries=1, retry_backoff_seconds=0)
-    runs = _wait_runs(users.alice, job["id"], 3, ended=True)
+def _moment(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _assert_once_per_period(job: dict[str, Any], runs: list[dict[str, Any]]) -> None:
+    """One run per period, each for its own second from the first firing: none twice, none skipped."""
+    start = _moment(job["next_fire_at"])
+    assert [_moment(run["fire_time"]) for run in runs] == [start + dt.timedelta(seconds=n) for n in range(len(runs))]
+
+
+def test_every_job_fires_once_per_period_each_run_a_recorded_chat_turn(users: Users) -> None:
+    job = _every_second_job(users.alice)
+    _wait_runs(users.alice, job["id"], 2, ended=True)
     users.alice.patch(f"/automations/jobs/{job['id']}", json={"enabled": False})
-    runs = _wait_runs(users.alice, job["id"], 3, ended=True)
-    times = [dt.datetime.fromisoformat(run["fire_time"].replace("Z", "+00:00")) for run in runs]
-    start = dt.datetime.fromisoformat(job["next_fire_at"].replace("Z", "+00:00"))
-    # One run per period, each on its own second from the first firing: none twice, none skipped.
-    assert times == [start + dt.timedelta(seconds=n) for n in range(len(times))]
-    for run in runs[:3]:
-        assert run["status"] == "failed" and run["attempt"] == 2, run
-        assert "chat turns are not available" in run["error"]
-        assert run["trigger"] == "schedule" and run["output"] is None
+    runs = _wait_runs(users.alice, job["id"], 2, ended=True)
+    _assert_once_per_period(job, runs)
+    for run in runs:
+        assert run["status"] == "completed" and run["attempt"] == 1 and run["error"] is None, run
+        assert run["output"]["text"] == ANSWER and run["output"]["tool_calls"] == []
+    # Each turn went to the model with the job's message, in a conversation of its own...
+    asked = [seen.messages[-1] for seen in users.model.requests]
+    assert asked[: len(runs)] == [{"role": "user", "content": "Say hello"}] * len(runs)
+    assert len({run["output"]["conversation_id"] for run in runs}) == len(runs)
+    # ...in Alice's session, started for it, and recorded as a play of that session like any chat turn.
+    session = users.alice.get("/session/status").json()
+    assert session["status"] == "running"
+    plays = users.alice.get("/api/v1/plays", params={"name": "chat: Say hello"}).json()["results"]
+    assert len(plays) >= len(runs) and all(play["status"] == "completed" for play in plays[: len(runs)])
+
+
+def test_a_failing_turn_retries_then_fails_with_the_reason(users: Users) -> None:
+    users.model.default = failure(503, "the model is overloaded")
+    at = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)).isoformat()
+    job = _create(users.alice, schedule_kind="at", every_seconds=None, at=at, max_retries=2, retry_backoff_seconds=0)
+    [run] = _wait_runs(users.alice, job["id"], 1, ended=True)
+    assert run["status"] == "failed" and run["attempt"] == 3, run
+    assert "503" in run["error"] and "the model is overloaded" in run["error"], run
+    assert len(users.model.requests) == 3  # the first attempt and two retries, nothing more
+    assert users.alice.get("/automations/runs", params={"state": "failed"}).json()["runs"] == [run]
 
 
 def test_one_shot_fires_once_then_disables_and_a_run_replays(users: Users) -> None:
     at = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)).isoformat()
-    job = _create(users.alice, schedule_kind="at", every_seconds=None, at=at, max_retries=0)
+    job = _create(users.alice, schedule_kind="at", every_seconds=None, at=at)
     [run] = _wait_runs(users.alice, job["id"], 1, ended=True)
+    assert run["status"] == "completed" and run["output"]["text"] == ANSWER
     time.sleep(1.2)  # a second tick later, still one run
     assert len(_runs(users.alice, job["id"])) == 1
     [row] = users.alice.get("/automations/jobs").json()["jobs"]
     assert row["enabled"] is False and row["next_fire_at"] is None and row["last_fired_at"] is not None
-    assert run["attempt"] == 1 and run["status"] == "failed"
 
     assert users.bob.post(f"/automations/runs/{run['id']}/replay", json={}).status_code == 404
+    users.model.default = text("Hello again")
     replay = users.alice.post(f"/automations/runs/{run['id']}/replay", json={})
     assert replay.status_code == 201, replay.text
     again = replay.json()["run"]
     assert again["replay_of"] == run["id"] and again["trigger"] == "replay" and again["id"] != run["id"]
-    done = [r for r in _wait_runs(users.alice, job["id"], 2, ended=True) if r["id"] == again["id"]]
-    assert done and done[0]["status"] in TERMINAL
+    done = {r["id"]: r for r in _wait_runs(users.alice, job["id"], 2, ended=True)}
+    assert done[again["id"]]["status"] == "completed" and done[again["id"]]["output"]["text"] == "Hello again"
     assert users.bob.get("/automations/runs").json()["runs"] == []
+
+
+def test_the_model_schedules_with_the_automation_tools(users: Users) -> None:
+    assert users.alice.post("/session/start", json={}).status_code == 200
+    arguments = {"name": "standup", "schedule_kind": "cron", "cron": "30 9 * * 1-5", "message": "Plan the day"}
+    users.model.script(call("automation_create", arguments), text("Scheduled."))
+    answer = users.alice.post("/v1/chat", json={"message": "Remind me every weekday at 9:30"})
+    assert answer.status_code == 200, answer.text
+    [created] = answer.json()["tool_calls"]
+    [job] = users.alice.get("/automations/jobs").json()["jobs"]
+    assert created["result"]["id"] == job["id"] and job["schedule_expr"] == "30 9 * * 1-5"
+    assert job["payload"] == {"kind": "agent_turn", "message": "Plan the day"}
+
+    # Directly, with the CLI's string arguments; a refusal names the field; Bob cannot touch Alice's job.
+    def execute(client: httpx.Client, tool: str, **args: Any) -> dict[str, Any]:
+        response = client.post("/session/runtime/tools/execute", json={"tool_name": tool, "args": args})
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    made = execute(
+        users.alice, "automation_create", name="tea", schedule_kind="every", every_seconds="900", message="Tea"
+    )
+    assert made["ok"] and made["output"]["every_seconds"] == 900
+    refused = execute(users.alice, "automation_create", name="x", schedule_kind="every", message="m")
+    assert not refused["ok"] and "every_seconds" in refused["error"]
+    assert users.bob.post("/session/start", json={}).status_code == 200
+    stolen = execute(users.bob, "automation_delete", id=job["id"])
+    assert not stolen["ok"] and "no automation job" in stolen["error"]
+    listed = execute(users.alice, "automation_list")["output"]["jobs"]
+    assert sorted(row["name"] for row in listed) == ["standup", "tea"]
+    assert execute(users.alice, "automation_delete", id=job["id"])["ok"]
+    assert [row["name"] for row in users.alice.get("/automations/jobs").json()["jobs"]] == ["tea"]
 
 
 # -- firing, straight on the database -------------------------------------------------------------------------
@@ -277,11 +331,10 @@ def test_every_job_fires_on_the_procrastinate_agents_queue(tmp_path: Path) -> No
     with fresh_postgres_database() as url:
         settings = make_settings(tmp_path, url, engine={"poll_interval": 0.1})
         with serving(settings) as running:
-            job = _every_second_job(running.alice, max_retries=0)
-            runs = _wait_runs(running.alice, job["id"], 2, ended=True, timeout=30)
+            job = _every_second_job(running.alice)
+            _wait_runs(running.alice, job["id"], 2, ended=True, timeout=30)
             running.alice.patch(f"/automations/jobs/{job['id']}", json={"enabled": False})
-            start = dt.datetime.fromisoformat(job["next_fire_at"].replace("Z", "+00:00"))
-            times = [dt.datetime.fromisoformat(run["fire_time"].replace("Z", "+00:00")) for run in runs]
-            assert times == [start + dt.timedelta(seconds=n) for n in range(len(times))]
-            assert all(run["status"] == "failed" and run["attempt"] == 1 for run in runs), runs
-            assert "chat turns are not available" in runs[0]["error"]
+            runs = _wait_runs(running.alice, job["id"], 2, ended=True)
+            _assert_once_per_period(job, runs)
+            for run in runs:
+                assert run["status"] == "completed" and run["output"]["text"] == ANSWER, run

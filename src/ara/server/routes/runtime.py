@@ -81,7 +81,7 @@ def open_tool_context(request: Request, state: AppState, session_id: str | None)
     """The caller's running session, marked used, and what its tools run with (one short write transaction)."""
     with transaction(request, state) as (session, identity):
         runtime_session = running_session(session, user_of(identity), session_id or None)
-        return runtime_session, context_for(state.settings, runtime_session)
+        return runtime_session, context_for(state.settings, runtime_session, writer=state.writer)
 
 
 def record(state: AppState, runtime_session: RuntimeSession, outcome: ToolOutcome, ctx: ToolContext) -> None:
