@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,10 +43,12 @@ class Users:
 
 
 @contextmanager
-def serving(settings: Settings) -> Iterator[Users]:
+def serving(settings: Settings, before: Callable[[int], None] | None = None) -> Iterator[Users]:
     """A real server whose model is a scripted one answering ``ANSWER`` unless told otherwise, and two users with
-    a user key each."""
+    a user key each (``before(alice's id)`` runs before the server starts)."""
     users = seed_runtime_users(settings, ALICE, BOB)
+    if before is not None:
+        before(users[ALICE].user_id)
     with (
         fake_llm(default=text(ANSWER)) as model,
         pytest.MonkeyPatch.context() as patch,
@@ -271,6 +273,29 @@ def test_the_model_schedules_with_the_automation_tools(users: Users) -> None:
     assert sorted(row["name"] for row in listed) == ["standup", "tea"]
     assert execute(users.alice, "automation_delete", id=job["id"])["ok"]
     assert [row["name"] for row in users.alice.get("/automations/jobs").json()["jobs"]] == ["tea"]
+
+
+def test_a_restarted_server_fails_what_was_running_and_runs_what_is_due(sqlite_settings: Settings) -> None:
+    """What a previous process left: a run it was executing (never re-run: a turn is not idempotent) and a run
+    that came due while nobody was there."""
+    ids: dict[str, str] = {}
+
+    def left_behind(user_id: int) -> None:
+        app = create_app(sqlite_settings, workers=False)
+        with unit_of_work(app.state.ara.writer) as session:
+            job = service.create_job(session, user_id, _job())
+            ids["job"] = job.id
+            for status in ("running", "scheduled"):
+                run = AutomationRun(automation_id=job.id, user_id=user_id, status=status, worker_id="gone:1")
+                session.add(run)
+                session.flush()
+                ids[status] = run.id
+        app.state.ara.engine.dispose()
+
+    with serving(sqlite_settings, before=left_behind) as running:
+        runs = {run["id"]: run for run in _wait_runs(running.alice, ids["job"], 2, ended=True)}
+    assert runs[ids["running"]]["status"] == "failed" and "not resumed" in runs[ids["running"]]["error"]
+    assert runs[ids["scheduled"]]["status"] == "completed" and runs[ids["scheduled"]]["output"]["text"] == ANSWER
 
 
 # -- firing, straight on the database -------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from ara.db.session import unit_of_work
 from ara.engine.context import EngineContext
+from ara.errors import AraError
+from ara.runtime.agent.turns import INTERNAL
 from ara.runtime.automations import runs
 from ara.runtime.automations.models import AutomationJob
 from ara.runtime.automations.turn import agent_turn
@@ -29,13 +31,15 @@ def advance_automation(
         user_id, payload = run.user_id, dict(job.payload) if job is not None else {}
     try:
         output = agent_turn(ctx.settings, ctx.writer, user_id, payload, aborted)
-    except Exception as exc:  # the turn's failure is the run's, said in its words; a bug is logged too
-        reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-        if not hasattr(exc, "message"):
-            log.exception("automation run %s: its turn crashed", run_id)
+    except AraError as exc:  # the model failed, the user has no session to start...: the run's reason
+        reason = exc.message
+    except Exception:  # a bug: logged, and said as the chat routes say it (the run never stays running)
+        log.exception("automation run %s: its turn crashed", run_id)
+        reason = INTERNAL
+    else:
         with unit_of_work(ctx.writer) as session:
-            runs.fail_attempt(session, run_id, ctx.worker_id, str(reason))
+            runs.complete(session, run_id, ctx.worker_id, output)
         return True
     with unit_of_work(ctx.writer) as session:
-        runs.complete(session, run_id, ctx.worker_id, output)
+        runs.fail_attempt(session, run_id, ctx.worker_id, reason)
     return True

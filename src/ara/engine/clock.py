@@ -64,11 +64,11 @@ def resubmit_orphans(ctx: EngineContext, now: dt.datetime) -> None:
     """A due run with no job waiting or running gets one (unless it only waits for something else, such as a
     ``concurrency`` slot); a ``running`` run whose job is gone (its activation ended without ending or parking it)
     is failed, since nobody executes it any more. Every kind of run alike."""
-    for queue, kind in KINDS.items():
-        _resubmit_orphans(ctx, now, queue, kind)
+    for kind in KINDS.values():
+        _resubmit_orphans(ctx, now, kind)
 
 
-def _resubmit_orphans(ctx: EngineContext, now: dt.datetime, queue: str, kind: RunKind) -> None:
+def _resubmit_orphans(ctx: EngineContext, now: dt.datetime, kind: RunKind) -> None:
     model = kind.model
     due = (
         model.status.in_(CLAIMABLE) & (model.scheduled_time <= now - ORPHAN_GRACE) & ~_job_of(model, ("todo", "doing"))
@@ -86,7 +86,7 @@ def _resubmit_orphans(ctx: EngineContext, now: dt.datetime, queue: str, kind: Ru
     for run_id, status in orphans:
         with unit_of_work(ctx.writer) as session:
             if status != RunStatus.RUNNING:
-                make_due(session, run_id, queue=queue)  # its activation admits it, or finds it ended meanwhile
+                make_due(session, run_id, queue=kind.queue)  # its activation admits it, or finds it ended meanwhile
                 continue
             run = session.get(model, run_id, with_for_update=True, populate_existing=True)
             still_lost = session.scalar(select(~_job_of(model, ("doing",))).where(model.id == run_id))

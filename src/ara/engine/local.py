@@ -36,7 +36,11 @@ class LocalExecutor:
     def __init__(self, ctx: EngineContext, *, concurrency: int) -> None:
         self.ctx = ctx
         self.concurrency = max(concurrency, 0)  # 0: keep time only (schedules, expiry); runs wait, unexecuted
-        self._pool = ThreadPoolExecutor(max_workers=max(concurrency, 1), thread_name_prefix="ara-run")
+        # A pool per queue, each ``concurrency`` wide: agent turns never take the slots of playbook runs.
+        self._pools = {
+            queue: ThreadPoolExecutor(max_workers=max(concurrency, 1), thread_name_prefix=f"ara-{queue.rstrip('s')}")
+            for queue in KINDS
+        }
         self._heap: list[tuple[dt.datetime, int, str, str]] = []  # (due, order, run id, queue)
         self._order = itertools.count()
         self._changed = threading.Condition()
@@ -80,7 +84,8 @@ class LocalExecutor:
         self._fail_held("the server stopped during the run; it was not resumed")
         for flag in list(self._aborts.values()):
             flag.set()  # their actions' process groups are killed; the runs are failed already
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
         event.remove(self.ctx.writer, "after_commit", self._committed)
         event.remove(self.ctx.writer, "after_rollback", self._rolled_back)
 
@@ -130,7 +135,7 @@ class LocalExecutor:
                     self._changed.wait(timeout=wait)
                     continue
             for run_id, queue in due:
-                self._pool.submit(self._activate, run_id, queue)
+                self._pools[queue].submit(self._activate, run_id, queue)
 
     def _activate(self, run_id: str, queue: str) -> None:
         flag = threading.Event()
