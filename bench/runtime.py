@@ -2,7 +2,7 @@
 """Benchmark: what the agent runtime adds to the work it wraps, against a baseline measured in the same run.
 
   exec       the ``exec`` tool running ``echo hello`` in each sandbox backend (bwrap, the confined subprocess)
-             against a bare ``subprocess.run(["echo", "hello"])``;
+             against a bare ``subprocess.run(["echo", "hello"])``, and bwrap's own start (its argv run bare);
   read_file  the ``read_file`` tool on a 4 KiB file of a session against reading the file directly.
 
 Each pair takes turns within every repetition (so load from anything else on this shared machine hits both sides
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -52,17 +53,26 @@ def stats(samples: list[float]) -> dict[str, float]:
     return {"median_ms": statistics.median(ordered), "p95_ms": ordered[max(0, round(0.95 * len(ordered)) - 1)]}
 
 
+def cpu_ms() -> float:
+    """CPU time used so far by this process and its waited-for children (both sides of the sandbox's work)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime) * 1000
+
+
 def paired(runs: int, baseline: Callable[[], None], measured: Callable[[], None]) -> dict[str, Any]:
-    """Both callables ``runs`` times, alternating which goes first; milliseconds per call."""
-    base: list[float] = []
-    ours: list[float] = []
+    """Both callables ``runs`` times, alternating which goes first; wall and CPU milliseconds per call. The CPU
+    figure hardly moves with the machine's load, the wall clock does (namespaces and mounts wait on the kernel)."""
+    wall: dict[int, list[float]] = {0: [], 1: []}
+    cpu = {0: 0.0, 1: 0.0}
     for i in range(runs):
-        order = [(baseline, base), (measured, ours)]
-        for call, into in order if i % 2 == 0 else reversed(order):
-            started = time.perf_counter()
+        order = [(baseline, 0), (measured, 1)]
+        for call, side in order if i % 2 == 0 else reversed(order):
+            cpu_before, started = cpu_ms(), time.perf_counter()
             call()
-            into.append((time.perf_counter() - started) * 1000)
-    b, o = stats(base), stats(ours)
+            wall[side].append((time.perf_counter() - started) * 1000)
+            cpu[side] += cpu_ms() - cpu_before
+    b, o = stats(wall[0]), stats(wall[1])
+    b["cpu_ms"], o["cpu_ms"] = cpu[0] / runs, cpu[1] / runs
     return {"baseline": b, "measured": o, "added_ms": o["median_ms"] - b["median_ms"], "runs": runs}
 
 
@@ -95,6 +105,22 @@ def bench_exec(workspace: Workspace, backend: str, runs: int) -> dict[str, Any] 
     for _ in range(5):  # warm-up: page cache, the first bwrap start
         sandboxed()
     return paired(runs, bare, sandboxed)
+
+
+def bench_bwrap_start(workspace: Workspace, runs: int) -> dict[str, Any] | None:
+    """bwrap's own start-up (namespaces, mounts), apart from what the tool and the limits add."""
+    sandbox = sandbox_for("bwrap")
+    if sandbox is None:
+        return None
+    argv = sandbox.argv(["echo", "hello"], workspace=workspace)
+
+    def bare() -> None:
+        subprocess.run(["echo", "hello"], capture_output=True, check=True)
+
+    def wrapped() -> None:
+        assert subprocess.run(argv, capture_output=True, check=True).stdout == b"hello\n"
+
+    return paired(runs, bare, wrapped)
 
 
 def bench_read(workspace: Workspace, runs: int) -> dict[str, Any]:
@@ -130,8 +156,9 @@ def bench_chat_turn(runs: int) -> dict[str, Any] | None:
 def line(label: str, row: dict[str, Any], baseline: str, target: float | None) -> str:
     b, m = row["baseline"], row["measured"]
     text = (
-        f"{label}: median {m['median_ms']:.2f} ms (p95 {m['p95_ms']:.2f}), {baseline} {b['median_ms']:.2f} ms "
-        f"(p95 {b['p95_ms']:.2f}) -> +{row['added_ms']:.2f} ms, {m['median_ms'] / b['median_ms']:.1f}x"
+        f"{label}: median {m['median_ms']:.2f} ms (p95 {m['p95_ms']:.2f}, CPU {m['cpu_ms']:.2f}), {baseline} "
+        f"{b['median_ms']:.2f} ms (p95 {b['p95_ms']:.2f}, CPU {b['cpu_ms']:.2f}) -> +{row['added_ms']:.2f} ms, "
+        f"{m['median_ms'] / b['median_ms']:.1f}x"
     )
     if target is not None:
         text += f"; target <= {target:g} ms added: {'met' if row['added_ms'] <= target else 'MISSED'}"
@@ -154,6 +181,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ara-bench-runtime-") as base:
         workspace = Workspace(Path(base) / "sess-bench")
         workspace.create()
+        if "bwrap" in backends and (start := bench_bwrap_start(workspace, args.runs)) is not None:
+            results["bwrap_start"] = start
+            print(line("bwrap alone (its argv, no limits, no tool)", start, "bare subprocess.run", None))
         for backend in backends:
             row = bench_exec(workspace, backend, args.runs)
             if row is not None:

@@ -15,12 +15,14 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from ara.db.session import unit_of_work
 from ara.lifecycle.states import TERMINAL
 from ara.runtime.automations import service
 from ara.runtime.automations.models import AutomationJob, AutomationRun
+from ara.runtime.automations.schemas import AutomationRunRead, JobRead
 from ara.server.app import create_app
 from ara.settings import Settings
 from ara.users.models import User
@@ -49,25 +51,28 @@ def serving(settings: Settings, before: Callable[[int], None] | None = None) -> 
     users = seed_runtime_users(settings, ALICE, BOB)
     if before is not None:
         before(users[ALICE].user_id)
-    with (
-        fake_llm(default=text(ANSWER)) as model,
-        pytest.MonkeyPatch.context() as patch,
-        running_server(settings) as url,
-    ):
-        patch.setenv("OPENAI_BASE_URL", model.url)
+    with fake_llm(default=text(ANSWER)) as model, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OPENAI_BASE_URL", model.url)  # before the server starts: its executor may run a turn at once
         patch.setenv("OPENAI_API_KEY", "sk-test")
-        clients = [httpx.Client(base_url=url, headers=users[e].headers, timeout=30) for e in (ALICE, BOB)]
-        try:
-            yield Users(url, model, *clients)
-        finally:
-            for client in clients:
-                client.close()
+        with running_server(settings) as url:
+            clients = [httpx.Client(base_url=url, headers=users[e].headers, timeout=30) for e in (ALICE, BOB)]
+            try:
+                yield Users(url, model, *clients)
+            finally:
+                for client in clients:
+                    client.close()
 
 
 @pytest.fixture
 def users(sqlite_settings: Settings) -> Iterator[Users]:
     with serving(sqlite_settings) as running:
         yield running
+
+
+def _exactly(model: type[BaseModel], data: dict[str, Any]) -> None:
+    """The documented model (OpenAPI) has exactly the keys the server sends, and validates them."""
+    assert set(data) == set(model.model_fields), sorted(set(data) ^ set(model.model_fields))
+    model.model_validate(data)
 
 
 def _job(**overrides: Any) -> dict[str, Any]:
@@ -114,6 +119,7 @@ def _wait_runs(client: httpx.Client, job_id: str, count: int, *, ended: bool, ti
 # -- CRUD and validation over HTTP -----------------------------------------------------------------------------
 def test_jobs_are_created_listed_changed_and_deleted_by_their_owner(users: Users) -> None:
     job = _create(users.alice)
+    _exactly(JobRead, job)
     assert job["id"].startswith("auto-") and job["enabled"] is True
     assert job["payload"] == {**TURN, "deliver": True, "channel": "linq"}
     created = dt.datetime.fromisoformat(job["created_at"].replace("Z", "+00:00"))
@@ -226,6 +232,7 @@ def test_one_shot_fires_once_then_disables_and_a_run_replays(users: Users) -> No
     at = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)).isoformat()
     job = _create(users.alice, schedule_kind="at", every_seconds=None, at=at)
     [run] = _wait_runs(users.alice, job["id"], 1, ended=True)
+    _exactly(AutomationRunRead, run)
     assert run["status"] == "completed" and run["output"]["text"] == ANSWER
     time.sleep(1.2)  # a second tick later, still one run
     assert len(_runs(users.alice, job["id"])) == 1

@@ -5,6 +5,7 @@ session's real sandbox, turns and tool calls landing in the records API."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ara.server.routes import chat as chat_routes
 from ara.settings import Settings
 from tests.conftest import make_settings
 from tests.support.fake_llm import Call, FakeLLM, Reply, call, calls, failure, fake_llm, text
@@ -176,7 +178,8 @@ def test_tool_errors_reach_the_model_as_text(chat: Env) -> None:
 
 
 def test_max_turns_ends_with_one_last_call_offered_no_tools(chat: Env) -> None:
-    chat.model.script(call("list_dir", {"path": "."}), call("list_dir", {"path": "."}), text("Here is what I found."))
+    no_id = Call("list_dir", {"path": "."}, send_id=False)  # the loop names the call itself
+    chat.model.script(calls(no_id), call("list_dir", {"path": "."}), text("Here is what I found."))
     answer = chat.post("/v1/chat", {"message": "keep looking"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["text"] == "Here is what I found." and len(answer.json()["tool_calls"]) == 2
@@ -184,6 +187,8 @@ def test_max_turns_ends_with_one_last_call_offered_no_tools(chat: Env) -> None:
     assert chat.model.requests[0].tool_names and chat.model.requests[1].tool_names
     assert "tools" not in chat.model.requests[2].body
     assert "Do not call tools" in chat.model.requests[2].messages[-1]["content"]
+    named, answered = chat.model.requests[1].messages[-2:]
+    assert named["tool_calls"][0]["id"] and named["tool_calls"][0]["id"] == answered["tool_call_id"]
 
 
 def test_a_chat_id_continues_the_stored_conversation(chat: Env) -> None:
@@ -307,15 +312,33 @@ def test_the_stream_flows_as_the_model_produces_it(chat: Env) -> None:
     assert tool_out["toolCallId"] == tool_in["toolCallId"] and tool_out["output"]["bytes_written"] == 1
 
 
+def _slow_tool_call(path: str) -> Reply:
+    """Streams for seconds before its tool call: a client leaving meanwhile must stop it."""
+    return Reply(
+        text="Thinking about it. " * 20, calls=(Call("write_file", {"path": path, "content": "x"}),), chunk_delay=0.05
+    )
+
+
+def _assert_cancelled(chat: Env, play_name: str, path: str) -> None:
+    seen = chat.model.wait_finished(0)
+    assert seen.disconnected and not seen.completed
+    time.sleep(0.3)
+    assert len(chat.model.requests) == 1
+    assert not (chat.workspace() / "workspace" / path).exists()
+    deadline = time.monotonic() + 10
+    while True:
+        plays = [p for p in records(chat, "plays") if p["name"] == play_name]
+        if plays and plays[0]["ended"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(plays) == 1 and plays[0]["status"] == "completed" and plays[0]["ended"]
+    assert [r for r in records(chat, "results", play=plays[0]["id"])] == []
+
+
 def test_a_client_going_away_cancels_the_turn(chat: Env) -> None:
     """The model streams slowly and would end with a tool call; the client leaves after the first words: the
     server closes the model's response, no tool runs, no further model call, the play is not left running."""
-    slow = Reply(
-        text="Thinking about it. " * 20,
-        calls=(Call("write_file", {"path": "late.txt", "content": "x"}),),
-        chunk_delay=0.05,
-    )
-    chat.model.script(slow, text("never asked"))
+    chat.model.script(_slow_tool_call("late.txt"), text("never asked"))
     with httpx.stream(
         "POST",
         chat.url + "/chat",
@@ -326,16 +349,38 @@ def test_a_client_going_away_cancels_the_turn(chat: Env) -> None:
         for line in response.iter_lines():
             if '"text-delta"' in line:
                 break  # leaving the block closes the connection
-    seen = chat.model.wait_finished(0)
-    assert seen.disconnected and not seen.completed
-    time.sleep(0.3)
-    assert len(chat.model.requests) == 1
-    assert not (chat.workspace() / "workspace" / "late.txt").exists()
-    deadline = time.monotonic() + 10
-    while True:
-        plays = [p for p in records(chat, "plays") if p["name"] == "chat: cancel me"]
-        if plays and plays[0]["ended"] or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert len(plays) == 1 and plays[0]["status"] == "completed" and plays[0]["ended"]
-    assert [r for r in records(chat, "results", play=plays[0]["id"])] == []
+    _assert_cancelled(chat, "chat: cancel me", "late.txt")
+
+
+def test_a_client_going_away_cancels_a_v1_turn_too(chat: Env) -> None:
+    """A plain JSON answer is cancelled as well: the client's socket closes while the model streams."""
+    chat.model.script(_slow_tool_call("late-v1.txt"), text("never asked"))
+    body = json.dumps({"message": "cancel me too"}).encode()
+    host, port = chat.url.removeprefix("http://").split(":")
+    head = (
+        f"POST /v1/chat HTTP/1.1\r\nHost: {host}\r\nAuthorization: {chat.users[ADA].headers['Authorization']}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port))) as client:
+        client.sendall(head.encode() + body)
+        deadline = time.monotonic() + 10
+        while not chat.model.requests and time.monotonic() < deadline:
+            time.sleep(0.01)
+    _assert_cancelled(chat, "chat: cancel me too", "late-v1.txt")
+
+
+def test_an_idle_stream_is_kept_alive(chat: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the model thinks, SSE comments keep the connection busy (clients and proxies drop silent ones)."""
+    monkeypatch.setattr(chat_routes, "KEEPALIVE_SECONDS", 0.2)
+    chat.model.script(text("Finally.", latency=1.0))
+    lines = []
+    with httpx.stream(
+        "POST",
+        chat.url + "/chat",
+        json={"messages": [{"role": "user", "content": "take your time"}]},
+        headers=chat.users[ADA].headers,
+        timeout=30,
+    ) as response:
+        lines = [line for line in response.iter_lines() if line]
+    first_text = next(i for i, line in enumerate(lines) if '"text-delta"' in line)
+    assert ": keep-alive" in lines[:first_text] and lines[-1] == "data: [DONE]"

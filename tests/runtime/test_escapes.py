@@ -7,12 +7,14 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ara.errors import ToolFailed
+from ara.runtime.sandbox.bwrap import TMP_BYTES
 from ara.runtime.tools.base import ToolContext
 from ara.runtime.tools.paths import open_file
 from ara.runtime.workspace import Workspace
@@ -101,6 +103,16 @@ def test_a_link_swapped_in_after_resolving_is_not_followed(ctx: ToolContext, tmp
         pass
 
 
+def test_a_fifo_planted_in_the_workspace_does_not_hang_the_tools(ctx: ToolContext) -> None:
+    assert ok(ctx, "exec", command="mkfifo pipe")["exit_code"] == 0
+    started = time.monotonic()
+    assert "not a regular file" in refused(ctx, "read_file", path="pipe")
+    assert "not a regular file" in refused(ctx, "write_file", path="pipe", content="x")
+    assert "not a regular file" in refused(ctx, "edit_file", path="pipe", old_string="a", new_string="b")
+    assert ok(ctx, "search_files", pattern="x")["matches"] == []
+    assert time.monotonic() - started < 5
+
+
 def test_the_session_roots_cannot_be_deleted(ctx: ToolContext) -> None:
     for path in (".", "/root/.ara/workspace", "/root/.ara", "", "/root/.ara/workspace/.", "a/.."):
         refused(ctx, "delete_file", path=path, recursive=True)
@@ -120,17 +132,32 @@ def test_the_host_and_other_sessions_are_invisible_in_bwrap(bwrap_ctx: ToolConte
     assert "sess-b" not in listing["stdout"] and ".ara" in listing["stdout"]
 
 
+def test_no_capabilities_and_no_private_system_files_in_bwrap(bwrap_ctx: ToolContext) -> None:
+    """The command runs as the server's user: what that user could read must not be mounted, and it gets no
+    capability to undo the read-only mounts."""
+    status = ok(bwrap_ctx, "exec", command="grep CapEff /proc/self/status")
+    assert status["stdout"].split() == ["CapEff:", "0000000000000000"]
+    assert ok(bwrap_ctx, "exec", command="mount -o remount,rw /usr")["exit_code"] != 0
+    for path in ("/etc/shadow", "/etc/gshadow", "/etc/ssl/private", "/etc/ssh", "/root/.ssh", "/proc/1/root/work"):
+        assert ok(bwrap_ctx, "exec", command=f"test -e {path}")["exit_code"] != 0, path
+    assert ok(bwrap_ctx, "exec", command="test -d /etc/ssl/certs")["exit_code"] == 0
+
+
 def test_writes_outside_the_session_do_not_reach_the_host(bwrap_ctx: ToolContext, tmp_path: Path) -> None:
     name = f"ara-escape-{secrets.token_hex(4)}"
-    for target in (f"/etc/{name}", str(tmp_path / name), f"/usr/{name}", f"/root/{name}"):
+    for target in (f"/etc/{name}", str(tmp_path / name), f"/usr/{name}", f"/{name}"):
         done = ok(bwrap_ctx, "exec", command=f"touch {target}")
         assert done["exit_code"] != 0, done
         assert not Path(target).exists()
-    # /tmp is the sandbox's own: writable there, gone afterwards, never the host's /tmp.
-    done = ok(bwrap_ctx, "exec", command=f"sh -c 'echo x > /tmp/{name} && cat /tmp/{name}'")
-    assert (done["exit_code"], done["stdout"]) == (0, "x\n")
-    assert not Path(f"/tmp/{name}").exists()
-    assert ok(bwrap_ctx, "exec", command=f"cat /tmp/{name}")["exit_code"] != 0
+    # /tmp and HOME (/root) are the sandbox's own: writable there, gone afterwards, never the host's.
+    for scratch in ("/tmp", "/root"):
+        done = ok(bwrap_ctx, "exec", command=f"sh -c 'echo x > {scratch}/{name} && cat {scratch}/{name}'")
+        assert (done["exit_code"], done["stdout"]) == (0, "x\n")
+        assert not Path(f"{scratch}/{name}").exists()
+        assert ok(bwrap_ctx, "exec", command=f"cat {scratch}/{name}")["exit_code"] != 0
+    # ... and it is capped: memory is the server's.
+    df = ok(bwrap_ctx, "exec", command="df -k --output=size /tmp")["stdout"].split()
+    assert int(df[-1]) * 1024 == TMP_BYTES
 
 
 @pytest.fixture

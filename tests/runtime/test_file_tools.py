@@ -16,6 +16,7 @@ from ara.runtime.tools.base import ToolContext
 from ara.runtime.tools.builtin import BUILTINS, find_builtin
 from ara.runtime.tools.context import context_for
 from ara.runtime.tools.search import glob_regex
+from ara.runtime.tools.web import pinned
 from tests.conftest import make_settings
 from tests.support.sandboxes import bwrap_sandbox, make_workspace, ok, refused, tool_context, web_server
 
@@ -48,7 +49,7 @@ def test_read_refuses_binary_directories_and_missing_files(ctx: ToolContext) -> 
     (ctx.workspace.workspace_dir / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
     assert "binary" in refused(ctx, "read_file", path="blob.bin")
     assert "not UTF-8" in refused(ctx, "read_file", path="latin1.txt")
-    assert "not a regular file" in refused(ctx, "read_file", path="skills")
+    assert "is a directory" in refused(ctx, "read_file", path="skills")
     assert "no such file" in refused(ctx, "read_file", path="missing.txt")
 
 
@@ -81,6 +82,12 @@ def test_list_dir_gives_types_and_sizes(ctx: ToolContext) -> None:
     root = ok(ctx, "list_dir", path="/root/.ara")
     assert {entry["name"] for entry in root["entries"]} == {"workspace", "memory"}
     assert "not a directory" in refused(ctx, "list_dir", path="d/five.txt")
+    many = ctx.workspace.workspace_dir / "many"
+    many.mkdir()
+    for i in range(1005):
+        (many / f"f{i:04d}").touch()
+    capped = ok(ctx, "list_dir", path="many")
+    assert len(capped["entries"]) == 1000 and capped["truncated"] is True and capped["entries"][0]["name"] == "f0000"
 
 
 def test_delete_files_and_directories(ctx: ToolContext) -> None:
@@ -238,3 +245,15 @@ def test_web_search_needs_a_provider(tmp_path: Path) -> None:
         }
         broken = tool_context(workspace, bwrap_sandbox(), web_search_url=f"{url}/nothing")
         assert "provider failed" in refused(broken, "web_search", query="x")
+
+
+def test_web_fetch_connects_to_the_address_it_checked() -> None:
+    """Against DNS rebinding: the request goes to the checked address, named as the host for Host and TLS."""
+    assert pinned("https://example.com/a?b=1", "93.184.215.14") == (
+        "https://93.184.215.14/a?b=1",
+        {"Host": "example.com"},
+        {"sni_hostname": "example.com"},
+    )
+    url, headers, _ = pinned("http://user@example.com:8080/x", "2606:2800:21f:cb07:6820:80da:af6b:8b2c")
+    assert url == "http://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]:8080/x" and headers == {"Host": "example.com:8080"}
+    assert pinned("http://127.0.0.1/", None) == ("http://127.0.0.1/", {}, {})

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from ara.clients.http import AraHttpClient
 from ara.db.session import unit_of_work
 from ara.records import models as m
+from ara.records.resources import RESOURCES
 from ara.runtime import recording
 from ara.runtime.models import RuntimeSession
 from ara.runtime.sessions import start_session, stop_session
@@ -66,8 +67,6 @@ def test_a_failed_tool_call_is_listed_beside_failed_ansible_tasks(tmp_path: Path
         assert [label["name"] for label in playbook["labels"]] == ["runtime"] and playbook["status"] == "running"
         oks = records.get("/api/v1/results", playbook=playbook["id"], status="ok")["results"]
         assert len(oks) == 1
-        host = records.get("/api/v1/hosts", playbook=playbook["id"])["results"][0]
-        assert (host["name"], host["ok"], host["failed"]) == ("sandbox", 1, 1)
 
         # The records CLI, over HTTP, lists both kinds of failure.
         listed = Cli(settings).json("result", "list", "--status", "failed", "--client", "http", "--server", url)
@@ -76,6 +75,8 @@ def test_a_failed_tool_call_is_listed_beside_failed_ansible_tasks(tmp_path: Path
         assert alice.post("/session/stop", json={}).status_code == 200
         closed = records.get(f"/api/v1/playbooks/{playbook['id']}")
         assert closed["status"] == "completed" and closed["ended"] is not None
+        host = records.get("/api/v1/hosts", playbook=playbook["id"])["results"][0]
+        assert (host["name"], host["ok"], host["failed"]) == ("sandbox", 1, 1)  # counted at the end, as Ansible does
         assert {play["status"] for play in records.get("/api/v1/plays", playbook=playbook["id"])["results"]} == {
             "completed"
         }
@@ -179,3 +180,22 @@ def test_an_idle_session_stops_on_the_clock_keeps_its_files_and_closes_its_playb
         assert playbook["status"] == "completed" and playbook["ended"] is not None
         body = {"session_id": sid, "tool_name": "read_file", "args": {"path": "kept.txt"}}
         assert alice.post("/session/runtime/tools/execute", json=body).status_code == 503
+
+
+def test_a_recording_deleted_through_the_records_api_is_made_again(settings: Settings, db: tuple[Any, int]) -> None:
+    writer, user_id = db
+    with unit_of_work(writer) as session:
+        runtime_session = start_session(session, settings, user_id)
+        recording.record_tool_call(session, runtime_session, _outcome("glob", True, pattern="a"), play_id=None)
+    first = runtime_session.playbook_id
+    assert first is not None
+    with unit_of_work(writer) as session:
+        RESOURCES["playbooks"].destroy(session, str(first))  # what DELETE /api/v1/playbooks/<id> does
+    with unit_of_work(writer) as session:  # the caller still holds the old id, as a route's earlier read does
+        recording.record_tool_call(session, runtime_session, _outcome("glob", False, pattern="b"), play_id=None)
+    with unit_of_work(writer) as session:
+        row = session.get(RuntimeSession, runtime_session.id)
+        assert row is not None and row.playbook_id is not None  # SQLite may hand the freed id out again
+        assert session.get(m.Playbook, row.playbook_id) is not None
+        results = session.scalars(select(m.Result).where(m.Result.playbook_id == row.playbook_id)).all()
+        assert [r.status for r in results] == ["failed"]

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from ara.errors import ConfigError
-from ara.runtime.sandbox.bwrap import BwrapSandbox
-from ara.runtime.sandbox.confined import ConfinedSandbox
+from ara.runtime.sandbox.base import Sandbox
 from ara.runtime.sandbox.select import bwrap_problem, choose_sandbox, sandbox_warning
 from ara.runtime.workspace import Workspace
 from ara.settings import RuntimeSettings
@@ -22,8 +21,8 @@ from tests.support.server import free_port
 
 
 @pytest.fixture(params=BACKENDS)
-def sandbox(request: pytest.FixtureRequest) -> BwrapSandbox | ConfinedSandbox:
-    return sandbox_named(request.param)  # type: ignore[return-value]
+def sandbox(request: pytest.FixtureRequest) -> Sandbox:
+    return sandbox_named(request.param)
 
 
 @pytest.fixture
@@ -31,7 +30,7 @@ def workspace(tmp_path: Path) -> Workspace:
     return make_workspace(tmp_path)
 
 
-def test_runs_argv_in_the_workspace(sandbox: BwrapSandbox | ConfinedSandbox, workspace: Workspace) -> None:
+def test_runs_argv_in_the_workspace(sandbox: Sandbox, workspace: Workspace) -> None:
     (workspace.workspace_dir / "note.txt").write_text("from the host\n")
     done = sandbox.run(["sh", "-c", 'pwd; cat note.txt; echo "$1" >&2', "sh", "a b; rm -rf /"], workspace=workspace,
                        limits=limits())  # fmt: skip
@@ -42,9 +41,7 @@ def test_runs_argv_in_the_workspace(sandbox: BwrapSandbox | ConfinedSandbox, wor
     assert done.stderr == "a b; rm -rf /\n"  # an argument stays one argument: no shell on the server's side
 
 
-def test_environment_is_scrubbed(
-    sandbox: BwrapSandbox | ConfinedSandbox, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_environment_is_scrubbed(sandbox: Sandbox, workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ARA_SECRET_KEY", "server-secret")
     done = sandbox.run(["env"], workspace=workspace, limits=limits(), env={"GREETING": "hi"})
     env = dict(line.split("=", 1) for line in done.stdout.splitlines())
@@ -53,17 +50,20 @@ def test_environment_is_scrubbed(
     assert env["HOME"] == ("/root" if sandbox.strong else str(workspace.root.resolve()))
 
 
-def test_stdin_reaches_the_command(sandbox: BwrapSandbox | ConfinedSandbox, workspace: Workspace) -> None:
+def test_stdin_reaches_the_command(sandbox: Sandbox, workspace: Workspace) -> None:
     done = sandbox.run(["cat"], workspace=workspace, limits=limits(), stdin=b"piped\n")
     assert (done.exit_code, done.stdout) == (0, "piped\n")
+    # A command that never reads a large input still ends at its timeout.
+    unread = sandbox.run(["sleep", "30"], workspace=workspace, limits=limits(timeout_seconds=0.5), stdin=b"x" * 10**6)
+    assert unread.timed_out
 
 
-def test_missing_command_fails_clearly(sandbox: BwrapSandbox | ConfinedSandbox, workspace: Workspace) -> None:
+def test_missing_command_fails_clearly(sandbox: Sandbox, workspace: Workspace) -> None:
     done = sandbox.run(["no-such-command-xyz"], workspace=workspace, limits=limits())
     assert done.exit_code not in (0, None) and "no-such-command-xyz" in done.stderr
 
 
-def test_timeout_kills_the_process_group(sandbox: BwrapSandbox | ConfinedSandbox, workspace: Workspace) -> None:
+def test_timeout_kills_the_process_group(sandbox: Sandbox, workspace: Workspace) -> None:
     """A child forked into the background stops ticking when the timeout kills the command."""
     script = "(while :; do echo tick >> ticks; sleep 0.05; done) & sleep 60"
     started = time.monotonic()
@@ -78,7 +78,7 @@ def test_timeout_kills_the_process_group(sandbox: BwrapSandbox | ConfinedSandbox
     assert ticks.stat().st_size == size
 
 
-def test_background_child_does_not_hold_the_call(sandbox: BwrapSandbox | ConfinedSandbox, workspace: Workspace) -> None:
+def test_background_child_does_not_hold_the_call(sandbox: Sandbox, workspace: Workspace) -> None:
     """The command ended: what it left running (holding stdout open) is killed, the call returns at once."""
     started = time.monotonic()
     done = sandbox.run(["sh", "-c", "sleep 60 & echo started"], workspace=workspace, limits=limits())
@@ -86,21 +86,21 @@ def test_background_child_does_not_hold_the_call(sandbox: BwrapSandbox | Confine
     assert time.monotonic() - started < 5
 
 
-def test_output_is_capped_per_stream(sandbox: BwrapSandbox | ConfinedSandbox, workspace: Workspace) -> None:
+def test_output_is_capped_per_stream(sandbox: Sandbox, workspace: Workspace) -> None:
     script = "head -c 200000 /dev/zero | tr '\\0' o; head -c 10 /dev/zero | tr '\\0' e >&2"
     done = sandbox.run(["sh", "-c", script], workspace=workspace, limits=limits(output_bytes=1000))
     assert done.exit_code == 0 and done.truncated
     assert done.stdout == "o" * 1000 and done.stderr == "e" * 10
 
 
-def test_cpu_limit_stops_a_busy_loop(sandbox: BwrapSandbox | ConfinedSandbox, workspace: Workspace) -> None:
+def test_cpu_limit_stops_a_busy_loop(sandbox: Sandbox, workspace: Workspace) -> None:
     started = time.monotonic()
     done = sandbox.run(["sh", "-c", "while :; do :; done"], workspace=workspace, limits=limits(cpu_seconds=1))
     assert not done.timed_out and done.exit_code not in (0, None)
     assert time.monotonic() - started < 15
 
 
-def test_memory_limit(sandbox: BwrapSandbox | ConfinedSandbox, workspace: Workspace) -> None:
+def test_memory_limit(sandbox: Sandbox, workspace: Workspace) -> None:
     allocate = "import sys; b = bytearray(int(sys.argv[1]) * 1024 * 1024); print('allocated')"
     small = sandbox.run(["python3", "-c", allocate, "16"], workspace=workspace, limits=limits(memory_mb=256))
     assert (small.exit_code, small.stdout) == (0, "allocated\n")
@@ -108,7 +108,7 @@ def test_memory_limit(sandbox: BwrapSandbox | ConfinedSandbox, workspace: Worksp
     assert large.exit_code != 0 and "MemoryError" in large.stderr
 
 
-def test_argv_for_callers_that_drive_the_process(sandbox: BwrapSandbox | ConfinedSandbox, workspace: Workspace) -> None:
+def test_argv_for_callers_that_drive_the_process(sandbox: Sandbox, workspace: Workspace) -> None:
     argv = sandbox.argv(["sh", "-c", "pwd; echo $HOME"], workspace=workspace)
     done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True)
     expected = "/root/.ara/workspace\n/root\n" if sandbox.strong else f"{workspace.workspace_dir.resolve()}\n"

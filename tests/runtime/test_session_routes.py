@@ -92,6 +92,11 @@ def test_every_builtin_file_and_exec_tool_runs_in_the_session(runtime: Runtime) 
     assert ran["ok"] and ran["output"]["stdout"].strip() == "hello" and ran["duration_ms"] > 0
     assert call(runtime.alice, sid, "delete_file", path="hello.py")["ok"]
     assert not (runtime.workspace(sid) / "hello.py").exists()
+    # The web tools answer through the same route: a loopback URL and a missing provider are refused, clearly.
+    fetched = call(runtime.alice, sid, "web_fetch", url=f"{runtime.url}/healthcheck")
+    assert fetched["ok"] is False and "127.0.0.1" in fetched["error"]
+    searched = call(runtime.alice, sid, "web_search", query="ara")
+    assert searched["ok"] is False and "WEB_SEARCH_URL" in searched["error"]
 
 
 def test_a_tool_refusal_is_ok_false_with_its_message(runtime: Runtime) -> None:

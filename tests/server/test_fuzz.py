@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from tests.support.databases import fresh_postgres_database
+from tests.support.fake_llm import fake_llm, text
 from tests.support.server import free_port
 
 ADMIN = ("admin@local", "admin")  # created by `ara server` on loopback
@@ -31,7 +32,9 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 # Deleting or changing users is left out: the fuzzer learns the admin's name from GET /api/v1/users and would
 # delete, demote or deactivate the account it is logged in as (once it has created another admin, the last-admin
 # rule no longer stops it), turning the rest of the run into 401s. tests/server/test_users.py covers both routes.
-EXCLUDED = ("DELETE /api/v1/users/{username}", "PATCH /api/v1/users/{username}")
+EXCLUDED = ("DELETE /api/v1/users/{username}", "PATCH /api/v1/users/{username}", "POST /session/stop")
+# The admin's runtime session runs for the whole run (runtime routes answer 503 without one, by design), so the
+# fuzzer never stops it: tests/runtime/test_session_routes.py covers stopping.
 
 
 @contextmanager
@@ -156,7 +159,13 @@ def test_schemathesis_finds_no_server_error_and_conforming_responses(
 ) -> None:
     with ExitStack() as stack:
         url = stack.enter_context(fresh_postgres_database()) if database == "postgres" else ""
+        # The chat routes' model: a scripted one that answers every fuzzed chat with text (no tool calls).
+        model = stack.enter_context(fake_llm(default=text("ok")))
+        patch = stack.enter_context(pytest.MonkeyPatch.context())
+        patch.setenv("OPENAI_BASE_URL", model.url)
+        patch.setenv("OPENAI_API_KEY", "fuzz-key")
         base, log = stack.enter_context(ara_server(tmp_path / "server", url))
+        assert httpx.post(f"{base}/session/start", auth=ADMIN, json={}, timeout=60).status_code == 200
         # Pass 1: every operation, with whatever the schema allows (most ids name nothing: 404s).
         schemathesis(base, tmp_path, examples)
         # Pass 2: operations on one object, their path parameters fixed to seeded objects, so answers carry

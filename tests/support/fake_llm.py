@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -28,7 +29,8 @@ class Call:
 
     name: str
     arguments: dict[str, Any] | str
-    id: str = ""
+    id: str = ""  # made up when empty
+    send_id: bool = True  # False: the chunks carry no id (some local servers do that)
 
     def json_arguments(self) -> str:
         return self.arguments if isinstance(self.arguments, str) else json.dumps(self.arguments)
@@ -95,6 +97,15 @@ class Seen:
         return [tool["function"]["name"] for tool in self.body.get("tools") or []]
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client closing its kept-alive connection is no error worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class FakeLLM:
     """Serves the queued replies in order; with the queue empty it answers ``default`` (or a 500 naming the
     problem, so a test that scripted too little fails loudly)."""
@@ -104,8 +115,7 @@ class FakeLLM:
         self.requests: list[Seen] = []
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -154,6 +164,9 @@ class FakeLLM:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real endpoints: a turn's calls reuse one connection
+            disable_nagle_algorithm = True  # each chunk goes out now (a small last write waits ~40 ms otherwise)
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
@@ -166,6 +179,7 @@ class FakeLLM:
                     self._answer(seen, body, reply)
                 except (BrokenPipeError, ConnectionResetError):
                     seen.disconnected = True
+                    self.close_connection = True
                 finally:
                     seen.finished_at = time.perf_counter()
                     seen.done.set()
@@ -200,20 +214,23 @@ class FakeLLM:
             def _stream(self, seen: Seen, model: str, reply: Reply) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Connection", "close")
+                self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 chunks = list(stream_chunks(model, reply))
                 for number, chunk in enumerate(chunks):
                     last = number == len(chunks) - 1
                     if last and reply.gate is not None:
                         seen.gate_opened = reply.gate.wait(reply.gate_timeout)
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                    self.wfile.flush()
+                    self._write_chunk(f"data: {json.dumps(chunk)}\n\n".encode())
                     if reply.chunk_delay and not last:
                         time.sleep(reply.chunk_delay)
-                self.wfile.write(b"data: [DONE]\n\n")
-                self.wfile.flush()
+                self._write_chunk(b"data: [DONE]\n\n")
+                self._write_chunk(b"")  # the end of the chunked body
                 seen.completed = True
+
+            def _write_chunk(self, data: bytes) -> None:
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
 
         return Handler
 
@@ -244,8 +261,13 @@ def stream_chunks(model: str, reply: Reply) -> Iterator[dict[str, Any]]:
             yield _chunk(model, {"content": piece})
     for index, tool_call in enumerate(reply.calls):
         call_id = tool_call.id or f"call_{next(_ids)}"
-        head = {"index": index, "id": call_id, "type": "function", "function": {"name": tool_call.name}}
-        head["function"]["arguments"] = ""
+        head: dict[str, Any] = {
+            "index": index,
+            "type": "function",
+            "function": {"name": tool_call.name, "arguments": ""},
+        }
+        if tool_call.send_id:
+            head["id"] = call_id
         yield _chunk(model, {"tool_calls": [head]})
         for piece in _pieces(tool_call.json_arguments(), max(reply.chunk_chars, 8)):
             yield _chunk(model, {"tool_calls": [{"index": index, "function": {"arguments": piece}}]})

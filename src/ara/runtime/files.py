@@ -4,17 +4,35 @@ component by component without following a link (``ara.runtime.tools.paths``).""
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from ara.errors import NotFound, ToolFailed
 from ara.runtime.tools.base import ToolContext
 from ara.runtime.tools.files import decode_text, list_dir, read_bytes, write_bytes
-from ara.runtime.tools.paths import open_file
+from ara.runtime.tools.paths import open_file, refusal
 
 MAX_READ_BYTES = 8 * 1024 * 1024  # larger files are downloaded, not read into JSON
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _refusing(function: Callable[P, R]) -> Callable[P, R]:
+    """An ``OSError`` on the way (a name too long, a file vanishing) is the caller's bad path, not a crash."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except OSError as exc:
+            shown = args[1] if len(args) > 1 and isinstance(args[1], str) else "a path"
+            raise refusal(exc, shown[:200]) from None
+
+    return wrapper
 
 
 def _existing(ctx: ToolContext, path: str) -> Path:
@@ -24,6 +42,7 @@ def _existing(ctx: ToolContext, path: str) -> Path:
     return host
 
 
+@_refusing
 def list_files(ctx: ToolContext, path: str) -> dict[str, Any]:
     _existing(ctx, path)
     listed = list_dir(ctx, {"path": path})
@@ -32,6 +51,7 @@ def list_files(ctx: ToolContext, path: str) -> dict[str, Any]:
     return {**listed, "entries": entries}
 
 
+@_refusing
 def read_text(ctx: ToolContext, path: str) -> dict[str, Any]:
     host = _existing(ctx, path)
     data, truncated = read_bytes(ctx, path, MAX_READ_BYTES)
@@ -46,12 +66,14 @@ def _writable(ctx: ToolContext, path: str) -> str:
     return path
 
 
+@_refusing
 def write_files(ctx: ToolContext, writes: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """Every path is checked before anything is written: one refused path writes nothing."""
     checked = [(_writable(ctx, path), content.encode("utf-8")) for path, content in writes]
     return [{"path": write_bytes(ctx, path, data), "bytes": len(data)} for path, data in checked]
 
 
+@_refusing
 def upload(ctx: ToolContext, path: str, filename: str, data: bytes) -> dict[str, Any]:
     """``path`` is the destination; a folder (or nothing: the workspace) keeps the uploaded file's name."""
     name = PurePosixPath(filename.replace("\\", "/")).name
@@ -62,6 +84,7 @@ def upload(ctx: ToolContext, path: str, filename: str, data: bytes) -> dict[str,
     return {"path": write_bytes(ctx, _writable(ctx, path), data), "bytes": len(data)}
 
 
+@_refusing
 def download(ctx: ToolContext, path: str) -> Path:
     """The host path of a regular file in the session (checked without following a link)."""
     host = _existing(ctx, path)

@@ -10,12 +10,13 @@ row is locked before its recording is looked up, so two concurrent calls of a ne
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import socket
 import uuid
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ara.db.types import utcnow
@@ -100,17 +101,29 @@ def end_turn(session: Session, play_id: int, *, failed: bool) -> None:
             RESOURCES["playbooks"].amend(session, playbook, {"status": PlaybookStatus.FAILED})
 
 
-def _direct_play(session: Session, playbook_id: int) -> int:
-    found = session.scalar(
-        select(m.Play.id).where(m.Play.playbook_id == playbook_id, m.Play.name == DIRECT_PLAY).order_by(m.Play.id)
+@functools.cache
+def _rows_query(direct: bool) -> Select[Any]:
+    """Built once (bound parameters ``playbook`` and ``play``): statement construction costs more than its run."""
+    playbook = bindparam("playbook", type_=Integer)
+    play = (
+        select(func.min(m.Play.id)).where(m.Play.playbook_id == playbook, m.Play.name == DIRECT_PLAY)
+        if direct
+        else select(m.Play.id).where(m.Play.id == bindparam("play", type_=Integer))
+    ).scalar_subquery()
+    return select(
+        select(func.min(m.File.id)).where(m.File.playbook_id == playbook).scalar_subquery(),
+        select(func.min(m.Host.id)).where(m.Host.playbook_id == playbook, m.Host.name == HOST).scalar_subquery(),
+        play,
+        select(func.count()).select_from(m.Task).where(m.Task.play_id == play).scalar_subquery(),
     )
-    if found is not None:
-        return int(found)
-    play = RESOURCES["plays"].add(
-        session,
-        {"playbook": playbook_id, "name": DIRECT_PLAY, "uuid": str(uuid.uuid4()), "status": PlayStatus.RUNNING},
-    )
-    return int(play.id)
+
+
+def _rows(session: Session, playbook_id: int, play_id: int | None) -> tuple[int | None, int | None, int | None, int]:
+    """The recording's file, host and direct-calls play (when ``play_id`` is None), and the next task line, in one
+    query: a tool call costs one read besides its two inserts."""
+    params = {"playbook": playbook_id} if play_id is None else {"playbook": playbook_id, "play": play_id}
+    file_id, host_id, found_play, tasks = session.execute(_rows_query(play_id is None), params).one()
+    return file_id, host_id, found_play, int(tasks or 0)
 
 
 def record_tool_call(
@@ -121,31 +134,40 @@ def record_tool_call(
     play_id: int | None,
     secrets: Collection[str] = (),
 ) -> None:
-    """One tool call: a task ``<tool>`` (action ``ara_runtime.<tool>``) with its result on host ``sandbox``."""
-    playbook_id = session_playbook(session, None, runtime_session)
-    if play_id is None:
-        play_id = _direct_play(session, playbook_id)
-    file_id = session.scalar(select(func.min(m.File.id)).where(m.File.playbook_id == playbook_id))
-    host = session.scalar(select(m.Host).where(m.Host.playbook_id == playbook_id, m.Host.name == HOST))
-    if file_id is None or host is None:  # a recording someone edited through the records API: make them again
+    """One tool call: a task ``<tool>`` (action ``ara_runtime.<tool>``) with its result on host ``sandbox``. The
+    host's counters are set when the session closes, as Ansible's callback sets them at the end of a playbook."""
+    # Known from the caller's read: no lock needed. Only a first call (or a recording deleted through the records
+    # API since) takes the session's row lock to make the playbook.
+    playbook_id = runtime_session.playbook_id or session_playbook(session, None, runtime_session)
+    file_id, host_id, found_play, tasks = _rows(session, playbook_id, play_id)
+    if file_id is None and host_id is None:
+        playbook_id = session_playbook(session, None, runtime_session)
+        file_id, host_id, found_play, tasks = _rows(session, playbook_id, play_id)
+    if file_id is None or host_id is None:  # a recording someone edited through the records API: make them again
         file_id = (
             RESOURCES["files"]
-            .add(session, {"path": f"runtime://{runtime_session.id}", "content": "", "playbook": playbook_id})
+            .add(session, {"path": _path("-", runtime_session.id), "content": "", "playbook": playbook_id})
             .id
         )
-        host = RESOURCES["hosts"].add(session, {"name": HOST, "playbook": playbook_id})
+        host_id = RESOURCES["hosts"].add(session, {"name": HOST, "playbook": playbook_id}).id
+    if found_play is None:
+        uuid_ = str(uuid.uuid4())
+        found_play = (
+            RESOURCES["plays"]
+            .add(session, {"playbook": playbook_id, "name": DIRECT_PLAY, "uuid": uuid_, "status": PlayStatus.RUNNING})
+            .id
+        )
     ended = utcnow()
     started = (ended - dt.timedelta(seconds=max(outcome.duration_seconds, 0.0))).isoformat()
-    lineno = (session.scalar(select(func.count()).select_from(m.Task).where(m.Task.play_id == play_id)) or 0) + 1
     task = RESOURCES["tasks"].add(
         session,
         {
             "playbook": playbook_id,
-            "play": play_id,
+            "play": found_play,
             "file": file_id,
             "name": outcome.name,
             "action": f"ara_runtime.{outcome.name}",
-            "lineno": lineno,
+            "lineno": tasks + 1,
             "handler": False,
             "status": "completed" if outcome.ok else "failed",
             "uuid": str(uuid.uuid4()),
@@ -155,21 +177,32 @@ def record_tool_call(
     )
     masked = [value for value in secrets if value]
     content = scrub_tree({"args": outcome.args, "output": outcome.output, "error": outcome.error}, masked, MASK)
-    status = "ok" if outcome.ok else "failed"
     RESOURCES["results"].add(
         session,
         {
             "playbook": playbook_id,
-            "play": play_id,
+            "play": found_play,
             "task": task.id,
-            "host": host.id,
-            "status": status,
+            "host": host_id,
+            "status": "ok" if outcome.ok else "failed",
             "content": content,
             "started": started,
             "ended": ended.isoformat(),
         },
     )
-    RESOURCES["hosts"].amend(session, host, {status: getattr(host, status) + 1})
+
+
+def _count_host(session: Session, playbook_id: int) -> None:
+    """The ``sandbox`` host's ok/failed counters from its results."""
+    host = session.scalar(select(m.Host).where(m.Host.playbook_id == playbook_id, m.Host.name == HOST))
+    if host is None:
+        return
+    counted = dict(
+        session.execute(
+            select(m.Result.status, func.count()).where(m.Result.host_id == host.id).group_by(m.Result.status)
+        ).all()
+    )
+    RESOURCES["hosts"].amend(session, host, {"ok": counted.get("ok", 0), "failed": counted.get("failed", 0)})
 
 
 def close_session(session: Session, runtime_session: RuntimeSession) -> None:
@@ -184,6 +217,7 @@ def close_session(session: Session, runtime_session: RuntimeSession) -> None:
         select(m.Play).where(m.Play.playbook_id == playbook.id, m.Play.status == PlayStatus.RUNNING)
     ):
         RESOURCES["plays"].amend(session, play, {"status": PlayStatus.COMPLETED, "ended": ended})
+    _count_host(session, playbook.id)
     status = PlaybookStatus.FAILED if playbook.status == PlaybookStatus.FAILED else PlaybookStatus.COMPLETED
     RESOURCES["playbooks"].amend(session, playbook, {"status": status, "ended": ended})
 

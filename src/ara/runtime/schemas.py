@@ -133,48 +133,48 @@ class TerminalResult(BaseModel):
     duration_ms: float
 
 
-class FileEntry(BaseModel):
+class SessionFileEntry(BaseModel):
     name: str
     path: str
     type: str
     size: int | None
 
 
-class FilesList(BaseModel):
+class SessionFilesList(BaseModel):
     ok: bool
     path: str
-    entries: list[FileEntry]
+    entries: list[SessionFileEntry]
     truncated: bool
 
 
-class FileContent(BaseModel):
+class SessionFileRead(BaseModel):
     ok: bool
     path: str
     content: str
     bytes: int
 
 
-class FileWrite(Strict):
+class SessionFileWrite(Strict):
     path: str = Field(min_length=1, max_length=4096)
     content: str
 
 
-class FilesWrite(Strict):
-    writes: list[FileWrite] = Field(min_length=1, max_length=1000)
+class SessionFilesWrite(Strict):
+    writes: list[SessionFileWrite] = Field(min_length=1, max_length=1000)
     restart: bool = False  # the SDK always sends false; nothing restarts here either way
 
 
-class FileWritten(BaseModel):
+class SessionFileWritten(BaseModel):
     path: str
     bytes: int
 
 
-class FilesWritten(BaseModel):
+class SessionFilesWritten(BaseModel):
     ok: bool
-    written: list[FileWritten]
+    written: list[SessionFileWritten]
 
 
-class FileUploaded(BaseModel):
+class SessionFileUploaded(BaseModel):
     ok: bool
     path: str
     bytes: int

@@ -43,9 +43,13 @@ known_query = Depends(_known_query)
 
 
 @contextmanager
-def transaction(request: Request, state: AppState) -> Iterator[tuple[Session, Identity | None]]:
-    """One transaction for the request (deferred for reads, immediate for writes) and the caller's identity."""
-    factory = state.reader if request.method in SAFE_METHODS else state.writer
+def transaction(
+    request: Request, state: AppState, *, write: bool | None = None
+) -> Iterator[tuple[Session, Identity | None]]:
+    """One transaction for the request (deferred for reads, immediate for writes) and the caller's identity;
+    ``write`` overrides what the method implies (a POST that only checks before it works outside the database)."""
+    write = request.method not in SAFE_METHODS if write is None else write
+    factory = state.writer if write else state.reader
     caller = getattr(request.state, STATE_KEY, None)  # resolved before routing (ara.server.middleware)
     with unit_of_work(factory) as session:
         yield session, caller.identity if caller is not None else authenticate(request, state, session)

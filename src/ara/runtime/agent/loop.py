@@ -10,6 +10,7 @@ Cancelling the consumer closes the model's response and runs no further tool."""
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -62,6 +63,9 @@ class _Reply:
     calls: dict[int, dict[str, str]] = field(default_factory=dict)  # index -> {id, name, arguments}
 
     def message(self) -> dict[str, Any]:
+        for call in self.calls.values():
+            # A server that sends no call id still needs one: the tool's answer names the call it answers.
+            call["id"] = call["id"] or f"call_{secrets.token_hex(8)}"
         message: dict[str, Any] = {"role": "assistant", "content": self.text or None}
         if self.calls:
             message["tool_calls"] = [
@@ -78,8 +82,9 @@ async def run_turn(turn: Turn) -> AsyncIterator[Event]:
             yield event
             if isinstance(event, Failed):
                 return
-        yield Message(reply.message())
-        turn.messages.append(reply.message())
+        message = reply.message()
+        yield Message(message)
+        turn.messages.append(message)
         if not reply.calls:
             yield Finished("stop")
             return
@@ -95,8 +100,9 @@ async def run_turn(turn: Turn) -> AsyncIterator[Event]:
         if isinstance(event, Failed):
             return
     final.calls.clear()  # a model that calls a tool anyway is not obeyed
-    yield Message(final.message())
-    turn.messages.append(final.message())
+    message = final.message()
+    yield Message(message)
+    turn.messages.append(message)
     yield Finished("max_turns")
 
 
@@ -105,21 +111,21 @@ async def _call_model(
 ) -> AsyncIterator[Event]:
     # Loaded by then (``providers``); deferred so that importing the server does not load it.
     import openai
-    from openai.types.chat import ChatCompletion, ChatCompletionChunk
+    from openai.types.chat import ChatCompletion
 
     request: dict[str, Any] = {"model": turn.model, "messages": turn.messages + (extra or []), "stream": True}
     if offer_tools and turn.tools:
         request["tools"] = [tool.schema() for tool in turn.tools.values()]
     try:
-        # The client's generic ``post`` (its documented way to send a body as it is): ``chat.completions.create``
-        # first walks every message and tool schema against its typed parameters, a few ms per call for
-        # nothing, since these are plain JSON already.
+        # The client's generic ``post``, its documented way to send a body as it is and read chunks as plain
+        # JSON: ``chat.completions.create`` walks every message and tool schema against its typed parameters and
+        # builds a model object per chunk, milliseconds per turn for nothing (these are plain JSON already).
         stream = await turn.client.post(
             "/chat/completions",
             cast_to=ChatCompletion,
             body=request,
             stream=True,
-            stream_cls=openai.AsyncStream[ChatCompletionChunk],
+            stream_cls=openai.AsyncStream[object],
         )
         async with stream:
             async for chunk in stream:
@@ -129,32 +135,37 @@ async def _call_model(
         yield Failed(_scrub(f"the model provider answered {exc.status_code}: {_provider_text(exc)}", turn))
     except openai.APIConnectionError as exc:  # includes time-outs
         yield Failed(_scrub(f"the model provider could not be reached: {exc.message}", turn))
+    except openai.APIError as exc:  # an error event inside the stream
+        yield Failed(_scrub(f"the model provider failed: {exc.message}", turn))
 
 
 def _absorb(chunk: Any, reply: _Reply) -> list[Event]:
-    """The events in one streamed chunk; tool-call pieces are only assembled here (announced when complete)."""
+    """The events in one streamed chunk (a JSON object); tool-call pieces are only assembled here."""
     events: list[Event] = []
-    for choice in chunk.choices or []:
-        delta = choice.delta
-        extra = delta.model_extra or {}
-        reasoning = extra.get("reasoning_content") or extra.get("reasoning")
+    choices = chunk.get("choices") if isinstance(chunk, dict) else None
+    for choice in choices or []:
+        delta = choice.get("delta") or {}
+        # Reasoning models served by vLLM, llama.cpp, DeepSeek and OpenRouter name it one of these.
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if isinstance(reasoning, str) and reasoning:
             events.append(ReasoningDelta(reasoning))
-        if delta.content:
-            reply.text += delta.content
-            events.append(TextDelta(delta.content))
-        for piece in delta.tool_calls or []:
-            call = reply.calls.setdefault(piece.index, {"id": "", "name": "", "arguments": ""})
-            if piece.id:
-                call["id"] = piece.id
-            if piece.function is not None:
-                call["name"] += piece.function.name or ""
-                call["arguments"] += piece.function.arguments or ""
+        content = delta.get("content")
+        if isinstance(content, str) and content:
+            reply.text += content
+            events.append(TextDelta(content))
+        for piece in delta.get("tool_calls") or []:
+            call = reply.calls.setdefault(int(piece.get("index") or 0), {"id": "", "name": "", "arguments": ""})
+            call["id"] = piece.get("id") or call["id"]
+            function = piece.get("function") or {}
+            name = function.get("name") or ""
+            if name and name != call["name"]:  # sent once, or repeated whole by some servers: never doubled
+                call["name"] += name
+            call["arguments"] += function.get("arguments") or ""
     return events
 
 
 async def _run_call(turn: Turn, call: dict[str, str]) -> AsyncIterator[Event]:
-    call_id = call["id"] or f"call_{len(turn.messages)}"
+    call_id = call["id"]
     args, problem = _arguments(call["arguments"])
     yield ToolInput(call_id, call["name"], args if problem is None else call["arguments"])
     tool = turn.tools.get(call["name"])

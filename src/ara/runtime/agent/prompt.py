@@ -5,10 +5,13 @@ last turn is what it knows now. Each file is capped, so a runaway memory cannot 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 from collections.abc import Iterable
-from pathlib import Path
 
+from ara.errors import ToolFailed
 from ara.runtime.tools.base import Tool
+from ara.runtime.tools.paths import open_dir
 from ara.runtime.workspace import SANDBOX_ROOT, SANDBOX_WORKSPACE, Workspace
 
 MEMORY_CAP_CHARS = 8_000
@@ -29,29 +32,40 @@ in {root}/memory/USER.md with edit_file or write_file (keep what is already ther
 the work in MEMORY.md. These files are shown to you below at the start of every turn."""
 
 
-def _read_capped(path: Path, cap: int) -> str:
+def _read_capped(directory: int, name: str, cap: int) -> str:
+    """The text of ``name`` in the open ``directory``, up to ``cap`` characters; "" when it is missing, a link or
+    not a regular file (a FIFO would block)."""
     try:
-        with path.open("r", encoding="utf-8", errors="replace") as handle:
-            content = handle.read(cap + 1)
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory)
     except OSError:
         return ""
-    if len(content) > cap:
-        return content[:cap] + TRUNCATED
-    return content
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return ""
+        data = os.read(fd, 4 * (cap + 1))
+    finally:
+        os.close(fd)
+    content = data.decode("utf-8", errors="replace")
+    return content[:cap] + TRUNCATED if len(content) > cap else content
 
 
 def memory_sections(workspace: Workspace, today: dt.date, cap: int = MEMORY_CAP_CHARS) -> list[tuple[str, str]]:
-    """(sandbox path, content) of each memory file that holds something. Only plain files directly in
-    ``memory/`` are read: a symlink there could point anywhere on the host."""
-    found = []
-    for name in ("MEMORY.md", "USER.md", f"{today.isoformat()}.md"):
-        path = workspace.memory_dir / name
-        if path.is_symlink() or not path.is_file():
-            continue
-        content = _read_capped(path, cap).strip()
-        if content:
-            found.append((f"{SANDBOX_ROOT}/memory/{name}", content))
-    return found
+    """(sandbox path, content) of each memory file that holds something.
+
+    The agent can make ``memory/`` or a file in it a link (to another session, to the host), and the server reads
+    these files with its own rights: the directory is opened the way the file tools open theirs (no link
+    followed on the way from the session root), and each file without following a link."""
+    shown = f"{SANDBOX_ROOT}/memory"
+    try:
+        with open_dir(workspace, workspace.root.resolve() / "memory", shown) as directory:
+            found = []
+            for name in ("MEMORY.md", "USER.md", f"{today.isoformat()}.md"):
+                content = _read_capped(directory, name, cap).strip()
+                if content:
+                    found.append((f"{shown}/{name}", content))
+            return found
+    except (ToolFailed, OSError):
+        return []
 
 
 def system_prompt(workspace: Workspace, tools: Iterable[Tool], today: dt.date | None = None) -> str:

@@ -61,7 +61,8 @@ def prepare(writer: sessionmaker[Session], settings: Settings, user_id: int, cha
         conversation = open_conversation(session, user_id=user_id, chat_id=chat.chat_id, session_id=runtime_session.id)
         history = load_messages(session, conversation.id) if chat.chat_id is not None else []
         add_messages(session, conversation, len(history), [user_message])
-        recording.session_playbook(session, settings, runtime_session)
+        if runtime_session.playbook_id is None:  # the first recording of this session (begin_turn finds it then)
+            recording.session_playbook(session, settings, runtime_session)
         play_id = recording.begin_turn(session, runtime_session, name=_play_name(chat.message))
         context = context_for(settings, runtime_session, writer=writer)
         ids = runtime_session.id, conversation.id

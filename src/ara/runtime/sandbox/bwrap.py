@@ -1,6 +1,6 @@
 """The bubblewrap backend: the system read-only, the session directory read-write at ``/root/.ara``, a private
-``/tmp``, fresh namespaces (no network unless the session allows it) and nothing else of the host: the server's
-base directory, other sessions and the rest of ``/`` do not exist inside."""
+``/tmp``, fresh namespaces (no network unless the session allows it), no capabilities, and nothing else of the
+host: the server's base directory, other sessions and the rest of ``/`` do not exist inside."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ SYSTEM_DIRS = ("/usr", "/opt")
 # Top-level names that merged-/usr systems make symlinks (``/bin -> usr/bin``); real directories elsewhere.
 USR_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # The part of /etc programs need (users, name resolution, certificates, the loader cache, alternatives); the rest
-# of /etc (shadow files, the host's service configuration) stays out. Each entry is one mount, and mounts are most
-# of bwrap's start-up time, so the list is short.
+# of /etc (shadow files, private keys, the host's service configuration) stays out: the sandboxed process runs as
+# the server's own user, so whatever that user may read must simply not be there. Each entry is one mount, and
+# mounts are much of bwrap's start-up time, so the list is short.
 ETC_ENTRIES = (
     "alternatives",
     "ca-certificates.conf",
@@ -30,8 +31,11 @@ ETC_ENTRIES = (
     "protocols",
     "resolv.conf",
     "services",
-    "ssl",
+    "ssl/certs",
+    "ssl/openssl.cnf",
 )
+# The private /tmp and /root are memory (tmpfs): capped so that a command cannot fill the server's RAM with them.
+TMP_BYTES = 256 * 1024 * 1024
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -74,7 +78,8 @@ class BwrapSandbox:
     ) -> list[str]:
         if not argv:
             raise ValueError("an empty command")
-        args = [self.executable, "--unshare-all", "--die-with-parent", "--new-session"]
+        # bwrap started by root keeps every capability inside unless told otherwise.
+        args = [self.executable, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
         if network:
             args.append("--share-net")
         for directory in SYSTEM_DIRS:
@@ -87,7 +92,9 @@ class BwrapSandbox:
                 args += ["--ro-bind", name, name]
         for entry in ETC_ENTRIES:
             args += ["--ro-bind-try", f"/etc/{entry}", f"/etc/{entry}"]
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+        # HOME is a scratch tmpfs too (programs write ~/.cache, ~/.config), with the session mounted inside it.
+        args += ["--size", str(TMP_BYTES), "--tmpfs", "/root"]
         args += ["--bind", str(Path(workspace.root).resolve()), str(SANDBOX_ROOT)]
         # Everything outside /root/.ara, /tmp, /proc and /dev is read-only, the new root included.
         args += ["--remount-ro", "/", "--chdir", cwd, "--clearenv"]

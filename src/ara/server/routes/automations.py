@@ -12,7 +12,18 @@ from sqlalchemy.orm import Session
 
 from ara.errors import Unauthenticated, ValidationFailed
 from ara.runtime.automations import service
+from ara.runtime.automations.schemas import (
+    AutomationRunAnswer,
+    AutomationRunsList,
+    JobAnswer,
+    JobCreate,
+    JobDeleted,
+    JobsList,
+    JobUpdate,
+    ReplayBody,
+)
 from ara.server.deps import StateDep, known_query, transaction
+from ara.server.openapi import request_body
 from ara.server.routes.bodies import json_body
 from ara.server.state import AppState
 
@@ -39,7 +50,7 @@ async def _object(request: Request) -> dict[str, Any]:
     return body
 
 
-@router.get("/jobs")
+@router.get("/jobs", response_model=JobsList)
 async def list_jobs(request: Request, state: StateDep) -> JSONResponse:
     def work(session: Session, user_id: int) -> dict[str, Any]:
         return {"ok": True, "jobs": [service.describe_job(job) for job in service.list_jobs(session, user_id)]}
@@ -47,7 +58,7 @@ async def list_jobs(request: Request, state: StateDep) -> JSONResponse:
     return JSONResponse(await _as_owner(request, state, work))
 
 
-@router.post("/jobs", status_code=201)
+@router.post("/jobs", status_code=201, response_model=JobAnswer, openapi_extra=request_body(JobCreate))
 async def create_job(request: Request, state: StateDep) -> JSONResponse:
     body = await _object(request)
 
@@ -57,7 +68,7 @@ async def create_job(request: Request, state: StateDep) -> JSONResponse:
     return JSONResponse(await _as_owner(request, state, work), status_code=201)
 
 
-@router.patch("/jobs/{job_id}")
+@router.patch("/jobs/{job_id}", response_model=JobAnswer, openapi_extra=request_body(JobUpdate))
 async def update_job(job_id: JobId, request: Request, state: StateDep) -> JSONResponse:
     body = await _object(request)
     if not body:
@@ -69,7 +80,7 @@ async def update_job(job_id: JobId, request: Request, state: StateDep) -> JSONRe
     return JSONResponse(await _as_owner(request, state, work))
 
 
-@router.delete("/jobs/{job_id}")
+@router.delete("/jobs/{job_id}", response_model=JobDeleted)
 async def delete_job(job_id: JobId, request: Request, state: StateDep) -> JSONResponse:
     def work(session: Session, user_id: int) -> dict[str, Any]:
         service.delete_job(session, user_id, job_id)
@@ -78,7 +89,7 @@ async def delete_job(job_id: JobId, request: Request, state: StateDep) -> JSONRe
     return JSONResponse(await _as_owner(request, state, work))
 
 
-@router.get("/runs")
+@router.get("/runs", response_model=AutomationRunsList)
 async def list_runs(
     request: Request, state: StateDep, state_: Annotated[str, Query(alias="state", max_length=32)] = ""
 ) -> JSONResponse:
@@ -91,7 +102,12 @@ async def list_runs(
     return JSONResponse(await _as_owner(request, state, work))
 
 
-@router.post("/runs/{run_id}/replay", status_code=201)
+@router.post(
+    "/runs/{run_id}/replay",
+    status_code=201,
+    response_model=AutomationRunAnswer,
+    openapi_extra=request_body(ReplayBody, required=False),
+)
 async def replay_run(run_id: JobId, request: Request, state: StateDep) -> JSONResponse:
     await _object(request)  # ``{}`` from the client; nothing in it is read
 

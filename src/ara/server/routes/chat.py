@@ -17,7 +17,6 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
-from starlette.types import Receive, Scope, Send
 
 from ara.errors import AraError, ModelFailed, Unauthenticated
 from ara.runtime.agent.events import Answer, Failed
@@ -28,6 +27,7 @@ from ara.runtime.agent.stream import HEADERS, MEDIA_TYPE, UIMessageStream
 from ara.runtime.agent.turns import INTERNAL, Prepared, TurnRunner, prepare
 from ara.server.auth import NO_CREDENTIALS
 from ara.server.deps import StateDep, known_query
+from ara.server.event_stream import EventStream
 from ara.server.middleware import STATE_KEY
 from ara.server.openapi import request_body
 from ara.server.routes.bodies import json_body
@@ -36,8 +36,14 @@ from ara.users.service import Identity
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["runtime"], dependencies=[known_query])
+# An idle stream (a slow model, a long tool) gets an SSE comment this often: ara-sdk's ``chat()`` gives up after
+# 120 s without a line, proxies often sooner.
+KEEPALIVE_SECONDS = 15.0
+# Each event of the stream: ``data`` is a UI-message chunk as JSON ({"type": "text-delta", ...}), the last one
+# ``[DONE]``.
+SSE_EVENT = {"type": "object", "required": ["data"], "properties": {"data": {"type": "string"}}}
 STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"description": "the UI-message stream", "content": {MEDIA_TYPE: {"schema": {"type": "string"}}}}
+    200: {"description": "the Vercel AI SDK UI-message stream", "content": {MEDIA_TYPE: {"schema": SSE_EVENT}}}
 }
 
 
@@ -61,20 +67,6 @@ async def _prepare(request: Request, state: AppState) -> tuple[TurnRunner, Prepa
     return TurnRunner(state.writer, state.settings, model_clients(request)), prepared
 
 
-class EventStream(StreamingResponse):
-    """Closes its event generator when the response ends however it ends (a client that went away included),
-    so the turn's own clean-up (closing its play) runs now, not whenever the generator is collected."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            body = self.body_iterator
-            if hasattr(body, "aclose"):
-                with anyio.CancelScope(shield=True):
-                    await body.aclose()
-
-
 async def _ui_stream(runner: TurnRunner, prepared: Prepared) -> AsyncIterator[str]:
     stream = UIMessageStream(prepared.conversation_id)
     yield stream.start()
@@ -93,10 +85,10 @@ async def _ui_stream(runner: TurnRunner, prepared: Prepared) -> AsyncIterator[st
 @router.post(
     "/chat", response_class=StreamingResponse, responses=STREAM_RESPONSE, openapi_extra=request_body(ChatTurnCreate)
 )
-async def chat(request: Request, state: StateDep) -> StreamingResponse:
+async def chat(request: Request, state: StateDep) -> EventStream:
     runner, prepared = await _prepare(request, state)
     headers = {**HEADERS, "x-ara-chat-id": prepared.conversation_id}
-    return EventStream(_ui_stream(runner, prepared), media_type=MEDIA_TYPE, headers=headers)
+    return EventStream(_ui_stream(runner, prepared), headers=headers, keepalive_seconds=KEEPALIVE_SECONDS)
 
 
 async def _until_disconnect(request: Request, work: Callable[[], Awaitable[None]]) -> None:

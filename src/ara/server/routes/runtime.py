@@ -2,20 +2,21 @@
 it: a user's session (start is idempotent), what it offers (capabilities, skills, tools) and one tool run directly.
 
 Only the owner reaches a session (anyone else's id is 404); a stopped one answers 503. A tool runs outside any
-transaction (SQLite has one writer): the session is checked and marked used in one short transaction, the tool
-runs, then its call is recorded in another. Reads (GET) never mark a session used: only what changes or runs
+transaction (SQLite has one writer): the session is checked in a read, the tool runs, then its call is recorded
+and the session marked used in one short write. Reads (GET) never mark a session used: only what changes or runs
 something keeps it from its idle stop."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ara.db.session import unit_of_work
+from ara.db.types import utcnow
 from ara.errors import ToolFailed, Unauthenticated, Unavailable, ValidationFailed
 from ara.runtime import recording
 from ara.runtime.models import SESSION_RUNNING, RuntimeSession
@@ -78,15 +79,30 @@ def readable_session(session: Session, identity: Identity | None, session_id: st
 
 
 def open_tool_context(request: Request, state: AppState, session_id: str | None) -> tuple[RuntimeSession, ToolContext]:
-    """The caller's running session, marked used, and what its tools run with (one short write transaction)."""
-    with transaction(request, state) as (session, identity):
-        runtime_session = running_session(session, user_of(identity), session_id or None)
+    """The caller's running session and what its tools run with, from a read: the write that marks the session
+    used comes after the work, with its record (``record``, ``mark_used``), so a call takes one write."""
+    with transaction(request, state, write=False) as (session, identity):
+        runtime_session = readable_session(session, identity, session_id or "")
         return runtime_session, context_for(state.settings, runtime_session, writer=state.writer)
 
 
+def mark_used(session: Session, runtime_session: RuntimeSession) -> None:
+    """One UPDATE, no read (what ``running_session`` does for calls that hold a write transaction anyway)."""
+    session.execute(
+        update(RuntimeSession).where(RuntimeSession.id == runtime_session.id).values(last_active_at=utcnow())
+    )
+
+
 def record(state: AppState, runtime_session: RuntimeSession, outcome: ToolOutcome, ctx: ToolContext) -> None:
+    """The call in the records, and the session marked used, in one short write."""
     with unit_of_work(state.writer) as session:
         recording.record_tool_call(session, runtime_session, outcome, play_id=None, secrets=ctx.secrets.values())
+        mark_used(session, runtime_session)
+
+
+def touch(state: AppState, runtime_session: RuntimeSession) -> None:
+    with unit_of_work(state.writer) as session:
+        mark_used(session, runtime_session)
 
 
 @router.post("/session/start", response_model=SessionRead, **_EMPTY)
@@ -161,8 +177,8 @@ def tools(
     agent_id: str = AgentId,
 ) -> dict[str, Any]:
     """The tools a session's agent is offered (``agent_id``: apps' agents, none yet, see the same builtins)."""
-    if kind not in ToolKind.__args__:
-        raise ValidationFailed({"kind": [f"{kind!r} is not one of {', '.join(ToolKind.__args__)}"]})
+    if kind not in get_args(ToolKind):
+        raise ValidationFailed({"kind": [f"{kind!r} is not one of {', '.join(get_args(ToolKind))}"]})
     with transaction(request, state) as (session, identity):
         found = readable_session(session, identity, session_id)
     return {"ok": True, "session_id": found.id, "kind": kind, "tools": [_tool_row(t) for t in _tools(kind)]}

@@ -21,11 +21,11 @@ from fastapi.responses import FileResponse
 from ara.errors import ToolFailed, ValidationFailed
 from ara.runtime import files
 from ara.runtime.schemas import (
-    FileContent,
-    FilesList,
-    FilesWrite,
-    FilesWritten,
-    FileUploaded,
+    SessionFileRead,
+    SessionFilesList,
+    SessionFilesWrite,
+    SessionFilesWritten,
+    SessionFileUploaded,
     TerminalExec,
     TerminalResult,
 )
@@ -36,7 +36,7 @@ from ara.runtime.workspace import SANDBOX_WORKSPACE
 from ara.server.deps import StateDep, known_query, transaction
 from ara.server.openapi import request_body
 from ara.server.routes.bodies import json_body, validated
-from ara.server.routes.runtime import open_tool_context, readable_session, record
+from ara.server.routes.runtime import open_tool_context, readable_session, record, touch
 
 router = APIRouter(tags=["runtime"], dependencies=[known_query])
 PathQuery = Query(default=str(SANDBOX_WORKSPACE), max_length=4096)
@@ -80,12 +80,12 @@ def _context(request: Request, state: StateDep) -> ToolContext:
         return context_for(state.settings, readable_session(session, identity, ""))
 
 
-@router.get("/session/files", response_model=FilesList)
+@router.get("/session/files", response_model=SessionFilesList)
 def list_files(request: Request, state: StateDep, path: str = PathQuery) -> dict[str, Any]:
     return {"ok": True, **files.list_files(_context(request, state), path)}
 
 
-@router.get("/session/files/read", response_model=FileContent)
+@router.get("/session/files/read", response_model=SessionFileRead)
 def read_file(request: Request, state: StateDep, path: str = RequiredPath) -> dict[str, Any]:
     return {"ok": True, **files.read_text(_context(request, state), path)}
 
@@ -105,14 +105,15 @@ def _header_safe(name: str) -> str:
     return "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name) or "download.bin"
 
 
-@router.post("/session/files/write", response_model=FilesWritten, openapi_extra=request_body(FilesWrite))
+@router.post("/session/files/write", response_model=SessionFilesWritten, openapi_extra=request_body(SessionFilesWrite))
 async def write_files(request: Request, state: StateDep) -> dict[str, Any]:
     """Every path is checked before any is written; the session is marked used."""
-    given = validated(FilesWrite, await json_body(request, default={}))
+    given = validated(SessionFilesWrite, await json_body(request, default={}))
 
     def work() -> dict[str, Any]:
-        _runtime_session, ctx = open_tool_context(request, state, None)
+        runtime_session, ctx = open_tool_context(request, state, None)
         written = files.write_files(ctx, [(item.path, item.content) for item in given.writes])
+        touch(state, runtime_session)
         return {"ok": True, "written": written}
 
     return await run_in_threadpool(work)
@@ -137,7 +138,7 @@ def _form(content_type: str, raw: bytes) -> dict[str, tuple[str, bytes]]:
 
 @router.post(
     "/session/files/upload",
-    response_model=FileUploaded,
+    response_model=SessionFileUploaded,
     openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _UPLOAD_SCHEMA}}}},
 )
 async def upload(request: Request, state: StateDep) -> dict[str, Any]:
@@ -152,7 +153,9 @@ async def upload(request: Request, state: StateDep) -> dict[str, Any]:
     filename, data = fields["file"]
 
     def work() -> dict[str, Any]:
-        _runtime_session, ctx = open_tool_context(request, state, None)
-        return {"ok": True, **files.upload(ctx, path, filename, data)}
+        runtime_session, ctx = open_tool_context(request, state, None)
+        uploaded = files.upload(ctx, path, filename, data)
+        touch(state, runtime_session)
+        return {"ok": True, **uploaded}
 
     return await run_in_threadpool(work)
