@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from ara.db.session import unit_of_work
 from ara.lifecycle.states import TERMINAL
-from ara.runtime.automations import service
+from ara.runtime.automations import schedules, service
 from ara.runtime.automations.models import AutomationJob, AutomationRun
 from ara.runtime.automations.schemas import AutomationRunRead, JobRead
 from ara.server.app import create_app
@@ -238,6 +238,8 @@ def test_one_shot_fires_once_then_disables_and_a_run_replays(users: Users) -> No
     assert len(_runs(users.alice, job["id"])) == 1
     [row] = users.alice.get("/automations/jobs").json()["jobs"]
     assert row["enabled"] is False and row["next_fire_at"] is None and row["last_fired_at"] is not None
+    again = users.alice.patch(f"/automations/jobs/{job['id']}", json={"enabled": True})
+    assert again.status_code == 400 and "at" in again.json()["error"]["detail"]
 
     assert users.bob.post(f"/automations/runs/{run['id']}/replay", json={}).status_code == 404
     users.model.default = text("Hello again")
@@ -276,10 +278,12 @@ def test_the_model_schedules_with_the_automation_tools(users: Users) -> None:
     assert users.bob.post("/session/start", json={}).status_code == 200
     stolen = execute(users.bob, "automation_delete", id=job["id"])
     assert not stolen["ok"] and "no automation job" in stolen["error"]
+    paused = execute(users.alice, "automation_update", id=made["output"]["id"], enabled="false", name="tea time")
+    assert paused["ok"] and paused["output"]["enabled"] is False and paused["output"]["name"] == "tea time"
     listed = execute(users.alice, "automation_list")["output"]["jobs"]
-    assert sorted(row["name"] for row in listed) == ["standup", "tea"]
+    assert sorted(row["name"] for row in listed) == ["standup", "tea time"]
     assert execute(users.alice, "automation_delete", id=job["id"])["ok"]
-    assert [row["name"] for row in users.alice.get("/automations/jobs").json()["jobs"]] == ["tea"]
+    assert [row["name"] for row in users.alice.get("/automations/jobs").json()["jobs"]] == ["tea time"]
 
 
 def test_a_restarted_server_fails_what_was_running_and_runs_what_is_due(sqlite_settings: Settings) -> None:
@@ -317,6 +321,15 @@ def writer(sqlite_settings: Settings) -> Iterator[Any]:
 
 def _carol(session: Any) -> int:
     return int(session.scalar(select(User.id).where(User.username == "carol@local")))
+
+
+WINTER, SUMMER = dt.datetime(2030, 1, 14, 12, tzinfo=dt.UTC), dt.datetime(2030, 7, 15, 12, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(("when", "utc_hour"), [(WINTER, 8), (SUMMER, 7)])
+def test_cron_is_read_in_the_jobs_time_zone_across_daylight_saving(when: dt.datetime, utc_hour: int) -> None:
+    fire = schedules.next_after("cron", when, expr="0 9 * * *", every=None, tz="Europe/Paris")
+    assert fire == when.replace(day=when.day + 1, hour=utc_hour)  # nine o'clock in Paris, winter and summer
 
 
 @pytest.mark.parametrize(("policy", "expected"), [("fire_latest_only", 1), ("fire_all", 5), ("skip_if_late", 0)])

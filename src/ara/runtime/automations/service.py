@@ -50,6 +50,8 @@ def update_job(session: Session, user_id: int, job_id: str, body: dict[str, Any]
     fields = parse_fields(body, creating=False, current=job)
     for name, value in fields.values.items():
         setattr(job, name, value)
+    if job.enabled and job.schedule_kind == schedules.AT and (job.at is None or job.at <= utcnow()):
+        raise ValidationFailed({"at": ["this one-shot's moment has passed: give a new `at` to enable it again"]})
     if fields.reschedules or "enabled" in fields.values:
         _plan(job, utcnow())  # a new schedule, or a job enabled again, counts from now: no burst of old firings
     session.flush()
