@@ -250,6 +250,8 @@ def test_one_shot_fires_once_then_disables_and_a_run_replays(users: Users) -> No
     done = {r["id"]: r for r in _wait_runs(users.alice, job["id"], 2, ended=True)}
     assert done[again["id"]]["status"] == "completed" and done[again["id"]]["output"]["text"] == "Hello again"
     assert users.bob.get("/automations/runs").json()["runs"] == []
+    assert users.alice.delete(f"/automations/jobs/{job['id']}").status_code == 200
+    assert users.alice.get("/automations/runs").json()["runs"] == []  # its history went with it
 
 
 def test_the_model_schedules_with_the_automation_tools(users: Users) -> None:

@@ -48,11 +48,12 @@ def get_job(session: Session, user_id: int, job_id: str, *, lock: bool = False) 
 def update_job(session: Session, user_id: int, job_id: str, body: dict[str, Any]) -> AutomationJob:
     job = get_job(session, user_id, job_id, lock=True)
     fields = parse_fields(body, creating=False, current=job)
+    was_enabled = job.enabled
     for name, value in fields.values.items():
         setattr(job, name, value)
     if job.enabled and job.schedule_kind == schedules.AT and (job.at is None or job.at <= utcnow()):
         raise ValidationFailed({"at": ["this one-shot's moment has passed: give a new `at` to enable it again"]})
-    if fields.reschedules or "enabled" in fields.values:
+    if fields.reschedules or job.enabled != was_enabled:
         _plan(job, utcnow())  # a new schedule, or a job enabled again, counts from now: no burst of old firings
     session.flush()
     return job
