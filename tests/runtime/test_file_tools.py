@@ -167,7 +167,8 @@ def test_arguments_are_checked_by_the_tools_schema(ctx: ToolContext) -> None:
 
 def test_every_builtin_has_a_schema_the_model_can_use() -> None:
     expected = {"read_file", "write_file", "edit_file", "list_dir", "exec", "search_files", "glob", "delete_file"}
-    assert expected | {"web_fetch", "web_search"} == set(BUILTINS)
+    automations = {f"automation_{verb}" for verb in ("create", "list", "update", "delete")}
+    assert expected | {"web_fetch", "web_search"} | automations == set(BUILTINS)
     for name, tool in BUILTINS.items():
         function = tool.schema()["function"]
         assert function["name"] == name and function["description"]

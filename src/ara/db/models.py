@@ -7,6 +7,7 @@ from ara.db.base import Base
 from ara.playbooks import models as playbooks_models  # noqa: F401
 from ara.records import models as records_models  # noqa: F401
 from ara.runtime import models as runtime_models  # noqa: F401
+from ara.runtime.automations import models as automation_models  # noqa: F401
 from ara.users import models as users_models  # noqa: F401
 
 metadata = Base.metadata

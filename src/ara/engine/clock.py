@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from typing import Any
 
 import procrastinate
 from procrastinate.jobs import Status
@@ -19,11 +20,10 @@ from ara.db.session import unit_of_work
 from ara.db.types import utcnow
 from ara.engine import housekeeping
 from ara.engine.context import EngineContext
+from ara.engine.kinds import KINDS, RunKind
 from ara.lifecycle.ending import end_run
 from ara.lifecycle.executor import make_due
 from ara.lifecycle.states import CLAIMABLE, RunStatus
-from ara.playbooks.admission import waiting_for_slot
-from ara.playbooks.models import PlaybookRun
 
 log = logging.getLogger("ara.engine")
 _jobs = table("procrastinate_jobs", column("lock"), column("status"))
@@ -54,28 +54,31 @@ def second(ctx: EngineContext, stamp: int) -> None:
                 log.exception("clock %s failed", part.__name__)
 
 
-def _job_of(run_statuses: tuple[str, ...]) -> Exists:
-    """An activation job of the run in ``run_statuses`` (its ``lock`` is ``run:<id>``)."""
+def _job_of(model: Any, run_statuses: tuple[str, ...]) -> Exists:
+    """An activation job of the ``model`` run in ``run_statuses`` (its ``lock`` is ``run:<id>``)."""
     status = cast(_jobs.c.status, String)  # an enum of procrastinate's
-    return exists().where(_jobs.c.lock == "run:" + PlaybookRun.id, status.in_(run_statuses))
+    return exists().where(_jobs.c.lock == "run:" + model.id, status.in_(run_statuses))
 
 
 def resubmit_orphans(ctx: EngineContext, now: dt.datetime) -> None:
-    """A due run with no job waiting or running gets one (unless it only waits for a ``concurrency`` slot); a
-    ``running`` run whose job is gone (its activation ended without ending or parking it) is failed, since nobody
-    executes it any more."""
+    """A due run with no job waiting or running gets one (unless it only waits for something else, such as a
+    ``concurrency`` slot); a ``running`` run whose job is gone (its activation ended without ending or parking it)
+    is failed, since nobody executes it any more. Every kind of run alike."""
+    for kind in KINDS.values():
+        _resubmit_orphans(ctx, now, kind)
+
+
+def _resubmit_orphans(ctx: EngineContext, now: dt.datetime, kind: RunKind) -> None:
+    model = kind.model
+    due = (
+        model.status.in_(CLAIMABLE) & (model.scheduled_time <= now - ORPHAN_GRACE) & ~_job_of(model, ("todo", "doing"))
+    )
+    if kind.held_back is not None:
+        due = due & ~kind.held_back()
     lost = (
-        select(PlaybookRun.id, PlaybookRun.status)
-        .where(
-            or_(
-                PlaybookRun.status.in_(CLAIMABLE)
-                & (PlaybookRun.scheduled_time <= now - ORPHAN_GRACE)
-                & ~_job_of(("todo", "doing"))
-                & ~waiting_for_slot(),
-                (PlaybookRun.status == RunStatus.RUNNING) & ~_job_of(("doing",)),
-            )
-        )
-        .order_by(PlaybookRun.scheduled_time)
+        select(model.id, model.status)
+        .where(or_(due, (model.status == RunStatus.RUNNING) & ~_job_of(model, ("doing",))))
+        .order_by(model.scheduled_time)
         .limit(ORPHANS_PER_PASS)
     )
     with unit_of_work(ctx.reader) as session:
@@ -83,15 +86,15 @@ def resubmit_orphans(ctx: EngineContext, now: dt.datetime) -> None:
     for run_id, status in orphans:
         with unit_of_work(ctx.writer) as session:
             if status != RunStatus.RUNNING:
-                make_due(session, run_id)  # its activation admits it, or finds it ended meanwhile
+                make_due(session, run_id, queue=kind.queue)  # its activation admits it, or finds it ended meanwhile
                 continue
-            run = session.get(PlaybookRun, run_id, with_for_update=True, populate_existing=True)
-            still_lost = session.scalar(select(~_job_of(("doing",))).where(PlaybookRun.id == run_id))
+            run = session.get(model, run_id, with_for_update=True, populate_existing=True)
+            still_lost = session.scalar(select(~_job_of(model, ("doing",))).where(model.id == run_id))
             if run is not None and run.status == RunStatus.RUNNING and still_lost:
                 end_run(session, run, RunStatus.FAILED, f"worker {run.worker_id} lost the run; it was abandoned")
 
 
-async def reap_stalled(app: procrastinate.App, ctx: EngineContext, task_name: str) -> None:
+async def reap_stalled(app: procrastinate.App, ctx: EngineContext, task_name: str, model: Any) -> None:
     """Fail the runs whose worker stopped heartbeating for ``engine.heartbeat_timeout`` seconds, then close
     their jobs ``failed``."""
     stalled = await app.job_manager.get_stalled_jobs(
@@ -99,16 +102,16 @@ async def reap_stalled(app: procrastinate.App, ctx: EngineContext, task_name: st
     )
     for job in stalled:
         assert job.id is not None
-        await asyncio.to_thread(_abandon, ctx, job.id, str(job.task_kwargs.get("run_id")))
+        await asyncio.to_thread(_abandon, ctx, model, job.id, str(job.task_kwargs.get("run_id")))
         try:
             await app.job_manager.finish_job(job, Status.FAILED, delete_job=False)
         except Exception:  # it finished meanwhile (its worker was only slow): nothing left to close
             log.warning("stalled job %s could not be closed", job.id, exc_info=True)
 
 
-def _abandon(ctx: EngineContext, job_id: int, run_id: str) -> None:
+def _abandon(ctx: EngineContext, model: Any, job_id: int, run_id: str) -> None:
     with unit_of_work(ctx.writer) as session:
-        run = session.get(PlaybookRun, run_id, with_for_update=True, populate_existing=True)
+        run = session.get(model, run_id, with_for_update=True, populate_existing=True)
         if run is not None and run.status == RunStatus.RUNNING and run.job_id == job_id:
             end_run(session, run, RunStatus.FAILED, f"worker {run.worker_id} stopped reporting; the run was abandoned")
 

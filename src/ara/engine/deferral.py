@@ -20,9 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ara.lifecycle.executor import AGENTS, RUNS
-from ara.playbooks.models import PlaybookRun
 
-#: The task each queue's jobs run (``ara.agent.advance`` arrives with agent apps).
+#: The task each queue's jobs run: a playbook run's activation, an automation (agent) run's.
 TASKS = {RUNS: "ara.run.advance", AGENTS: "ara.agent.advance"}
 
 
@@ -54,7 +53,12 @@ class JobDeferrer:
             pass  # an activation is already waiting; it reads the run's state when it starts
 
     def abort(self, session: Session, run_id: str) -> None:
-        job_id = session.scalar(select(PlaybookRun.job_id).where(PlaybookRun.id == run_id))
+        from ara.engine.kinds import KINDS  # the kinds' activations load the whole engine: only once aborting
+
+        for kind in KINDS.values():
+            job_id = session.scalar(select(kind.model.job_id).where(kind.model.id == run_id))
+            if job_id is not None:
+                break
         if job_id is not None:
             self._deferrer.job_manager.cancel_job_by_id(job_id, abort=True, connection=_driver_connection(session))
 

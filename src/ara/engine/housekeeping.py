@@ -24,6 +24,7 @@ from ara.playbooks.spec import PlaybookSpec
 from ara.records import models as rm
 from ara.records.expiry import expire_silent_playbooks
 from ara.records.idempotency import prune
+from ara.runtime.automations.service import any_due, fire_due
 from ara.runtime.recording import close_stopped_sessions
 from ara.runtime.sessions import stop_idle_sessions
 
@@ -39,6 +40,7 @@ def tick(ctx: EngineContext, now: dt.datetime) -> None:
         (expire_overdue, now),
         (fire_schedules, now),
         (fire_records_events, now - RECORDS_EVENT_WINDOW),
+        (fire_automations, now),
         (stop_idle_runtime_sessions, now),
     ):
         try:
@@ -97,6 +99,15 @@ def _live_specs(ctx: EngineContext) -> list[tuple[str, dt.datetime, PlaybookSpec
                     exc,
                 )
     return specs
+
+
+def fire_automations(ctx: EngineContext, now: dt.datetime) -> None:
+    """Users' automation jobs whose time has come: their runs and the jobs' next firings in one transaction."""
+    with unit_of_work(ctx.reader) as session:
+        if not any_due(session, now):
+            return
+    with unit_of_work(ctx.writer) as session:
+        fire_due(session, now)
 
 
 def fire_schedules(ctx: EngineContext, now: dt.datetime) -> None:

@@ -16,17 +16,16 @@ from sqlalchemy.exc import OperationalError
 
 from ara.db.session import unit_of_work
 from ara.engine import clock
-from ara.engine.activation import advance
 from ara.engine.context import EngineContext
 from ara.engine.deferral import TASKS
+from ara.engine.kinds import KINDS, RunKind
 from ara.lifecycle.ending import end_run
-from ara.lifecycle.executor import RUNS
+from ara.lifecycle.executor import AGENTS, RUNS
 from ara.lifecycle.states import RunStatus
-from ara.playbooks.models import PlaybookRun
 
 #: The clock's queue: served by a one-slot worker of its own in every process, so runs never starve it.
 TIME = "time"
-ADVANCE, TICK = TASKS[RUNS], "ara.tick"
+ADVANCE, ADVANCE_AGENT, TICK = TASKS[RUNS], TASKS[AGENTS], "ara.tick"
 
 
 def _context(job_ctx: procrastinate.JobContext) -> EngineContext:
@@ -34,20 +33,29 @@ def _context(job_ctx: procrastinate.JobContext) -> EngineContext:
     return ctx
 
 
-def advance_run(job_ctx: procrastinate.JobContext, run_id: str) -> None:
-    """One activation; a database outage before the run starts is retried, nothing else (actions are not
-    idempotent: a run that started is never started again)."""
-    ctx = _context(job_ctx)
-    job_id = job_ctx.job.id
+def _activation(kind: RunKind) -> Callable[[procrastinate.JobContext, str], None]:
+    def activate(job_ctx: procrastinate.JobContext, run_id: str) -> None:
+        """One activation; a database outage before the run starts is retried, nothing else (actions are not
+        idempotent: a run that started is never started again)."""
+        ctx = _context(job_ctx)
+        job_id = job_ctx.job.id
 
-    def stamp(run: object) -> None:
-        assert isinstance(run, PlaybookRun)
-        run.job_id = job_id  # a cancel aborts this job (``ProcrastinateExecutor.abort``)
+        def stamp(run: object) -> None:
+            assert isinstance(run, kind.model)
+            run.job_id = job_id  # a cancel aborts this job (``ProcrastinateExecutor.abort``)
 
-    advance(ctx, run_id, aborted=_abort_flag(job_ctx, ctx, run_id), on_admit=stamp)
+        kind.activate(ctx, run_id, aborted=_abort_flag(job_ctx, ctx, kind, run_id), on_admit=stamp)
+
+    return activate
 
 
-def _abort_flag(job_ctx: procrastinate.JobContext, ctx: EngineContext, run_id: str) -> Callable[[], bool]:
+advance_run = _activation(KINDS[RUNS])
+advance_agent_run = _activation(KINDS[AGENTS])
+
+
+def _abort_flag(
+    job_ctx: procrastinate.JobContext, ctx: EngineContext, kind: RunKind, run_id: str
+) -> Callable[[], bool]:
     """procrastinate's in-memory abort flag, set by NOTIFY when the run is cancelled. A worker that stops with the
     run still going (its drain timed out) aborts it too: the run then ends ``failed``, saying so, not
     ``cancelled``, and is never resumed."""
@@ -58,15 +66,15 @@ def _abort_flag(job_ctx: procrastinate.JobContext, ctx: EngineContext, run_id: s
         reason = job_ctx.abort_reason()
         if reason is AbortReason.SHUTDOWN and not said:
             said = True
-            _fail_on_shutdown(ctx, run_id)
+            _fail_on_shutdown(ctx, kind, run_id)
         return reason is not None
 
     return aborted
 
 
-def _fail_on_shutdown(ctx: EngineContext, run_id: str) -> None:
+def _fail_on_shutdown(ctx: EngineContext, kind: RunKind, run_id: str) -> None:
     with unit_of_work(ctx.writer) as session:
-        run = session.get(PlaybookRun, run_id, with_for_update=True, populate_existing=True)
+        run = session.get(kind.model, run_id, with_for_update=True, populate_existing=True)
         if run is not None and run.status == RunStatus.RUNNING and run.worker_id == ctx.worker_id:
             end_run(session, run, RunStatus.FAILED, f"worker {ctx.worker_id} shut down during the run; not resumed")
 
@@ -75,7 +83,8 @@ async def tick(job_ctx: procrastinate.JobContext, timestamp: int) -> None:
     """One second of the fleet's clock (see ``engine.clock``); the database work runs off the event loop."""
     ctx = _context(job_ctx)
     await asyncio.to_thread(clock.second, ctx, timestamp)
-    await clock.reap_stalled(job_ctx.app, ctx, ADVANCE)
+    for queue, kind in KINDS.items():
+        await clock.reap_stalled(job_ctx.app, ctx, TASKS[queue], kind.model)
     await clock.prune_jobs(job_ctx.app, timestamp)
 
 
@@ -83,6 +92,7 @@ def register(app: procrastinate.App) -> None:
     """Put Ara's tasks on a worker's ``app``."""
     retry = procrastinate.RetryStrategy(max_attempts=3, exponential_wait=1, retry_exceptions={OperationalError})
     app.task(name=ADVANCE, queue=RUNS, pass_context=True, retry=retry)(advance_run)
+    app.task(name=ADVANCE_AGENT, queue=AGENTS, pass_context=True, retry=retry)(advance_agent_run)
     # lock: never two ticks at once; queueing_lock: a backlog of ticks collapses into one.
     timer = app.task(name=TICK, queue=TIME, pass_context=True, lock=TICK, queueing_lock=TICK)(tick)
     app.periodic(cron="* * * * * *", periodic_id="second")(timer)

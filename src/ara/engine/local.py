@@ -22,12 +22,11 @@ from sqlalchemy.orm import Session
 from ara.db.session import unit_of_work
 from ara.db.types import utcnow
 from ara.engine import housekeeping
-from ara.engine.activation import advance
 from ara.engine.context import EngineContext
+from ara.engine.kinds import KINDS
 from ara.lifecycle.ending import end_run
 from ara.lifecycle.executor import RUNS
 from ara.lifecycle.states import CLAIMABLE, EXECUTING, RunStatus
-from ara.playbooks.models import PlaybookRun
 
 log = logging.getLogger("ara.engine")
 _DUE, _ABORT = "ara_local_due", "ara_local_abort"
@@ -37,8 +36,12 @@ class LocalExecutor:
     def __init__(self, ctx: EngineContext, *, concurrency: int) -> None:
         self.ctx = ctx
         self.concurrency = max(concurrency, 0)  # 0: keep time only (schedules, expiry); runs wait, unexecuted
-        self._pool = ThreadPoolExecutor(max_workers=max(concurrency, 1), thread_name_prefix="ara-run")
-        self._heap: list[tuple[dt.datetime, int, str]] = []
+        # A pool per queue, each ``concurrency`` wide: agent turns never take the slots of playbook runs.
+        self._pools = {
+            queue: ThreadPoolExecutor(max_workers=max(concurrency, 1), thread_name_prefix=f"ara-{queue.rstrip('s')}")
+            for queue in KINDS
+        }
+        self._heap: list[tuple[dt.datetime, int, str, str]] = []  # (due, order, run id, queue)
         self._order = itertools.count()
         self._changed = threading.Condition()
         self._stopping = threading.Event()
@@ -49,20 +52,23 @@ class LocalExecutor:
 
     # -- the protocol ---------------------------------------------------------------------------------------
     def submit(self, session: Session, run_id: str, *, at: dt.datetime | None = None, queue: str = RUNS) -> None:
-        session.info.setdefault(_DUE, []).append((at or utcnow(), run_id))
+        session.info.setdefault(_DUE, []).append((at or utcnow(), run_id, queue))
 
     def abort(self, session: Session, run_id: str) -> None:
         session.info.setdefault(_ABORT, []).append(run_id)
 
     def start(self) -> None:
+        due: list[tuple[dt.datetime, str, str]] = []
         with unit_of_work(self.ctx.writer) as session:
-            for run in session.scalars(select(PlaybookRun).where(PlaybookRun.status.in_(EXECUTING))):
-                end_run(session, run, RunStatus.FAILED, "the server stopped during the run; it was not resumed")
-            due = session.execute(
-                select(PlaybookRun.scheduled_time, PlaybookRun.id).where(PlaybookRun.status.in_(CLAIMABLE))
-            ).all()
-        for at, run_id in due:
-            self._push(at, run_id)
+            for queue, kind in KINDS.items():
+                for run in session.scalars(select(kind.model).where(kind.model.status.in_(EXECUTING))):
+                    end_run(session, run, RunStatus.FAILED, "the server stopped during the run; it was not resumed")
+                found = session.execute(
+                    select(kind.model.scheduled_time, kind.model.id).where(kind.model.status.in_(CLAIMABLE))
+                ).all()
+                due += [(at, run_id, queue) for at, run_id in found]
+        for at, run_id, queue in due:
+            self._push(at, run_id, queue)
         loops = [(self._clock, "ara-clock")] + ([(self._dispatch, "ara-timer")] if self.concurrency else [])
         for target, name in loops:
             thread = threading.Thread(target=target, name=name, daemon=True)
@@ -78,7 +84,8 @@ class LocalExecutor:
         self._fail_held("the server stopped during the run; it was not resumed")
         for flag in list(self._aborts.values()):
             flag.set()  # their actions' process groups are killed; the runs are failed already
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
         event.remove(self.ctx.writer, "after_commit", self._committed)
         event.remove(self.ctx.writer, "after_rollback", self._rolled_back)
 
@@ -88,17 +95,17 @@ class LocalExecutor:
             return
         try:
             with unit_of_work(self.ctx.writer) as session:
-                for run in session.scalars(
-                    select(PlaybookRun).where(PlaybookRun.id.in_(held), PlaybookRun.status.in_(EXECUTING))
-                ):
-                    end_run(session, run, RunStatus.FAILED, reason)
+                for kind in KINDS.values():
+                    model = kind.model
+                    for run in session.scalars(select(model).where(model.id.in_(held), model.status.in_(EXECUTING))):
+                        end_run(session, run, RunStatus.FAILED, reason)
         except Exception:
             log.exception("could not fail the runs held at stop; the next start fails them")
 
     # -- transactions ---------------------------------------------------------------------------------------
     def _committed(self, session: Session) -> None:
-        for at, run_id in session.info.pop(_DUE, []):
-            self._push(at, run_id)
+        for at, run_id, queue in session.info.pop(_DUE, []):
+            self._push(at, run_id, queue)
         for run_id in session.info.pop(_ABORT, []):
             flag = self._aborts.get(run_id)
             if flag is not None:
@@ -109,36 +116,40 @@ class LocalExecutor:
         session.info.pop(_ABORT, None)
 
     # -- threads --------------------------------------------------------------------------------------------
-    def _push(self, at: dt.datetime, run_id: str) -> None:
+    def _push(self, at: dt.datetime, run_id: str, queue: str) -> None:
         with self._changed:
-            heapq.heappush(self._heap, (at, next(self._order), run_id))
+            heapq.heappush(self._heap, (at, next(self._order), run_id, queue))
             self._changed.notify()
 
     def _dispatch(self) -> None:
         """Sleep until the earliest due run (or a new submission), then hand what is due to the pool."""
         while not self._stopping.is_set():
             with self._changed:
-                due: list[str] = []
+                due: list[tuple[str, str]] = []
                 now = utcnow()
                 while self._heap and self._heap[0][0] <= now:
-                    due.append(heapq.heappop(self._heap)[2])
+                    _, _, run_id, queue = heapq.heappop(self._heap)
+                    due.append((run_id, queue))
                 if not due:
                     wait = (self._heap[0][0] - now).total_seconds() if self._heap else None
                     self._changed.wait(timeout=wait)
                     continue
-            for run_id in due:
-                self._pool.submit(self._activate, run_id)
+            for run_id, queue in due:
+                self._pools[queue].submit(self._activate, run_id, queue)
 
-    def _activate(self, run_id: str) -> None:
+    def _activate(self, run_id: str, queue: str) -> None:
         flag = threading.Event()
         try:
             # The flag is registered only once admitted: a duplicate activation of a running run never replaces it.
-            advance(self.ctx, run_id, aborted=flag.is_set, on_admit=lambda _run: self._aborts.__setitem__(run_id, flag))
+            KINDS[queue].activate(self.ctx, run_id, aborted=flag.is_set, on_admit=lambda _run: self._hold(run_id, flag))
         except Exception:
             log.exception("activation of run %s failed", run_id)
         finally:
             if self._aborts.get(run_id) is flag:
                 del self._aborts[run_id]
+
+    def _hold(self, run_id: str, flag: threading.Event) -> None:
+        self._aborts[run_id] = flag
 
     def _clock(self) -> None:
         last_sweep = dt.datetime.min.replace(tzinfo=dt.UTC)

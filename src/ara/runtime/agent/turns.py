@@ -64,7 +64,7 @@ def prepare(writer: sessionmaker[Session], settings: Settings, user_id: int, cha
         if runtime_session.playbook_id is None:  # the first recording of this session (begin_turn finds it then)
             recording.session_playbook(session, settings, runtime_session)
         play_id = recording.begin_turn(session, runtime_session, name=_play_name(chat.message))
-        context = context_for(settings, runtime_session)
+        context = context_for(settings, runtime_session, writer=writer)
         ids = runtime_session.id, conversation.id
     tools = dict(BUILTINS)
     today = dt.datetime.now(dt.UTC).date()

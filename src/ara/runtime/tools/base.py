@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from ara.errors import ToolFailed
 from ara.runtime.sandbox.base import Limits, Sandbox
 from ara.runtime.workspace import Workspace
@@ -27,6 +29,8 @@ class ToolContext:
     network: bool = False
     # Values that must never appear in recorded output (app secrets): the recorder scrubs them.
     secrets: Mapping[str, str] = field(default_factory=dict)
+    # Write sessions, for the tools that keep rows (``automation_*``); None where no database is at hand.
+    writer: sessionmaker[Session] | None = None
 
     @property
     def limits(self) -> Limits:

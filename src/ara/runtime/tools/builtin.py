@@ -4,6 +4,7 @@ see them."""
 from __future__ import annotations
 
 from ara.errors import ToolFailed
+from ara.runtime.tools.automations import AUTOMATION_TOOLS
 from ara.runtime.tools.base import Tool
 from ara.runtime.tools.exec import EXEC
 from ara.runtime.tools.files import DELETE_FILE, EDIT_FILE, LIST_DIR, READ_FILE, WRITE_FILE
@@ -24,7 +25,7 @@ BUILTINS: dict[str, Tool] = {
         WEB_FETCH,
         WEB_SEARCH,
     )
-}
+} | AUTOMATION_TOOLS
 
 
 def find_builtin(name: str) -> Tool:

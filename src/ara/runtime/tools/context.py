@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from ara.runtime.models import RuntimeSession
 from ara.runtime.sandbox.select import choose_sandbox
 from ara.runtime.sessions import workspace_of
@@ -10,7 +12,10 @@ from ara.runtime.tools.base import ToolContext
 from ara.settings import Settings
 
 
-def context_for(settings: Settings, runtime_session: RuntimeSession) -> ToolContext:
+def context_for(
+    settings: Settings, runtime_session: RuntimeSession, *, writer: sessionmaker[Session] | None = None
+) -> ToolContext:
+    """``writer``: the database, for the tools that keep rows (``automation_*``)."""
     return ToolContext(
         session_id=runtime_session.id,
         user_id=runtime_session.user_id,
@@ -18,4 +23,5 @@ def context_for(settings: Settings, runtime_session: RuntimeSession) -> ToolCont
         sandbox=choose_sandbox(settings.runtime),
         settings=settings.runtime,
         network=bool(runtime_session.network and settings.runtime.network),
+        writer=writer,
     )

@@ -84,7 +84,7 @@ def open_tool_context(request: Request, state: AppState, session_id: str | None)
     used comes after the work, with its record (``record``, ``mark_used``), so a call takes one write."""
     with transaction(request, state, write=False) as (session, identity):
         runtime_session = readable_session(session, identity, session_id or "")
-        return runtime_session, context_for(state.settings, runtime_session)
+        return runtime_session, context_for(state.settings, runtime_session, writer=state.writer)
 
 
 def record(state: AppState, runtime_session: RuntimeSession, outcome: ToolOutcome, ctx: ToolContext) -> None:
