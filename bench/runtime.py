@@ -9,7 +9,8 @@ Each pair takes turns within every repetition (so load from anything else on thi
 alike); it reports the median and p95 of ``--runs`` samples and the added milliseconds (median minus the
 baseline's median). The issue's targets are printed beside them: ``exec`` in the sandbox <= 10 ms added;
 ``execute_tool(read_file)`` over HTTP <= 5 ms added and a chat turn <= 10 ms added over the scripted model's
-latency, which are the two sections marked INTEGRATOR below (they need the HTTP routes and the agent loop).
+latency (the server is a real ``ara server`` process on SQLite; the model is tests/support/fake_llm.py answering
+after a fixed 50 ms).
 
 Usage: python3 bench/runtime.py [--runs 200] [--backends bwrap,subprocess]
 Not a test: it prints figures and writes bench/out/runtime.json; it asserts only that every call succeeded.
@@ -26,13 +27,21 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT / "src"))  # this checkout's ara, whatever is installed
+sys.path.insert(1, str(ROOT))  # tests.support: the real server process, users, the scripted model
+
+from tests.support.fake_llm import fixed_latency_model  # noqa: E402
+from tests.support.runtime_users import seed_runtime_users  # noqa: E402
+from tests.support.server import ServerProcess  # noqa: E402
 
 from ara.runtime.sandbox.base import Sandbox  # noqa: E402
 from ara.runtime.sandbox.bwrap import BwrapSandbox  # noqa: E402
@@ -41,7 +50,7 @@ from ara.runtime.sandbox.select import bwrap_problem  # noqa: E402
 from ara.runtime.tools.base import ToolContext, execute  # noqa: E402
 from ara.runtime.tools.builtin import find_builtin  # noqa: E402
 from ara.runtime.workspace import Workspace  # noqa: E402
-from ara.settings import RuntimeSettings  # noqa: E402
+from ara.settings import RuntimeSettings, Settings  # noqa: E402
 
 TARGET_EXEC_ADDED_MS = 10.0
 TARGET_HTTP_READ_ADDED_MS = 5.0
@@ -140,17 +149,64 @@ def bench_read(workspace: Workspace, runs: int) -> dict[str, Any]:
     return paired(runs, direct, through_tool)
 
 
-# INTEGRATOR: "execute_tool over HTTP vs direct read": start ``ara server`` (tests.support.server.ServerProcess),
-# mint a token, POST /session/start, then time ``POST /session/runtime/tools/execute`` with read_file (the SDK's
-# request: {session_id, tool_name, args, agent_id}) against ``bench_read``'s direct read; target <= 5 ms added.
-def bench_http_read(runs: int) -> dict[str, Any] | None:
-    return None
+@contextmanager
+def runtime_server(env: dict[str, str] | None = None) -> Iterator[tuple[str, dict[str, str], str, Path]]:
+    """A real ``ara server`` process (SQLite, embedded default) with one user's key and running session: yields
+    the URL, the request headers, the session id and the session's workspace on this machine."""
+    with tempfile.TemporaryDirectory(prefix="ara-bench-server-") as base:
+        settings = Settings(base_dir=Path(base))
+        user = seed_runtime_users(settings, "bench@example.org")["bench@example.org"]
+        with ServerProcess(settings, env=env).start() as server:
+            with httpx.Client(base_url=server.url, headers=user.headers, timeout=60) as http:
+                started = http.post("/session/start", json={})
+                started.raise_for_status()
+            session_id = started.json()["session_id"]
+            yield server.url, user.headers, session_id, settings.sessions_dir / session_id / "workspace"
 
 
-# INTEGRATOR: "chat turn overhead vs the scripted model's latency": run tests/support/fake_llm.py with a fixed
-# latency and one text answer, time ``POST /v1/chat`` against the fake model's own latency; target <= 10 ms added.
-def bench_chat_turn(runs: int) -> dict[str, Any] | None:
-    return None
+def bench_http_read(runs: int) -> dict[str, Any]:
+    """``POST /session/runtime/tools/execute`` with ``read_file`` (the SDK's request, over loopback, one
+    connection kept alive) against reading the same file directly."""
+    with runtime_server() as (url, headers, session_id, workspace), httpx.Client(base_url=url, headers=headers) as http:
+        body = {"session_id": session_id, "tool_name": "write_file", "args": {"path": "4k.txt", "content": "x" * 4096}}
+        http.post("/session/runtime/tools/execute", json=body).raise_for_status()
+        host_file = workspace / "4k.txt"
+        read = {"session_id": session_id, "tool_name": "read_file", "args": {"path": "4k.txt"}, "agent_id": None}
+
+        def direct() -> None:
+            assert len(host_file.read_text()) == 4096
+
+        def over_http() -> None:
+            answer = http.post("/session/runtime/tools/execute", json=read)
+            assert answer.status_code == 200 and answer.json()["ok"], answer.text
+
+        return paired(runs, direct, over_http)
+
+
+def bench_chat_turn(runs: int, latency: float = 0.05) -> dict[str, Any]:
+    """``POST /v1/chat`` (one text answer, no tools) against the same streaming request sent straight to the
+    scripted model: the difference is what the loop adds (conversation, records, prompt, the SSE relay)."""
+    with fixed_latency_model(latency) as model:
+        env = {"OPENAI_BASE_URL": model.url, "OPENAI_API_KEY": "bench"}
+        with (
+            runtime_server(env) as (url, headers, _session, _workspace),
+            httpx.Client(base_url=url, headers=headers) as http,
+        ):
+            direct_client = httpx.Client(base_url=model.url, headers={"Authorization": "Bearer bench"})
+            request = {"model": "bench", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+
+            def to_model() -> None:
+                with direct_client.stream("POST", "/chat/completions", json=request) as answer:
+                    assert answer.status_code == 200 and b"[DONE]" in answer.read()
+
+            def through_loop() -> None:
+                answer = http.post("/v1/chat", json={"message": "hi", "model": "openai/bench"}, timeout=60)
+                assert answer.status_code == 200 and answer.json()["text"] == "done", answer.text
+
+            try:
+                return paired(runs, to_model, through_loop)
+            finally:
+                direct_client.close()
 
 
 def line(label: str, row: dict[str, Any], baseline: str, target: float | None) -> str:
@@ -192,14 +248,12 @@ def main() -> None:
                 print(line(f"exec 'echo hello' in {backend}", row, "bare subprocess.run", target))
         results["read_file"] = bench_read(workspace, args.runs)
         print(line("read_file tool (4 KiB, no HTTP)", results["read_file"], "direct read", None))
-    for name, bench, target in (
-        ("http_read_file", bench_http_read, TARGET_HTTP_READ_ADDED_MS),
-        ("chat_turn", bench_chat_turn, TARGET_CHAT_ADDED_MS),
-    ):
-        row = bench(args.runs)
-        results[name] = row
-        if row is None:
-            print(f"{name}: not measured yet (see the INTEGRATOR note in bench/runtime.py; target <= {target:g} ms)")
+    results["http_read_file"] = bench_http_read(args.runs)
+    print(
+        line("execute_tool(read_file) over HTTP", results["http_read_file"], "direct read", TARGET_HTTP_READ_ADDED_MS)
+    )
+    results["chat_turn"] = bench_chat_turn(min(args.runs, 100))
+    print(line("chat turn (POST /v1/chat)", results["chat_turn"], "the model called directly", TARGET_CHAT_ADDED_MS))
     results["loadavg_after"] = os.getloadavg()
     out = BENCH / "out"
     out.mkdir(exist_ok=True)
