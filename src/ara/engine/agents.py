@@ -30,7 +30,7 @@ def advance_automation(
         job = session.get(AutomationJob, run.automation_id)
         user_id, payload = run.user_id, dict(job.payload) if job is not None else {}
     try:
-        output = agent_turn(ctx.settings, ctx.writer, user_id, payload, aborted)
+        output = agent_turn(ctx.settings, ctx.reader, ctx.writer, user_id, payload, aborted)
     except AraError as exc:  # the model failed, the user has no session to start...: the run's reason
         reason = exc.message
     except Exception:  # a bug: logged, and said as the chat routes say it (the run never stays running)

@@ -57,6 +57,19 @@ def open_conversation(session: Session, *, user_id: int, chat_id: str | None, se
     return conversation
 
 
+def conversation_history(session: Session, user_id: int, chat_id: str | None) -> list[dict[str, Any]]:
+    """The stored messages of the caller's chat ``chat_id`` (none for a new chat, or one nobody has yet); anyone
+    else's chat is 404."""
+    if chat_id is None:
+        return []
+    owner = session.scalar(select(Conversation.user_id).where(Conversation.id == chat_id))
+    if owner is None:
+        return []
+    if owner != user_id:
+        raise NotFound(f"no conversation {chat_id!r}")
+    return load_messages(session, chat_id)
+
+
 def load_messages(session: Session, conversation_id: str) -> list[dict[str, Any]]:
     rows = session.scalars(
         select(ConversationMessage.message)
@@ -83,14 +96,6 @@ def append_messages(session: Session, conversation_id: str, messages: Iterable[d
         select(func.max(ConversationMessage.seq)).where(ConversationMessage.conversation_id == conversation_id)
     )
     _insert(session, conversation_id, 0 if last is None else last + 1, batch)
-
-
-def add_messages(session: Session, conversation: Conversation, start: int, messages: list[dict[str, Any]]) -> None:
-    """``messages`` numbered from ``start``: for a caller that holds the conversation's lock and knows its
-    length (the turn that just opened it)."""
-    if start:  # a new chat's row was written a moment ago: its updated_at is now already
-        conversation.updated_at = utcnow()
-    _insert(session, conversation.id, start, messages)
 
 
 def _insert(session: Session, conversation_id: str, start: int, messages: list[dict[str, Any]]) -> None:

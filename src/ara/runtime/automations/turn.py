@@ -25,6 +25,7 @@ from ara.settings import Settings
 
 def agent_turn(
     settings: Settings,
+    reader: sessionmaker[Session],
     writer: sessionmaker[Session],
     user_id: int,
     payload: dict[str, Any],
@@ -36,7 +37,7 @@ def agent_turn(
         start_session(session, settings, user_id)
     model = payload.get("model")
     chat = ChatInput(str(payload["message"]), model if isinstance(model, str) and model else None, None)
-    prepared = prepare(writer, settings, user_id, chat)
+    prepared = prepare(reader, writer, settings, user_id, chat)
     answer = anyio.run(_collect, writer, settings, prepared, aborted)
     if answer.error:
         raise ModelFailed(answer.error)

@@ -63,7 +63,7 @@ def model_clients(request: Request) -> ModelClients:
 async def _prepare(request: Request, state: AppState) -> tuple[TurnRunner, Prepared]:
     identity = _identity(request)
     chat = parse_chat(await json_body(request))
-    prepared = await run_in_threadpool(prepare, state.writer, state.settings, identity.user_id, chat)
+    prepared = await run_in_threadpool(prepare, state.reader, state.writer, state.settings, identity.user_id, chat)
     return TurnRunner(state.writer, state.settings, model_clients(request)), prepared
 
 
