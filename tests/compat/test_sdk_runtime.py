@@ -337,6 +337,27 @@ def test_0158_exec_files_upload_download_and_keepalive(client: Client, server: S
     assert '"event": "summary"' in beat.stdout and '"ok": true' in beat.stdout
 
 
+def test_0158_automation_commands(client: Client) -> None:
+    """0.1.58's ``ara runtime automation add|list|disable|enable|runs|remove`` on the rows the engine fires."""
+    if client.version != "0.1.58":
+        pytest.skip("only ara-sdk 0.1.58 has automation commands")
+    payload = json.dumps({"kind": "agent_turn", "message": "Summarise notes/ in digest.md"})
+    added = client.ok(
+        "runtime", "automation", "add", "--name", "digest", "--cron", "0 9 * * 1-5", "--timezone", "Europe/Paris",
+        "--payload-json", payload,
+    )  # fmt: skip
+    job_id = added["job"]["id"]
+    listed = client.ok("runtime", "automation", "list")["jobs"]
+    assert [(j["id"], j["name"], j["enabled"]) for j in listed] == [(job_id, "digest", True)]
+    assert client.ok("runtime", "automation", "disable", "--id", job_id)["job"]["enabled"] is False
+    assert client.ok("runtime", "automation", "enable", "--id", job_id)["job"]["enabled"] is True
+    assert client.ok("runtime", "automation", "runs", "--state", "failed")["runs"] == []
+    bad = client.ara("runtime", "automation", "runs", "--state", "exploded")
+    assert bad.exit_code != 0 and "(400)" in bad.stderr
+    assert client.ok("runtime", "automation", "remove", "--id", job_id, "--yes")["ok"] is True
+    assert client.ok("runtime", "automation", "list")["jobs"] == []
+
+
 def test_stop_keeps_the_files_and_later_calls_are_refused(client: Client, server: Server) -> None:
     stopped = client.session("stop")
     assert (stopped["ok"], stopped["session_id"], stopped["status"]) == (True, client.session_id, "stopped")
