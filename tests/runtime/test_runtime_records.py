@@ -5,6 +5,7 @@ files and closes its playbook."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Iterator
@@ -13,10 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from ara.clients.http import AraHttpClient
 from ara.db.session import unit_of_work
+from ara.db.types import utcnow
+from ara.engine import housekeeping
 from ara.records import models as m
 from ara.records.resources import RESOURCES
 from ara.runtime import recording
@@ -204,3 +207,30 @@ def test_a_recording_deleted_through_the_records_api_is_made_again(settings: Set
         assert session.get(m.Playbook, row.playbook_id) is not None
         results = session.scalars(select(m.Result).where(m.Result.playbook_id == row.playbook_id)).all()
         assert [r.status for r in results] == ["failed"]
+
+
+def test_the_clock_writes_nothing_while_no_session_is_idle(tmp_path: Path) -> None:
+    """The idle check runs every second: with sessions in use it reads, and takes SQLite's one write lock only on a
+    second with a session to stop."""
+    settings = make_settings(tmp_path, runtime={"idle_ttl_seconds": 60})
+    users = seed_runtime_users(settings, ALICE)
+    app = create_app(settings, workers=False)
+    state = app.state.ara
+    try:
+        with unit_of_work(state.writer) as session:
+            sid = start_session(session, settings, users[ALICE].user_id).id
+        statements: list[str] = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+        event.listen(state.engine, "before_cursor_execute", listener)
+        try:
+            housekeeping.stop_idle_runtime_sessions(state.engine_context, utcnow())
+            assert statements and not [s for s in statements if s.startswith(("BEGIN IMMEDIATE", "UPDATE"))]
+            statements.clear()
+            housekeeping.stop_idle_runtime_sessions(state.engine_context, utcnow() + dt.timedelta(seconds=61))
+        finally:
+            event.remove(state.engine, "before_cursor_execute", listener)
+        assert "BEGIN IMMEDIATE" in statements
+        with unit_of_work(state.reader) as session:
+            assert session.get(RuntimeSession, sid).status == "stopped"
+    finally:
+        state.engine.dispose()

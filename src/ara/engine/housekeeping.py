@@ -26,7 +26,7 @@ from ara.records.expiry import expire_silent_playbooks
 from ara.records.idempotency import prune
 from ara.runtime.automations.service import any_due, fire_due
 from ara.runtime.recording import close_stopped_sessions
-from ara.runtime.sessions import stop_idle_sessions
+from ara.runtime.sessions import any_idle_session, stop_idle_sessions
 
 log = logging.getLogger("ara.engine")
 # Records events are looked for in this window behind each tick (the trigger key makes repeats no-ops), so a
@@ -180,6 +180,9 @@ def expire_overdue(ctx: EngineContext, now: dt.datetime) -> None:
 def stop_idle_runtime_sessions(ctx: EngineContext, now: dt.datetime) -> None:
     """Stop runtime sessions unused for ``runtime.idle_ttl_seconds`` (their files stay) and close their records
     playbooks."""
+    with unit_of_work(ctx.reader) as session:
+        if not any_idle_session(session, ctx.settings, now):
+            return  # most seconds: no write transaction (SQLite's one writer stays free for requests)
     with unit_of_work(ctx.writer) as session:
         stopped = stop_idle_sessions(session, ctx.settings, now)
         if stopped:

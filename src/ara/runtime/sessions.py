@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -83,18 +83,32 @@ def stop_session(runtime_session: RuntimeSession, reason: str) -> None:
     runtime_session.stop_reason = reason[:255]
 
 
-def stop_idle_sessions(session: Session, settings: Settings, now: dt.datetime | None = None) -> int:
-    """Stops running sessions unused for ``idle_ttl_seconds`` (housekeeping calls this every tick)."""
+def _idle(settings: Settings, now: dt.datetime | None) -> Select[tuple[RuntimeSession]] | None:
+    """Running sessions unused for ``idle_ttl_seconds``; None when sessions never idle out (a TTL of 0)."""
     ttl = settings.runtime.idle_ttl_seconds
     if not ttl:
-        return 0
+        return None
     cutoff = (now or utcnow()) - dt.timedelta(seconds=ttl)
-    idle = session.scalars(
-        select(RuntimeSession).where(RuntimeSession.status == SESSION_RUNNING, RuntimeSession.last_active_at < cutoff)
-    ).all()
-    for runtime_session in idle:
-        stop_session(runtime_session, f"idle for more than {ttl:g} s")
-    return len(idle)
+    return select(RuntimeSession).where(
+        RuntimeSession.status == SESSION_RUNNING, RuntimeSession.last_active_at < cutoff
+    )
+
+
+def any_idle_session(session: Session, settings: Settings, now: dt.datetime | None = None) -> bool:
+    """A cheap read, so the clock opens a write transaction only on a second with something to stop."""
+    idle = _idle(settings, now)
+    return idle is not None and session.scalar(idle.with_only_columns(RuntimeSession.id).limit(1)) is not None
+
+
+def stop_idle_sessions(session: Session, settings: Settings, now: dt.datetime | None = None) -> int:
+    """Stops running sessions unused for ``idle_ttl_seconds`` (housekeeping calls this every tick)."""
+    idle = _idle(settings, now)
+    if idle is None:
+        return 0
+    stopped = session.scalars(idle).all()
+    for runtime_session in stopped:
+        stop_session(runtime_session, f"idle for more than {settings.runtime.idle_ttl_seconds:g} s")
+    return len(stopped)
 
 
 def describe(runtime_session: RuntimeSession) -> dict[str, Any]:
