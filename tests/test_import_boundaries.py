@@ -17,7 +17,7 @@ import ara
 from ara.lifecycle.states import ActionStatus, RunStatus
 
 SRC = Path(ara.__file__).resolve().parent
-DOMAINS = ("playbooks", "records", "users", "lifecycle")
+DOMAINS = ("playbooks", "records", "users", "lifecycle", "apps")
 # What a domain module must never load, directly or through anything it imports.
 NOT_IN_DOMAINS = ("ara.engine", "ara.server", "ara.cli", "ara.clients", "fastapi", "starlette", "procrastinate")
 

@@ -96,5 +96,15 @@ class ModelFailed(AraError):
     code = "model_failed"
 
 
+class RateLimited(AraError):
+    """A key spent its requests for this minute."""
+
+    code = "rate_limited"
+
+
+class MethodNotAllowed(AraError):
+    code = "method_not_allowed"
+
+
 class ConfigError(AraError):
     code = "config_error"

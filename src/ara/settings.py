@@ -113,6 +113,24 @@ class RuntimeSettings(BaseModel):
     ssh_check_seconds: float = Field(default=30.0, gt=0)
 
 
+class AppsSettings(BaseModel):
+    """Deployed apps: how long a sync run call waits, webhook deliveries, the live log stream, sandboxed code."""
+
+    #: ``POST /v1/apps/{id}/run`` waits this long for the run to end, then answers with the run still going.
+    sync_run_timeout_seconds: float = Field(default=110.0, gt=0)
+    webhook_attempts: int = Field(default=5, ge=1)
+    webhook_backoff_seconds: float = Field(default=2.0, gt=0)  # doubled after each failed attempt
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: A keep-alive comment on an idle log stream at least this often.
+    logs_keepalive_seconds: float = Field(default=15.0, gt=0, le=15.0)
+    #: Rows written this long before a client connects are replayed to it first.
+    logs_replay_seconds: float = Field(default=60.0, ge=0)
+    #: An agent's prompt function or an app tool's source, run in the sandbox, is killed after this long.
+    code_timeout_seconds: float = Field(default=60.0, gt=0)
+    #: An hmac endpoint refuses a timestamp further than this from the server's clock.
+    endpoint_skew_seconds: int = Field(default=300, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ARA_", env_nested_delimiter="__", extra="ignore")
 
@@ -123,6 +141,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     records: RecordsSettings = Field(default_factory=RecordsSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    apps: AppsSettings = Field(default_factory=AppsSettings)
     # Fernet key for secrets at rest; empty means a key generated once in ``<base_dir>/secret.key``.
     secret_key: str = ""
 

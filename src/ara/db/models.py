@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ara.apps import models as apps_models  # noqa: F401
 from ara.catalog import models as catalog_models  # noqa: F401
 from ara.db.base import Base
 from ara.playbooks import models as playbooks_models  # noqa: F401

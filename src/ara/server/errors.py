@@ -16,10 +16,12 @@ from ara.errors import (
     BodyNotJson,
     Expired,
     InvalidTransition,
+    MethodNotAllowed,
     ModelFailed,
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
+    RateLimited,
     TimedOut,
     ToolFailed,
     Unauthenticated,
@@ -40,6 +42,8 @@ STATUS_BY_ERROR: dict[type[AraError], int] = {
     Unavailable: 503,
     TimedOut: 504,
     ModelFailed: 502,
+    RateLimited: 429,
+    MethodNotAllowed: 405,
 }
 
 DRF_PREFIXES = ("/api/",)

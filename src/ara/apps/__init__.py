@@ -1,0 +1,1 @@
+"""Apps: deployed ``ara_sdk`` manifests, their keys, secrets, runs, logs, endpoints and schedules."""
