@@ -17,6 +17,16 @@ from tests.support.databases import fresh_postgres_database
 from tests.support.server import running_server
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist's ``--dist loadgroup`` (scripts/test.sh), a module's tests stay on one worker, so its
+    module-scoped servers start once; the compatibility tests sharing the session-scoped ``world`` stay together."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            group = "compat-world" if "world" in getattr(item, "fixturenames", ()) else item.nodeid.split("::")[0]
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 def make_settings(base_dir: Path, database_url: str = "", **overrides: Any) -> Settings:
     database = {"url": database_url, **overrides.pop("database", {})}
     return Settings(base_dir=base_dir, database=database, **overrides)

@@ -30,7 +30,7 @@ from tests.support.mission import ADMIN, Mission, mission_control
 from tests.support.processes import group_members
 from tests.support.workers import ARA, WorkerProcess, worker_env
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.serial]
 KEY = "qLXAHCBlVO4n6R8qONDu8k0tJG-dc65oiAMAF6n7UHc="
 # Heartbeats every 4/3 s: a live worker must miss three in a row to be declared dead.
 HEARTBEAT = 4.0

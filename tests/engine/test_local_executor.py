@@ -25,6 +25,9 @@ from ara.settings import Settings
 from tests.engine.conftest import Embedded, embedded
 from tests.support.processes import group_members
 
+# Wall-clock budgets: run alone, after the parallel phase (scripts/test.sh).
+pytestmark = pytest.mark.serial
+
 STAMP = "date +%s.%N"
 
 

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import ara.plugins
 from ara.clients.calls import Call, Ref, call
 from ara.clients.http import AraHttpClient
@@ -137,6 +139,7 @@ def test_an_unreachable_server_spools_in_order_and_a_replay_sends_it_once(
     assert len(results) == 5 and {r["task"] for r in results} == {results[0]["task"]}
 
 
+@pytest.mark.serial  # a 2 s budget: runs alone, after the parallel phase
 def test_wait_idle_needs_no_lock_and_times_out(sqlite_settings: Settings) -> None:
     with AraOfflineClient(settings=sqlite_settings) as client:
         sender = Sender(client)

@@ -19,7 +19,7 @@ from tests.support.ansible import PLAYBOOKS, ansible_env, start_playbook
 from tests.support.databases import fresh_postgres_database
 from tests.support.server import running_server
 
-pytestmark = [pytest.mark.ansible, pytest.mark.postgres, pytest.mark.load]
+pytestmark = [pytest.mark.ansible, pytest.mark.postgres, pytest.mark.load, pytest.mark.serial]
 
 RUNS = 20
 HOSTS = 5

@@ -20,6 +20,9 @@ from tests.conftest import make_settings
 from tests.support.databases import fresh_postgres_database
 from tests.support.mission import Mission, mission_control
 
+# Wall-clock budgets: run alone, after the parallel phase (scripts/test.sh).
+pytestmark = pytest.mark.serial
+
 LIMIT = 4 * 1024 * 1024  # the test server's server.max_body_bytes
 # The bound; a loaded CI machine may raise it (the default stays one second).
 BUDGET = float(os.environ.get("ARA_TEST_BAD_INPUT_SECONDS", "1.0"))
