@@ -15,6 +15,7 @@ import pytest
 import ara_sdk
 from ara_sdk import App, Secret, runtime
 from ara_sdk.deploy import deploy_plan
+from ara_sdk.loader import AppFileError, load_app
 
 # Seed 001's list (the issue), ``AraClient`` aside until ``ara_sdk.client`` lands.
 SEED = {
@@ -98,3 +99,19 @@ def test_run_auth_cli_is_our_ara_auth(tmp_path: Path) -> None:
 def test_run_runtime_cli_failures_exit_2(tmp_path: Path) -> None:
     out = _python("from ara_sdk import run_runtime_cli; run_runtime_cli(['capabilities'])", tmp_path)
     assert out.returncode == 2 and "--session" in out.stderr
+
+
+def test_load_app_finds_the_app_or_says_what_is_wrong(tmp_path: Path) -> None:
+    good = tmp_path / "app.py"
+    good.write_text("from ara_sdk import App\nother = 1\napp = App('loaded-app')\n")
+    assert load_app(good).slug == "loaded-app"
+    empty = tmp_path / "empty.py"
+    empty.write_text("x = 1\n")
+    with pytest.raises(AppFileError, match="No App"):
+        load_app(empty)
+    with pytest.raises(AppFileError, match="Script not found"):
+        load_app(tmp_path / "missing.py")
+    bad = tmp_path / "bad.py"
+    bad.write_text("from ara_sdk import App\napp = App('Bad_Name')\n")
+    with pytest.raises(ara_sdk.DeclarationError, match="Invalid App project_name"):
+        load_app(bad)

@@ -177,6 +177,7 @@ def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample app beside its ``.env`` and ``helper.sh`` (what ``Secret.from_dotenv``/``local_file`` read)."""
     path = tmp_path_factory.mktemp("sdk-app")
     shutil.copy(APPS / "every_feature.py", path / "app.py")
+    shutil.copy(APPS / "digest_bot.py", path / "digest_bot.py")
     (path / ".env").write_text(DOTENV)
     (path / "helper.sh").write_text("#!/bin/sh\necho helper\n")
     return path
@@ -186,7 +187,10 @@ def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def real(app_dir: Path) -> dict[str, Any]:
     """The real 0.1.46's answers: the manifest, the deploy, the error table (one subprocess)."""
     venv = ensure_sdk_venv("0.1.46")
-    main = "import sys\nprint(json.dumps([manifest('app.py'), deploy('app.py'), errors(json.loads(sys.argv[1]))]))"
+    main = (
+        "import sys\nanswers = [manifest('app.py'), manifest('digest_bot.py'), deploy('app.py')]\n"
+        "print(json.dumps([*answers, errors(json.loads(sys.argv[1]))]))"
+    )
     code = f"{SCRIPT}{REAL_DEPLOY}\n{main}"
     out = subprocess.run(
         [str(venv.python), "-c", code, json.dumps(BAD)],
@@ -197,8 +201,8 @@ def real(app_dir: Path) -> dict[str, Any]:
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    manifest, deploy, errors = json.loads(out.stdout)
-    return {"manifest": manifest, "deploy": deploy, "errors": json.loads(errors)}
+    manifest, seed_manifest, deploy, errors = json.loads(out.stdout)
+    return {"manifest": manifest, "seed": seed_manifest, "deploy": deploy, "errors": json.loads(errors)}
 
 
 @pytest.fixture(scope="module")
@@ -226,6 +230,11 @@ def test_the_manifest_is_0_1_46s_byte_for_byte(
     definitions = parsed["runtime_profile"]["__secret_definitions"]
     assert [d["secret"] for d in definitions][:3] == ["stripe", "sdk-dict-fcba4fac0657", "sdk-dict-fcba4fac0657-2"]
     assert [d["secret"] for d in definitions][4:] == ["plain-name", "dict-ref"]
+
+
+def test_the_seeds_sample_app_too(real: dict[str, Any], ours: dict[str, Any], app_dir: Path) -> None:
+    assert ours["manifest"](str(app_dir / "digest_bot.py")) == real["seed"]
+    assert '"one_shot_at": "2030-01-01T10:00:00Z"' in real["seed"]
 
 
 def test_the_deploy_sends_what_0_1_46_sends(
