@@ -6,8 +6,6 @@ imported on first use (``ara_sdk.AraClient``, ``from ara_sdk import AraClient``)
 not offered: its CLI's manifests deploy to our server all the same.
 """
 
-from typing import Any
-
 from ara_sdk.adapters import agno_adapter, command_adapter, langchain_adapter, langgraph_adapter
 from ara_sdk.app import App
 from ara_sdk.builders import entrypoint, file, git_artifact, local_file, runtime, sandbox, tarball_artifact
@@ -52,7 +50,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name == "AraClient":
         from ara_sdk.client import AraClient
 
