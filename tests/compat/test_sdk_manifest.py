@@ -51,7 +51,7 @@ def manifest(path):
 def errors(cases):
     out = []
     for code in cases:
-        namespace = {name: getattr(ara_sdk, name) for name in ara_sdk.__all__}
+        namespace = {name: getattr(ara_sdk, name) for name in ara_sdk.__all__ if hasattr(ara_sdk, name)}
         try:
             exec(code, namespace)
         except Exception as exc:
