@@ -128,6 +128,7 @@ BAD = [
     'sandbox(policy="weird")',
     'sandbox(child_policy="x")',
     'sandbox(spawn_to="x")',
+    'sandbox(max_spawn_depth="deep")',
     "sandbox(allow_spawn=True, max_spawn_depth=9)",
     "sandbox(allow_spawn=True, max_children_per_parent=99)",
     'sandbox(spawn_to=["a"], max_total_child_sessions_per_run=81)',
