@@ -179,6 +179,7 @@ def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sdk-app")
     shutil.copy(APPS / "every_feature.py", path / "app.py")
     shutil.copy(APPS / "digest_bot.py", path / "digest_bot.py")
+    shutil.copy(APPS / "tools_only.py", path / "tools_only.py")
     (path / ".env").write_text(DOTENV)
     (path / "helper.sh").write_text("#!/bin/sh\necho helper\n")
     return path
@@ -189,7 +190,8 @@ def real(app_dir: Path) -> dict[str, Any]:
     """The real 0.1.46's answers: the manifest, the deploy, the error table (one subprocess)."""
     venv = ensure_sdk_venv("0.1.46")
     main = (
-        "import sys\nanswers = [manifest('app.py'), manifest('digest_bot.py'), deploy('app.py')]\n"
+        "import sys\nanswers = [manifest('app.py'), manifest('digest_bot.py'), manifest('tools_only.py'),"
+        " deploy('app.py')]\n"
         "print(json.dumps([*answers, errors(json.loads(sys.argv[1]))]))"
     )
     code = f"{SCRIPT}{REAL_DEPLOY}\n{main}"
@@ -202,8 +204,14 @@ def real(app_dir: Path) -> dict[str, Any]:
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    manifest, seed_manifest, deploy, errors = json.loads(out.stdout)
-    return {"manifest": manifest, "seed": seed_manifest, "deploy": deploy, "errors": json.loads(errors)}
+    manifest, seed_manifest, tools_manifest, deploy, errors = json.loads(out.stdout)
+    return {
+        "manifest": manifest,
+        "seed": seed_manifest,
+        "tools": tools_manifest,
+        "deploy": deploy,
+        "errors": json.loads(errors),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -236,6 +244,13 @@ def test_the_manifest_is_0_1_46s_byte_for_byte(
 def test_the_seeds_sample_app_too(real: dict[str, Any], ours: dict[str, Any], app_dir: Path) -> None:
     assert ours["manifest"](str(app_dir / "digest_bot.py")) == real["seed"]
     assert '"one_shot_at": "2030-01-01T10:00:00Z"' in real["seed"]
+
+
+def test_tool_schedules_without_agents(real: dict[str, Any], ours: dict[str, Any], app_dir: Path) -> None:
+    mine = ours["manifest"](str(app_dir / "tools_only.py"))
+    assert mine == real["tools"]
+    (anchor,) = json.loads(mine)["agent"]["agents"]
+    assert anchor["id"] == "scheduled-jobs" and [s["id"] for s in anchor["schedules"]] == ["cleanup", "make-report"]
 
 
 def test_the_deploy_sends_what_0_1_46_sends(
