@@ -21,6 +21,7 @@ from ara.apps.agent import workspaces
 from ara.apps.agent.validation import validate_agent_tools, validate_model
 from ara.apps.execution import AgentOutcome, RunRequest, execute
 from ara.apps.models import App, AppSecret
+from ara.apps.validation import check_manifest
 from ara.crypto import SecretBox
 from ara.db.migrate import upgrade
 from ara.db.session import make_engine, make_sessionmaker, unit_of_work
@@ -28,7 +29,7 @@ from ara.errors import AraError, ModelFailed, ValidationFailed
 from ara.records import models as m
 from ara.records.resources import RESOURCES
 from ara.runtime.sandbox.select import choose_sandbox
-from ara.settings import Settings
+from ara.settings import RuntimeSettings, Settings
 from ara.users.models import User
 from tests.conftest import make_settings
 from tests.support.fake_llm import Call, FakeLLM, call, calls, failure, fake_llm, text
@@ -393,8 +394,15 @@ def test_deploy_validation_names_the_field() -> None:
     bad = manifest([agent_row("digest", '    return "p"', skills=["nope"], handoff_to=["ghost"])], [ADD])
     with pytest.raises(ValidationFailed) as raised:
         validate_agent_tools(bad)
-    assert set(raised.value.detail) == {"agent.agents[0].skills", "agent.agents[0].handoff_to"}
-    assert "unknown tool 'nope'" in raised.value.detail["agent.agents[0].skills"][0]
+    assert set(raised.value.detail) == {"agent.agents.0.skills", "agent.agents.0.handoff_to"}
+    assert "unknown tool 'nope'" in raised.value.detail["agent.agents.0.skills"][0]
+    with pytest.raises(ValidationFailed) as raised:  # what a deploy (POST /apps, PATCH /apps/{id}) checks
+        check_manifest(bad, RuntimeSettings())
+    assert set(raised.value.detail) == {"agent.agents.0.skills", "agent.agents.0.handoff_to"}
     with pytest.raises(ValidationFailed) as raised:
         validate_model({**good, "runtime_profile": {"model": "nowhere/model-x"}})
     assert list(raised.value.detail) == ["runtime_profile.model"]
+    helper = agent_row("helper", '    return "p"', runtime={"model": "bad model"})
+    with pytest.raises(ValidationFailed) as raised:
+        validate_model(manifest([agent_row("digest", '    return "p"'), helper]))
+    assert list(raised.value.detail) == ["agent.agents.1.runtime.model"]

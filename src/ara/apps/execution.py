@@ -4,16 +4,13 @@ builds the allow-list, ``driver`` runs the conversation and records it)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ara.apps import manifest as manifests
-from ara.apps.models import AppSecret
 from ara.apps.secrets_store import secret_values
 from ara.crypto import SecretBox
 from ara.db.session import unit_of_work
@@ -65,7 +62,7 @@ def execute(
 
     agent = manifests.find_agent(request.manifest, request.agent_id)
     with unit_of_work(reader) as session:
-        secrets = app_secret_values(session, SecretBox.from_settings(settings), request.app_id)
+        secrets = secret_values(session, SecretBox.from_settings(settings), request.app_id)
     run = AgentRun(settings, writer, request, secrets, log=log, aborted=aborted)
     try:
         stage = run.enter(agent)
@@ -77,14 +74,3 @@ def execute(
         return anyio.run(run.converse, stage, prompt, user_message(request.input), model, endpoint)
     finally:
         run.close()
-
-
-def app_secret_values(session: Session, box: SecretBox, app_id: str) -> dict[str, str]:
-    """The app's secret values (``secrets_store.secret_values``; until that part lands, read here)."""
-    try:
-        return secret_values(session, box, app_id)
-    except NotImplementedError:
-        values: dict[str, str] = {}
-        for row in session.scalars(select(AppSecret).where(AppSecret.app_id == app_id).order_by(AppSecret.id)):
-            values.update(json.loads(box.open(row.sealed)))
-        return values
