@@ -25,7 +25,7 @@ from ara.db.session import unit_of_work
 from ara.errors import ModelFailed
 from ara.redaction import scrub, scrub_tree
 from ara.runtime import recording
-from ara.runtime.agent.events import Failed, Finished, Message, ToolInput, ToolOutput
+from ara.runtime.agent.events import Failed, Finished, Message, ReasoningDelta, TextDelta, ToolInput, ToolOutput
 from ara.runtime.agent.loop import Turn, run_turn
 from ara.runtime.agent.providers import Endpoint, ModelClients, ModelRef
 from ara.runtime.sandbox.base import Limits
@@ -159,7 +159,9 @@ class AgentRun:
         try:
             async with aclosing(run_turn(turn)) as events:
                 async for event in events:
-                    if self.aborted():
+                    if isinstance(event, TextDelta | ReasoningDelta):
+                        continue  # the answer is read whole from its message
+                    if self.aborted():  # once per message or tool call, not per streamed piece
                         raise ModelFailed(STOPPED)
                     if isinstance(event, Message) and event.message.get("role") == "assistant":
                         turns += 1
