@@ -339,6 +339,10 @@ def test_the_prompt_function_fails_the_run_with_its_error_or_its_timeout(world: 
     with pytest.raises(AraError) as raised:
         world.run(manifest([looping]), {}, settings=quick)
     assert raised.value.message == "the prompt function digest timed out after 1 s"
+    hungry = agent_row("digest", '    return "x" * (400 * 1024 * 1024)')
+    with pytest.raises(AraError) as raised:  # runtime(memory_mb=…) lowers the limit for the app's code
+        world.run(manifest([hungry], memory_mb=200), {})
+    assert raised.value.message == "the prompt function digest raised MemoryError"
     assert model.requests == []
 
 

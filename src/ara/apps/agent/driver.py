@@ -84,13 +84,20 @@ class AgentRun:
         runner = CodeRunner(
             self.sandbox,
             place.workspace,
-            self.limits,
+            self._limits(profile),
             {**env, **self.secrets},
             self.masked_values,
             network=self.settings.runtime.network,
         )
         workspaces.prepare(place, profile, runner)
         return Stage(agent, place, runner)
+
+    def _limits(self, profile: dict[str, Any]) -> Limits:
+        """``runtime(memory_mb=…)`` may lower the server's memory limit for the app's code, never raise it."""
+        wanted = profile.get("memory_mb")
+        if isinstance(wanted, int) and not isinstance(wanted, bool) and 0 < wanted < self.limits.memory_mb:
+            return replace(self.limits, memory_mb=wanted)
+        return self.limits
 
     def close(self) -> None:
         for place in {place.key: place for place in self.places}.values():
