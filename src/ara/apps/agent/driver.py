@@ -89,7 +89,8 @@ class AgentRun:
             self.masked_values,
             network=self.settings.runtime.network,
         )
-        workspaces.prepare(place, profile, runner)
+        if workspaces.prepare(place, profile, runner):
+            self.log("sandbox.prepared", f"workspace {place.key}: runtime files and startup applied", "info")
         return Stage(agent, place, runner)
 
     def _limits(self, profile: dict[str, Any]) -> Limits:
