@@ -1,16 +1,49 @@
-"""The public Ara SDK (installs and imports without ara): ``AraRuntimeClient`` and its errors.
+"""The public Ara SDK (installs and imports without ara): the app authoring surface of ``ara-sdk`` 0.1.46
+(``App``, the decorators and builders, producing the same manifest JSON) and ``AraRuntimeClient``.
 
-The apps issue adds ``App``, the decorators and ``AraClient`` here; ``__all__`` stays sorted.
+Seed 001's names first, then what this package adds (its errors); ``__all__`` stays sorted. ``AraClient``
+joins once its module (``ara_sdk.client``) lands. 0.1.58's ``Job`` authoring API is not offered: its CLI's
+manifests deploy to our server all the same.
 """
 
+from ara_sdk.adapters import agno_adapter, command_adapter, langchain_adapter, langgraph_adapter
+from ara_sdk.app import App
+from ara_sdk.builders import entrypoint, file, git_artifact, local_file, runtime, sandbox, tarball_artifact
+from ara_sdk.cli_bridge import run_auth_cli, run_runtime_cli
+from ara_sdk.endpoints import fastapi_endpoint
 from ara_sdk.errors import AgentError, AraApiError, AraConnectionError, AraSdkError, CredentialsError
+from ara_sdk.events import event_envelope
 from ara_sdk.runtime_client import AraRuntimeClient
+from ara_sdk.schedules import invoke, schedule, scheduler
+from ara_sdk.secrets import Secret
+from ara_sdk.validation import DeclarationError
 
 __all__ = [
     "AgentError",
+    "App",
     "AraApiError",
     "AraConnectionError",
     "AraRuntimeClient",
     "AraSdkError",
     "CredentialsError",
+    "DeclarationError",
+    "Secret",
+    "agno_adapter",
+    "command_adapter",
+    "entrypoint",
+    "event_envelope",
+    "fastapi_endpoint",
+    "file",
+    "git_artifact",
+    "invoke",
+    "langchain_adapter",
+    "langgraph_adapter",
+    "local_file",
+    "run_auth_cli",
+    "run_runtime_cli",
+    "runtime",
+    "sandbox",
+    "schedule",
+    "scheduler",
+    "tarball_artifact",
 ]
