@@ -2,7 +2,7 @@
 (``App``, the decorators and builders, producing the same manifest JSON) and ``AraRuntimeClient``.
 
 Seed 001's names first, then what this package adds (its errors); ``__all__`` stays sorted. ``AraClient``
-joins once its module (``ara_sdk.client``) lands. 0.1.58's ``Job`` authoring API is not offered: its CLI's
+(``ara_sdk.client``) deploys and runs an app's manifest. 0.1.58's ``Job`` authoring API is not offered: its CLI's
 manifests deploy to our server all the same.
 """
 
@@ -10,6 +10,7 @@ from ara_sdk.adapters import agno_adapter, command_adapter, langchain_adapter, l
 from ara_sdk.app import App
 from ara_sdk.builders import entrypoint, file, git_artifact, local_file, runtime, sandbox, tarball_artifact
 from ara_sdk.cli_bridge import run_auth_cli, run_runtime_cli
+from ara_sdk.client import AraClient
 from ara_sdk.endpoints import fastapi_endpoint
 from ara_sdk.errors import AgentError, AraApiError, AraConnectionError, AraSdkError, CredentialsError
 from ara_sdk.events import event_envelope
@@ -22,6 +23,7 @@ __all__ = [
     "AgentError",
     "App",
     "AraApiError",
+    "AraClient",
     "AraConnectionError",
     "AraRuntimeClient",
     "AraSdkError",

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ara_sdk import config, runtime_keys
+from ara_sdk.deploy import deploy_plan
 from ara_sdk.errors import AraApiError, AraSdkError, CredentialsError
 from ara_sdk.http import Http
+from ara_sdk.secrets import SecretDefinition
 
 LOG_READ_TIMEOUT = 60.0  # seconds between two lines of the log stream (the server pings at least every 15 s)
 MISSING_KEY = "Missing runtime key. Set ARA_RUNTIME_KEY, ARA_APP_HEADER_KEY, or run deploy/setup-auth first."
@@ -35,26 +37,6 @@ def run_timeout() -> float:
     except ValueError:
         seconds = 120
     return float(max(seconds, 30))
-
-
-def _secret_plan(profile: Mapping[str, Any]) -> list[tuple[str, dict[str, str] | None]]:
-    """``(name, values or None)`` of the secrets ``runtime(secrets=...)`` declared, first of each name kept.
-    The App keeps them client-side under ``__secret_definitions`` (objects or dicts with ``name``/``values``)."""
-    plan: list[tuple[str, dict[str, str] | None]] = []
-    seen: set[str] = set()
-    for item in profile.get("__secret_definitions") or []:
-        name = item.get("name") if isinstance(item, Mapping) else getattr(item, "name", None)
-        values = item.get("values") if isinstance(item, Mapping) else getattr(item, "values", None)
-        if not name or name in seen:
-            continue
-        seen.add(str(name))
-        plan.append((str(name), dict(values) if values is not None else None))
-    return plan
-
-
-def _sent_profile(profile: Mapping[str, Any]) -> dict[str, Any]:
-    """The runtime profile without the client-only ``__`` keys (secret values never leave the machine this way)."""
-    return {key: value for key, value in profile.items() if not str(key).startswith("__")}
 
 
 def _secrets_route_missing(app_id: str) -> AraApiError:
@@ -152,22 +134,15 @@ class AraClient:
         app_id = str(existing["id"]) if existing else ""
         if app_id and on_existing == "error":
             raise AraSdkError(f"Project '{self.slug}' already exists for this account (app_id={app_id}).")
-        profile = dict(self.manifest.get("runtime_profile") or {})
-        payload: dict[str, Any] = {
-            "name": self.manifest.get("name"),
-            "description": self.manifest.get("description") or "",
-            "agent": self.manifest.get("agent") or {},
-            "workflows": self.manifest.get("workflows") or [],
-            "interfaces": self.manifest.get("interfaces") or {},
-            "runtime_profile": _sent_profile(profile),
-        }
+        plan = deploy_plan(self.manifest)  # the body without the client-only keys, and the secrets' values
         if app_id:
-            self.http.request("PATCH", f"/apps/{app_id}", body=payload | ({"status": "active"} if activate else {}))
+            body = plan.body | ({"status": "active"} if activate else {})
+            self.http.request("PATCH", f"/apps/{app_id}", body=body)
         else:
-            app_id = self._create(payload)
+            app_id = self._create(plan.create_body())
             if activate:
                 self.http.request("PATCH", f"/apps/{app_id}", body={"status": "active"})
-        secrets = self._sync_secrets(app_id, _secret_plan(profile), reconcile="secret_refs" in profile)
+        secrets = self._sync_secrets(app_id, plan.secret_definitions, reconcile=plan.reconcile_secrets)
         key = self._create_key(app_id, key_name or f"{self.slug}-py-local", key_rpm)
         warmup = None
         if warm:
@@ -185,9 +160,9 @@ class AraClient:
             "secrets": secrets,
         }
 
-    def _create(self, payload: dict[str, Any]) -> str:
+    def _create(self, body: dict[str, Any]) -> str:
         try:
-            created = self.http.request("POST", "/apps", body=payload | {"slug": self.slug}) or {}
+            created = self.http.request("POST", "/apps", body=body) or {}
         except AraApiError as exc:
             if exc.status == 409:
                 raise AraApiError(409, NAME_TAKEN, "POST", "/apps") from None
@@ -206,23 +181,24 @@ class AraClient:
         return key
 
     def _sync_secrets(
-        self, app_id: str, plan: list[tuple[str, dict[str, str] | None]], *, reconcile: bool
+        self, app_id: str, definitions: list[SecretDefinition], *, reconcile: bool
     ) -> dict[str, list[str]]:
         """Uploads each valued secret, then (when the profile declares ``secret_refs``) deletes the app's secrets
         this deploy no longer names; a 404 on a delete is a concurrent deploy's doing and is fine."""
         synced: list[str] = []
         referenced: list[str] = []
-        for name, values in plan:
-            if values is None:
-                referenced.append(name)
+        for definition in definitions:
+            if definition.values is None:
+                referenced.append(definition.name)
                 continue
+            body = {"name": definition.name, "values": definition.values}
             try:
-                self.http.request("POST", f"/apps/{app_id}/secrets", body={"name": name, "values": values})
+                self.http.request("POST", f"/apps/{app_id}/secrets", body=body)
             except AraApiError as exc:
                 raise _secrets_route_missing(app_id) if exc.status == 404 else exc from None
-            synced.append(name)
+            synced.append(definition.name)
         if reconcile:
-            wanted = {name for name, _ in plan}
+            wanted = {definition.name for definition in definitions}
             try:
                 rows = (self.http.request("GET", f"/apps/{app_id}/secrets") or {}).get("secrets") or []
             except AraApiError as exc:

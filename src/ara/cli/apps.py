@@ -22,11 +22,11 @@ from ara.cli import app_logs
 from ara.cli.app_file import AppFileError, load_manifest
 from ara.cli.errors import fail
 from ara.cli.sdk_calls import print_json, sdk_errors
+from ara.lifecycle.states import TERMINAL, RunStatus
 from ara_sdk import run_inputs, runtime_keys
 from ara_sdk.client import AraClient
 
 ROLES = ("viewer", "operator", "editor")
-FAILED = ("failed", "timed_out", "cancelled")
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 
@@ -132,7 +132,8 @@ def run_app(
             app_header_key=app_header_key or None,
         )
     print_json(answer)
-    if isinstance(answer, dict) and answer.get("status") in FAILED:
+    status = answer.get("status") if isinstance(answer, dict) else None
+    if status in TERMINAL and status != RunStatus.COMPLETED:
         raise typer.Exit(1)
 
 
