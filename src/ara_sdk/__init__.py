@@ -1,16 +1,17 @@
 """The public Ara SDK (installs and imports without ara): the app authoring surface of ``ara-sdk`` 0.1.46
 (``App``, the decorators and builders, producing the same manifest JSON) and ``AraRuntimeClient``.
 
-Seed 001's names first, then what this package adds (its errors); ``__all__`` stays sorted. ``AraClient``
-(``ara_sdk.client``) deploys and runs an app's manifest. 0.1.58's ``Job`` authoring API is not offered: its CLI's
-manifests deploy to our server all the same.
+``__all__`` is seed 001's list plus this package's errors, sorted. ``AraClient`` lives in ``ara_sdk.client`` and is
+imported on first use (``ara_sdk.AraClient``, ``from ara_sdk import AraClient``). 0.1.58's ``Job`` authoring API is
+not offered: its CLI's manifests deploy to our server all the same.
 """
+
+from typing import Any
 
 from ara_sdk.adapters import agno_adapter, command_adapter, langchain_adapter, langgraph_adapter
 from ara_sdk.app import App
 from ara_sdk.builders import entrypoint, file, git_artifact, local_file, runtime, sandbox, tarball_artifact
 from ara_sdk.cli_bridge import run_auth_cli, run_runtime_cli
-from ara_sdk.client import AraClient
 from ara_sdk.endpoints import fastapi_endpoint
 from ara_sdk.errors import AgentError, AraApiError, AraConnectionError, AraSdkError, CredentialsError
 from ara_sdk.events import event_envelope
@@ -49,3 +50,11 @@ __all__ = [
     "scheduler",
     "tarball_artifact",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "AraClient":
+        from ara_sdk.client import AraClient
+
+        return AraClient
+    raise AttributeError(f"module 'ara_sdk' has no attribute {name!r}")

@@ -179,8 +179,8 @@ class App:
                 _upsert(self._tools, tool_item, _tool_key)
             if agent_row is None and tool_item is None:
                 logger.warning(
-                    "@app.schedule applied to %r which has no @app.agent or @app.tool decorator; its entries "
-                    "appear in the manifest only once one of them is applied (below it).",
+                    "@app.schedule applied to %r which has no @app.agent or @app.tool decorator (yet): its entries "
+                    "reach the manifest only through an @app.agent or @app.tool above it.",
                     fn.__name__,
                 )
             return fn
