@@ -71,10 +71,10 @@ def test_an_app_file_gives_its_manifest_or_one_line_saying_why(tmp_path: Path) -
     manifest = load_manifest(good)
     assert manifest["slug"] == "from-a-sibling" and manifest["agent"]["agents"][0]["id"] == "hello"
     cases = {
-        "empty.py": ("x = 1\n", "No App(...) instance found in empty.py"),
+        "empty.py": ("x = 1\n", "No App(...) instance found in"),
         "raises.py": ("import os\n\nraise KeyError('MISSING')\n", "raises.py:3: KeyError: 'MISSING'"),
         "syntax.py": ("def broken(:\n", "syntax.py:1: SyntaxError"),
-        "badname.py": ("from ara_sdk import App\napp = App('Bad_Name')\n", "badname.py:2: "),
+        "badname.py": ("from ara_sdk import App\napp = App('Bad_Name')\n", "badname.py: invalid app: Invalid App"),
     }
     for name, (source, message) in cases.items():
         (tmp_path / name).write_text(source)
