@@ -233,8 +233,9 @@ class Client:
         """Runs ``ara ARGV`` (``app.py`` after the command); ``label`` keeps what it sent for the comparison."""
         mark = self.world.watch.mark()
         if self.venv is None:
-            env: dict[str, str | None] = {k: None for k in os.environ if k.startswith(("ARA_", "OPENAI_", "COMPAT_"))}
-            env |= self.environ(**extra)
+            # CliRunner changes this process's environment, the in-process server's too: OPENAI_* stay set
+            env: dict[str, str | None] = {k: None for k in os.environ if k.startswith(("ARA_", "COMPAT_"))}
+            env |= {k: v for k, v in self.environ(**extra).items() if not k.startswith("OPENAI_")}
             result = CliRunner().invoke(cli, list(argv), env=env, catch_exceptions=False)
             ran = Ran(result.exit_code, result.stdout, result.stderr)
         else:
@@ -381,7 +382,6 @@ def test_redeploy_updates_mints_a_new_key_and_drops_the_stale_secret(client: Cli
 
 
 def test_run_calls_the_app_tool_in_the_sandbox_with_the_env_and_secret(client: Client) -> None:
-    pytest.skip("waiting for i13-runs and i13-agent")  # TEMPORARY on i13-cli
     world = client.world
     world.model.reset().script(call("probe", {"word": client.name}), text(f"final answer for {client.name}"))
     if client.version == "0.1.58":
@@ -410,7 +410,6 @@ def test_run_calls_the_app_tool_in_the_sandbox_with_the_env_and_secret(client: C
 
 
 def test_setup_auth_mints_a_header_key_and_finds_it_again(client: Client) -> None:
-    pytest.skip("waiting for i13-runs and i13-agent")  # TEMPORARY on i13-cli
     only_app_commands(client)
     first = client.ok("setup-auth", str(client.script), label="setup-auth")
     assert first["app_id"] == client.app_id and first["runtime_key_present"] is True
@@ -429,7 +428,6 @@ def test_setup_auth_mints_a_header_key_and_finds_it_again(client: Client) -> Non
 
 
 def test_run_async_poll_and_run_status(client: Client) -> None:
-    pytest.skip("waiting for i13-runs and i13-agent")  # TEMPORARY on i13-cli
     only_app_commands(client)
     client.world.model.reset().script(text(f"polled answer for {client.name}"))
     run_id = f"run-poll-{uuid.uuid4().hex[:8]}"
@@ -441,7 +439,6 @@ def test_run_async_poll_and_run_status(client: Client) -> None:
 
 
 def test_run_async_webhook_is_signed(client: Client) -> None:
-    pytest.skip("waiting for i13-runs and i13-agent")  # TEMPORARY on i13-cli
     only_app_commands(client)
     world = client.world
     world.model.reset().script(text(f"hooked answer for {client.name}"))
@@ -461,7 +458,6 @@ def test_run_async_webhook_is_signed(client: Client) -> None:
 
 
 def test_events_twice_with_one_key_start_one_run(client: Client) -> None:
-    pytest.skip("waiting for i13-runs and i13-agent")  # TEMPORARY on i13-cli
     only_app_commands(client)
     key = f"evt-{uuid.uuid4().hex[:8]}"
     before = client.world.count_runs(client.app_id, "event")
@@ -479,7 +475,7 @@ def _tail(client: Client) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
     else:
         argv = [str(client.venv.ara), "logs", str(client.script)]
     process = subprocess.Popen(
-        argv, env=client.environ(), cwd=client.home, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        argv, env=client.environ(), cwd=client.home, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     lines: queue.Queue[str] = queue.Queue()
 
@@ -493,7 +489,6 @@ def _tail(client: Client) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
 
 
 def test_logs_receive_a_runs_rows_and_its_end(client: Client) -> None:
-    pytest.skip("waiting for i13-runs and i13-agent")  # TEMPORARY on i13-cli
     process, lines = _tail(client)
     try:
         time.sleep(0.5)  # the stream is open before the run (the server also replays the last minute)
@@ -510,7 +505,7 @@ def test_logs_receive_a_runs_rows_and_its_end(client: Client) -> None:
             try:
                 line = lines.get(timeout=1)
             except queue.Empty:
-                assert process.poll() is None, process.stderr.read() if process.stderr else ""
+                assert process.poll() is None, f"ara logs ended: {mine}"
                 continue
             if f"run={run_id} " in line:
                 mine.append(line)
@@ -518,12 +513,13 @@ def test_logs_receive_a_runs_rows_and_its_end(client: Client) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
     if client.venv is None:
         assert code == 0  # Ctrl-C ends the tail quietly
 
 
 def test_a_runtime_key_over_its_rpm_is_refused(client: Client) -> None:
-    pytest.skip("waiting for i13-runs and i13-agent")  # TEMPORARY on i13-cli
     only_app_commands(client)
     minted = client.api("POST", f"/apps/{client.app_id}/keys", json={"name": "tight", "requests_per_minute": 2})
     assert minted.status_code in (200, 201), minted.text
@@ -551,7 +547,6 @@ def test_setup_and_invite(client: Client) -> None:
 
 
 def test_the_secret_is_in_no_answer_log_row_or_record(client: Client) -> None:
-    pytest.skip("waiting for i13-runs and i13-agent")  # TEMPORARY on i13-cli
     world = client.world
     answers = [bytes(e.answer).decode("utf-8", "replace") for e in world.watch.exchanges]
     assert answers and not [a for a in answers if client.token in a]
