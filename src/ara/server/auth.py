@@ -1,8 +1,9 @@
 """Who is calling (HTTP basic, password verified once then cached; or a bearer token) and may they call this
 path at all, decided before the request body is read (``ara.server.middleware``).
 
-- ``/healthcheck``, ``/playbook/webhook/...`` (webhooks check their own credentials) and ``/session/ssh/proxy``
-  (a proxy token, checked by the SSH bridge) are never checked here.
+- ``/healthcheck``, ``/playbook/webhook/...`` (webhooks check their own credentials), ``/session/ssh/proxy``
+  (a proxy token, checked by the SSH bridge) and the app endpoint gateway ``/v1/apps/{id}/endpoints/{label}``
+  (each endpoint's own auth; its bearer secret is no user key) are never checked here.
 - Ara's own surfaces (``/playbook...``, ``/artifacts/...``, ``/api/v1/catalog``, ``/api/v1/users``, the runtime's
   ``/session...``, ``/chat``, ``/v1/chat``, ``/automations...`` and the SDK's ``/auth/cli/whoami``,
   ``/apps/api-key/rotate``) always need a login; the routes then check the role, grant or owner for what is asked.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 from fastapi import Request
 from sqlalchemy.orm import Session
@@ -67,6 +69,8 @@ def authenticate(request: Request, state: AppState, session: Session) -> Identit
 RECORD_WRITER = "operator"
 # ``/session/ssh/proxy`` carries a proxy token, which the SSH bridge checks itself.
 UNCHECKED = ("/healthcheck", "/playbook/webhook/", "/session/ssh/proxy")
+# The endpoint gateway: callers authenticate to the endpoint itself (``ara.apps.endpoints``).
+UNCHECKED_PATTERNS = (re.compile(r"/v1/apps/[^/]+/endpoints/[^/]+/?"),)
 ALWAYS_LOGIN = (
     "/playbook",
     "/artifacts",
@@ -88,6 +92,8 @@ def _under(path: str, prefix: str) -> bool:
 
 def checked(path: str) -> bool:
     """False where this module does not look at credentials at all."""
+    if any(pattern.fullmatch(path) for pattern in UNCHECKED_PATTERNS):
+        return False
     return not any(_under(path, prefix) for prefix in UNCHECKED)
 
 
