@@ -10,6 +10,7 @@ next firing); every moment here is an aware UTC datetime."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,8 @@ log = logging.getLogger("ara.apps")
 MIN_EVERY_SECONDS = 60
 #: Schedules the clock fires in one tick at most (the rest wait for the next second).
 FIRE_BATCH = 100
+#: A schedule id's length at most (the column's).
+MAX_ID = 255
 #: Apps in this status keep their schedules but never fire them.
 SILENT_STATUSES = ("paused",)
 
@@ -64,6 +67,8 @@ def declared(manifest: dict[str, Any]) -> list[Declared]:
     for owner, entry in manifests.schedules(manifest):
         schedule_id = str(entry["id"])
         field = f"agent.agents[{owner}].schedules[{schedule_id}]"
+        if len(schedule_id) > MAX_ID:
+            raise ValidationFailed({f"{field}.id": [f"at most {MAX_ID} characters"]})
         if schedule_id in found:
             raise ValidationFailed({f"{field}.id": ["two schedules have this id; ids must be unique in an app"]})
         run = entry.get("run") if isinstance(entry.get("run"), dict) else {}
@@ -215,6 +220,15 @@ def _next_move(row: AppSchedule, now: dt.datetime) -> tuple[dt.datetime, dt.date
     return timing.to_fire(timing.FIRE_LATEST_ONLY, times, now)[-1], following
 
 
+def firing_key(schedule_id: str, stamp: str | None) -> str:
+    """The run's idempotency key: one run per schedule per firing time, whichever clock starts it (a long id is
+    hashed to fit the column)."""
+    key = f"schedule:{schedule_id}:{stamp}"
+    if len(key) <= MAX_ID:
+        return key
+    return f"schedule:{hashlib.sha256(schedule_id.encode()).hexdigest()}:{stamp}"
+
+
 def _start(session: Session, settings: Settings, row: AppSchedule, fire_time: dt.datetime) -> int:
     """One firing's run, in a savepoint: a schedule that cannot start (its app lost the agent meanwhile) is
     logged on the app's live log and leaves the others' firings alone. Returns 1 for a new run."""
@@ -232,7 +246,7 @@ def _start(session: Session, settings: Settings, row: AppSchedule, fire_time: dt
                 agent_id=row.agent_id,
                 input={**base, "schedule_id": row.schedule_id, "fire_time": stamp},
                 trigger="schedule",
-                idempotency_key=f"schedule:{row.schedule_id}:{stamp}",
+                idempotency_key=firing_key(row.schedule_id, stamp),
             )
     except AraError as exc:
         log.warning("schedule %s of app %s did not start: %s", row.schedule_id, row.app_id, exc.message)
