@@ -2,11 +2,11 @@
 path at all, decided before the request body is read (``ara.server.middleware``).
 
 - ``/healthcheck``, ``/playbook/webhook/...`` (webhooks check their own credentials), ``/session/ssh/proxy``
-  (a proxy token, checked by the SSH bridge) and the app endpoint gateway ``/v1/apps/{id}/endpoints/{label}``
-  (each endpoint's own auth; its bearer secret is no user key) are never checked here.
+  (a proxy token, checked by the SSH bridge) and ``/v1/apps/...`` (an app key or an endpoint's own auth, checked
+  by those routes: ``ara.apps.access.invoke_caller``) are never checked here.
 - Ara's own surfaces (``/playbook...``, ``/artifacts/...``, ``/api/v1/catalog``, ``/api/v1/users``, the runtime's
-  ``/session...``, ``/chat``, ``/v1/chat``, ``/automations...`` and the SDK's ``/auth/cli/whoami``,
-  ``/apps/api-key/rotate``) always need a login; the routes then check the role, grant or owner for what is asked.
+  ``/session...``, ``/chat``, ``/v1/chat``, ``/automations...`` and the SDK's ``/auth/cli/whoami`` and
+  control plane ``/apps...``) always need a login; the routes then check the role, grant or owner for what is asked.
 - Everything else (the records API ``/api/v1``, its index ``/api``, ``/openapi.json``, ``/docs``) is open
   unless ``read_login_required`` / ``write_login_required`` say otherwise, as in ARA. A write to the records
   API by a known user needs ``RECORD_WRITER`` (operator) or above: a viewer is refused with 403, while an
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 
 from fastapi import Request
 from sqlalchemy.orm import Session
@@ -67,10 +66,9 @@ def authenticate(request: Request, state: AppState, session: Session) -> Identit
 
 
 RECORD_WRITER = "operator"
-# ``/session/ssh/proxy`` carries a proxy token, which the SSH bridge checks itself.
-UNCHECKED = ("/healthcheck", "/playbook/webhook/", "/session/ssh/proxy")
-# The endpoint gateway: callers authenticate to the endpoint itself (``ara.apps.endpoints``).
-UNCHECKED_PATTERNS = (re.compile(r"/v1/apps/[^/]+/endpoints/[^/]+/?"),)
+# ``/session/ssh/proxy`` carries a proxy token, which the SSH bridge checks itself; the apps' invoke routes and
+# endpoints (``/v1/apps/...``) carry an app key or the endpoint's own auth, which their routes check.
+UNCHECKED = ("/healthcheck", "/playbook/webhook/", "/session/ssh/proxy", "/v1/apps/")
 ALWAYS_LOGIN = (
     "/playbook",
     "/artifacts",
@@ -82,7 +80,7 @@ ALWAYS_LOGIN = (
     "/v1/chat",
     "/automations",
     "/auth/cli/whoami",
-    "/apps/api-key/rotate",
+    "/apps",
 )
 
 
@@ -92,8 +90,6 @@ def _under(path: str, prefix: str) -> bool:
 
 def checked(path: str) -> bool:
     """False where this module does not look at credentials at all."""
-    if any(pattern.fullmatch(path) for pattern in UNCHECKED_PATTERNS):
-        return False
     return not any(_under(path, prefix) for prefix in UNCHECKED)
 
 
