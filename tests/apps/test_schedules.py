@@ -24,7 +24,7 @@ from ara.settings import Settings
 from ara.users.models import User
 from tests.conftest import make_settings
 
-SAMPLE = Path(__file__).with_name("sample_manifest_0146.json")
+SAMPLE = Path(__file__).parent / "data" / "control_manifest.json"  # what ara-sdk 0.1.46 sends for data/control_app.py
 T0 = dt.datetime(2026, 12, 1, 8, 0, 0, tzinfo=dt.UTC)
 
 
@@ -122,28 +122,28 @@ def test_a_spent_one_shot_stays_spent_across_redeploys(writer: sessionmaker[Sess
 @pytest.mark.parametrize(
     ("edit", "field"),
     [
-        (lambda s: s.update(every_seconds=30), "agent.agents[digest].schedules[digest-every-120s].every_seconds"),
-        (lambda s: s.update(every_seconds="120"), "agent.agents[digest].schedules[digest-every-120s].every_seconds"),
-        (lambda s: s.update(kind="hourly"), "agent.agents[digest].schedules[digest-every-120s].kind"),
+        (lambda s: s.update(every_seconds=30), "agent.agents.0.schedules.0.every_seconds"),
+        (lambda s: s.update(every_seconds="120"), "agent.agents.0.schedules.0.every_seconds"),
+        (lambda s: s.update(kind="hourly"), "agent.agents.0.schedules.0.kind"),
         (
             lambda s: s.update(run={"type": "tool", "tool_name": "add", "args": {}}),
-            "agent.agents[digest].schedules[digest-every-120s].run.type",
+            "agent.agents.0.schedules.0.run.type",
         ),
         (
             lambda s: s.update(run={"type": "agent", "agent_id": "nobody"}),
-            "agent.agents[digest].schedules[digest-every-120s].run.agent_id",
+            "agent.agents.0.schedules.0.run.agent_id",
         ),
         (
             lambda s: s.update(kind="cron", cron="61 * * * *"),
-            "agent.agents[digest].schedules[digest-every-120s].cron",
+            "agent.agents.0.schedules.0.cron",
         ),
         (
             lambda s: s.update(kind="cron", cron="0 9 * * *", timezone="Mars/Base"),
-            "agent.agents[digest].schedules[digest-every-120s].timezone",
+            "agent.agents.0.schedules.0.timezone",
         ),
         (
             lambda s: s.update(kind="cron", cron="0 9 * * *", one_shot_at="tomorrow"),
-            "agent.agents[digest].schedules[digest-every-120s].one_shot_at",
+            "agent.agents.0.schedules.0.one_shot_at",
         ),
     ],
 )
@@ -160,4 +160,4 @@ def test_two_schedules_with_one_id_are_refused() -> None:
     schedules_of(manifest, "morning").append(copy.deepcopy(schedules_of(manifest, "digest")[0]))
     with pytest.raises(ValidationFailed) as caught:
         declared(manifest)
-    assert list(caught.value.detail) == ["agent.agents[morning].schedules[digest-every-120s].id"]
+    assert list(caught.value.detail) == ["agent.agents.2.schedules.2.id"]

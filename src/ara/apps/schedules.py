@@ -64,9 +64,8 @@ def declared(manifest: dict[str, Any]) -> list[Declared]:
     deploy answers 400 and stores nothing)."""
     agent_ids = {row["id"] for row in manifests.agents(manifest)}
     found: dict[str, Declared] = {}
-    for owner, entry in manifests.schedules(manifest):
+    for field, owner, entry in manifests.located_schedules(manifest):
         schedule_id = str(entry["id"])
-        field = f"agent.agents[{owner}].schedules[{schedule_id}]"
         if len(schedule_id) > MAX_ID:
             raise ValidationFailed({f"{field}.id": [f"at most {MAX_ID} characters"]})
         if schedule_id in found:
