@@ -17,8 +17,8 @@ from ara.server.limits import BodyLimit, NulFreePath
 from ara.server.middleware import AuthenticationMiddleware
 from ara.server.openapi import install_openapi
 from ara.server.routes import (
-    app_runs,
     app_endpoints,
+    app_runs,
     apps,
     auth_cli,
     automations,

@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse
 
 from ara.apps import endpoints
 from ara.apps.models import App
-from ara.apps.runs import describe_run, start_run, wait_for_end
+from ara.apps.run_schemas import RunAnswer
+from ara.apps.runs import await_end, describe_run, start_run
 from ara.apps.secrets_store import endpoint_secret
 from ara.db.session import unit_of_work
 from ara.errors import BodyNotJson, MethodNotAllowed, NotFound, ValidationFailed
@@ -66,7 +67,8 @@ def _admitted(state: AppState, request: Request, app_id: str, label: str, raw: b
     return endpoint
 
 
-def _call(state: AppState, request: Request, app_id: str, label: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+def _start(state: AppState, request: Request, app_id: str, label: str, raw: bytes) -> str:
+    """The new (or, for a repeated ``X-Idempotency-Key``, the first) run's primary key."""
     endpoint = _admitted(state, request, app_id, label, raw)
     body = body_of(raw, dict(request.query_params), request.method)
     given_key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
@@ -83,21 +85,20 @@ def _call(state: AppState, request: Request, app_id: str, label: str, raw: bytes
             trigger="endpoint",
             idempotency_key=f"endpoint:{endpoint.label}:{given_key}" if given_key else None,
         )
-        run_pk = run.id
-    ended = wait_for_end(state.reader, run_pk, state.settings.apps.sync_run_timeout_seconds)
-    return (200 if ended.status in TERMINAL else 202), describe_run(ended)
+        return run.id
 
 
 async def call_endpoint(request: Request, state: StateDep, app_id: AppId, label: Label) -> JSONResponse:
     """Run the endpoint's agent on the request's JSON body and answer with the run."""
     raw = await request.body()
     try:
-        status, answer = await run_in_threadpool(_call, state, request, app_id, label, raw)
+        run_pk = await run_in_threadpool(_start, state, request, app_id, label, raw)
     except MethodNotAllowed as exc:
         response = error_response(request, exc)
         response.headers["Allow"] = ", ".join(exc.detail["allowed"])
         return response
-    return JSONResponse(answer, status_code=status)
+    run = await await_end(state.reader, run_pk, state.settings.apps.sync_run_timeout_seconds)  # no thread held
+    return JSONResponse(describe_run(run), status_code=200 if run.status in TERMINAL else 202)
 
 
 for _method in METHODS:  # one operation per method: each gets its own OpenAPI id, bodies only where they belong
@@ -105,6 +106,7 @@ for _method in METHODS:  # one operation per method: each gets its own OpenAPI i
         "/v1/apps/{app_id}/endpoints/{label}",
         call_endpoint,
         methods=[_method],
+        response_model=RunAnswer,
         openapi_extra=request_body(schema={"type": "object"}, required=False)
         if _method in ("POST", "PUT", "PATCH")
         else None,
