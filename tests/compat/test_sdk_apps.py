@@ -363,9 +363,11 @@ def test_deploy_stores_what_the_sdk_sent(client: Client) -> None:
 def test_redeploy_updates_mints_a_new_key_and_drops_the_stale_secret(client: Client) -> None:
     before = {row["name"] for row in client.api("GET", f"/apps/{client.app_id}/secrets").json()["secrets"]}
     client.gen = 2
+    client.world.model.reset()
     mark = client.world.watch.mark()
-    out = client.ok("deploy", str(client.script), label="deploy-existing")
+    out = client.ok("up", str(client.script), "--warm", "true", label="deploy-existing")  # up: deploy's alias
     exchanges = client.world.watch.since(mark)
+    assert out["warmup_run_id"] and client.world.model.requests == []  # a warm-up prepares, calls no model
     assert not [e for e in exchanges if (e.method, e.path) == ("POST", "/apps")]
     patches = [e for e in exchanges if e.method == "PATCH"]
     assert len(patches) == 1 and patches[0].path == f"/apps/{client.app_id}" and patches[0].status == 200
