@@ -13,6 +13,7 @@ sends for each command (the last test compares them) and fail with one line and 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import queue
@@ -37,6 +38,8 @@ from typer.testing import CliRunner
 from ara.apps.models import AppLogLine, AppRun
 from ara.cli.main import app as cli
 from ara.settings import Settings
+from ara_sdk import AraApiError, AraClient, CredentialsError
+from ara_sdk.loader import load_app
 from tests.conftest import make_settings
 from tests.support.fake_llm import FakeLLM, call, fake_llm, text
 from tests.support.http_watch import Exchange, HttpWatch
@@ -552,6 +555,7 @@ def test_the_secret_is_in_no_answer_log_row_or_record(client: Client) -> None:
     world = client.world
     answers = [bytes(e.answer).decode("utf-8", "replace") for e in world.watch.exchanges]
     assert answers and not [a for a in answers if client.token in a]
+    assert not [d for d in world.receiver.deliveries if client.token.encode() in d.body]
     rows = world.rows(AppLogLine.message, AppLogLine.event_type, where=AppLogLine.app_id == client.app_id)
     assert rows and not [r for r in rows if client.token in json.dumps(list(r))]
     playbooks = [r[0] for r in world.rows(AppRun.playbook_id, where=AppRun.app_id == client.app_id) if r[0] is not None]
@@ -564,6 +568,26 @@ def test_the_secret_is_in_no_answer_log_row_or_record(client: Client) -> None:
         for result in client.api("GET", f"/api/v1/results?playbook={playbook_id}&limit=1000").json()["results"]:
             detail = client.api("GET", f"/api/v1/results/{result['id']}")
             assert detail.status_code == 200 and client.token not in detail.text
+
+
+def test_our_python_client_on_the_same_app(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``AraClient`` as a script uses it: the key ``ara deploy`` saved, refusals as ``AraApiError``, live rows."""
+    if client.version != "ours":
+        pytest.skip("our AraClient")
+    for name, value in client.environ().items():
+        if name.startswith(("ARA_", "COMPAT_")) or name == "HOME":
+            monkeypatch.setenv(name, value)
+    with AraClient.from_env(manifest=load_app(client.script).manifest, cwd=str(client.home)) as sdk:
+        assert status_of(sdk.run_status(run_id=client.sync_run_id)) == "completed"
+        with pytest.raises(AraApiError) as refused:
+            sdk.run_status(run_id="no-such-run")
+        assert refused.value.status == 404 and isinstance(refused.value, RuntimeError)
+        rows = list(itertools.islice(sdk.logs(), 3))  # the last minute is replayed first
+        assert len(rows) == 3 and all({"run_id", "event_type", "message"} <= set(row) for row in rows)
+    monkeypatch.delenv("ARA_API_KEY")
+    monkeypatch.setenv("HOME", str(client.home / "nobody"))
+    with pytest.raises(CredentialsError):
+        AraClient.from_env(manifest={"slug": client.slug}, cwd=str(client.home))
 
 
 def test_ours_sends_what_0146_sends_and_fails_in_one_line(client: Client, tmp_path: Path) -> None:
