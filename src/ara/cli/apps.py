@@ -27,6 +27,7 @@ from ara_sdk import run_inputs, runtime_keys
 from ara_sdk.client import AraClient
 
 ROLES = ("viewer", "operator", "editor")
+PANEL = "Apps (ara run APP.py runs an agent)"
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 
@@ -270,8 +271,8 @@ def invite(
 
 def register(root: typer.Typer) -> None:
     """The top-level app commands (``ara run APP.py`` is registered by ``runs.py``)."""
-    root.command("deploy")(deploy)
-    root.command("up", help="Same as deploy (ara-sdk's alias).")(deploy)
+    root.command("deploy", rich_help_panel=PANEL)(deploy)
+    root.command("up", help="Same as deploy (ara-sdk's alias).", rich_help_panel=PANEL)(deploy)
     for name, command in (
         ("run-async", run_async),
         ("run-status", run_status),
@@ -281,4 +282,4 @@ def register(root: typer.Typer) -> None:
         ("setup-auth", setup_auth),
         ("invite", invite),
     ):
-        root.command(name)(command)
+        root.command(name, rich_help_panel=PANEL)(command)
