@@ -6,19 +6,23 @@ imported on first use (``ara_sdk.AraClient``, ``from ara_sdk import AraClient``)
 not offered: its CLI's manifests deploy to our server all the same.
 """
 
-from typing import Any
-
 from ara_sdk.adapters import agno_adapter, command_adapter, langchain_adapter, langgraph_adapter
 from ara_sdk.app import App
 from ara_sdk.builders import entrypoint, file, git_artifact, local_file, runtime, sandbox, tarball_artifact
 from ara_sdk.cli_bridge import run_auth_cli, run_runtime_cli
 from ara_sdk.endpoints import fastapi_endpoint
-from ara_sdk.errors import AgentError, AraApiError, AraConnectionError, AraSdkError, CredentialsError
+from ara_sdk.errors import (
+    AgentError,
+    AraApiError,
+    AraConnectionError,
+    AraSdkError,
+    CredentialsError,
+    DeclarationError,
+)
 from ara_sdk.events import event_envelope
 from ara_sdk.runtime_client import AraRuntimeClient
 from ara_sdk.schedules import invoke, schedule, scheduler
 from ara_sdk.secrets import Secret
-from ara_sdk.validation import DeclarationError
 
 __all__ = [
     "AgentError",
@@ -52,9 +56,13 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name == "AraClient":
-        from ara_sdk.client import AraClient
-
+        try:
+            from ara_sdk.client import AraClient
+        except ModuleNotFoundError as exc:  # a tree without the client module: the name is simply absent
+            if exc.name != "ara_sdk.client":
+                raise
+            raise AttributeError("module 'ara_sdk' has no attribute 'AraClient' (no ara_sdk.client)") from None
         return AraClient
     raise AttributeError(f"module 'ara_sdk' has no attribute {name!r}")

@@ -115,12 +115,12 @@ def sandbox(
     if idle_ttl_minutes is not None:
         out["idle_ttl_minutes"] = max(1, int(idle_ttl_minutes))
     child = _policy(child_policy, "child_policy") if child_policy is not None else None
+    depth = SPAWN_DEPTH[0] if max_spawn_depth is None else max(0, int(max_spawn_depth))
     if spawn_to is not None and not isinstance(spawn_to, list):
         raise DeclarationError("sandbox(spawn_to=...) expects a list[str]")
     targets = stripped(spawn_to)
     if allow_spawn is not False and (allow_spawn or targets):
         spawn: dict[str, Any] = {"allow": True, "to": targets}
-        depth = SPAWN_DEPTH[0] if max_spawn_depth is None else max(0, int(max_spawn_depth))
         spawn["max_depth"] = _bounded(depth, SPAWN_DEPTH[1], "max_spawn_depth")
         spawn["max_children_per_parent"] = _limit(
             max_children_per_parent, SPAWN_CHILDREN_PER_PARENT, "max_children_per_parent"

@@ -6,6 +6,11 @@
      ├── AraConnectionError   no answer: refused, reset, timed out
      ├── AgentError           the agent loop reported an ``error`` event in a chat stream
      └── CredentialsError     no key to send, or an unreadable credentials file
+
+An app file's mistakes are ``ValueError``s, as 0.1.46 raises them (with its messages), before any request:
+
+    DeclarationError          a bad ``App`` declaration (name, decorator, builder argument)
+     └── AppFileError         the app file is missing, does not load, or declares no ``App``
 """
 
 from __future__ import annotations
@@ -42,3 +47,11 @@ class AgentError(AraSdkError):
 
 class CredentialsError(AraSdkError):
     """No user key could be found, or ``~/.ara/credentials.json`` cannot be read."""
+
+
+class DeclarationError(ValueError):
+    """A bad ``App`` declaration; the message is 0.1.46's for the same mistake."""
+
+
+class AppFileError(DeclarationError):
+    """``ara_sdk.loader.load_app``: the file is missing, does not load, or declares no ``App``."""

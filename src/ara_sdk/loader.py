@@ -9,17 +9,13 @@ import importlib.util
 from pathlib import Path
 
 from ara_sdk.app import App
-from ara_sdk.validation import DeclarationError
+from ara_sdk.errors import AppFileError, DeclarationError
 
 MODULE_NAME = "ara_user_app"
 PROJECT_NAME_HINT = (
     "Invalid App project_name: use lowercase letters, digits and hyphens only "
     "([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?), for example my-app-1"
 )
-
-
-class AppFileError(DeclarationError):
-    """The app file is missing, does not load, or declares no ``App``."""
 
 
 def load_app(path: str | Path) -> App:

@@ -114,24 +114,30 @@ def runtime_secrets(items: list[Any] | None) -> tuple[list[dict[str, Any]], list
     kept: dict[str, SecretDefinition] = {}
     next_suffix: dict[str, int] = {}
     for item in items:
-        candidate = _definition(item)
-        base = candidate.name
-        while (existing := kept.get(candidate.name)) is not None:
-            if existing.same_as(candidate) or existing.values is None or candidate.values is None:
-                candidate = None
-                break
-            number = next_suffix.setdefault(base, 2)
-            next_suffix[base] = number + 1
-            candidate = SecretDefinition(
-                _suffixed(base, number),
-                values=candidate.values,
-                required_keys=candidate.required_keys,
-                source=candidate.source,
-            )
-        if candidate is not None:
-            kept[candidate.name] = candidate
-            refs.append(candidate.ref())
+        placed = _place(_definition(item), kept, next_suffix)
+        if placed is not None:
+            kept[placed.name] = placed
+            refs.append(placed.ref())
     return refs, list(kept.values())
+
+
+def _place(
+    candidate: SecretDefinition, kept: dict[str, SecretDefinition], next_suffix: dict[str, int]
+) -> SecretDefinition | None:
+    """``candidate`` under a free name, or None when an earlier declaration already covers it."""
+    base = candidate.name
+    while (existing := kept.get(candidate.name)) is not None:
+        if existing.same_as(candidate) or existing.values is None or candidate.values is None:
+            return None
+        number = next_suffix.setdefault(base, 2)
+        next_suffix[base] = number + 1
+        candidate = SecretDefinition(
+            _suffixed(base, number),
+            values=candidate.values,
+            required_keys=candidate.required_keys,
+            source=candidate.source,
+        )
+    return candidate
 
 
 def _definition(item: Any) -> SecretDefinition:

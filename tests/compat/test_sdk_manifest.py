@@ -51,7 +51,7 @@ def manifest(path):
 def errors(cases):
     out = []
     for code in cases:
-        namespace = {name: getattr(ara_sdk, name) for name in ara_sdk.__all__}
+        namespace = {name: getattr(ara_sdk, name) for name in ara_sdk.__all__ if hasattr(ara_sdk, name)}
         try:
             exec(code, namespace)
         except Exception as exc:
@@ -128,6 +128,7 @@ BAD = [
     'sandbox(policy="weird")',
     'sandbox(child_policy="x")',
     'sandbox(spawn_to="x")',
+    'sandbox(max_spawn_depth="deep")',
     "sandbox(allow_spawn=True, max_spawn_depth=9)",
     "sandbox(allow_spawn=True, max_children_per_parent=99)",
     'sandbox(spawn_to=["a"], max_total_child_sessions_per_run=81)',
@@ -178,6 +179,7 @@ def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sdk-app")
     shutil.copy(APPS / "every_feature.py", path / "app.py")
     shutil.copy(APPS / "digest_bot.py", path / "digest_bot.py")
+    shutil.copy(APPS / "tools_only.py", path / "tools_only.py")
     (path / ".env").write_text(DOTENV)
     (path / "helper.sh").write_text("#!/bin/sh\necho helper\n")
     return path
@@ -188,7 +190,8 @@ def real(app_dir: Path) -> dict[str, Any]:
     """The real 0.1.46's answers: the manifest, the deploy, the error table (one subprocess)."""
     venv = ensure_sdk_venv("0.1.46")
     main = (
-        "import sys\nanswers = [manifest('app.py'), manifest('digest_bot.py'), deploy('app.py')]\n"
+        "import sys\nanswers = [manifest('app.py'), manifest('digest_bot.py'), manifest('tools_only.py'),"
+        " deploy('app.py')]\n"
         "print(json.dumps([*answers, errors(json.loads(sys.argv[1]))]))"
     )
     code = f"{SCRIPT}{REAL_DEPLOY}\n{main}"
@@ -201,8 +204,14 @@ def real(app_dir: Path) -> dict[str, Any]:
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    manifest, seed_manifest, deploy, errors = json.loads(out.stdout)
-    return {"manifest": manifest, "seed": seed_manifest, "deploy": deploy, "errors": json.loads(errors)}
+    manifest, seed_manifest, tools_manifest, deploy, errors = json.loads(out.stdout)
+    return {
+        "manifest": manifest,
+        "seed": seed_manifest,
+        "tools": tools_manifest,
+        "deploy": deploy,
+        "errors": json.loads(errors),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -235,6 +244,13 @@ def test_the_manifest_is_0_1_46s_byte_for_byte(
 def test_the_seeds_sample_app_too(real: dict[str, Any], ours: dict[str, Any], app_dir: Path) -> None:
     assert ours["manifest"](str(app_dir / "digest_bot.py")) == real["seed"]
     assert '"one_shot_at": "2030-01-01T10:00:00Z"' in real["seed"]
+
+
+def test_tool_schedules_without_agents(real: dict[str, Any], ours: dict[str, Any], app_dir: Path) -> None:
+    mine = ours["manifest"](str(app_dir / "tools_only.py"))
+    assert mine == real["tools"]
+    (anchor,) = json.loads(mine)["agent"]["agents"]
+    assert anchor["id"] == "scheduled-jobs" and [s["id"] for s in anchor["schedules"]] == ["cleanup", "make-report"]
 
 
 def test_the_deploy_sends_what_0_1_46_sends(

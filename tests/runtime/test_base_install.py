@@ -27,7 +27,8 @@ def _run(base: BaseInstall, tmp_path: Path, *argv: str) -> subprocess.CompletedP
 def test_no_server_package_and_the_sdk_imports(base: BaseInstall, tmp_path: Path) -> None:
     code = (
         "import importlib.util as u, sys, ara_sdk; "
-        "from ara_sdk import AraRuntimeClient; "
+        "from ara_sdk import App, AraRuntimeClient, runtime; "
+        "assert App('base-app', runtime_profile=runtime(model='m')).manifest['runtime_profile'] == {'model': 'm'}; "
         "assert '/site-packages/' in ara_sdk.__file__, ara_sdk.__file__; "
         "print([m for m in ('fastapi', 'sqlalchemy', 'uvicorn', 'alembic', 'openai') if u.find_spec(m)])"
     )
