@@ -97,6 +97,28 @@ def test_cron_is_read_in_its_time_zone(writer: sessionmaker[Session]) -> None:
         assert rows(session, app.id)["morning--09-30"].next_fire_at == T0.replace(hour=8, minute=30)
 
 
+def test_the_0158_cli_managed_schedule_is_read_like_any_other(writer: sessionmaker[Session]) -> None:
+    """``ara deploy job_app.py --cron "0 9 * * *" --timezone Europe/Paris`` (0.1.58) adds this entry to the
+    entrypoint agent only, with no workflow row."""
+    manifest = sample()
+    schedules_of(manifest, "digest")[:] = [
+        {
+            "id": "cli-managed-schedule",
+            "kind": "cron",
+            "cron": "0 9 * * *",
+            "timezone": "Europe/Paris",
+            "run": {"type": "agent", "agent_id": "digest", "input": {"trigger": "schedule", "source": "ara-cli"}},
+        }
+    ]
+    with unit_of_work(writer) as session:
+        app = new_app(session, manifest)
+        sync_schedules(session, app, T0)
+        row = rows(session, app.id)["cli-managed-schedule"]
+    assert (row.agent_id, row.cron, row.timezone) == ("digest", "0 9 * * *", "Europe/Paris")
+    assert row.next_fire_at == T0 + dt.timedelta(days=1)  # 09:00 in Paris is 08:00 UTC (T0): the next is tomorrow
+    assert row.run["input"] == {"trigger": "schedule", "source": "ara-cli"}
+
+
 def test_a_redeploy_keeps_unchanged_timing_and_retimes_changed_ones(writer: sessionmaker[Session]) -> None:
     later = T0 + dt.timedelta(seconds=90)
     with unit_of_work(writer) as session:
@@ -290,23 +312,28 @@ def test_over_a_real_server_a_one_shot_fires_once_and_a_redeploy_keeps_every_tim
     headers = {**owner.headers, "Content-Type": "application/json"}
     doc = sample()
     doc["slug"] = "schedule-bot"
-    soon = (utcnow() + dt.timedelta(seconds=4)).replace(microsecond=0)
-    schedules_of(doc, "morning")[:] = [
-        {
-            "id": "soon",
-            "kind": "cron",
-            "cron": f"{soon.minute} {soon.hour} {soon.day} {soon.month} *",
-            "timezone": "UTC",
-            "one_shot_at": iso(soon),
-            "run": {"type": "agent", "agent_id": "morning"},
-        }
-    ]
     engine = make_engine(settings)
     reader = make_sessionmaker(engine, write=False)
     with fake_llm(default=text("Good morning.")) as model, pytest.MonkeyPatch.context() as patch:
         patch.setenv("OPENAI_BASE_URL", model.url)
         patch.setenv("OPENAI_API_KEY", "sk-test")
         with running_server(settings) as url:
+            bad = copy.deepcopy(doc)
+            schedules_of(bad, "digest")[0]["run"] = {"type": "tool", "tool_name": "add", "args": {"a": 1, "b": 2}}
+            refused = httpx.post(f"{url}/apps", json=bad, headers=headers, timeout=30)
+            assert refused.status_code == 400, refused.text
+            assert list(refused.json()["error"]["detail"]) == ["agent.agents.0.schedules.0.run.type"]
+            soon = (utcnow() + dt.timedelta(seconds=4)).replace(microsecond=0)  # a moment after the deploy
+            schedules_of(doc, "morning")[:] = [
+                {
+                    "id": "soon",
+                    "kind": "cron",
+                    "cron": f"{soon.minute} {soon.hour} {soon.day} {soon.month} *",
+                    "timezone": "UTC",
+                    "one_shot_at": iso(soon),
+                    "run": {"type": "agent", "agent_id": "morning"},
+                }
+            ]
             created = httpx.post(f"{url}/apps", json=doc, headers=headers, timeout=30)
             assert created.status_code == 201, created.text
             app_id = created.json()["app"]["id"]
