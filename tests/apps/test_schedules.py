@@ -255,15 +255,21 @@ def test_a_one_shot_fires_once_then_disables_itself(writer: sessionmaker[Session
     assert [run.input["fire_time"] for run in runs] == ["2026-12-01T08:00:10Z"]
 
 
-def test_a_paused_app_fires_nothing(writer: sessionmaker[Session]) -> None:
+def test_a_paused_app_lets_its_firings_pass_without_a_run(writer: sessionmaker[Session]) -> None:
     with unit_of_work(writer) as session:
         app = new_app(session, only_every(sample()))
         sync_schedules(session, app, T0)
         app.status = "paused"
+        app_id = app.id
     later = T0 + dt.timedelta(seconds=500)
     with unit_of_work(writer) as session:
-        assert not any_due(session, later)
         assert fire_due(session, later, settings=Settings()) == 0
+        assert rows(session, app_id)["digest-every-120s"].next_fire_at == T0 + dt.timedelta(seconds=600)
+        session.get(App, app_id).status = "active"  # type: ignore[union-attr]
+    with unit_of_work(writer) as session:  # resumed: nothing missed while paused fires, the next firing does
+        assert fire_due(session, later + dt.timedelta(seconds=10), settings=Settings()) == 0
+        assert fire_due(session, T0 + dt.timedelta(seconds=600), settings=Settings()) == 1
+        assert [run.input["fire_time"] for run in schedule_runs(session, app_id)] == ["2026-12-01T08:10:00Z"]
 
 
 @pytest.mark.postgres

@@ -4,8 +4,8 @@ A schedule row is keyed by its manifest id, so a redeploy that keeps a schedule'
 (no reset, no double firing); a changed timing is planned again from the deploy, a schedule that left the manifest
 is deleted. The clock fires a due row by moving its ``next_fire_at`` with a conditional update (two clocks never
 both win) and starts a normal app run whose idempotency key names the firing (a second start finds the first run).
-After downtime only the latest missed firing runs. Timing arithmetic is the automations' (one way to compute a
-next firing); every moment here is an aware UTC datetime."""
+After downtime only the latest missed firing runs; a paused app's firings pass without a run. Timing arithmetic
+is the automations' (one way to compute a next firing); every moment here is an aware UTC datetime."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ MIN_EVERY_SECONDS = 60
 FIRE_BATCH = 100
 #: A schedule id's length at most (the column's).
 MAX_ID = 255
-#: Apps in this status keep their schedules but never fire them.
+#: Apps in this status keep their schedules, whose firings pass without a run (resuming fires nothing missed).
 SILENT_STATUSES = ("paused",)
 
 
@@ -170,15 +170,7 @@ def _plan(row: AppSchedule, now: dt.datetime) -> None:
 
 # -- the clock --------------------------------------------------------------------------------------------------
 def _due(now: dt.datetime) -> Any:
-    return (
-        select(AppSchedule)
-        .join(App, App.id == AppSchedule.app_id)
-        .where(
-            AppSchedule.enabled.is_(True),
-            AppSchedule.next_fire_at <= now,
-            App.status.not_in(SILENT_STATUSES),
-        )
-    )
+    return select(AppSchedule).where(AppSchedule.enabled.is_(True), AppSchedule.next_fire_at <= now)
 
 
 def any_due(session: Session, now: dt.datetime) -> bool:
@@ -190,9 +182,10 @@ def fire_due(session: Session, now: dt.datetime, *, settings: Settings | None = 
     """Start a run for every enabled schedule whose next firing has come (the latest due time only), once.
     Returns how many runs this call started."""
     settings = settings or Settings()
-    rows = session.scalars(_due(now).order_by(AppSchedule.next_fire_at).limit(FIRE_BATCH)).all()
+    query = _due(now).add_columns(App.status).join(App, App.id == AppSchedule.app_id)
+    rows = session.execute(query.order_by(AppSchedule.next_fire_at).limit(FIRE_BATCH)).all()
     started = 0
-    for row in rows:
+    for row, app_status in rows:
         fire_time, following = _next_move(row, now)
         claimed = session.execute(
             update(AppSchedule)
@@ -203,7 +196,8 @@ def fire_due(session: Session, now: dt.datetime, *, settings: Settings | None = 
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             continue  # another clock fired it, or a deploy re-timed it, since this one read it
-        started += _start(session, settings, row, fire_time)
+        if app_status not in SILENT_STATUSES:  # a paused app's firings pass without a run
+            started += _start(session, settings, row, fire_time)
     session.flush()
     return started
 
