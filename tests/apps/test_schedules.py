@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ara.apps.models import App, AppRun, AppSchedule
-from ara.apps.schedules import any_due, declared, fire_due, sync_schedules
+from ara.apps.schedules import any_due, declared, fire_due, firing_input, scheduled_tool, sync_schedules
 from ara.db.migrate import upgrade
 from ara.db.session import make_engine, make_sessionmaker, unit_of_work
 from ara.db.types import iso, utcnow
@@ -157,9 +157,14 @@ def test_a_spent_one_shot_stays_spent_across_redeploys(writer: sessionmaker[Sess
         (lambda s: s.update(every_seconds=30), "agent.agents.0.schedules.0.every_seconds"),
         (lambda s: s.update(every_seconds="120"), "agent.agents.0.schedules.0.every_seconds"),
         (lambda s: s.update(kind="hourly"), "agent.agents.0.schedules.0.kind"),
+        (lambda s: s.update(run={"type": "workflow", "id": "w"}), "agent.agents.0.schedules.0.run.type"),
         (
-            lambda s: s.update(run={"type": "tool", "tool_name": "add", "args": {}}),
-            "agent.agents.0.schedules.0.run.type",
+            lambda s: s.update(run={"type": "tool", "tool_name": "subtract", "args": {}}),
+            "agent.agents.0.schedules.0.run.tool_name",
+        ),
+        (
+            lambda s: s.update(run={"type": "tool", "tool_name": "add", "args": [1, 2]}),
+            "agent.agents.0.schedules.0.run.args",
         ),
         (
             lambda s: s.update(run={"type": "agent", "agent_id": "nobody"}),
@@ -325,10 +330,10 @@ def test_over_a_real_server_a_one_shot_fires_once_and_a_redeploy_keeps_every_tim
         patch.setenv("OPENAI_API_KEY", "sk-test")
         with running_server(settings) as url:
             bad = copy.deepcopy(doc)
-            schedules_of(bad, "digest")[0]["run"] = {"type": "tool", "tool_name": "add", "args": {"a": 1, "b": 2}}
+            schedules_of(bad, "digest")[0]["run"] = {"type": "tool", "tool_name": "nope", "args": {}}
             refused = httpx.post(f"{url}/apps", json=bad, headers=headers, timeout=30)
             assert refused.status_code == 400, refused.text
-            assert list(refused.json()["error"]["detail"]) == ["agent.agents.0.schedules.0.run.type"]
+            assert list(refused.json()["error"]["detail"]) == ["agent.agents.0.schedules.0.run.tool_name"]
             soon = (utcnow() + dt.timedelta(seconds=4)).replace(microsecond=0)  # a moment after the deploy
             schedules_of(doc, "morning")[:] = [
                 {
@@ -340,6 +345,13 @@ def test_over_a_real_server_a_one_shot_fires_once_and_a_redeploy_keeps_every_tim
                     "run": {"type": "agent", "agent_id": "morning"},
                 }
             ]
+            schedules_of(doc, "digest").append(  # a scheduled tool (invoke.tool), hung on the default agent
+                {
+                    **schedules_of(doc, "morning")[0],
+                    "id": "add-soon",
+                    "run": {"type": "tool", "tool_name": "add", "args": {"a": 2, "b": 3}},
+                }
+            )
             created = httpx.post(f"{url}/apps", json=doc, headers=headers, timeout=30)
             assert created.status_code == 201, created.text
             app_id = created.json()["app"]["id"]
@@ -353,7 +365,7 @@ def test_over_a_real_server_a_one_shot_fires_once_and_a_redeploy_keeps_every_tim
             while True:
                 with unit_of_work(reader) as session:
                     runs = schedule_runs(session, app_id)
-                if runs and runs[0].status in TERMINAL:
+                if len(runs) == 2 and all(run.status in TERMINAL for run in runs):
                     break
                 assert time.monotonic() < deadline, [run.status for run in runs]
                 time.sleep(0.2)
@@ -361,7 +373,25 @@ def test_over_a_real_server_a_one_shot_fires_once_and_a_redeploy_keeps_every_tim
             with unit_of_work(reader) as session:
                 runs = schedule_runs(session, app_id)
                 once = rows(session, app_id)["soon"]
+            asked = len(model.requests)
     engine.dispose()
-    assert [(run.agent_id, run.status, run.input["fire_time"]) for run in runs] == [("morning", "completed", iso(soon))]
-    assert runs[0].output is not None and runs[0].output["output_text"] == "Good morning."
+    fired = {run.input["schedule_id"]: run for run in runs}
+    assert sorted(fired) == ["add-soon", "soon"]
+    agent, tool = fired["soon"], fired["add-soon"]
+    assert (agent.agent_id, agent.status, agent.input["fire_time"]) == ("morning", "completed", iso(soon))
+    assert agent.output is not None and agent.output["output_text"] == "Good morning."
+    # the scheduled tool ran its source in the sandbox, without the model (one model call: the agent's)
+    assert (tool.agent_id, tool.status) == ("digest", "completed"), tool.error
+    assert tool.output is not None and tool.output["output_text"] == "5"
+    assert [(call["name"], call["arguments"]) for call in tool.output["tool_calls"]] == [("add", {"a": 2, "b": 3})]
+    assert asked == 1
     assert (once.enabled, once.last_fired_at) == (False, soon)
+
+
+def test_only_a_scheduled_run_may_call_a_tool_directly() -> None:
+    """The scheduled tool travels in the run's input; an API caller who writes the same input gets the agent."""
+    run_input = firing_input({"type": "tool", "tool_name": "add", "args": {"a": 1, "b": 2}})
+    assert scheduled_tool("schedule", run_input) == ("add", {"a": 1, "b": 2})
+    for trigger in ("api", "async", "event", "endpoint"):
+        assert scheduled_tool(trigger, run_input) is None
+    assert scheduled_tool("schedule", firing_input({"type": "agent", "agent_id": "digest", "input": {"x": 1}})) is None
