@@ -208,3 +208,13 @@ def test_the_endpoint_secret_appears_in_no_refusal(gateway: Gateway) -> None:
     for answer in answers:
         assert answer.status_code == 401
         assert not any(secret in answer.text for secret in everything.values())
+
+
+def test_a_resend_with_the_same_idempotency_key_answers_the_first_run(gateway: Gateway) -> None:
+    headers = {"Authorization": f"Bearer {gateway.secrets['bear']}", "X-Idempotency-Key": "delivery-42"}
+    before = gateway.runs()
+    first = gateway.call("POST", "bear", json={"n": 1}, headers=headers)
+    again = gateway.call("POST", "bear", json={"n": 1}, headers=headers)
+    assert first.status_code == again.status_code == 200, (first.text, again.text)
+    assert again.json()["run_id"] == first.json()["run_id"]
+    assert gateway.runs() == before + 1

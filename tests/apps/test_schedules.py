@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ara.apps.models import App, AppRun, AppSchedule
-from ara.apps.schedules import any_due, declared, fire_due, sync_schedules
+from ara.apps.schedules import any_due, declared, fire_due, firing_input, scheduled_tool, sync_schedules
 from ara.db.migrate import upgrade
 from ara.db.session import make_engine, make_sessionmaker, unit_of_work
 from ara.db.types import iso, utcnow
@@ -97,6 +97,28 @@ def test_cron_is_read_in_its_time_zone(writer: sessionmaker[Session]) -> None:
         assert rows(session, app.id)["morning--09-30"].next_fire_at == T0.replace(hour=8, minute=30)
 
 
+def test_the_0158_cli_managed_schedule_is_read_like_any_other(writer: sessionmaker[Session]) -> None:
+    """``ara deploy job_app.py --cron "0 9 * * *" --timezone Europe/Paris`` (0.1.58) adds this entry to the
+    entrypoint agent only, with no workflow row."""
+    manifest = sample()
+    schedules_of(manifest, "digest")[:] = [
+        {
+            "id": "cli-managed-schedule",
+            "kind": "cron",
+            "cron": "0 9 * * *",
+            "timezone": "Europe/Paris",
+            "run": {"type": "agent", "agent_id": "digest", "input": {"trigger": "schedule", "source": "ara-cli"}},
+        }
+    ]
+    with unit_of_work(writer) as session:
+        app = new_app(session, manifest)
+        sync_schedules(session, app, T0)
+        row = rows(session, app.id)["cli-managed-schedule"]
+    assert (row.agent_id, row.cron, row.timezone) == ("digest", "0 9 * * *", "Europe/Paris")
+    assert row.next_fire_at == T0 + dt.timedelta(days=1)  # 09:00 in Paris is 08:00 UTC (T0): the next is tomorrow
+    assert row.run["input"] == {"trigger": "schedule", "source": "ara-cli"}
+
+
 def test_a_redeploy_keeps_unchanged_timing_and_retimes_changed_ones(writer: sessionmaker[Session]) -> None:
     later = T0 + dt.timedelta(seconds=90)
     with unit_of_work(writer) as session:
@@ -135,9 +157,14 @@ def test_a_spent_one_shot_stays_spent_across_redeploys(writer: sessionmaker[Sess
         (lambda s: s.update(every_seconds=30), "agent.agents.0.schedules.0.every_seconds"),
         (lambda s: s.update(every_seconds="120"), "agent.agents.0.schedules.0.every_seconds"),
         (lambda s: s.update(kind="hourly"), "agent.agents.0.schedules.0.kind"),
+        (lambda s: s.update(run={"type": "workflow", "id": "w"}), "agent.agents.0.schedules.0.run.type"),
         (
-            lambda s: s.update(run={"type": "tool", "tool_name": "add", "args": {}}),
-            "agent.agents.0.schedules.0.run.type",
+            lambda s: s.update(run={"type": "tool", "tool_name": "subtract", "args": {}}),
+            "agent.agents.0.schedules.0.run.tool_name",
+        ),
+        (
+            lambda s: s.update(run={"type": "tool", "tool_name": "add", "args": [1, 2]}),
+            "agent.agents.0.schedules.0.run.args",
         ),
         (
             lambda s: s.update(run={"type": "agent", "agent_id": "nobody"}),
@@ -233,15 +260,21 @@ def test_a_one_shot_fires_once_then_disables_itself(writer: sessionmaker[Session
     assert [run.input["fire_time"] for run in runs] == ["2026-12-01T08:00:10Z"]
 
 
-def test_a_paused_app_fires_nothing(writer: sessionmaker[Session]) -> None:
+def test_a_paused_app_lets_its_firings_pass_without_a_run(writer: sessionmaker[Session]) -> None:
     with unit_of_work(writer) as session:
         app = new_app(session, only_every(sample()))
         sync_schedules(session, app, T0)
         app.status = "paused"
+        app_id = app.id
     later = T0 + dt.timedelta(seconds=500)
     with unit_of_work(writer) as session:
-        assert not any_due(session, later)
         assert fire_due(session, later, settings=Settings()) == 0
+        assert rows(session, app_id)["digest-every-120s"].next_fire_at == T0 + dt.timedelta(seconds=600)
+        session.get(App, app_id).status = "active"  # type: ignore[union-attr]
+    with unit_of_work(writer) as session:  # resumed: nothing missed while paused fires, the next firing does
+        assert fire_due(session, later + dt.timedelta(seconds=10), settings=Settings()) == 0
+        assert fire_due(session, T0 + dt.timedelta(seconds=600), settings=Settings()) == 1
+        assert [run.input["fire_time"] for run in schedule_runs(session, app_id)] == ["2026-12-01T08:10:00Z"]
 
 
 @pytest.mark.postgres
@@ -290,23 +323,35 @@ def test_over_a_real_server_a_one_shot_fires_once_and_a_redeploy_keeps_every_tim
     headers = {**owner.headers, "Content-Type": "application/json"}
     doc = sample()
     doc["slug"] = "schedule-bot"
-    soon = (utcnow() + dt.timedelta(seconds=4)).replace(microsecond=0)
-    schedules_of(doc, "morning")[:] = [
-        {
-            "id": "soon",
-            "kind": "cron",
-            "cron": f"{soon.minute} {soon.hour} {soon.day} {soon.month} *",
-            "timezone": "UTC",
-            "one_shot_at": iso(soon),
-            "run": {"type": "agent", "agent_id": "morning"},
-        }
-    ]
     engine = make_engine(settings)
     reader = make_sessionmaker(engine, write=False)
     with fake_llm(default=text("Good morning.")) as model, pytest.MonkeyPatch.context() as patch:
         patch.setenv("OPENAI_BASE_URL", model.url)
         patch.setenv("OPENAI_API_KEY", "sk-test")
         with running_server(settings) as url:
+            bad = copy.deepcopy(doc)
+            schedules_of(bad, "digest")[0]["run"] = {"type": "tool", "tool_name": "nope", "args": {}}
+            refused = httpx.post(f"{url}/apps", json=bad, headers=headers, timeout=30)
+            assert refused.status_code == 400, refused.text
+            assert list(refused.json()["error"]["detail"]) == ["agent.agents.0.schedules.0.run.tool_name"]
+            soon = (utcnow() + dt.timedelta(seconds=4)).replace(microsecond=0)  # a moment after the deploy
+            schedules_of(doc, "morning")[:] = [
+                {
+                    "id": "soon",
+                    "kind": "cron",
+                    "cron": f"{soon.minute} {soon.hour} {soon.day} {soon.month} *",
+                    "timezone": "UTC",
+                    "one_shot_at": iso(soon),
+                    "run": {"type": "agent", "agent_id": "morning"},
+                }
+            ]
+            schedules_of(doc, "digest").append(  # a scheduled tool (invoke.tool), hung on the default agent
+                {
+                    **schedules_of(doc, "morning")[0],
+                    "id": "add-soon",
+                    "run": {"type": "tool", "tool_name": "add", "args": {"a": 2, "b": 3}},
+                }
+            )
             created = httpx.post(f"{url}/apps", json=doc, headers=headers, timeout=30)
             assert created.status_code == 201, created.text
             app_id = created.json()["app"]["id"]
@@ -320,7 +365,7 @@ def test_over_a_real_server_a_one_shot_fires_once_and_a_redeploy_keeps_every_tim
             while True:
                 with unit_of_work(reader) as session:
                     runs = schedule_runs(session, app_id)
-                if runs and runs[0].status in TERMINAL:
+                if len(runs) == 2 and all(run.status in TERMINAL for run in runs):
                     break
                 assert time.monotonic() < deadline, [run.status for run in runs]
                 time.sleep(0.2)
@@ -328,7 +373,25 @@ def test_over_a_real_server_a_one_shot_fires_once_and_a_redeploy_keeps_every_tim
             with unit_of_work(reader) as session:
                 runs = schedule_runs(session, app_id)
                 once = rows(session, app_id)["soon"]
+            asked = len(model.requests)
     engine.dispose()
-    assert [(run.agent_id, run.status, run.input["fire_time"]) for run in runs] == [("morning", "completed", iso(soon))]
-    assert runs[0].output is not None and runs[0].output["output_text"] == "Good morning."
+    fired = {run.input["schedule_id"]: run for run in runs}
+    assert sorted(fired) == ["add-soon", "soon"]
+    agent, tool = fired["soon"], fired["add-soon"]
+    assert (agent.agent_id, agent.status, agent.input["fire_time"]) == ("morning", "completed", iso(soon))
+    assert agent.output is not None and agent.output["output_text"] == "Good morning."
+    # the scheduled tool ran its source in the sandbox, without the model (one model call: the agent's)
+    assert (tool.agent_id, tool.status) == ("digest", "completed"), tool.error
+    assert tool.output is not None and tool.output["output_text"] == "5"
+    assert [(call["name"], call["arguments"]) for call in tool.output["tool_calls"]] == [("add", {"a": 2, "b": 3})]
+    assert asked == 1
     assert (once.enabled, once.last_fired_at) == (False, soon)
+
+
+def test_only_a_scheduled_run_may_call_a_tool_directly() -> None:
+    """The scheduled tool travels in the run's input; an API caller who writes the same input gets the agent."""
+    run_input = firing_input({"type": "tool", "tool_name": "add", "args": {"a": 1, "b": 2}})
+    assert scheduled_tool("schedule", run_input) == ("add", {"a": 1, "b": 2})
+    for trigger in ("api", "async", "event", "endpoint"):
+        assert scheduled_tool(trigger, run_input) is None
+    assert scheduled_tool("schedule", firing_input({"type": "agent", "agent_id": "digest", "input": {"x": 1}})) is None

@@ -4,8 +4,8 @@ A schedule row is keyed by its manifest id, so a redeploy that keeps a schedule'
 (no reset, no double firing); a changed timing is planned again from the deploy, a schedule that left the manifest
 is deleted. The clock fires a due row by moving its ``next_fire_at`` with a conditional update (two clocks never
 both win) and starts a normal app run whose idempotency key names the firing (a second start finds the first run).
-After downtime only the latest missed firing runs. Timing arithmetic is the automations' (one way to compute a
-next firing); every moment here is an aware UTC datetime."""
+After downtime only the latest missed firing runs; a paused app's firings pass without a run. Timing arithmetic
+is the automations' (one way to compute a next firing); every moment here is an aware UTC datetime."""
 
 from __future__ import annotations
 
@@ -33,9 +33,11 @@ log = logging.getLogger("ara.apps")
 MIN_EVERY_SECONDS = 60
 #: Schedules the clock fires in one tick at most (the rest wait for the next second).
 FIRE_BATCH = 100
+#: The input key that makes a scheduled run call one tool instead of the agent's model (``invoke.tool``).
+SCHEDULED_TOOL = "scheduled_tool"
 #: A schedule id's length at most (the column's).
 MAX_ID = 255
-#: Apps in this status keep their schedules but never fire them.
+#: Apps in this status keep their schedules, whose firings pass without a run (resuming fires nothing missed).
 SILENT_STATUSES = ("paused",)
 
 
@@ -63,6 +65,7 @@ def declared(manifest: dict[str, Any]) -> list[Declared]:
     """Every schedule of ``agent.agents[].schedules``; a bad one is ``ValidationFailed`` naming its field (the
     deploy answers 400 and stores nothing)."""
     agent_ids = {row["id"] for row in manifests.agents(manifest)}
+    tool_names = {str(row["function"].get("name") or "") for row in manifests.tools(manifest)}
     found: dict[str, Declared] = {}
     for field, owner, entry in manifests.located_schedules(manifest):
         schedule_id = str(entry["id"])
@@ -72,16 +75,15 @@ def declared(manifest: dict[str, Any]) -> list[Declared]:
             raise ValidationFailed({f"{field}.id": ["two schedules have this id; ids must be unique in an app"]})
         run = entry.get("run") if isinstance(entry.get("run"), dict) else {}
         run_type = str(run.get("type") or "agent")
-        if run_type != "agent":
-            raise ValidationFailed(
-                {
-                    f"{field}.run.type": [
-                        f"{run_type!r} is not supported: a schedule runs an agent (invoke.agent); "
-                        "give the tool to an agent's skills and schedule that agent"
-                    ]
-                }
-            )
-        agent_id = str(run.get("agent_id") or owner)
+        if run_type == "tool":  # invoke.tool: the tool runs in the workspace of the agent the SDK hung it on
+            tool_name = str(run.get("tool_name") or run.get("tool") or "")
+            if tool_name not in tool_names:
+                raise ValidationFailed({f"{field}.run.tool_name": [f"the app has no tool {tool_name!r}"]})
+            if not isinstance(run.get("args", {}), dict):
+                raise ValidationFailed({f"{field}.run.args": ["an object of the tool's arguments"]})
+        elif run_type != "agent":
+            raise ValidationFailed({f"{field}.run.type": [f"{run_type!r}: a schedule runs an 'agent' or a 'tool'"]})
+        agent_id = str(run.get("agent_id") or owner) if run_type == "agent" else owner
         if agent_id not in agent_ids:
             raise ValidationFailed({f"{field}.run.agent_id": [f"the app has no agent {agent_id!r}"]})
         found[schedule_id] = Declared(schedule_id, agent_id, _timing(entry, field), dict(run))
@@ -170,15 +172,7 @@ def _plan(row: AppSchedule, now: dt.datetime) -> None:
 
 # -- the clock --------------------------------------------------------------------------------------------------
 def _due(now: dt.datetime) -> Any:
-    return (
-        select(AppSchedule)
-        .join(App, App.id == AppSchedule.app_id)
-        .where(
-            AppSchedule.enabled.is_(True),
-            AppSchedule.next_fire_at <= now,
-            App.status.not_in(SILENT_STATUSES),
-        )
-    )
+    return select(AppSchedule).where(AppSchedule.enabled.is_(True), AppSchedule.next_fire_at <= now)
 
 
 def any_due(session: Session, now: dt.datetime) -> bool:
@@ -190,9 +184,10 @@ def fire_due(session: Session, now: dt.datetime, *, settings: Settings | None = 
     """Start a run for every enabled schedule whose next firing has come (the latest due time only), once.
     Returns how many runs this call started."""
     settings = settings or Settings()
-    rows = session.scalars(_due(now).order_by(AppSchedule.next_fire_at).limit(FIRE_BATCH)).all()
+    query = _due(now).add_columns(App.status).join(App, App.id == AppSchedule.app_id)
+    rows = session.execute(query.order_by(AppSchedule.next_fire_at).limit(FIRE_BATCH)).all()
     started = 0
-    for row in rows:
+    for row, app_status in rows:
         fire_time, following = _next_move(row, now)
         claimed = session.execute(
             update(AppSchedule)
@@ -203,7 +198,8 @@ def fire_due(session: Session, now: dt.datetime, *, settings: Settings | None = 
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             continue  # another clock fired it, or a deploy re-timed it, since this one read it
-        started += _start(session, settings, row, fire_time)
+        if app_status not in SILENT_STATUSES:  # a paused app's firings pass without a run
+            started += _start(session, settings, row, fire_time)
     session.flush()
     return started
 
@@ -217,6 +213,26 @@ def _next_move(row: AppSchedule, now: dt.datetime) -> tuple[dt.datetime, dt.date
         row.kind, row.next_fire_at, now, expr=row.cron, every=row.every_seconds, tz=row.timezone
     )
     return timing.to_fire(timing.FIRE_LATEST_ONLY, times, now)[-1], following
+
+
+def firing_input(run: dict[str, Any]) -> dict[str, Any]:
+    """What a firing's run starts from: an agent's ``input`` (a non-object one as ``input``), or for a scheduled
+    tool ``{SCHEDULED_TOOL: {name, args}}``, which only a ``schedule``-triggered run honours (``scheduled_tool``)."""
+    if run.get("type") == "tool":
+        name = str(run.get("tool_name") or run.get("tool") or "")
+        return {SCHEDULED_TOOL: {"name": name, "args": dict(run.get("args") or {})}}
+    given = run.get("input")
+    return dict(given) if isinstance(given, dict) else ({} if given is None else {"input": given})
+
+
+def scheduled_tool(trigger: str, run_input: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """``(tool name, args)`` when the run is a scheduled tool call (never for a run an API caller started, whatever
+    its input says), else None."""
+    call = run_input.get(SCHEDULED_TOOL) if trigger == "schedule" else None
+    if not isinstance(call, dict) or not call.get("name"):
+        return None
+    args = call.get("args")
+    return str(call["name"]), dict(args) if isinstance(args, dict) else {}
 
 
 def firing_key(schedule_id: str, stamp: str | None) -> str:
@@ -233,9 +249,8 @@ def _start(session: Session, settings: Settings, row: AppSchedule, fire_time: dt
     logged on the app's live log and leaves the others' firings alone. Returns 1 for a new run."""
     app = session.get(App, row.app_id)
     assert app is not None
-    given = row.run.get("input") if isinstance(row.run, dict) else None
-    base = dict(given) if isinstance(given, dict) else ({} if given is None else {"input": given})
     stamp = iso(fire_time)
+    base = firing_input(row.run if isinstance(row.run, dict) else {})
     try:
         with session.begin_nested():
             _run, created = start_run(

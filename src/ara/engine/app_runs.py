@@ -56,6 +56,7 @@ def advance_app_run(
             owner_id=app.owner_id,
             playbook_id=run.playbook_id,
             warmup=run.warmup,
+            trigger=run.trigger,
         )
         hidden = _secrets(ctx, session, app.id)
     app_id, run_id = request.app_id, request.run_id
