@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -30,9 +29,7 @@ APP_COMMAND = "app"
 class RunGroup(TyperGroup):
     """``ara run`` whose first argument may be an app file instead of a subcommand."""
 
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> tuple[str | None, Any, list[str]]:
         if args and args[0] not in self.commands and looks_like_app_file(args[0]):
             return APP_COMMAND, self.commands[APP_COMMAND], args
         return super().resolve_command(ctx, args)
