@@ -607,6 +607,8 @@ def test_ours_sends_what_0146_sends_and_fails_in_one_line(client: Client, tmp_pa
         "bad input": client.ara("run", str(client.script), "--input", "no-equals-sign"),
         "bad json": client.ara("run", str(client.script), "--input-json", "[1]"),
         "webhook without url": client.ara("run-async", str(client.script), "--response-mode", "webhook"),
+        "exists": client.ara("deploy", str(client.script), "--on-existing", "error"),
+        "unknown run": client.ara("run-status", str(client.script), "--run-id", "no-such-run"),
     }
     for what, done in refusals.items():
         assert done.exit_code == 2, (what, done)
@@ -614,6 +616,8 @@ def test_ours_sends_what_0146_sends_and_fails_in_one_line(client: Client, tmp_pa
         assert "Traceback" not in done.stderr
     assert "App 'never-deployed' not found. Deploy first." in refusals["not deployed"].stderr
     assert "broken.py:2: ValueError: bad" in refusals["broken file"].stderr
+    assert f"Project '{client.slug}' already exists" in refusals["exists"].stderr
+    assert refusals["unknown run"].stderr.startswith("Error: 404 ")
     # ``ara run`` still holds the playbook-run commands; an app file goes to the app's agent
     assert client.ara("run", "--help").exit_code == 0 and "start" in client.ara("run", "--help").stdout
     assert "--message" in client.ara("run", str(client.script), "--help").stdout
