@@ -46,6 +46,7 @@ from tests.support.http_watch import Exchange, HttpWatch
 from tests.support.runtime_users import RuntimeUser, seed_runtime_users
 from tests.support.sdk_venv import SdkVenv, ensure_sdk_venv
 from tests.support.server import running_server
+from tests.support.tcp_proxy import tcp_proxy
 from tests.support.webhook_receiver import Receiver, signature_ok, webhook_receiver
 
 pytestmark = pytest.mark.compat
@@ -472,52 +473,86 @@ def test_events_twice_with_one_key_start_one_run(client: Client) -> None:
     client.wait_ended(run_id_of(first))
 
 
-def _tail(client: Client) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
+@dataclass
+class Tail:
+    """``ara logs app.py`` running as a process; ``seen`` is every line it printed so far."""
+
+    process: subprocess.Popen[str]
+    lines: queue.Queue[str] = field(default_factory=queue.Queue)
+    seen: list[str] = field(default_factory=list)
+
+    def until_end_of(self, run_id: str) -> list[str]:
+        """The lines of ``run_id`` up to its ``run.completed``."""
+        mine: list[str] = []
+        deadline = time.monotonic() + WAIT
+        while not any("event=run.completed" in line for line in mine):
+            assert time.monotonic() < deadline, (run_id, self.seen)
+            try:
+                line = self.lines.get(timeout=1)
+            except queue.Empty:
+                assert self.process.poll() is None, f"ara logs ended: {self.seen}"
+                continue
+            self.seen.append(line)
+            if f"run={run_id} " in line:
+                mine.append(line)
+        return mine
+
+    def interrupt(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(timeout=30)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        return code
+
+
+def _tail(client: Client, base_url: str) -> Tail:
     if client.venv is None:
         argv = [sys.executable, "-c", "from ara.cli.main import main; main()", "logs", str(client.script)]
     else:
         argv = [str(client.venv.ara), "logs", str(client.script)]
-    process = subprocess.Popen(
-        argv, env=client.environ(), cwd=client.home, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    lines: queue.Queue[str] = queue.Queue()
+    env = client.environ(ARA_API_BASE_URL=base_url)
+    out = subprocess.PIPE
+    process = subprocess.Popen(argv, env=env, cwd=client.home, stdout=out, stderr=subprocess.STDOUT, text=True)
+    tail = Tail(process)
 
     def pump() -> None:
         assert process.stdout is not None
         for line in process.stdout:
-            lines.put(line.rstrip("\n"))
+            tail.lines.put(line.rstrip("\n"))
 
     threading.Thread(target=pump, daemon=True).start()
-    return process, lines
+    return tail
+
+
+def _logged_run(client: Client) -> str:
+    client.world.model.reset().script(text("logged answer"))
+    if client.version == "0.1.58":
+        return run_id_of(first_json(client.ara("run", str(client.script), "--no-stream-logs").stdout))
+    run_id = f"run-logs-{uuid.uuid4().hex[:8]}"
+    client.ok("run", str(client.script), "--input-json", json.dumps({"run_id": run_id}))
+    return run_id
 
 
 def test_logs_receive_a_runs_rows_and_its_end(client: Client) -> None:
-    process, lines = _tail(client)
-    try:
-        time.sleep(0.5)  # the stream is open before the run (the server also replays the last minute)
-        client.world.model.reset().script(text("logged answer"))
-        if client.version == "0.1.58":
-            run_id = run_id_of(first_json(client.ara("run", str(client.script), "--no-stream-logs").stdout))
-        else:
-            run_id = f"run-logs-{uuid.uuid4().hex[:8]}"
-            client.ok("run", str(client.script), "--input-json", json.dumps({"run_id": run_id}))
-        mine: list[str] = []
-        deadline = time.monotonic() + WAIT
-        while not any("event=run.completed" in line for line in mine):
-            assert time.monotonic() < deadline, mine
-            try:
-                line = lines.get(timeout=1)
-            except queue.Empty:
-                assert process.poll() is None, f"ara logs ended: {mine}"
-                continue
-            if f"run={run_id} " in line:
-                mine.append(line)
-        assert len(mine) >= 2 and "event=run.started" in "\n".join(mine), mine
-    finally:
-        process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=30)
-        if process.stdout is not None:
-            process.stdout.close()
+    """Ours goes through a proxy that then drops the connection: the tail reconnects, shows the next run, and
+    does not repeat the rows the server replays on reconnect."""
+    mark = client.world.watch.mark()
+    with tcp_proxy(int(client.world.url.rsplit(":", 1)[1])) as proxy:
+        tail = _tail(client, proxy.url)
+        try:
+            time.sleep(0.5)  # the stream is open before the run (the server also replays the last minute)
+            first = _logged_run(client)
+            mine = tail.until_end_of(first)
+            assert len(mine) >= 2 and "event=run.started" in "\n".join(mine), mine
+            if client.venv is None:
+                proxy.drop()
+                second = _logged_run(client)
+                assert "event=run.completed" in "\n".join(tail.until_end_of(second))
+                assert sum(f"run={first} event=run.completed" in line for line in tail.seen) == 1, tail.seen
+                streams = [e for e in client.world.watch.since(mark) if e.path.endswith("/logs/stream")]
+                assert len(streams) == 2  # it did reconnect
+        finally:
+            code = tail.interrupt()
     if client.venv is None:
         assert code == 0  # Ctrl-C ends the tail quietly
 
