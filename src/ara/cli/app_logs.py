@@ -4,7 +4,7 @@ The line is ara-sdk's (``<timestamp> <LEVEL> run=<run_id> event=<event_type> <me
 so a message can never inject markup. Unlike ara-sdk, which exits when the stream ends or stays silent for 60 s,
 the tail reconnects (the server replays the last minute on connect; rows already shown are skipped), so a server
 restart or a proxy closing an idle connection does not end it. A refusal (wrong key, app gone) ends it with one
-line and exit 2; so does a server that cannot be reached on the first connect.
+line and exit 2; so does a server that cannot be reached before the first row arrived.
 """
 
 from __future__ import annotations
