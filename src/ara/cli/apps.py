@@ -25,6 +25,7 @@ from ara.cli.sdk_calls import print_json, sdk_errors
 from ara.lifecycle.states import TERMINAL, RunStatus
 from ara_sdk import run_inputs, runtime_keys
 from ara_sdk.client import AraClient
+from ara_sdk.errors import CredentialsError
 
 ROLES = ("viewer", "operator", "editor")
 PANEL = "Apps (ara run APP.py runs an agent)"
@@ -98,7 +99,11 @@ def deploy(
             warm_agent_id=warm_agent or None,
             on_existing=on_existing,
         )
-        saved = runtime_keys.save_key(client.slug, out["runtime_key"])
+        try:
+            saved = str(runtime_keys.save_key(client.slug, out["runtime_key"]))
+        except CredentialsError as exc:  # the key is printed below all the same: never lose it
+            saved = ""
+            typer.echo(f"Warning: the runtime key was not saved: {exc.message}", err=True)
         print_json(
             {
                 "ok": True,
@@ -106,7 +111,7 @@ def deploy(
                 "slug": out["slug"],
                 "runtime_key_created": out["runtime_key_created"],
                 "runtime_key": out["runtime_key"],
-                "runtime_key_file": str(saved),
+                "runtime_key_file": saved,
                 "warmup_run_id": _run_id_of(out["warmup"]),
                 "secrets": out["secrets"],
                 "next": {"setup_auth_command": f"ara setup-auth {script}"},
