@@ -199,10 +199,16 @@ class Client:
     app_id: str = ""
     runtime_key: str = ""  # the newest deploy's
     sync_run_id: str = ""
+    webhook_secret: str = ""
 
     @property
     def version(self) -> str:
         return self.venv.version if self.venv else "ours"
+
+    def own_values(self) -> list[tuple[str, str]]:
+        """What differs between clients by design, longest first (the slug is inside the key names)."""
+        values = [(self.token, "<token>"), (self.webhook_secret, "<webhook-secret>"), (self.slug, "<slug>")]
+        return [(value, placeholder) for value, placeholder in values if value]
 
     @property
     def slug(self) -> str:
@@ -253,7 +259,7 @@ class Client:
             )
             ran = Ran(done.returncode, done.stdout, done.stderr)
         if label:
-            SHAPES[(self.name, label)] = [shape(e, self.user.key) for e in self.world.watch.since(mark)]
+            SHAPES[(self.name, label)] = [shape(e, self) for e in self.world.watch.since(mark)]
         return ran
 
     def ok(self, *argv: str, label: str = "", **extra: str) -> Any:
@@ -285,20 +291,33 @@ def first_json(stdout: str) -> Any:
     return value
 
 
-def shape(exchange: Exchange, user_key: str) -> tuple[Any, ...]:
-    """What matters of a request for "the same requests": method, path with ids replaced, body keys (and input
-    keys), and which credential went where."""
-    path = re.sub(r"/apps/app-[0-9a-f]+", "/apps/{id}", exchange.path)
-    path = re.sub(r"/(runs|secrets|x-keys)/[^/?]+", r"/\1/{x}", path)
-    body = exchange.json() if exchange.body else None
-    keys = tuple(sorted(body)) if isinstance(body, dict) else ()
-    inner = body.get("input") if isinstance(body, dict) else None
+# Values made fresh by each command (run ids, idempotency keys derived from them): equal once masked.
+_FRESH = (
+    (re.compile(r"run-\d{8}t\d{6}z-[0-9a-f]{8}", re.I), "<new-run-id>"),
+    (re.compile(r"run-(sync|poll|hook|logs)-[0-9a-f]{8}"), "<run-id>"),
+    (re.compile(r"/apps/app-[0-9a-f]+"), "/apps/<id>"),
+    (re.compile(r"evt-[0-9a-f]{8}"), "<event-key>"),
+)
+
+
+def shape(exchange: Exchange, client: Client) -> tuple[Any, ...]:
+    """A request as "the same request" means it: method, path and body with this client's own values (slug,
+    secret, app id, fresh run ids) masked, the headers that carry meaning, and which credential went where."""
+
+    def masked(text: str) -> str:
+        for value, placeholder in client.own_values():
+            text = text.replace(value, placeholder)
+        for pattern, placeholder in _FRESH:
+            text = pattern.sub(placeholder, text)
+        return text
+
+    body = json.dumps(exchange.json(), sort_keys=True) if exchange.body else ""
     auth = exchange.headers.get("authorization", "")
-    who = "user" if auth == f"Bearer {user_key}" else "runtime-key" if auth else ""
+    who = "user" if auth == f"Bearer {client.user.key}" else "runtime-key" if auth else ""
     if exchange.headers.get("x-ara-app-key"):
         who = "header-key" + ("+authorization" if auth else "")
-    idem = "x-idempotency-key" in exchange.headers
-    return (exchange.method, path, keys, tuple(sorted(inner)) if isinstance(inner, dict) else None, who, idem)
+    idem = masked(exchange.headers.get("x-idempotency-key", ""))
+    return (exchange.method, masked(exchange.path), masked(body), who, idem)
 
 
 def status_of(answer: Any) -> str:
@@ -447,8 +466,8 @@ def test_run_async_webhook_is_signed(client: Client) -> None:
     world = client.world
     world.model.reset().script(text(f"hooked answer for {client.name}"))
     run_id = f"run-hook-{uuid.uuid4().hex[:8]}"
-    secret = f"whsec-{uuid.uuid4().hex}"
-    hook = f"/hook/{client.name}"
+    secret = client.webhook_secret = f"whsec-{uuid.uuid4().hex}"
+    hook = f"/hook/{client.slug}"
     client.ok(
         "run-async", str(client.script), "--message", "call me", "--run-id", run_id, "--response-mode", "webhook",
         "--callback-url", world.receiver.url + hook, "--callback-secret", secret, label="run-async-webhook",
@@ -629,8 +648,11 @@ def test_ours_sends_what_0146_sends_and_fails_in_one_line(client: Client, tmp_pa
     labels = sorted({label for (name, label) in SHAPES if name == "sdk-0.1.46"})
     if not labels:
         pytest.skip("0.1.46 did not run in this session")
+    assert len(labels) == 11, labels  # every command of the flow, both deploys, both keys
     for label in labels:
         assert SHAPES[("ours", label)] == SHAPES[("sdk-0.1.46", label)], label
+    method, path, body = SHAPES[("ours", "deploy-new")][1][:3]  # bodies are compared whole, not only their keys
+    assert (method, path) == ("POST", "/apps") and '"slug": "<slug>"' in body and '"source": "def probe(' in body
 
     stranger = tmp_path / "other.py"
     stranger.write_text(APP_FILE)
