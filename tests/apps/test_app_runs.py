@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -24,7 +25,15 @@ from ara.server.app import create_app, start_executor
 from ara.server.state import AppState
 from ara.settings import Settings
 from tests.apps.support import add_app
+from tests.conftest import make_settings
+from tests.support.databases import fresh_postgres_database
 from tests.support.runtime_users import ALICE, seed_runtime_users
+
+
+@pytest.fixture
+def postgres_settings(tmp_path: Path) -> Iterator[Settings]:
+    with fresh_postgres_database() as url:
+        yield make_settings(tmp_path, url)
 
 
 @contextmanager
@@ -51,7 +60,10 @@ def test_app_runs_are_a_kind_of_their_own_on_the_agents_queue() -> None:
     assert [name for name, kind in KINDS.items() if kind.queue == RUNS] == ["playbook"]
 
 
-def test_a_repeated_key_or_run_id_finds_the_first_run_even_when_callers_race(settings: Settings) -> None:
+@pytest.mark.postgres
+def test_a_repeated_key_or_run_id_finds_the_first_run_even_when_callers_race(postgres_settings: Settings) -> None:
+    """PostgreSQL: its writers really run at once (SQLite's take turns)."""
+    settings = postgres_settings
     owner = seed_runtime_users(settings, ALICE)[ALICE].user_id
     app = create_app(settings, workers=False)
     state: AppState = app.state.ara
