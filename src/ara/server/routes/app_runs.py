@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from ara.apps import logs as app_logs
@@ -25,7 +25,7 @@ from ara.db.session import unit_of_work
 from ara.errors import NotFound, ValidationFailed
 from ara.server.deps import StateDep, known_query
 from ara.server.event_stream import EventStream
-from ara.server.openapi import request_body
+from ara.server.openapi import error_response_doc, request_body
 from ara.server.routes.bodies import json_body
 from ara.server.state import AppState
 
@@ -38,6 +38,19 @@ POLL_SECONDS = 0.25
 #: A row whose id is below one already sent may still commit this long after (PostgreSQL hands out ids before
 #: commit): streams look back this far so it is not lost.
 LOOKBACK_SECONDS = 5.0
+#: Every invoke route spends one of the key's requests this minute.
+LIMITED: dict[int | str, dict[str, Any]] = {429: error_response_doc("The key spent its requests for this minute.")}
+REPEATED: dict[int | str, dict[str, Any]] = {
+    200: {"model": AsyncRunAnswer, "description": "a repeated key: the first run, nothing started"},
+    **LIMITED,
+}
+STREAM: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-Sent Events: `data: {timestamp, level, run_id, event_type, message}`, `: ping`",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    },
+    **LIMITED,
+}
 
 
 def _as_caller(request: Request, state: AppState, app_id: str, work: Callable[[Session, App, Caller], Any]) -> Any:
@@ -83,7 +96,7 @@ def _accepted(described: dict[str, Any], created: bool) -> JSONResponse:
     return JSONResponse({**described, "run": run, "deduplicated": not created}, status_code=202 if created else 200)
 
 
-@router.post("/{app_id}/run", response_model=RunAnswer, openapi_extra=request_body(SyncRunBody))
+@router.post("/{app_id}/run", response_model=RunAnswer, responses=LIMITED, openapi_extra=request_body(SyncRunBody))
 async def run_sync(app_id: AppId, request: Request, state: StateDep) -> JSONResponse:
     """Starts a run and answers when it ends (or after ``apps.sync_run_timeout_seconds``, still going); a warm-up
     (``warmup: true``) is answered at once with its ``run_id``."""
@@ -94,7 +107,13 @@ async def run_sync(app_id: AppId, request: Request, state: StateDep) -> JSONResp
     return JSONResponse(await run_in_threadpool(_read, state, run_pk))
 
 
-@router.post("/{app_id}/runs", response_model=AsyncRunAnswer, openapi_extra=request_body(AsyncRunBody))
+@router.post(
+    "/{app_id}/runs",
+    status_code=202,
+    response_model=AsyncRunAnswer,
+    responses=REPEATED,
+    openapi_extra=request_body(AsyncRunBody),
+)
 async def run_async(app_id: AppId, request: Request, state: StateDep) -> JSONResponse:
     """Starts a run and answers at once (202; 200 with the first run for a repeated ``idempotency_key``)."""
     fields = run_bodies.async_run(await _object(request))
@@ -102,7 +121,7 @@ async def run_async(app_id: AppId, request: Request, state: StateDep) -> JSONRes
     return _accepted(await run_in_threadpool(_read, state, run_pk), created)
 
 
-@router.get("/{app_id}/runs/{run_id}", response_model=RunAnswer)
+@router.get("/{app_id}/runs/{run_id}", response_model=RunAnswer, responses=LIMITED)
 async def run_status(app_id: AppId, run_id: RunId, request: Request, state: StateDep) -> JSONResponse:
     def work(session: Session, app: App, _caller: Caller) -> dict[str, Any]:
         run = find_run(session, app.id, run_id)
@@ -113,7 +132,13 @@ async def run_status(app_id: AppId, run_id: RunId, request: Request, state: Stat
     return JSONResponse(await run_in_threadpool(_as_caller, request, state, app_id, work))
 
 
-@router.post("/{app_id}/events", response_model=AsyncRunAnswer, openapi_extra=request_body(EventBody))
+@router.post(
+    "/{app_id}/events",
+    status_code=202,
+    response_model=AsyncRunAnswer,
+    responses=REPEATED,
+    openapi_extra=request_body(EventBody),
+)
 async def post_event(app_id: AppId, request: Request, state: StateDep) -> JSONResponse:
     """An event becomes a run (trigger ``event``); the same ``X-Idempotency-Key`` again answers the first run
     (200) and starts nothing."""
@@ -122,7 +147,7 @@ async def post_event(app_id: AppId, request: Request, state: StateDep) -> JSONRe
     return _accepted(await run_in_threadpool(_read, state, run_pk), created)
 
 
-@router.get("/{app_id}/logs/stream", response_class=Response)
+@router.get("/{app_id}/logs/stream", response_class=StreamingResponse, responses=STREAM)
 async def stream_logs(
     app_id: AppId,
     request: Request,
