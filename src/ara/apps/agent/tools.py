@@ -15,6 +15,9 @@ from ara.redaction import scrub, scrub_tree
 from ara.runtime.tools.base import Tool, ToolContext
 from ara.runtime.tools.builtin import BUILTINS
 
+#: The builtin tools an app's agent may list in its ``skills`` (by name).
+AGENT_BUILTINS: dict[str, Tool] = {**BUILTINS}
+
 TRANSFER_PREFIX = "transfer_to_"
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -36,8 +39,8 @@ def skill_tools(manifest: dict[str, Any], agent: dict[str, Any], runner: Callabl
     for name in agent.get("skills") or []:
         if name in rows:
             found[name] = _app_tool(rows[name], runner)
-        elif name in BUILTINS:
-            found[name] = BUILTINS[name]
+        elif name in AGENT_BUILTINS:
+            found[name] = AGENT_BUILTINS[name]
     return found
 
 

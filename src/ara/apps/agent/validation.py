@@ -7,10 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from ara.apps import manifest as manifests
-from ara.apps.agent.tools import app_tool_rows, transfer_name, valid_tool_name
+from ara.apps.agent.tools import AGENT_BUILTINS, app_tool_rows, transfer_name, valid_tool_name
 from ara.errors import ValidationFailed
 from ara.runtime.agent.providers import parse_model
-from ara.runtime.tools.builtin import BUILTINS
 from ara.settings import RuntimeSettings
 
 
@@ -25,7 +24,7 @@ def validate_agent_tools(manifest: dict[str, Any]) -> None:
             errors.setdefault(f"agent.tools.{index}.function.name", []).append(
                 f"{name!r} is not a tool name (letters, digits, '_' or '-', at most 64)"
             )
-        elif name in BUILTINS:
+        elif name in AGENT_BUILTINS:
             errors.setdefault(f"agent.tools.{index}.function.name", []).append(f"{name!r} is a builtin tool's name")
     ids = {str(agent["id"]) for agent in manifests.agents(manifest)}
     for index, agent in enumerate(manifests.agents(manifest)):
@@ -34,8 +33,8 @@ def validate_agent_tools(manifest: dict[str, Any]) -> None:
             if skill in rows:
                 if not str(rows[skill].get("source") or "").strip():
                     errors.setdefault(f"{where}.skills", []).append(f"the tool {skill!r} has no source")
-            elif skill not in BUILTINS:
-                known = ", ".join(sorted({*rows, *BUILTINS}))
+            elif skill not in AGENT_BUILTINS:
+                known = ", ".join(sorted({*rows, *AGENT_BUILTINS}))
                 errors.setdefault(f"{where}.skills", []).append(f"unknown tool {skill!r} (tools: {known})")
         targets = [str(target) for target in agent.get("handoff_to") or []]
         for target in targets:
