@@ -253,6 +253,7 @@ def test_bad_bodies_are_400_naming_the_field(world: World, path: str, body: Any,
 
 def test_a_wrong_key_is_401_and_an_unknown_agent_404(world: World) -> None:
     assert world.invoke("POST", "/run", key="nope", json={}).status_code == 401
+    assert world.invoke("POST", "/runs", key="nope", json={"input": "x"}).status_code == 401  # the key before the body
     assert world.invoke("POST", "/run", json={"agent_id": "ghost"}).status_code == 404
 
 

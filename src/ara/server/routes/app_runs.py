@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Annotated, Any
 
 import anyio
@@ -75,9 +76,13 @@ async def _object(request: Request) -> dict[str, Any]:
     return body
 
 
-def _started(state: AppState, fields: dict[str, Any]) -> Callable[[Session, App, Caller], tuple[str, bool]]:
+def _started(
+    state: AppState, fields: Callable[[], dict[str, Any]]
+) -> Callable[[Session, App, Caller], tuple[str, bool]]:
+    """Start a run from ``fields()`` (the body checked once the key is: a stranger learns nothing from a 400)."""
+
     def work(session: Session, app: App, caller: Caller) -> tuple[str, bool]:
-        run, created = start_run(session, state.settings, app, key_id=caller.key_id, user_id=caller.user_id, **fields)
+        run, created = start_run(session, state.settings, app, key_id=caller.key_id, user_id=caller.user_id, **fields())
         return run.id, created
 
     return work
@@ -100,9 +105,10 @@ def _accepted(described: dict[str, Any], created: bool) -> JSONResponse:
 async def run_sync(app_id: AppId, request: Request, state: StateDep) -> JSONResponse:
     """Starts a run and answers when it ends (or after ``apps.sync_run_timeout_seconds``, still going); a warm-up
     (``warmup: true``) is answered at once with its ``run_id``."""
-    fields = run_bodies.sync_run(await _object(request))
+    body = await _object(request)
+    fields = partial(run_bodies.sync_run, body)
     run_pk, _created = await run_in_threadpool(_as_caller, request, state, app_id, _started(state, fields))
-    if not fields["warmup"]:
+    if not fields()["warmup"]:
         await await_end(state.reader, run_pk, state.settings.apps.sync_run_timeout_seconds)
     return JSONResponse(await run_in_threadpool(_read, state, run_pk))
 
@@ -116,7 +122,7 @@ async def run_sync(app_id: AppId, request: Request, state: StateDep) -> JSONResp
 )
 async def run_async(app_id: AppId, request: Request, state: StateDep) -> JSONResponse:
     """Starts a run and answers at once (202; 200 with the first run for a repeated ``idempotency_key``)."""
-    fields = run_bodies.async_run(await _object(request))
+    fields = partial(run_bodies.async_run, await _object(request))
     run_pk, created = await run_in_threadpool(_as_caller, request, state, app_id, _started(state, fields))
     return _accepted(await run_in_threadpool(_read, state, run_pk), created)
 
@@ -142,7 +148,7 @@ async def run_status(app_id: AppId, run_id: RunId, request: Request, state: Stat
 async def post_event(app_id: AppId, request: Request, state: StateDep) -> JSONResponse:
     """An event becomes a run (trigger ``event``); the same ``X-Idempotency-Key`` again answers the first run
     (200) and starts nothing."""
-    fields = run_bodies.event_run(await _object(request), request.headers.get("x-idempotency-key"))
+    fields = partial(run_bodies.event_run, await _object(request), request.headers.get("x-idempotency-key"))
     run_pk, created = await run_in_threadpool(_as_caller, request, state, app_id, _started(state, fields))
     return _accepted(await run_in_threadpool(_read, state, run_pk), created)
 
