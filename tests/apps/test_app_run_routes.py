@@ -71,6 +71,7 @@ class World:
     receiver: Receiver
     app_id: str
     key: str
+    owner: dict[str, str]  # the app owner's user key
     seen: list[str] = field(default_factory=list)  # every answer's text, searched for the secret
 
     def invoke(self, method: str, path: str, *, key: str | None = None, **kwargs: Any) -> httpx.Response:
@@ -125,7 +126,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         key = httpx.post(f"{url}/apps/{app_id}/keys", headers=owner, json={"name": "k", "requests_per_minute": 1000})
         assert key.status_code < 300, key.text
         try:
-            yield World(url, settings, engine, model, Receiver(), app_id, key.json()["key"])
+            yield World(url, settings, engine, model, Receiver(), app_id, key.json()["key"], owner)
         finally:
             engine.dispose()
 
@@ -163,6 +164,11 @@ def test_a_failed_run_is_answered_200_with_ok_false_and_its_reason(world: World)
     body = world.invoke("POST", "/run", json={"input": {"message": "x"}}).json()
     assert (body["ok"], body["status"], body["result"]) == (False, "failed", None)
     assert body["error"]
+    # The run's records playbook is failed too: the query that lists failed Ansible runs lists it.
+    listed = httpx.get(
+        f"{world.url}/api/v1/playbooks", headers=world.owner, params={"status": "failed", "label": "app:run-bot"}
+    ).json()
+    assert {(row["name"], row["path"]) for row in listed["results"]} == {("run-bot/digest", "app://run-bot/digest")}
 
 
 def test_async_poll_answers_at_once_then_reports_the_end(world: World) -> None:
@@ -196,12 +202,17 @@ def test_a_webhook_is_signed_and_retried_after_a_refusal(world: World) -> None:
     sent = json.loads(body)
     assert (sent["event"], sent["delivery_id"]) == ("run.completed", headers["x-ara-delivery-id"])
     assert (sent["run"]["run_id"], sent["run"]["result"]["output_text"]) == (run_id, "hooked")
-    with unit_of_work(make_sessionmaker(world.engine, write=False)) as session:
-        delivery = session.scalars(select(AppWebhookDelivery).where(AppWebhookDelivery.id == sent["delivery_id"])).one()
-        until(lambda: session.get(AppWebhookDelivery, delivery.id, populate_existing=True).status == "delivered", "ok")
-        assert delivery.attempts == 2
+    reader = make_sessionmaker(world.engine, write=False)
+
+    def delivery() -> AppWebhookDelivery | None:
+        with unit_of_work(reader) as session:  # a transaction per look: each sees the latest commit
+            found = session.get(AppWebhookDelivery, sent["delivery_id"])
+            return found if found is not None and found.status == "delivered" else None
+
+    assert until(delivery, "the delivery marked delivered").attempts == 2
+    with unit_of_work(reader) as session:
         run = session.scalars(select(AppRun).where(AppRun.run_id == run_id)).one()
-        assert HOOK_SECRET not in json.dumps(run.callback)  # sealed in the row
+        assert run.callback is not None and HOOK_SECRET not in json.dumps(run.callback)  # sealed in the row
 
 
 def test_a_failed_run_sends_no_webhook_it_was_not_asked_for(world: World) -> None:
@@ -248,6 +259,7 @@ def test_bad_bodies_are_400_naming_the_field(world: World, path: str, body: Any,
 
 def test_a_wrong_key_is_401_and_an_unknown_agent_404(world: World) -> None:
     assert world.invoke("POST", "/run", key="nope", json={}).status_code == 401
+    assert world.invoke("POST", "/runs", key="nope", json={"input": "x"}).status_code == 401  # the key before the body
     assert world.invoke("POST", "/run", json={"agent_id": "ghost"}).status_code == 404
 
 
