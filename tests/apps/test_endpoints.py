@@ -144,6 +144,7 @@ def test_an_hmac_call_without_a_current_good_signature_is_401(gateway: Gateway, 
     message = answer.json()["error"]["message"]
     assert message == "this endpoint needs a current X-Ara-Timestamp and a valid X-Ara-Signature"
     assert gateway.secrets["hook"] not in answer.text
+    assert answer.headers["www-authenticate"] == 'Ara-HMAC-SHA256 realm="ara-endpoint"'  # no browser password dialog
     assert gateway.runs() == before  # refused before any run started
 
 
@@ -180,7 +181,8 @@ def test_header_mode_checks_the_declared_header(gateway: Gateway) -> None:
 
 def test_bearer_mode_checks_authorization(gateway: Gateway) -> None:
     secret = gateway.secrets["bear"]
-    assert gateway.call("POST", "bear", json={}, headers={"Authorization": "Bearer nope"}).status_code == 401
+    refused = gateway.call("POST", "bear", json={}, headers={"Authorization": "Bearer nope"})
+    assert refused.status_code == 401 and refused.headers["www-authenticate"] == 'Bearer realm="ara-endpoint"'
     assert gateway.call("POST", "bear", json={}, headers={"Authorization": f"Basic {secret}"}).status_code == 401
     answer = gateway.call("POST", "bear", json={"q": "x"}, headers={"Authorization": f"Bearer {secret}"})
     assert answer.status_code == 200, answer.text

@@ -97,6 +97,10 @@ async def call_endpoint(request: Request, state: StateDep, app_id: AppId, label:
         response = error_response(request, exc)
         response.headers["Allow"] = ", ".join(exc.detail["allowed"])
         return response
+    except endpoints.Refused as exc:
+        response = error_response(request, exc)
+        response.headers["WWW-Authenticate"] = exc.challenge
+        return response
     run = await await_end(state.reader, run_pk, state.settings.apps.sync_run_timeout_seconds)  # no thread held
     return JSONResponse(describe_run(run), status_code=200 if run.status in TERMINAL else 202)
 
