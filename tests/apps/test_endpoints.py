@@ -220,3 +220,6 @@ def test_a_resend_with_the_same_idempotency_key_answers_the_first_run(gateway: G
     assert first.status_code == again.status_code == 200, (first.text, again.text)
     assert again.json()["run_id"] == first.json()["run_id"]
     assert gateway.runs() == before + 1
+    too_long = {**headers, "X-Idempotency-Key": "k" * 129}
+    refused = gateway.call("POST", "bear", json={"n": 1}, headers=too_long)
+    assert refused.status_code == 400 and list(refused.json()["error"]["detail"]) == ["X-Idempotency-Key"]
