@@ -23,7 +23,7 @@ from ara.apps.models import AppRun
 from ara.db.session import make_engine, make_sessionmaker, unit_of_work
 from ara.settings import Settings
 from tests.conftest import make_settings
-from tests.support.fake_llm import FakeLLM, fake_llm, text
+from tests.support.fake_llm import FakeLLM, failure, fake_llm, text
 from tests.support.runtime_users import ALICE, seed_runtime_users
 from tests.support.server import running_server
 
@@ -223,3 +223,13 @@ def test_a_resend_with_the_same_idempotency_key_answers_the_first_run(gateway: G
     too_long = {**headers, "X-Idempotency-Key": "k" * 129}
     refused = gateway.call("POST", "bear", json={"n": 1}, headers=too_long)
     assert refused.status_code == 400 and list(refused.json()["error"]["detail"]) == ["X-Idempotency-Key"]
+
+
+def test_a_failed_run_is_answered_as_the_run_says_it(gateway: Gateway) -> None:
+    """The call reached the agent: the answer is the run (200, ``ok`` false and the reason), not an HTTP error."""
+    gateway.model.reset().script(failure(500, "model down"))
+    answer = gateway.call("POST", "bear", json={}, headers={"Authorization": f"Bearer {gateway.secrets['bear']}"})
+    assert answer.status_code == 200, answer.text
+    run = answer.json()
+    assert (run["ok"], run["status"], run["result"]) == (False, "failed", None)
+    assert "model down" in run["error"]
