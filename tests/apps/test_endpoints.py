@@ -23,7 +23,7 @@ from ara.apps.models import AppRun
 from ara.db.session import make_engine, make_sessionmaker, unit_of_work
 from ara.settings import Settings
 from tests.conftest import make_settings
-from tests.support.fake_llm import FakeLLM, fake_llm, text
+from tests.support.fake_llm import FakeLLM, failure, fake_llm, text
 from tests.support.runtime_users import ALICE, seed_runtime_users
 from tests.support.server import running_server
 
@@ -144,6 +144,7 @@ def test_an_hmac_call_without_a_current_good_signature_is_401(gateway: Gateway, 
     message = answer.json()["error"]["message"]
     assert message == "this endpoint needs a current X-Ara-Timestamp and a valid X-Ara-Signature"
     assert gateway.secrets["hook"] not in answer.text
+    assert answer.headers["www-authenticate"] == 'Ara-HMAC-SHA256 realm="ara-endpoint"'  # no browser password dialog
     assert gateway.runs() == before  # refused before any run started
 
 
@@ -180,7 +181,8 @@ def test_header_mode_checks_the_declared_header(gateway: Gateway) -> None:
 
 def test_bearer_mode_checks_authorization(gateway: Gateway) -> None:
     secret = gateway.secrets["bear"]
-    assert gateway.call("POST", "bear", json={}, headers={"Authorization": "Bearer nope"}).status_code == 401
+    refused = gateway.call("POST", "bear", json={}, headers={"Authorization": "Bearer nope"})
+    assert refused.status_code == 401 and refused.headers["www-authenticate"] == 'Bearer realm="ara-endpoint"'
     assert gateway.call("POST", "bear", json={}, headers={"Authorization": f"Basic {secret}"}).status_code == 401
     answer = gateway.call("POST", "bear", json={"q": "x"}, headers={"Authorization": f"Bearer {secret}"})
     assert answer.status_code == 200, answer.text
@@ -218,3 +220,16 @@ def test_a_resend_with_the_same_idempotency_key_answers_the_first_run(gateway: G
     assert first.status_code == again.status_code == 200, (first.text, again.text)
     assert again.json()["run_id"] == first.json()["run_id"]
     assert gateway.runs() == before + 1
+    too_long = {**headers, "X-Idempotency-Key": "k" * 129}
+    refused = gateway.call("POST", "bear", json={"n": 1}, headers=too_long)
+    assert refused.status_code == 400 and list(refused.json()["error"]["detail"]) == ["X-Idempotency-Key"]
+
+
+def test_a_failed_run_is_answered_as_the_run_says_it(gateway: Gateway) -> None:
+    """The call reached the agent: the answer is the run (200, ``ok`` false and the reason), not an HTTP error."""
+    gateway.model.reset().script(failure(500, "model down"))
+    answer = gateway.call("POST", "bear", json={}, headers={"Authorization": f"Bearer {gateway.secrets['bear']}"})
+    assert answer.status_code == 200, answer.text
+    run = answer.json()
+    assert (run["ok"], run["status"], run["result"]) == (False, "failed", None)
+    assert "model down" in run["error"]

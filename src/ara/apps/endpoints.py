@@ -39,6 +39,16 @@ class Endpoint:
     agent_id: str | None
 
 
+class Refused(Unauthenticated):
+    """A 401 whose ``challenge`` (the ``WWW-Authenticate`` value) names the endpoint's scheme, not HTTP basic (a
+    browser must not offer a password dialog for a webhook URL)."""
+
+    def __init__(self, template: str, endpoint: Endpoint) -> None:
+        super().__init__(template.format(header=endpoint.header_name))
+        scheme = {"bearer": "Bearer", "hmac": "Ara-HMAC-SHA256"}.get(endpoint.mode, "Ara-Endpoint-Secret")
+        self.challenge = f'{scheme} realm="ara-endpoint"'
+
+
 def find_endpoint(manifest: dict[str, Any], label: str) -> Endpoint:
     """The endpoint ``label`` of ``interfaces.fastapi_endpoints[]``; NotFound otherwise."""
     for row in manifests.endpoints(manifest):
@@ -76,9 +86,7 @@ def check_auth(
     secret is missing (never minted) refuses everyone but ``none``."""
     if endpoint.mode == "none":
         return
-    refusal = Unauthenticated(
-        _REFUSALS.get(endpoint.mode, "this endpoint refuses every caller").format(header=endpoint.header_name)
-    )
+    refusal = Refused(_REFUSALS.get(endpoint.mode, "this endpoint refuses every caller"), endpoint)
     if endpoint.mode not in MODES or not secret:
         raise refusal
     if endpoint.mode == "header":

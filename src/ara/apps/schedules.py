@@ -4,7 +4,8 @@ A schedule row is keyed by its manifest id, so a redeploy that keeps a schedule'
 (no reset, no double firing); a changed timing is planned again from the deploy, a schedule that left the manifest
 is deleted. The clock fires a due row by moving its ``next_fire_at`` with a conditional update (two clocks never
 both win) and starts a normal app run whose idempotency key names the firing (a second start finds the first run).
-After downtime only the latest missed firing runs; a paused app's firings pass without a run. Timing arithmetic
+After downtime only the latest missed firing runs; only an active app's firings start runs (a draft's or a paused
+app's pass without one). Timing arithmetic
 is the automations' (one way to compute a next firing); every moment here is an aware UTC datetime."""
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ FIRE_BATCH = 100
 SCHEDULED_TOOL = "scheduled_tool"
 #: A schedule id's length at most (the column's).
 MAX_ID = 255
-#: Apps in this status keep their schedules, whose firings pass without a run (resuming fires nothing missed).
-SILENT_STATUSES = ("paused",)
+#: Apps in these statuses keep their schedules, whose firings pass without a run (activating fires nothing missed):
+#: a draft was deployed with ``--activate false``, a paused app was stopped.
+SILENT_STATUSES = ("draft", "paused")
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,7 @@ def fire_due(session: Session, now: dt.datetime, *, settings: Settings | None = 
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             continue  # another clock fired it, or a deploy re-timed it, since this one read it
-        if app_status not in SILENT_STATUSES:  # a paused app's firings pass without a run
+        if app_status not in SILENT_STATUSES:  # a draft's or a paused app's firings pass without a run
             started += _start(session, settings, row, fire_time)
     session.flush()
     return started

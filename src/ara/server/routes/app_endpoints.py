@@ -28,12 +28,13 @@ from ara.server.state import AppState
 
 router = APIRouter(tags=["apps"])
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
-#: Query parameters and bodies stand for the body on these methods when no body is sent.
+#: The query parameters stand for the body on these methods when no body is sent.
 QUERY_METHODS = ("GET", "HEAD", "DELETE", "OPTIONS")
 AppId = Annotated[str, Path(max_length=64)]
 Label = Annotated[str, Path(max_length=255)]
-#: The request header an external caller may set so that a resend starts no second run.
+#: The request header an external caller may set so that a resend starts no second run, and its longest value.
 IDEMPOTENCY_HEADER = "x-idempotency-key"
+MAX_KEY = 128
 
 
 def body_of(raw: bytes, query: dict[str, str], method: str) -> dict[str, Any]:
@@ -72,6 +73,8 @@ def _start(state: AppState, request: Request, app_id: str, label: str, raw: byte
     endpoint = _admitted(state, request, app_id, label, raw)
     body = body_of(raw, dict(request.query_params), request.method)
     given_key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    if len(given_key) > MAX_KEY:
+        raise ValidationFailed({"X-Idempotency-Key": [f"at most {MAX_KEY} characters"]})
     with unit_of_work(state.writer) as session:
         app = session.get(App, app_id)
         if app is None:  # deleted since the check
@@ -96,6 +99,10 @@ async def call_endpoint(request: Request, state: StateDep, app_id: AppId, label:
     except MethodNotAllowed as exc:
         response = error_response(request, exc)
         response.headers["Allow"] = ", ".join(exc.detail["allowed"])
+        return response
+    except endpoints.Refused as exc:
+        response = error_response(request, exc)
+        response.headers["WWW-Authenticate"] = exc.challenge
         return response
     run = await await_end(state.reader, run_pk, state.settings.apps.sync_run_timeout_seconds)  # no thread held
     return JSONResponse(describe_run(run), status_code=200 if run.status in TERMINAL else 202)
