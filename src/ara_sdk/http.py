@@ -78,19 +78,42 @@ class Http:
     def close(self) -> None:
         self._client.close()
 
-    def _build(self, method: str, path: str, body: Any, timeout: float, accept: str | None) -> httpx.Request:
-        headers = {"Accept": accept} if accept else {}
+    def _build(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        timeout: float,
+        accept: str | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Request:
+        sent = {"Accept": accept} if accept else {}
         content = None
         if body is not None:
-            headers["Content-Type"] = "application/json"
+            sent["Content-Type"] = "application/json"
             content = json.dumps(body).encode()
-        return self._client.build_request(
-            method, self.base_url + path, content=content, headers=headers, timeout=timeout
+        request = self._client.build_request(
+            method, self.base_url + path, content=content, headers=sent, timeout=timeout
         )
+        if headers is not None:
+            # The invoke routes take an app key instead of the user's: it replaces the Authorization header.
+            request.headers.pop("Authorization", None)
+            request.headers.update({name: value for name, value in headers.items() if value})
+        return request
 
-    def request(self, method: str, path: str, *, body: Any = None, timeout: float = DEFAULT_TIMEOUT) -> Any:
-        """One JSON call: the decoded answer, ``None`` for 204, ``{}`` for an empty body."""
-        return self._decode(method, path, self._send(method, path, self._build(method, path, body, timeout, None)))
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """One JSON call: the decoded answer, ``None`` for 204, ``{}`` for an empty body. ``headers`` (an app
+        key's) are sent instead of the user's ``Authorization``."""
+        request = self._build(method, path, body, timeout, None, headers)
+        return self._decode(method, path, self._send(method, path, request))
 
     def upload(self, path: str, *, fields: Mapping[str, str], file: tuple[str, bytes], timeout: float = 120.0) -> Any:
         """A multipart POST (``fields`` plus one ``file`` part named ``file``), decoded as ``request`` does."""
@@ -122,9 +145,11 @@ class Http:
             raise AraApiError(response.status_code, "the answer is not JSON", method, path) from None
 
     @contextmanager
-    def stream_lines(self, method: str, path: str, *, body: Any, timeout: float) -> Iterator[Iterator[str]]:
+    def stream_lines(
+        self, method: str, path: str, *, body: Any, timeout: float, headers: Mapping[str, str] | None = None
+    ) -> Iterator[Iterator[str]]:
         """An event stream's lines (``timeout`` is per read); a non-2xx answer raises before any line."""
-        request = self._build(method, path, body, timeout, "text/event-stream")
+        request = self._build(method, path, body, timeout, "text/event-stream", headers)
         try:
             response = self._client.send(request, stream=True)
         except httpx.TransportError as exc:

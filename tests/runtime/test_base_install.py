@@ -71,3 +71,16 @@ def test_ssh_proxy_works_in_the_base_install(base: BaseInstall, tmp_path: Path) 
     done = _run(base, tmp_path, str(base.bin("ara")), "ssh-proxy", "--token", "t")
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.startswith("Error: cannot reach ws://127.0.0.1:9/session/ssh/proxy")
+
+
+def test_app_commands_work_in_the_base_install(base: BaseInstall, tmp_path: Path) -> None:
+    """``ara deploy app.py`` and ``ara run app.py`` need only the base install: the app file loads, the manifest is
+    built, and the server away is one line with exit 2."""
+    app = "from ara_sdk import App\n\napp = App('base-app')\n\n@app.agent()\ndef hi(input):\n    return 'hi'\n"
+    (tmp_path / "app.py").write_text(app)
+    (tmp_path / ".ara").mkdir()
+    (tmp_path / ".ara" / "credentials.json").write_text(json.dumps({"auth_type": "cli_api_key", "api_key": "k"}))
+    for argv in (["deploy", "app.py"], ["run", "app.py", "--message", "hi"]):
+        done = _run(base, tmp_path, str(base.bin("ara")), *argv)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, (argv, done.stderr)
+        assert done.stderr.startswith("Error: GET /apps failed (network): cannot reach http://127.0.0.1:9"), done.stderr

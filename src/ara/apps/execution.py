@@ -31,6 +31,7 @@ class RunRequest:
     owner_id: int
     playbook_id: int | None  # the run's records playbook: its turns and tool calls are recorded under it
     warmup: bool = False
+    trigger: str = "api"  # what started the run (``AppRun.trigger``): a ``schedule`` may call one tool directly
 
 
 @dataclass
@@ -58,6 +59,7 @@ def execute(
 
     from ara.apps.agent.driver import AgentRun
     from ara.apps.agent.prompt import model_for, user_message
+    from ara.apps.schedules import scheduled_tool
     from ara.runtime.agent.providers import endpoint_for
 
     agent = manifests.find_agent(request.manifest, request.agent_id)
@@ -68,6 +70,9 @@ def execute(
         stage = run.enter(agent)
         if request.warmup:
             return AgentOutcome("")
+        tool_call = scheduled_tool(request.trigger, request.input)
+        if tool_call is not None:  # invoke.tool: the tool alone, no prompt function, no model
+            return run.call_tool(stage, *tool_call)
         prompt = run.prompt(stage)
         model = model_for(request.manifest, agent, settings.runtime)
         endpoint = endpoint_for(model, settings.runtime)

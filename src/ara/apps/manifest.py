@@ -62,6 +62,19 @@ def schedules(manifest: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
+def located_schedules(manifest: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """``(field, agent_id, schedule)`` like ``schedules``, with where the entry sits (``agent.agents.0.schedules.1``)
+    so that an error can name it."""
+    found = []
+    for i, row in enumerate((manifest.get("agent") or {}).get("agents") or []):
+        if not isinstance(row, dict) or not row.get("id"):
+            continue
+        for j, entry in enumerate(row.get("schedules") or []):
+            if isinstance(entry, dict) and entry.get("id"):
+                found.append((f"agent.agents.{i}.schedules.{j}", str(row["id"]), entry))
+    return found
+
+
 def runtime_profile(manifest: dict[str, Any]) -> dict[str, Any]:
     profile = manifest.get("runtime_profile")
     return profile if isinstance(profile, dict) else {}

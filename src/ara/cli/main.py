@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ara.cli import (
+    apps,
     auth,
     catalog,
     connect,
@@ -49,6 +50,7 @@ worker.register(app)
 auth.register(app)
 runtime.register(app)
 connect.register(app)
+apps.register(app)
 
 
 def main() -> None:

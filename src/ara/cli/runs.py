@@ -1,5 +1,9 @@
 """``ara run start|list|show|status|approve|reject|cancel|rerun|artifacts|download``: playbook runs over the
-Mission Control API (``/playbook/run...``, ``/artifacts/...``). The server's workers execute them."""
+Mission Control API (``/playbook/run...``, ``/artifacts/...``). The server's workers execute them.
+
+``ara run APP.py …`` (ara-sdk's spelling) runs an app's agent instead: a first argument that is no subcommand
+but a ``.py`` name or an existing path goes to ``ara run app APP.py …`` (``apps.run_app``). Subcommand names
+win, so ``ara run start …`` is always the playbook run."""
 
 from __future__ import annotations
 
@@ -9,14 +13,35 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
+from ara.cli.app_file import looks_like_app_file
+from ara.cli.apps import run_app
 from ara.cli.errors import fail, fail_usage
 from ara.cli.options import Api, Filter, api_command, status_filter
 from ara.cli.output import message
 from ara.cli.resources import key_values, playbook_id_for
 from ara.lifecycle.states import TERMINAL, RunStatus
 
-app = typer.Typer(help="Playbook runs: start, approve, watch, cancel, and fetch their artifacts.", no_args_is_help=True)
+APP_COMMAND = "app"
+
+
+class RunGroup(TyperGroup):
+    """``ara run`` whose first argument may be an app file instead of a subcommand."""
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        if args and args[0] not in self.commands and looks_like_app_file(args[0]):
+            return APP_COMMAND, self.commands[APP_COMMAND], args
+        return super().resolve_command(ctx, args)
+
+
+app = typer.Typer(
+    cls=RunGroup,
+    help="Playbook runs: start, approve, watch, cancel, and fetch their artifacts. "
+    "'ara run APP.py [--agent A] [--message M]' runs an app's agent instead.",
+    no_args_is_help=True,
+)
+app.command(APP_COMMAND)(run_app)
 
 STATUSES = tuple(status.value for status in RunStatus)
 COLUMNS = ("id", "playbook_id", "status", "created_by", "trigger", "created_at", "start_time", "end_time", "error")

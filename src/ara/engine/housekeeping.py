@@ -1,7 +1,7 @@
 """The engine's clock, ticked once a second by whichever executor keeps time (the embedded executor's timer
 thread; on PostgreSQL a procrastinate periodic task that exactly one worker runs per second): fire due schedules
 and records-event triggers (through the one run-creation pipeline), lapse expired approvals and time out parked
-runs. Every firing is keyed, so a second tick for the same second creates nothing."""
+runs, send app runs' webhook deliveries. Every firing is keyed, so a second tick for the same second creates nothing."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from croniter import croniter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ara.apps import schedules as app_schedules
 from ara.db.session import unit_of_work
+from ara.engine.app_webhooks import deliver_webhooks
 from ara.engine.context import EngineContext
 from ara.errors import AraError
 from ara.lifecycle.ending import end_run
@@ -41,7 +43,9 @@ def tick(ctx: EngineContext, now: dt.datetime) -> None:
         (fire_schedules, now),
         (fire_records_events, now - RECORDS_EVENT_WINDOW),
         (fire_automations, now),
+        (fire_app_schedules, now),
         (stop_idle_runtime_sessions, now),
+        (deliver_webhooks, now),
     ):
         try:
             part(ctx, argument)
@@ -108,6 +112,15 @@ def fire_automations(ctx: EngineContext, now: dt.datetime) -> None:
             return
     with unit_of_work(ctx.writer) as session:
         fire_due(session, now)
+
+
+def fire_app_schedules(ctx: EngineContext, now: dt.datetime) -> None:
+    """Apps' schedules whose time has come: each firing a run on the ``agents`` queue (see ``apps.schedules``)."""
+    with unit_of_work(ctx.reader) as session:
+        if not app_schedules.any_due(session, now):
+            return
+    with unit_of_work(ctx.writer) as session:
+        app_schedules.fire_due(session, now, settings=ctx.settings)
 
 
 def fire_schedules(ctx: EngineContext, now: dt.datetime) -> None:

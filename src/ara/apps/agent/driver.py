@@ -8,6 +8,7 @@ database writes between model calls are made directly on it (nothing else runs o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from contextlib import aclosing
 from dataclasses import dataclass, replace
@@ -22,7 +23,7 @@ from ara.apps.agent.prompt import profile_for, prompt_text
 from ara.apps.agent.tools import masked, skill_tools, transfer_tool
 from ara.apps.execution import AgentOutcome, LogFn, RunRequest
 from ara.db.session import unit_of_work
-from ara.errors import ModelFailed
+from ara.errors import ModelFailed, ToolFailed
 from ara.redaction import scrub, scrub_tree
 from ara.runtime import recording
 from ara.runtime.agent.events import Failed, Finished, Message, ReasoningDelta, TextDelta, ToolInput, ToolOutput
@@ -31,6 +32,7 @@ from ara.runtime.agent.providers import Endpoint, ModelClients, ModelRef
 from ara.runtime.sandbox.base import Limits
 from ara.runtime.sandbox.select import choose_sandbox
 from ara.runtime.tools.base import Tool, ToolContext, ToolOutcome
+from ara.runtime.tools.base import execute as execute_tool
 from ara.settings import Settings
 
 STOPPED = "the run was stopped during its turn"
@@ -197,6 +199,26 @@ class AgentRun:
                 self._end_play(play_id, failed)
         tool_calls = scrub_tree(list(calls.values()), list(self.masked_values), MASK)
         return AgentOutcome(self._clean(text), tool_calls)
+
+    def call_tool(self, stage: Stage, name: str, args: dict[str, Any]) -> AgentOutcome:
+        """A scheduled tool (``invoke.tool``): that one tool in the agent's workspace, no model; its result (JSON
+        text) is the run's answer, its failure (``ToolFailed``) the run's reason. Recorded and logged like a call
+        the model made."""
+        found = skill_tools(self.request.manifest, {"skills": [name]}, lambda: stage.runner)
+        if name not in found:
+            raise ToolFailed(f"the app has no tool {name!r}")
+        self.log("tool.called", name, "info")
+        play_id = self._next_play(None, f"scheduled tool {name}")
+        outcome = execute_tool(masked(found[name], self.masked_values), self._context(stage), args)
+        self._record(play_id, outcome)
+        if play_id is not None:
+            self._end_play(play_id, not outcome.ok)
+        if not outcome.ok:
+            self.log("tool.failed", self._clean(f"{name}: {outcome.error}"), "error")
+            raise ToolFailed(self._clean(f"{name}: {outcome.error}"))
+        text = self._clean(json.dumps(outcome.output, default=str))
+        call = {"id": f"scheduled-{name}", "name": name, "arguments": args, "result": text}
+        return AgentOutcome(text, scrub_tree([call], list(self.masked_values), MASK))
 
     def _clean(self, text: str) -> str:
         return scrub(text, list(self.masked_values), MASK)
