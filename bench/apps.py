@@ -8,8 +8,8 @@ a fixed ``--latency``).
   sync run   ``POST /v1/apps/{id}/run`` (prompt function in the sandbox, one model call, the records playbook, the
              log rows, the engine's queue and the poll for the end) against the same request sent straight to the
              model: the difference is the overhead;
-  runs/s     ``--runs`` async runs posted at once, until every one ended, through the ``agents`` queue; beside it
-             the model's own bound (slots / latency).
+  runs/s     ``--runs`` async runs posted at once, until the log stream said ``run.completed`` for every one,
+             through the ``agents`` queue; beside it the model's own bound (slots / latency).
 
 On SQLite a real ``ara server`` process executes runs in-process (``ARA_ENGINE__WORKERS`` slots); on PostgreSQL
 (``ARA_TEST_POSTGRES_URL``, a fresh database) an API-only server and one external ``ara worker`` with as many
@@ -25,6 +25,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -122,6 +123,39 @@ def deploy(http: httpx.Client, headers: dict[str, str]) -> tuple[str, dict[str, 
     return app_id, invoke, time.perf_counter() - started
 
 
+def throughput(url: str, app_id: str, invoke: dict[str, str], runs: int) -> float:
+    """Seconds from the first of ``runs`` async posts until the log stream has said ``run.completed`` for each
+    (the stream, not status polls, so the measurement adds no requests while the runs execute)."""
+    ids = {f"tp-{i}-{time.monotonic_ns()}" for i in range(runs)}
+    done: set[str] = set()
+    listening, finished = threading.Event(), threading.Event()
+
+    def listen() -> None:
+        headers = {"Authorization": invoke["Authorization"]}
+        with httpx.stream("GET", f"{url}/v1/apps/{app_id}/logs/stream", headers=headers, timeout=120) as answer:
+            listening.set()
+            for line in answer.iter_lines():
+                if not line.startswith("data: "):
+                    continue
+                row = json.loads(line[6:])
+                assert row["event_type"] != "run.failed" or row["run_id"] not in ids, row
+                if row["event_type"] == "run.completed" and row["run_id"] in ids:
+                    done.add(row["run_id"])
+                    if done == ids:
+                        finished.set()
+                        return
+
+    threading.Thread(target=listen, daemon=True).start()
+    assert listening.wait(60)
+    with httpx.Client(base_url=url, headers=invoke, timeout=120) as http:
+        began = time.perf_counter()
+        for run_id in ids:
+            answer = http.post(f"/v1/apps/{app_id}/runs", json={"run_id": run_id, "input": {"message": run_id}})
+            assert answer.status_code == 202, answer.text
+        assert finished.wait(600), f"{len(done)} of {runs} runs completed"
+        return time.perf_counter() - began
+
+
 def bench_database(database: str, runs: int, latency: float, slots: int) -> dict[str, Any]:
     with (
         fixed_latency_model(latency) as model,
@@ -143,21 +177,7 @@ def bench_database(database: str, runs: int, latency: float, slots: int) -> dict
                     answer = http.post(f"/v1/apps/{app_id}/run", headers=invoke, json={"input": {"message": str(i)}})
                     assert answer.status_code == 200 and answer.json()["status"] == "completed", answer.text
                     run_ms.append((time.perf_counter() - began) * 1000)
-        began = time.perf_counter()
-        ids = []
-        for i in range(runs):
-            answer = http.post(f"/v1/apps/{app_id}/runs", headers=invoke, json={"input": {"message": f"a{i}"}})
-            assert answer.status_code == 202, answer.text
-            ids.append(answer.json()["run_id"])
-        pending = set(ids)
-        while pending:
-            for run_id in list(pending):
-                status = http.get(f"/v1/apps/{app_id}/runs/{run_id}", headers=invoke).json()["status"]
-                assert status not in ("failed", "cancelled"), status
-                if status == "completed":
-                    pending.discard(run_id)
-            time.sleep(0.05)
-        elapsed = time.perf_counter() - began
+        elapsed = throughput(url, app_id, invoke, runs)
     model, run = stats(model_ms), stats(run_ms)
     return {
         "deploy_to_first_answer_s": deploy_seconds,

@@ -1,20 +1,18 @@
 """App runs that ended in this process, announced once their ending commits: a waiter in the same process (the
-embedded engine's sync runs, always) answers at once instead of at its next look at the database. Endings in other
+embedded engine's sync runs, always) wakes at once instead of at its next look at the database. Endings in other
 processes (``ara worker``) are found by that look, which ``runs.await_end`` repeats every 0.1 s at most."""
 
 from __future__ import annotations
 
 import threading
-import time
+from collections.abc import Callable
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 _KEY = "ara_app_runs_ended"
-#: An announcement is kept this long (a waiter looks far more often).
-KEEP_SECONDS = 120.0
 _lock = threading.Lock()
-_ended: dict[str, float] = {}  # run pk -> when its ending committed (monotonic)
+_waiters: dict[str, list[Callable[[], None]]] = {}  # run pk -> what wakes each waiter (called on any thread)
 
 
 def note(session: Session, run_pk: str) -> None:
@@ -22,8 +20,20 @@ def note(session: Session, run_pk: str) -> None:
     session.info.setdefault(_KEY, []).append(run_pk)
 
 
-def ended_here(run_pk: str) -> bool:
-    return run_pk in _ended
+def subscribe(run_pk: str, wake: Callable[[], None]) -> Callable[[], None]:
+    """Call ``wake()`` (from the committing thread) when the run's ending commits here; returns the unsubscribe."""
+    with _lock:
+        _waiters.setdefault(run_pk, []).append(wake)
+
+    def unsubscribe() -> None:
+        with _lock:
+            found = _waiters.get(run_pk, [])
+            if wake in found:
+                found.remove(wake)
+            if not found:
+                _waiters.pop(run_pk, None)
+
+    return unsubscribe
 
 
 @event.listens_for(Session, "after_commit")
@@ -31,12 +41,13 @@ def _committed(session: Session) -> None:
     ended = session.info.pop(_KEY, None)
     if not ended:
         return
-    now = time.monotonic()
     with _lock:
-        for run_pk in ended:
-            _ended[run_pk] = now
-        for run_pk in [pk for pk, at in _ended.items() if now - at > KEEP_SECONDS]:
-            del _ended[run_pk]
+        wakes = [wake for run_pk in ended for wake in _waiters.get(run_pk, [])]
+    for wake in wakes:
+        try:
+            wake()
+        except RuntimeError:  # the waiter's event loop closed meanwhile: nobody is waiting any more
+            pass
 
 
 @event.listens_for(Session, "after_rollback")

@@ -6,12 +6,15 @@ app; a repeated ``idempotency_key`` (or ``run_id``) finds the first run and star
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -122,35 +125,39 @@ def _pauses() -> Iterator[float]:
         pause = min(pause * 1.5, 0.1)
 
 
-#: How often a waiter checks for an ending announced in this process (no database read).
-NOTICE_SECONDS = 0.005
-
-
 def wait_for_end(reader: sessionmaker[Session], run_pk: str, timeout: float) -> AppRun:
     """The run once it has ended, or as it is when ``timeout`` seconds have passed (polled: any host's worker may
-    end it)."""
+    end it; an ending committed in this process wakes the wait at once)."""
     deadline = time.monotonic() + timeout
-    for pause in _pauses():
-        run = _current(reader, run_pk)
-        if ended(run) or time.monotonic() >= deadline:
-            return run
-        wake = min(time.monotonic() + pause, deadline)
-        while time.monotonic() < wake and not run_endings.ended_here(run_pk):
-            time.sleep(NOTICE_SECONDS)
+    woken = threading.Event()
+    unsubscribe = run_endings.subscribe(run_pk, woken.set)
+    try:
+        for pause in _pauses():
+            run = _current(reader, run_pk)
+            if ended(run) or time.monotonic() >= deadline:
+                return run
+            woken.wait(min(pause, max(deadline - time.monotonic(), 0)))
+    finally:
+        unsubscribe()
     raise AssertionError("unreachable")
 
 
 async def await_end(reader: sessionmaker[Session], run_pk: str, timeout: float) -> AppRun:
-    """``wait_for_end`` for an async handler: each look is a short read on a worker thread, the waits are the
-    event loop's (a hundred waiting callers hold no thread)."""
+    """``wait_for_end`` for an async handler (asyncio): each look is a short read on a worker thread, the waits
+    are the event loop's, so a hundred waiting callers hold no thread."""
     deadline = time.monotonic() + timeout
-    for pause in _pauses():
-        run = await anyio.to_thread.run_sync(_current, reader, run_pk)
-        if ended(run) or time.monotonic() >= deadline:
-            return run
-        wake = min(time.monotonic() + pause, deadline)
-        while time.monotonic() < wake and not run_endings.ended_here(run_pk):
-            await anyio.sleep(NOTICE_SECONDS)
+    loop = asyncio.get_running_loop()
+    woken = asyncio.Event()
+    unsubscribe = run_endings.subscribe(run_pk, lambda: loop.call_soon_threadsafe(woken.set))
+    try:
+        for pause in _pauses():
+            run = await anyio.to_thread.run_sync(_current, reader, run_pk)
+            if ended(run) or time.monotonic() >= deadline:
+                return run
+            with anyio.move_on_after(min(pause, max(deadline - time.monotonic(), 0))):
+                await woken.wait()
+    finally:
+        unsubscribe()
     raise AssertionError("unreachable")
 
 
