@@ -71,6 +71,7 @@ class World:
     receiver: Receiver
     app_id: str
     key: str
+    owner: dict[str, str]  # the app owner's user key
     seen: list[str] = field(default_factory=list)  # every answer's text, searched for the secret
 
     def invoke(self, method: str, path: str, *, key: str | None = None, **kwargs: Any) -> httpx.Response:
@@ -125,7 +126,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         key = httpx.post(f"{url}/apps/{app_id}/keys", headers=owner, json={"name": "k", "requests_per_minute": 1000})
         assert key.status_code < 300, key.text
         try:
-            yield World(url, settings, engine, model, Receiver(), app_id, key.json()["key"])
+            yield World(url, settings, engine, model, Receiver(), app_id, key.json()["key"], owner)
         finally:
             engine.dispose()
 
@@ -163,6 +164,11 @@ def test_a_failed_run_is_answered_200_with_ok_false_and_its_reason(world: World)
     body = world.invoke("POST", "/run", json={"input": {"message": "x"}}).json()
     assert (body["ok"], body["status"], body["result"]) == (False, "failed", None)
     assert body["error"]
+    # The run's records playbook is failed too: the query that lists failed Ansible runs lists it.
+    listed = httpx.get(
+        f"{world.url}/api/v1/playbooks", headers=world.owner, params={"status": "failed", "label": "app:run-bot"}
+    ).json()
+    assert {(row["name"], row["path"]) for row in listed["results"]} == {("run-bot/digest", "app://run-bot/digest")}
 
 
 def test_async_poll_answers_at_once_then_reports_the_end(world: World) -> None:

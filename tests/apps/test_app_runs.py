@@ -5,6 +5,7 @@ beside playbook and automation runs, and however it ends its log rows end with `
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,10 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from ara.apps import webhooks
 from ara.apps.logs import rows_after
-from ara.apps.models import App, AppRun
+from ara.apps.models import App, AppRun, AppWebhookDelivery
 from ara.apps.runs import describe_run, start_run, wait_for_end
 from ara.db.session import unit_of_work
+from ara.db.types import utcnow
 from ara.engine.kinds import KINDS
 from ara.errors import NotFound
 from ara.lifecycle.executor import AGENTS, APP, RUNS
@@ -147,3 +150,75 @@ def test_a_run_executes_on_the_engine_and_ends_with_its_log_row_and_records_play
         assert events[:2] == ["run.queued", "run.started"]
         assert events[-1] == f"run.{ended.status}" and events.count(events[-1]) == 1
         assert labels == ["agent:helper", "app:digest-app", "trigger:warmup"]
+
+
+@pytest.mark.postgres
+def test_a_webhook_delivery_is_claimed_by_one_clock_and_backs_off_until_it_gives_up(
+    postgres_settings: Settings,
+) -> None:
+    """Every host's clock may try a delivery: the conditional claim gives it to one of them; each failure waits
+    twice as long as the last, and the last attempt marks it failed."""
+    settings = postgres_settings.model_copy(
+        update={"apps": postgres_settings.apps.model_copy(update={"webhook_attempts": 3, "webhook_backoff_seconds": 2})}
+    )
+    owner = seed_runtime_users(settings, ALICE)[ALICE].user_id
+    app = create_app(settings, workers=False)
+    state: AppState = app.state.ara
+    try:
+        app_id = _app(state, owner)
+        with unit_of_work(state.writer) as session:
+            found = session.get(App, app_id)
+            assert found is not None
+            callback = {"url": "http://127.0.0.1:9/hook", "secret": "", "events": ["run.failed"]}
+            run, _ = start_run(
+                session,
+                settings,
+                found,
+                agent_id=None,
+                input={},
+                trigger="async",
+                response_mode="webhook",
+                callback=callback,
+            )
+            webhooks.queue_deliveries(session, run, "run.completed")  # not asked for: nothing
+            webhooks.queue_deliveries(session, run, "run.failed")
+            session.flush()
+            delivery_id = session.scalars(
+                select(AppWebhookDelivery.id).where(AppWebhookDelivery.run_pk == run.id)
+            ).one()
+        now = utcnow()
+        barrier = threading.Barrier(3)
+        claims: list[list[str]] = []
+
+        def claim() -> None:
+            barrier.wait()
+            with unit_of_work(state.writer) as session:
+                claims.append(webhooks.claim_due(session, now, lease_seconds=30))
+
+        threads = [threading.Thread(target=claim) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sorted(claims) == [[], [], [delivery_id]]
+        for attempt, wait in ((1, 2), (2, 4)):
+            with unit_of_work(state.writer) as session:
+                webhooks.record_outcome(session, settings.apps, delivery_id, "the receiver answered 500", now)
+            with unit_of_work(state.reader) as session:
+                row = session.get(AppWebhookDelivery, delivery_id)
+                assert row is not None and (row.status, row.attempts) == ("pending", attempt)
+                assert row.next_at == now + dt.timedelta(seconds=wait)
+            now = row.next_at
+            with unit_of_work(state.writer) as session:
+                assert webhooks.claim_due(session, now, lease_seconds=30) == [delivery_id]
+        with unit_of_work(state.writer) as session:
+            webhooks.record_outcome(session, settings.apps, delivery_id, "the receiver answered 500", now)
+        with unit_of_work(state.reader) as session:
+            row = session.get(AppWebhookDelivery, delivery_id)
+            assert row is not None and (row.status, row.attempts, row.last_error) == (
+                "failed",
+                3,
+                "the receiver answered 500",
+            )
+    finally:
+        state.engine.dispose()

@@ -177,24 +177,21 @@ async def stream_logs(
     )
 
 
+def _rows(state: AppState, app_id: str, run_id: str | None, after: int) -> list[tuple[int, dict[str, Any]]]:
+    with unit_of_work(state.reader) as session:
+        return [(line.id, app_logs.row(line)) for line in app_logs.rows_after(session, app_id, after, run_id=run_id)]
+
+
 async def _tail(state: AppState, app_id: str, run_id: str | None, after: int) -> AsyncIterator[str]:
-    sent: dict[int, float] = {}  # id -> when sent: rows within the look-back are not sent twice
+    """Rows above ``after`` as they commit, each once. A row is looked for again for ``LOOKBACK_SECONDS`` after a
+    later one was sent (ids are handed out before commit), then the floor moves past it."""
+    sent: dict[int, float] = {}  # id -> when sent
     floor = after
     while True:
-
-        def read(low: int = floor) -> list[dict[str, Any]]:
-            with unit_of_work(state.reader) as session:
-                return [
-                    {"id": line.id, **app_logs.row(line)}
-                    for line in app_logs.rows_after(session, app_id, low, run_id=run_id)
-                ]
-
-        for line in await run_in_threadpool(read):
-            row_id = line.pop("id")
-            if row_id in sent:
-                continue
-            sent[row_id] = time.monotonic()
-            yield f"data: {json.dumps(line)}\n\n"
+        for row_id, row in await run_in_threadpool(_rows, state, app_id, run_id, floor):
+            if row_id not in sent:
+                sent[row_id] = time.monotonic()
+                yield f"data: {json.dumps(row)}\n\n"
         settled = time.monotonic() - LOOKBACK_SECONDS
         for row_id in [row_id for row_id, at in sent.items() if at < settled]:
             floor = max(floor, row_id)
