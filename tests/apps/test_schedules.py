@@ -175,6 +175,10 @@ def test_a_spent_one_shot_stays_spent_across_redeploys(writer: sessionmaker[Sess
             "agent.agents.0.schedules.0.cron",
         ),
         (
+            lambda s: s.update(kind="cron", cron="0 " + ",".join(["1"] * 200) + " * * *"),
+            "agent.agents.0.schedules.0.cron",
+        ),
+        (
             lambda s: s.update(kind="cron", cron="0 9 * * *", timezone="Mars/Base"),
             "agent.agents.0.schedules.0.timezone",
         ),

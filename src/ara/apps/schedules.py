@@ -5,8 +5,8 @@ A schedule row is keyed by its manifest id, so a redeploy that keeps a schedule'
 is deleted. The clock fires a due row by moving its ``next_fire_at`` with a conditional update (two clocks never
 both win) and starts a normal app run whose idempotency key names the firing (a second start finds the first run).
 After downtime only the latest missed firing runs; only an active app's firings start runs (a draft's or a paused
-app's pass without one). Timing arithmetic
-is the automations' (one way to compute a next firing); every moment here is an aware UTC datetime."""
+app's pass without one). Timing arithmetic is the automations' (one way to compute a next firing); every moment
+here is an aware UTC datetime."""
 
 from __future__ import annotations
 
@@ -105,6 +105,8 @@ def _timing(entry: dict[str, Any], field: str) -> Timing:
         raise ValidationFailed({f"{field}.kind": [f"{kind!r}: a schedule is 'cron' or 'every'"]})
     expression = str(entry.get("cron") or "").strip()
     zone = str(entry.get("timezone") or "UTC").strip() or "UTC"
+    if len(expression) > MAX_ID:
+        raise ValidationFailed({f"{field}.cron": [f"at most {MAX_ID} characters"]})
     try:
         timing.check_cron(expression)
     except ValidationFailed as exc:
