@@ -1,17 +1,27 @@
 """Who may call an app: its members' roles for the control plane, its keys for the invoke routes.
 
-OWNED BY the control-plane part (interface fixed here; bodies are theirs)."""
+An app that is not yours does not exist for you (404); a role too weak for what is asked is 403. The invoke
+routes (``/v1/apps/...``) take an app key, not a user key, so the auth middleware leaves them to
+``invoke_caller``."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ara.apps.models import App
+from ara.apps import keys
+from ara.apps.models import App, AppMember
+from ara.errors import NotFound, PermissionDenied, Unauthenticated
+from ara.users.service import identity_for_token
 
 #: Roles on an app, weakest first; a role may do what the roles before it may.
 ROLES = ("viewer", "operator", "editor", "owner")
+#: The weakest role that may invoke the app with its user key instead of an app key.
+INVOKER = "operator"
+NO_KEY = "a valid key of this app is required (X-Ara-App-Key, or Authorization: Bearer <runtime key>)"
 
 
 @dataclass(frozen=True)
@@ -23,15 +33,56 @@ class Caller:
     user_id: int | None
 
 
+def at_least(role: str, minimum: str) -> bool:
+    return ROLES.index(role) >= ROLES.index(minimum)
+
+
+def role_of(session: Session, app_id: str, user_id: int) -> str | None:
+    return session.scalar(select(AppMember.role).where(AppMember.app_id == app_id, AppMember.user_id == user_id))
+
+
 def app_for_member(session: Session, app_id: str, user_id: int, minimum: str = "viewer") -> App:
     """The app if ``user_id`` holds at least ``minimum`` on it; NotFound when they hold no role at all (an app
     that is not yours does not exist for you), PermissionDenied when the role is too weak."""
-    raise NotImplementedError
+    app = session.get(App, app_id)
+    role = role_of(session, app_id, user_id) if app is not None else None
+    if app is None or role is None:
+        raise NotFound(f"no app {app_id!r}")
+    if not at_least(role, minimum):
+        raise PermissionDenied(f"your role on this app is {role}: this needs {minimum} or above")
+    return app
 
 
-def invoke_caller(session: Session, app_id: str, *, authorization: str | None, app_key: str | None) -> Caller:
+def invoke_caller(
+    session: Session,
+    app_id: str,
+    *,
+    authorization: str | None,
+    app_key: str | None,
+    now: dt.datetime | None = None,
+) -> Caller:
     """Checks ``X-Ara-App-Key`` or ``Authorization: Bearer <runtime key>`` (an app member's user key with at least
     ``operator`` is accepted too) for ``app_id`` and spends one of the key's requests this minute: Unauthenticated
     (401) without a valid key of this app, RateLimited (429) past its ``requests_per_minute``, NotFound (404) for
-    an unknown app."""
-    raise NotImplementedError
+    an unknown app. ``now``: the moment whose minute is charged (tests)."""
+    if session.get(App, app_id) is None:
+        raise NotFound(f"no app {app_id!r}")
+    if app_key and app_key.strip():
+        key = keys.find_active(session, app_id, app_key.strip(), kind=keys.HEADER)
+        if key is None:
+            raise Unauthenticated(NO_KEY)
+        keys.spend(session, key, now)
+        return Caller(app_id, key.id, None)
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated(NO_KEY)
+    key = keys.find_active(session, app_id, token, kind=keys.RUNTIME)
+    if key is not None:
+        keys.spend(session, key, now)
+        return Caller(app_id, key.id, None)
+    identity = identity_for_token(session, token)
+    if identity is None:
+        raise Unauthenticated(NO_KEY)
+    app_for_member(session, app_id, identity.user_id, INVOKER)
+    return Caller(app_id, None, identity.user_id)

@@ -63,3 +63,11 @@ def upsert(session: Session, table: Table, row: Mapping[str, Any], key: Sequence
 def is_unique_violation(error: IntegrityError) -> bool:
     orig = error.orig
     return getattr(orig, "sqlstate", None) == _UNIQUE_SQLSTATE or "UNIQUE constraint failed" in str(orig)
+
+
+def increment(session: Session, table: Table, key: Mapping[str, Any], column: str) -> int:
+    """Add one to ``column`` of the row with ``key`` (inserting it at 1) in one statement, and return the new
+    count: concurrent requests each see their own count, on SQLite and PostgreSQL alike."""
+    statement = _insert(session, table).values({**key, column: 1})
+    statement = statement.on_conflict_do_update(index_elements=list(key), set_={column: table.c[column] + 1})
+    return int(session.execute(statement.returning(table.c[column])).scalar_one())

@@ -17,6 +17,7 @@ from ara.server.limits import BodyLimit, NulFreePath
 from ara.server.middleware import AuthenticationMiddleware
 from ara.server.openapi import install_openapi
 from ara.server.routes import (
+    apps,
     auth_cli,
     automations,
     catalog,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.include_router(control.socket_router)
     app.include_router(ssh.socket_router)
     app.include_router(automations.router)
+    app.include_router(apps.router)
     install_openapi(app)
     return app
 

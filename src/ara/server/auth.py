@@ -1,11 +1,12 @@
 """Who is calling (HTTP basic, password verified once then cached; or a bearer token) and may they call this
 path at all, decided before the request body is read (``ara.server.middleware``).
 
-- ``/healthcheck``, ``/playbook/webhook/...`` (webhooks check their own credentials) and ``/session/ssh/proxy``
-  (a proxy token, checked by the SSH bridge) are never checked here.
+- ``/healthcheck``, ``/playbook/webhook/...`` (webhooks check their own credentials), ``/session/ssh/proxy``
+  (a proxy token, checked by the SSH bridge) and ``/v1/apps/...`` (an app key or an endpoint's own auth, checked
+  by those routes: ``ara.apps.access.invoke_caller``) are never checked here.
 - Ara's own surfaces (``/playbook...``, ``/artifacts/...``, ``/api/v1/catalog``, ``/api/v1/users``, the runtime's
-  ``/session...``, ``/chat``, ``/v1/chat``, ``/automations...`` and the SDK's ``/auth/cli/whoami``,
-  ``/apps/api-key/rotate``) always need a login; the routes then check the role, grant or owner for what is asked.
+  ``/session...``, ``/chat``, ``/v1/chat``, ``/automations...`` and the SDK's ``/auth/cli/whoami`` and
+  control plane ``/apps...``) always need a login; the routes then check the role, grant or owner for what is asked.
 - Everything else (the records API ``/api/v1``, its index ``/api``, ``/openapi.json``, ``/docs``) is open
   unless ``read_login_required`` / ``write_login_required`` say otherwise, as in ARA. A write to the records
   API by a known user needs ``RECORD_WRITER`` (operator) or above: a viewer is refused with 403, while an
@@ -70,8 +71,9 @@ def authenticate(request: Request, state: AppState, session: Session) -> Identit
 
 
 RECORD_WRITER = "operator"
-# ``/session/ssh/proxy`` carries a proxy token, which the SSH bridge checks itself.
-UNCHECKED = ("/healthcheck", "/playbook/webhook/", "/session/ssh/proxy")
+# ``/session/ssh/proxy`` carries a proxy token, which the SSH bridge checks itself; the apps' invoke routes and
+# endpoints (``/v1/apps/...``) carry an app key or the endpoint's own auth, which their routes check.
+UNCHECKED = ("/healthcheck", "/playbook/webhook/", "/session/ssh/proxy", "/v1/apps/")
 ALWAYS_LOGIN = (
     "/playbook",
     "/artifacts",
@@ -83,7 +85,7 @@ ALWAYS_LOGIN = (
     "/v1/chat",
     "/automations",
     "/auth/cli/whoami",
-    "/apps/api-key/rotate",
+    "/apps",
 )
 
 

@@ -68,6 +68,8 @@ def _drf_style(request: Request) -> bool:
 def error_response(request: Request, error: AraError) -> JSONResponse:
     status = status_for(error)
     headers = {"WWW-Authenticate": 'Basic realm="api"'} if status == 401 else None
+    if isinstance(error, RateLimited) and isinstance(error.detail, dict) and "retry_after" in error.detail:
+        headers = {"Retry-After": str(error.detail["retry_after"])}
     if _drf_style(request):
         if isinstance(error, ValidationFailed):
             body: object = error.detail

@@ -180,12 +180,7 @@ class CredentialChecker:
         return _identity(row)
 
     def check_token(self, session: Session, token: str) -> Identity | None:
-        row = session.execute(
-            select(User.id, User.username, User.role, User.teams)
-            .join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_sha256 == _sha256(token), User.is_active.is_(True))
-        ).first()
-        return _identity(row) if row else None
+        return identity_for_token(session, token)
 
     def _drop(self, digest: bytes) -> None:
         with self._lock:
@@ -194,6 +189,16 @@ class CredentialChecker:
     def forget(self) -> None:
         with self._lock:
             self._cache.clear()
+
+
+def identity_for_token(session: Session, token: str) -> Identity | None:
+    """The active user holding this bearer token (None: no such token); tokens need no cache (one sha256)."""
+    row = session.execute(
+        select(User.id, User.username, User.role, User.teams)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_sha256 == _sha256(token), User.is_active.is_(True))
+    ).first()
+    return _identity(row) if row else None
 
 
 def _identity(row: Any) -> Identity:
