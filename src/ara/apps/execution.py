@@ -1,15 +1,22 @@
-"""Executing one app run's agent: its prompt function and tools in the sandbox, the model's tool loop.
-
-OWNED BY the agent-execution part (interface fixed here; bodies are theirs)."""
+"""Executing one app run's agent: its prompt function and tools in the sandbox, the model's tool loop
+(``apps/agent/``: ``code`` runs the author's functions, ``workspaces`` picks and prepares the workspace, ``tools``
+builds the allow-list, ``driver`` runs the conversation and records it)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ara.apps import manifest as manifests
+from ara.apps.models import AppSecret
+from ara.apps.secrets_store import secret_values
+from ara.crypto import SecretBox
+from ara.db.session import unit_of_work
 from ara.settings import Settings
 
 
@@ -48,5 +55,36 @@ def execute(
     log: LogFn,
     aborted: Callable[[], bool],
 ) -> AgentOutcome:
-    """Runs the agent to its answer. Raises an ``AraError`` whose message is the run's failure reason."""
-    raise NotImplementedError
+    """Runs the agent to its answer. Raises an ``AraError`` whose message is the run's failure reason (never a
+    secret value). A warm-up prepares the agent's workspace and calls neither its prompt function nor the model."""
+    import anyio
+
+    from ara.apps.agent.driver import AgentRun
+    from ara.apps.agent.prompt import model_for, user_message
+    from ara.runtime.agent.providers import endpoint_for
+
+    agent = manifests.find_agent(request.manifest, request.agent_id)
+    with unit_of_work(reader) as session:
+        secrets = app_secret_values(session, SecretBox.from_settings(settings), request.app_id)
+    run = AgentRun(settings, writer, request, secrets, log=log, aborted=aborted)
+    try:
+        stage = run.enter(agent)
+        if request.warmup:
+            return AgentOutcome("")
+        prompt = run.prompt(stage)
+        model = model_for(request.manifest, agent, settings.runtime)
+        endpoint = endpoint_for(model, settings.runtime)
+        return anyio.run(run.converse, stage, prompt, user_message(request.input), model, endpoint)
+    finally:
+        run.close()
+
+
+def app_secret_values(session: Session, box: SecretBox, app_id: str) -> dict[str, str]:
+    """The app's secret values (``secrets_store.secret_values``; until that part lands, read here)."""
+    try:
+        return secret_values(session, box, app_id)
+    except NotImplementedError:
+        values: dict[str, str] = {}
+        for row in session.scalars(select(AppSecret).where(AppSecret.app_id == app_id).order_by(AppSecret.id)):
+            values.update(json.loads(box.open(row.sealed)))
+        return values

@@ -82,12 +82,7 @@ def session_playbook(session: Session, settings: Settings | None, runtime_sessio
 
 def begin_turn(session: Session, runtime_session: RuntimeSession, *, name: str) -> int:
     """A new play for one chat turn; its id."""
-    playbook_id = session_playbook(session, None, runtime_session)
-    play = RESOURCES["plays"].add(
-        session,
-        {"playbook": playbook_id, "name": name[:255], "uuid": str(uuid.uuid4()), "status": PlayStatus.RUNNING},
-    )
-    return int(play.id)
+    return begin_play(session, session_playbook(session, None, runtime_session), name=name)
 
 
 def end_turn(session: Session, play_id: int, *, failed: bool) -> None:
@@ -144,12 +139,52 @@ def record_tool_call(
     if file_id is None and host_id is None:
         playbook_id = session_playbook(session, None, runtime_session)
         file_id, host_id, found_play, tasks = _rows(session, playbook_id, play_id)
-    if file_id is None or host_id is None:  # a recording someone edited through the records API: make them again
-        file_id = (
-            RESOURCES["files"]
-            .add(session, {"path": _path("-", runtime_session.id), "content": "", "playbook": playbook_id})
-            .id
-        )
+    _add_call(
+        session,
+        playbook_id,
+        (file_id, host_id, found_play, tasks),
+        outcome,
+        secrets=secrets,
+        path=_path("-", runtime_session.id),
+    )
+
+
+def begin_play(session: Session, playbook_id: int, *, name: str) -> int:
+    """A new running play of any recorded playbook (an app run's model turn, say); its id."""
+    play = RESOURCES["plays"].add(
+        session,
+        {"playbook": playbook_id, "name": name[:255], "uuid": str(uuid.uuid4()), "status": PlayStatus.RUNNING},
+    )
+    return int(play.id)
+
+
+def record_call(
+    session: Session,
+    playbook_id: int,
+    play_id: int,
+    outcome: ToolOutcome,
+    *,
+    secrets: Collection[str] = (),
+    path: str,
+) -> None:
+    """One tool call under a playbook recorded by someone else (an app run's): the same task and result as a
+    session's, its file (``path``) and ``sandbox`` host made on first use."""
+    _add_call(session, playbook_id, _rows(session, playbook_id, play_id), outcome, secrets=secrets, path=path)
+
+
+def _add_call(
+    session: Session,
+    playbook_id: int,
+    rows: tuple[int | None, int | None, int | None, int],
+    outcome: ToolOutcome,
+    *,
+    secrets: Collection[str],
+    path: str,
+) -> None:
+    file_id, host_id, found_play, tasks = rows
+    if file_id is None:  # a recording someone edited through the records API, or a first call: make them
+        file_id = RESOURCES["files"].add(session, {"path": path[:255], "content": "", "playbook": playbook_id}).id
+    if host_id is None:
         host_id = RESOURCES["hosts"].add(session, {"name": HOST, "playbook": playbook_id}).id
     if found_play is None:
         uuid_ = str(uuid.uuid4())
