@@ -64,9 +64,16 @@ def execute(
     from ara.runtime.agent.providers import endpoint_for
 
     agent = manifests.find_agent(request.manifest, request.agent_id)
+    from ara.apps import run_keys
+
+    box = SecretBox.from_settings(settings)
     with unit_of_work(reader) as session:
-        secrets = app_secret_values(session, SecretBox.from_settings(settings), request.app_id)
-    run = AgentRun(settings, writer, request, secrets, log=log, aborted=aborted)
+        secrets = app_secret_values(session, box, request.app_id)
+    # The run's own key for the playbook API goes with the secrets (in the sandbox's environment, masked in every
+    # output and record); the API's URL beside it.
+    bridge = run_keys.tool_env(settings, box, request.run_pk)
+    secrets[run_keys.KEY_ENV] = bridge.pop(run_keys.KEY_ENV)
+    run = AgentRun(settings, writer, request, secrets, log=log, aborted=aborted, reader=reader, extra_env=bridge)
     try:
         stage = run.enter(agent)
         if request.warmup:

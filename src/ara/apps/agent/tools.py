@@ -14,6 +14,10 @@ from ara.errors import ToolFailed
 from ara.redaction import scrub, scrub_tree
 from ara.runtime.tools.base import Tool, ToolContext
 from ara.runtime.tools.builtin import BUILTINS
+from ara.runtime.tools.records import RECORDS
+
+#: The builtin tools an app's agent may list in its ``skills``: the runtime's, and the read-only ``records``.
+AGENT_BUILTINS: dict[str, Tool] = {**BUILTINS, RECORDS.name: RECORDS}
 
 TRANSFER_PREFIX = "transfer_to_"
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -36,8 +40,8 @@ def skill_tools(manifest: dict[str, Any], agent: dict[str, Any], runner: Callabl
     for name in agent.get("skills") or []:
         if name in rows:
             found[name] = _app_tool(rows[name], runner)
-        elif name in BUILTINS:
-            found[name] = BUILTINS[name]
+        elif name in AGENT_BUILTINS:
+            found[name] = AGENT_BUILTINS[name]
     return found
 
 

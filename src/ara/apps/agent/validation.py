@@ -7,10 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from ara.apps import manifest as manifests
-from ara.apps.agent.tools import app_tool_rows, transfer_name, valid_tool_name
+from ara.apps.agent.tools import AGENT_BUILTINS, app_tool_rows, transfer_name, valid_tool_name
 from ara.errors import ValidationFailed
 from ara.runtime.agent.providers import parse_model
-from ara.runtime.tools.builtin import BUILTINS
 from ara.settings import RuntimeSettings
 
 
@@ -24,7 +23,7 @@ def validate_agent_tools(manifest: dict[str, Any]) -> None:
         field = f"agent.tools[{index}]"
         if not valid_tool_name(name):
             errors.setdefault(f"{field}.function.name", []).append(f"{name!r} is not a tool name ([A-Za-z0-9_-], 1-64)")
-        if name in BUILTINS:
+        if name in AGENT_BUILTINS:
             errors.setdefault(f"{field}.function.name", []).append(f"{name!r} is a builtin tool's name")
         if not str(row.get("source") or "").strip() or not str(row.get("function_name") or "").strip():
             errors.setdefault(field, []).append("a tool needs its function_name and source")
@@ -41,8 +40,8 @@ def validate_agent_tools(manifest: dict[str, Any]) -> None:
             errors.setdefault(f"{field}.skills", []).append("must be a list of tool names")
             skills = []
         for skill in skills:
-            if skill not in rows and skill not in BUILTINS:
-                known = ", ".join(sorted({*rows, *BUILTINS}))
+            if skill not in rows and skill not in AGENT_BUILTINS:
+                known = ", ".join(sorted({*rows, *AGENT_BUILTINS}))
                 errors.setdefault(f"{field}.skills", []).append(f"unknown tool {skill!r} (tools: {known})")
         targets = agent.get("handoff_to") or []
         for target in targets if isinstance(targets, list) else [targets]:
