@@ -30,9 +30,12 @@ def app_for_actor(session: Session, ref: str, username: str | None) -> tuple[App
     if user is None or not user.is_active:
         raise PermissionDenied(f"user {username!r} who runs this playbook is unknown or inactive")
     app_id = session.scalar(select(App.id).where(or_(App.id == ref, App.slug == ref)))
-    if app_id is None:
-        raise NotFound(f"app {ref!r} not found")
-    return app_for_member(session, app_id, user.id, PLAYBOOK_ROLE), user.id
+    try:
+        if app_id is None:
+            raise NotFound("no such app")
+        return app_for_member(session, app_id, user.id, PLAYBOOK_ROLE), user.id
+    except NotFound:  # a missing app and one that is not theirs read the same, by the name they wrote
+        raise NotFound(f"app {ref!r} not found") from None
 
 
 def cancel_app_run(session: Session, run_pk: str, reason: str) -> None:

@@ -1,0 +1,233 @@
+"""Playbooks meet agents, end to end on a real server with the scripted model: a real Ansible run labelled
+``nightly-bridge`` fails → the records-event trigger starts a playbook run → its ``agent`` action runs the app's
+agent → the agent reads the failed result, its task file and the host's facts with the ``records`` tool → its
+answer is the action's result, which the next action templates. Also: the action's timeout and the run's cancel
+end the app run, and a user without a role on the app cannot reach it from a playbook."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from ara.apps.models import AppRun
+from ara.db.session import make_engine, make_sessionmaker, unit_of_work
+from ara.runtime.sandbox.select import choose_sandbox
+from tests.apps.test_agent_execution import agent_row, manifest
+from tests.conftest import make_settings
+from tests.support.ansible import ansible_env, run_playbook
+from tests.support.fake_llm import FakeLLM, Reply, Seen, call, fake_llm, text
+from tests.support.mission import Mission, mission_control
+
+LABEL = "nightly-bridge"
+SLUG = "bridge-triage"
+FAILING = """- name: nightly maintenance
+  hosts: localhost
+  gather_facts: true
+  tasks:
+    - name: say hello
+      ansible.builtin.debug:
+        msg: hello
+    - name: check free space on /srv
+      ansible.builtin.fail:
+        msg: "/srv is 97% full"
+"""
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[FakeLLM]:
+    with fake_llm() as scripted, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OPENAI_BASE_URL", scripted.url)
+        patch.setenv("OPENAI_API_KEY", "sk-test")
+        yield scripted
+
+
+@pytest.fixture(scope="module")
+def mission(tmp_path_factory: pytest.TempPathFactory, model: FakeLLM) -> Iterator[Mission]:
+    settings = make_settings(tmp_path_factory.mktemp("bridge"), engine={"poll_interval": 0.1})
+    if not choose_sandbox(settings.runtime).strong:
+        pytest.skip("bubblewrap does not work here")
+    with mission_control(settings) as mc:
+        prompt = "    return 'You explain why Ansible runs failed, from the records. ' + str(input.get('message', ''))"
+        document = manifest([agent_row("explainer", prompt, skills=["records"], entrypoint=True)])
+        document.update(name=SLUG, slug=SLUG)
+        deployed = mc.http.post("/apps", json=document)  # as admin@local, who defines the playbooks too
+        assert deployed.status_code == 201, deployed.text
+        yield mc
+
+
+def _tool_results(seen: Seen) -> list[Any]:
+    """The tool results the model was sent so far, decoded, oldest first."""
+    return [json.loads(m["content"]) for m in seen.messages if m.get("role") == "tool"]
+
+
+def _explainer_script() -> list[Reply | Any]:
+    """A model that looks the failure up step by step, each call built from what the previous one returned, then
+    answers quoting it all."""
+
+    def failed_results(seen: Seen) -> Reply:
+        [latest, *_] = _tool_results(seen)[-1]["playbooks"]
+        return call("records", {"query": "failed_results", "playbook_id": latest["id"]})
+
+    def task_file(seen: Seen) -> Reply:
+        [failed] = _tool_results(seen)[-1]["results"]
+        return call("records", {"query": "file", "file_id": failed["task"]["file_id"]})
+
+    def host_facts(seen: Seen) -> Reply:
+        [failed] = _tool_results(seen)[1]["results"]
+        return call("records", {"query": "host", "host_id": failed["host"]["id"]})
+
+    def answer(seen: Seen) -> Reply:
+        _, failures, source, host = _tool_results(seen)
+        [failed] = failures["results"]
+        task = failed["task"]
+        line = source["content"].splitlines()[task["lineno"] - 1].strip()
+        return text(
+            f"Task '{task['name']}' ({task['action']}) failed on {failed['host']['name']} at "
+            f"{task['path']}:{task['lineno']} ({line}): {failed['message']}. "
+            f"The host runs {host['facts']['ansible_distribution']}."
+        )
+
+    first = call("records", {"query": "playbooks", "status": "failed", "label": LABEL})
+    return [first, failed_results, task_file, host_facts, answer]
+
+
+def _runs(mission: Mission, playbook_id: str) -> list[dict[str, Any]]:
+    return list(mission.http.get("/playbook/runs", params={"playbook_id": playbook_id}).json())
+
+
+def _wait_for_run(mission: Mission, playbook_id: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while not (runs := _runs(mission, playbook_id)):
+        assert time.monotonic() < deadline, "the records event started no run"
+        time.sleep(0.2)
+    return runs[0]
+
+
+def test_a_failed_ansible_run_is_explained_by_an_agent(mission: Mission, model: FakeLLM, tmp_path: Path) -> None:
+    model.reset().script(*_explainer_script())
+    playbook_id = mission.define(
+        "explain-nightly-failures",
+        {
+            "on": {"records": [{"status": "failed", "labels": [LABEL]}]},
+            "actions": [
+                {
+                    "name": "explain",
+                    "timeout": "90s",
+                    "agent": {
+                        "app": SLUG,
+                        "agent": "explainer",
+                        "message": "Why did recorded playbook {{ request.records_playbook.id }} fail?",
+                        "input": {"records_playbook": "{{ request.records_playbook.id }}"},
+                    },
+                },
+                {"name": "report", "exec": {"script": "echo \"{{ getAction('explain').result.output_text }}\""}},
+            ],
+        },
+    )
+    source = tmp_path / "nightly.yml"
+    source.write_text(FAILING)
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text(f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n")
+    env = {**ansible_env(tmp_path, client="http", server=mission.url), "ARA_DEFAULT_LABELS": LABEL}
+    ran = run_playbook(str(source), env, inventory=inventory)
+    assert ran.returncode != 0, ran.output  # the Ansible run failed, and was recorded so
+
+    run = _wait_for_run(mission, playbook_id)
+    assert run["trigger"] == "records"
+    ended = mission.wait(run["id"], timeout=120)
+    assert ended["status"] == "completed", ended
+    explain, report = mission.status(run["id"])["actions"]
+
+    # What the agent said is built from the records, as the API shows them.
+    recorded = run["request"]["records_playbook"]["id"]
+    [failed] = mission.http.get("/api/v1/results", params={"playbook": recorded, "status": "failed"}).json()["results"]
+    task = mission.http.get(f"/api/v1/tasks/{failed['task']}").json()
+    host = mission.http.get(f"/api/v1/hosts/{failed['host']}").json()
+    path = (
+        task["file"]["path"]
+        if isinstance(task["file"], dict)
+        else mission.http.get(f"/api/v1/files/{task['file']}").json()["path"]
+    )
+    answer = explain["result"]["output_text"]
+    assert f"Task '{task['name']}'" in answer and task["name"] == "check free space on /srv"
+    assert f"{path}:{task['lineno']}" in answer and "(ansible.builtin.fail:)" in answer
+    assert "/srv is 97% full" in answer and f"on {host['name']}" in answer
+    assert f"runs {host['facts']['ansible_distribution']}." in answer
+    assert [c["name"] for c in explain["result"]["tool_calls"]] == ["records"] * 4
+    assert report["result"]["stdout"].strip() == answer  # templatable by the next action
+
+    # The app run is an ordinary one of the app: started by the playbook, its input the action's.
+    app_run = _app_run(mission, explain["result"]["run_id"])
+    assert app_run.trigger == "playbook" and app_run.status == "completed"
+    assert app_run.input["records_playbook"] == str(recorded) and "fail?" in app_run.input["message"]
+
+
+def _app_run(mission: Mission, run_id: str) -> AppRun:
+    engine = make_engine(mission.settings)
+    try:
+        with unit_of_work(make_sessionmaker(engine, write=False)) as session:
+            found = session.scalar(select(AppRun).where(AppRun.run_id == run_id))
+            assert found is not None
+            return found
+    finally:
+        engine.dispose()
+
+
+def _ask(timeout: str = "") -> dict[str, Any]:
+    action: dict[str, Any] = {"name": "ask", "agent": {"app": SLUG, "message": "hello"}}
+    return {**action, "timeout": timeout} if timeout else action
+
+
+def test_the_actions_timeout_and_the_runs_cancel_end_the_app_run(mission: Mission, model: FakeLLM) -> None:
+    held = threading.Event()
+    model.reset().script(text("late", gate=held, gate_timeout=60), text("late", gate=held, gate_timeout=60))
+    try:
+        timed = mission.define("bridge-timeout", {"actions": [_ask("2s")]})
+        ended = mission.wait(mission.run(timed), timeout=60)
+        [action] = mission.status(ended["id"])["actions"]
+        assert action["status"] == "timed_out", action
+        assert _app_run(mission, action["result"]["run_id"]).status == "cancelled"
+
+        cancelled = mission.define("bridge-cancel", {"actions": [_ask()]})
+        run_id = mission.run(cancelled)
+        deadline = time.monotonic() + 60
+        while len(model.requests) < 2:  # the second agent is talking to the model
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert mission.http.post(f"/playbook/run/cancel/{run_id}").status_code in (200, 201)
+        mission.wait(run_id, "cancelled", timeout=30)
+        deadline = time.monotonic() + 30
+        while True:
+            runs = [r for r in _app_runs(mission) if r.trigger == "playbook" and r.status != "completed"]
+            if len(runs) == 2 and all(r.status == "cancelled" for r in runs):
+                break
+            assert time.monotonic() < deadline, [(r.run_id, r.status) for r in runs]
+            time.sleep(0.1)
+    finally:
+        held.set()
+
+
+def _app_runs(mission: Mission) -> list[AppRun]:
+    engine = make_engine(mission.settings)
+    try:
+        with unit_of_work(make_sessionmaker(engine, write=False)) as session:
+            return list(session.scalars(select(AppRun)))
+    finally:
+        engine.dispose()
+
+
+def test_a_user_without_a_role_on_the_app_cannot_run_it(mission: Mission) -> None:
+    playbook_id = mission.define("bridge-stranger", {"actions": [_ask()]})
+    olivia = mission.as_user("olivia")  # an operator: she may run the playbook, the app is not hers
+    ended = mission.wait(mission.run(playbook_id, olivia), timeout=60)
+    assert ended["status"] == "failed"
+    [action] = mission.status(ended["id"])["actions"]
+    assert action["error"] == f"agent not started: app {SLUG!r} not found"
