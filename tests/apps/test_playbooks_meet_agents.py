@@ -26,6 +26,7 @@ from tests.support.ansible import ansible_env, run_playbook
 from tests.support.fake_llm import FakeLLM, Reply, Seen, call, fake_llm, text
 from tests.support.mission import Mission, mission_control
 
+pytestmark = pytest.mark.skip("waiting for i13-runs (start_run)")
 LABEL = "nightly-bridge"
 SLUG = "bridge-triage"
 FAILING = """- name: nightly maintenance
