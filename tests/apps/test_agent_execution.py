@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,17 +21,18 @@ from ara.apps.agent import workspaces
 from ara.apps.agent.validation import validate_agent_tools, validate_model
 from ara.apps.execution import AgentOutcome, RunRequest, execute
 from ara.apps.models import App, AppSecret
+from ara.apps.validation import check_manifest
 from ara.crypto import SecretBox
 from ara.db.migrate import upgrade
 from ara.db.session import make_engine, make_sessionmaker, unit_of_work
-from ara.errors import AraError, ValidationFailed
+from ara.errors import AraError, ModelFailed, ValidationFailed
 from ara.records import models as m
 from ara.records.resources import RESOURCES
 from ara.runtime.sandbox.select import choose_sandbox
-from ara.settings import Settings
+from ara.settings import RuntimeSettings, Settings
 from ara.users.models import User
 from tests.conftest import make_settings
-from tests.support.fake_llm import Call, FakeLLM, call, calls, fake_llm, text
+from tests.support.fake_llm import Call, FakeLLM, call, calls, failure, fake_llm, text
 
 SECRET = "s3cret-" + secrets.token_hex(8)
 GREETING = "hi-from-env"
@@ -138,6 +139,7 @@ class World:
         agent_id: str | None = None,
         warmup: bool = False,
         settings: Settings | None = None,
+        aborted: Callable[[], bool] = lambda: False,
     ) -> tuple[AgentOutcome, int]:
         """Runs the agent with a fresh records playbook; the outcome and the playbook's id."""
         self.logs.clear()
@@ -165,7 +167,7 @@ class World:
             self.writer,
             request,
             log=lambda kind, message, level: self.logs.append((kind, message, level)),
-            aborted=lambda: False,
+            aborted=aborted,
         )
         return outcome, playbook_id
 
@@ -282,8 +284,20 @@ def test_a_builtin_skill_and_a_failing_tool(world: World, model: FakeLLM) -> Non
 
 
 def test_a_handoff_switches_prompt_and_skills(world: World, model: FakeLLM) -> None:
-    digest = agent_row("digest", '    return "I am digest"', skills=["add"], handoff_to=["helper"], entrypoint=True)
-    helper = agent_row("helper", '    return "I am helper of " + str(input.get("x"))', skills=["env_probe"])
+    digest = agent_row(
+        "digest",
+        '    return "I am digest"',
+        skills=["add"],
+        handoff_to=["helper"],
+        entrypoint=True,
+        sandbox={"policy": "dedicated"},
+    )
+    helper = agent_row(
+        "helper",
+        '    return "I am helper of " + str(input.get("x"))',
+        skills=["env_probe"],
+        sandbox={"policy": "inherited"},
+    )
     model.script(call("transfer_to_helper", {}), call("env_probe", {"label": "h"}), text("helped"))
     outcome, playbook_id = world.run(manifest([digest, helper], [ADD, PROBE]), {"x": 7})
 
@@ -297,6 +311,20 @@ def test_a_handoff_switches_prompt_and_skills(world: World, model: FakeLLM) -> N
     assert world.plays(playbook_id) == ["digest: model turn 1", "helper: model turn 2", "helper: model turn 3"]
     assert [name for name, _, _ in world.results(playbook_id)] == ["transfer_to_helper", "env_probe"]
     assert ("agent.handoff", "digest -> helper", "info") in world.logs
+    # inherited: the helper worked in the workspace of the agent that handed off to it
+    assert (world.workspace("agent-digest") / "probe.txt").read_text().startswith("h ")
+
+
+def test_a_provider_failure_or_a_stop_fails_the_run(world: World, model: FakeLLM) -> None:
+    agent = agent_row("digest", '    return "p"', skills=["add"])
+    model.script(failure(503, "overloaded"))
+    with pytest.raises(ModelFailed) as raised:
+        world.run(manifest([agent], [ADD]), {})
+    assert raised.value.message == "the model provider answered 503: overloaded"
+    model.script(call("add", {"a": 1, "b": 2}), text("3"))
+    with pytest.raises(ModelFailed) as raised:
+        world.run(manifest([agent], [ADD]), {}, aborted=lambda: True)
+    assert raised.value.message == "the run was stopped during its turn"
 
 
 def test_the_prompt_function_fails_the_run_with_its_error_or_its_timeout(world: World, model: FakeLLM) -> None:
@@ -366,8 +394,15 @@ def test_deploy_validation_names_the_field() -> None:
     bad = manifest([agent_row("digest", '    return "p"', skills=["nope"], handoff_to=["ghost"])], [ADD])
     with pytest.raises(ValidationFailed) as raised:
         validate_agent_tools(bad)
-    assert set(raised.value.detail) == {"agent.agents[0].skills", "agent.agents[0].handoff_to"}
-    assert "unknown tool 'nope'" in raised.value.detail["agent.agents[0].skills"][0]
+    assert set(raised.value.detail) == {"agent.agents.0.skills", "agent.agents.0.handoff_to"}
+    assert "unknown tool 'nope'" in raised.value.detail["agent.agents.0.skills"][0]
+    with pytest.raises(ValidationFailed) as raised:  # what a deploy (POST /apps, PATCH /apps/{id}) checks
+        check_manifest(bad, RuntimeSettings())
+    assert set(raised.value.detail) == {"agent.agents.0.skills", "agent.agents.0.handoff_to"}
     with pytest.raises(ValidationFailed) as raised:
         validate_model({**good, "runtime_profile": {"model": "nowhere/model-x"}})
     assert list(raised.value.detail) == ["runtime_profile.model"]
+    helper = agent_row("helper", '    return "p"', runtime={"model": "bad model"})
+    with pytest.raises(ValidationFailed) as raised:
+        validate_model(manifest([agent_row("digest", '    return "p"'), helper]))
+    assert list(raised.value.detail) == ["agent.agents.1.runtime.model"]

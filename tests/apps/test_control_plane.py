@@ -8,16 +8,18 @@ import copy
 import hashlib
 import json
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from ara.apps import secrets_store
-from ara.apps.models import AppEndpointSecret, AppKey, AppSecret
+from ara.apps.models import AppEndpointSecret, AppInvite, AppKey, AppSecret
 from ara.crypto import SecretBox
 from ara.db.session import make_engine, make_sessionmaker, unit_of_work
 from ara.settings import Settings
@@ -42,6 +44,7 @@ class Plane:
     url: str
     settings: Settings
     users: dict[str, RuntimeUser]
+    engine: Engine
     seen: list[str] = field(default_factory=list)  # every response body, to search for secrets
 
     def call(self, method: str, path: str, who: str | None = ALICE, **kwargs: Any) -> httpx.Response:
@@ -52,9 +55,8 @@ class Plane:
         self.seen.append(answer.text)
         return answer
 
-    def db(self) -> Any:
-        engine = make_engine(self.settings)
-        return unit_of_work(make_sessionmaker(engine, write=True))
+    def db(self) -> AbstractContextManager[Session]:
+        return unit_of_work(make_sessionmaker(self.engine, write=True))
 
     def deploy(self, slug: str, who: str = ALICE) -> str:
         created = self.call("POST", "/apps", who, json=sample_manifest(slug))
@@ -66,8 +68,12 @@ class Plane:
 def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
     settings = make_settings(tmp_path_factory.mktemp("control-plane"))
     users = seed_runtime_users(settings, ALICE, BOB, CAROL)
-    with running_server(settings) as url:
-        yield Plane(url, settings, users)
+    engine = make_engine(settings)
+    try:
+        with running_server(settings) as url:
+            yield Plane(url, settings, users, engine)
+    finally:
+        engine.dispose()
 
 
 def test_the_sdk_deploy_sequence_stores_the_manifest_exactly(plane: Plane) -> None:
@@ -166,8 +172,6 @@ def test_roles_strangers_and_invites(plane: Plane) -> None:
     assert plane.call("POST", "/apps/invites/accept", BOB, json={"token": token}).json()["role"] == "editor"
     assert plane.call("PATCH", f"/apps/{app_id}", BOB, json={"description": "by bob"}).status_code == 200
     with plane.db() as session:  # the invite token is stored hashed
-        from ara.apps.models import AppInvite
-
         hashes = set(session.scalars(select(AppInvite.token_hash).where(AppInvite.app_id == app_id)))
         assert hashlib.sha256(token.encode()).hexdigest() in hashes and token not in hashes
 

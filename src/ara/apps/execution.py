@@ -4,16 +4,13 @@ builds the allow-list, ``driver`` runs the conversation and records it)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ara.apps import manifest as manifests
-from ara.apps.models import AppSecret
 from ara.apps.secrets_store import secret_values
 from ara.crypto import SecretBox
 from ara.db.session import unit_of_work
@@ -59,16 +56,15 @@ def execute(
     secret value). A warm-up prepares the agent's workspace and calls neither its prompt function nor the model."""
     import anyio
 
+    from ara.apps import run_keys
     from ara.apps.agent.driver import AgentRun
     from ara.apps.agent.prompt import model_for, user_message
     from ara.runtime.agent.providers import endpoint_for
 
     agent = manifests.find_agent(request.manifest, request.agent_id)
-    from ara.apps import run_keys
-
     box = SecretBox.from_settings(settings)
     with unit_of_work(reader) as session:
-        secrets = app_secret_values(session, box, request.app_id)
+        secrets = secret_values(session, box, request.app_id)
     # The run's own key for the playbook API goes with the secrets (in the sandbox's environment, masked in every
     # output and record); the API's URL beside it.
     bridge = run_keys.tool_env(settings, box, request.run_pk)
@@ -84,14 +80,3 @@ def execute(
         return anyio.run(run.converse, stage, prompt, user_message(request.input), model, endpoint)
     finally:
         run.close()
-
-
-def app_secret_values(session: Session, box: SecretBox, app_id: str) -> dict[str, str]:
-    """The app's secret values (``secrets_store.secret_values``; until that part lands, read here)."""
-    try:
-        return secret_values(session, box, app_id)
-    except NotImplementedError:
-        values: dict[str, str] = {}
-        for row in session.scalars(select(AppSecret).where(AppSecret.app_id == app_id).order_by(AppSecret.id)):
-            values.update(json.loads(box.open(row.sealed)))
-        return values

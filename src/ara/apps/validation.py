@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from ara.apps import manifest
+from ara.apps.agent.validation import validate_agent_tools, validate_model
 from ara.errors import ValidationFailed
 from ara.runtime.agent.providers import parse_model
 from ara.settings import RuntimeSettings
@@ -71,6 +72,9 @@ def check_manifest(doc: dict[str, Any], runtime: RuntimeSettings) -> None:
     refs = profile.get("secret_refs", [])
     if not isinstance(refs, list) or not all(isinstance(r, dict) and isinstance(r.get("name"), str) for r in refs):
         raise _fail("runtime_profile.secret_refs", "a list of {name} objects")
+    # What a run needs of the agents: known skills and handoffs, usable models (the agent-execution part's checks).
+    validate_agent_tools(doc)
+    validate_model(doc, runtime)
 
 
 def _check_agents(agent: dict[str, Any]) -> None:

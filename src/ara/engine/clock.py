@@ -86,7 +86,7 @@ def _resubmit_orphans(ctx: EngineContext, now: dt.datetime, kind: RunKind) -> No
     for run_id, status in orphans:
         with unit_of_work(ctx.writer) as session:
             if status != RunStatus.RUNNING:
-                make_due(session, run_id, queue=kind.queue)  # its activation admits it, or finds it ended meanwhile
+                make_due(session, run_id, kind=kind.name)  # its activation admits it, or finds it ended meanwhile
                 continue
             run = session.get(model, run_id, with_for_update=True, populate_existing=True)
             still_lost = session.scalar(select(~_job_of(model, ("doing",))).where(model.id == run_id))

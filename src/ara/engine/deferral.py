@@ -19,10 +19,8 @@ from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ara.lifecycle.executor import AGENTS, RUNS
-
-#: The task each queue's jobs run: a playbook run's activation, an automation (agent) run's.
-TASKS = {RUNS: "ara.run.advance", AGENTS: "ara.agent.advance"}
+from ara.engine.task_names import TASKS
+from ara.lifecycle.executor import PLAYBOOK, QUEUE_OF
 
 
 def _driver_connection(session: Session) -> Any:
@@ -37,10 +35,10 @@ class JobDeferrer:
         self._deferrer = procrastinate.App(connector=procrastinate.SyncPsycopgConnector())
 
     # -- the protocol ---------------------------------------------------------------------------------------
-    def submit(self, session: Session, run_id: str, *, at: dt.datetime | None = None, queue: str = RUNS) -> None:
+    def submit(self, session: Session, run_id: str, *, at: dt.datetime | None = None, kind: str = PLAYBOOK) -> None:
         job = self._deferrer.configure_task(
-            TASKS[queue],
-            queue=queue,
+            TASKS[kind],
+            queue=QUEUE_OF[kind],
             connection=_driver_connection(session),
             lock=f"run:{run_id}",  # never two activations of one run at once
             queueing_lock=f"run:{run_id}",  # and never two waiting

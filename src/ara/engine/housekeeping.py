@@ -1,7 +1,7 @@
 """The engine's clock, ticked once a second by whichever executor keeps time (the embedded executor's timer
 thread; on PostgreSQL a procrastinate periodic task that exactly one worker runs per second): fire due schedules
 and records-event triggers (through the one run-creation pipeline), lapse expired approvals and time out parked
-runs. Every firing is keyed, so a second tick for the same second creates nothing."""
+runs, send app runs' webhook deliveries. Every firing is keyed, so a second tick for the same second creates nothing."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ara.db.session import unit_of_work
+from ara.engine.app_webhooks import deliver_webhooks
 from ara.engine.context import EngineContext
 from ara.errors import AraError
 from ara.lifecycle.ending import end_run
@@ -42,6 +43,7 @@ def tick(ctx: EngineContext, now: dt.datetime) -> None:
         (fire_records_events, now - RECORDS_EVENT_WINDOW),
         (fire_automations, now),
         (stop_idle_runtime_sessions, now),
+        (deliver_webhooks, now),
     ):
         try:
             part(ctx, argument)

@@ -1,6 +1,7 @@
 """Ara's procrastinate tasks (PostgreSQL only): one activation of a run, and the clock.
 
-A job carries only a run id; Ara's tables stay the truth. ``ara.run.advance`` is one activation (admit, then
+A job carries only a run id; Ara's tables stay the truth. ``ara.run.advance`` (and each kind's task, see
+``engine.kinds``) is one activation (admit, then
 execute until the run ends or parks); the run's ``lock`` keeps two activations of one run apart and its
 ``queueing_lock`` keeps at most one waiting. ``ara.tick`` is a periodic task every second: procrastinate's
 ``periodic_defers`` table lets exactly one worker of the fleet defer each second's tick."""
@@ -17,15 +18,13 @@ from sqlalchemy.exc import OperationalError
 from ara.db.session import unit_of_work
 from ara.engine import clock
 from ara.engine.context import EngineContext
-from ara.engine.deferral import TASKS
 from ara.engine.kinds import KINDS, RunKind
 from ara.lifecycle.ending import end_run
-from ara.lifecycle.executor import AGENTS, RUNS
 from ara.lifecycle.states import RunStatus
 
 #: The clock's queue: served by a one-slot worker of its own in every process, so runs never starve it.
 TIME = "time"
-ADVANCE, ADVANCE_AGENT, TICK = TASKS[RUNS], TASKS[AGENTS], "ara.tick"
+TICK = "ara.tick"
 
 
 def _context(job_ctx: procrastinate.JobContext) -> EngineContext:
@@ -47,10 +46,6 @@ def _activation(kind: RunKind) -> Callable[[procrastinate.JobContext, str], None
         kind.activate(ctx, run_id, aborted=_abort_flag(job_ctx, ctx, kind, run_id), on_admit=stamp)
 
     return activate
-
-
-advance_run = _activation(KINDS[RUNS])
-advance_agent_run = _activation(KINDS[AGENTS])
 
 
 def _abort_flag(
@@ -83,16 +78,16 @@ async def tick(job_ctx: procrastinate.JobContext, timestamp: int) -> None:
     """One second of the fleet's clock (see ``engine.clock``); the database work runs off the event loop."""
     ctx = _context(job_ctx)
     await asyncio.to_thread(clock.second, ctx, timestamp)
-    for queue, kind in KINDS.items():
-        await clock.reap_stalled(job_ctx.app, ctx, TASKS[queue], kind.model)
+    for kind in KINDS.values():
+        await clock.reap_stalled(job_ctx.app, ctx, kind.task, kind.model)
     await clock.prune_jobs(job_ctx.app, timestamp)
 
 
 def register(app: procrastinate.App) -> None:
     """Put Ara's tasks on a worker's ``app``."""
     retry = procrastinate.RetryStrategy(max_attempts=3, exponential_wait=1, retry_exceptions={OperationalError})
-    app.task(name=ADVANCE, queue=RUNS, pass_context=True, retry=retry)(advance_run)
-    app.task(name=ADVANCE_AGENT, queue=AGENTS, pass_context=True, retry=retry)(advance_agent_run)
+    for kind in KINDS.values():  # one task per kind; kinds may share a queue
+        app.task(name=kind.task, queue=kind.queue, pass_context=True, retry=retry)(_activation(kind))
     # lock: never two ticks at once; queueing_lock: a backlog of ticks collapses into one.
     timer = app.task(name=TICK, queue=TIME, pass_context=True, lock=TICK, queueing_lock=TICK)(tick)
     app.periodic(cron="* * * * * *", periodic_id="second")(timer)

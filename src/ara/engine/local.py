@@ -25,7 +25,7 @@ from ara.engine import housekeeping
 from ara.engine.context import EngineContext
 from ara.engine.kinds import KINDS
 from ara.lifecycle.ending import end_run
-from ara.lifecycle.executor import RUNS
+from ara.lifecycle.executor import PLAYBOOK
 from ara.lifecycle.states import CLAIMABLE, EXECUTING, RunStatus
 
 log = logging.getLogger("ara.engine")
@@ -39,9 +39,9 @@ class LocalExecutor:
         # A pool per queue, each ``concurrency`` wide: agent turns never take the slots of playbook runs.
         self._pools = {
             queue: ThreadPoolExecutor(max_workers=max(concurrency, 1), thread_name_prefix=f"ara-{queue.rstrip('s')}")
-            for queue in KINDS
+            for queue in {kind.queue for kind in KINDS.values()}
         }
-        self._heap: list[tuple[dt.datetime, int, str, str]] = []  # (due, order, run id, queue)
+        self._heap: list[tuple[dt.datetime, int, str, str]] = []  # (due, order, run id, kind)
         self._order = itertools.count()
         self._changed = threading.Condition()
         self._stopping = threading.Event()
@@ -51,8 +51,8 @@ class LocalExecutor:
         event.listen(ctx.writer, "after_rollback", self._rolled_back)
 
     # -- the protocol ---------------------------------------------------------------------------------------
-    def submit(self, session: Session, run_id: str, *, at: dt.datetime | None = None, queue: str = RUNS) -> None:
-        session.info.setdefault(_DUE, []).append((at or utcnow(), run_id, queue))
+    def submit(self, session: Session, run_id: str, *, at: dt.datetime | None = None, kind: str = PLAYBOOK) -> None:
+        session.info.setdefault(_DUE, []).append((at or utcnow(), run_id, kind))
 
     def abort(self, session: Session, run_id: str) -> None:
         session.info.setdefault(_ABORT, []).append(run_id)
@@ -60,15 +60,15 @@ class LocalExecutor:
     def start(self) -> None:
         due: list[tuple[dt.datetime, str, str]] = []
         with unit_of_work(self.ctx.writer) as session:
-            for queue, kind in KINDS.items():
+            for name, kind in KINDS.items():
                 for run in session.scalars(select(kind.model).where(kind.model.status.in_(EXECUTING))):
                     end_run(session, run, RunStatus.FAILED, "the server stopped during the run; it was not resumed")
                 found = session.execute(
                     select(kind.model.scheduled_time, kind.model.id).where(kind.model.status.in_(CLAIMABLE))
                 ).all()
-                due += [(at, run_id, queue) for at, run_id in found]
-        for at, run_id, queue in due:
-            self._push(at, run_id, queue)
+                due += [(at, run_id, name) for at, run_id in found]
+        for at, run_id, name in due:
+            self._push(at, run_id, name)
         loops = [(self._clock, "ara-clock")] + ([(self._dispatch, "ara-timer")] if self.concurrency else [])
         for target, name in loops:
             thread = threading.Thread(target=target, name=name, daemon=True)
@@ -104,8 +104,8 @@ class LocalExecutor:
 
     # -- transactions ---------------------------------------------------------------------------------------
     def _committed(self, session: Session) -> None:
-        for at, run_id, queue in session.info.pop(_DUE, []):
-            self._push(at, run_id, queue)
+        for at, run_id, kind in session.info.pop(_DUE, []):
+            self._push(at, run_id, kind)
         for run_id in session.info.pop(_ABORT, []):
             flag = self._aborts.get(run_id)
             if flag is not None:
@@ -116,9 +116,9 @@ class LocalExecutor:
         session.info.pop(_ABORT, None)
 
     # -- threads --------------------------------------------------------------------------------------------
-    def _push(self, at: dt.datetime, run_id: str, queue: str) -> None:
+    def _push(self, at: dt.datetime, run_id: str, kind: str) -> None:
         with self._changed:
-            heapq.heappush(self._heap, (at, next(self._order), run_id, queue))
+            heapq.heappush(self._heap, (at, next(self._order), run_id, kind))
             self._changed.notify()
 
     def _dispatch(self) -> None:
@@ -128,20 +128,20 @@ class LocalExecutor:
                 due: list[tuple[str, str]] = []
                 now = utcnow()
                 while self._heap and self._heap[0][0] <= now:
-                    _, _, run_id, queue = heapq.heappop(self._heap)
-                    due.append((run_id, queue))
+                    _, _, run_id, kind = heapq.heappop(self._heap)
+                    due.append((run_id, kind))
                 if not due:
                     wait = (self._heap[0][0] - now).total_seconds() if self._heap else None
                     self._changed.wait(timeout=wait)
                     continue
-            for run_id, queue in due:
-                self._pools[queue].submit(self._activate, run_id, queue)
+            for run_id, kind in due:
+                self._pools[KINDS[kind].queue].submit(self._activate, run_id, kind)
 
-    def _activate(self, run_id: str, queue: str) -> None:
+    def _activate(self, run_id: str, kind: str) -> None:
         flag = threading.Event()
         try:
             # The flag is registered only once admitted: a duplicate activation of a running run never replaces it.
-            KINDS[queue].activate(self.ctx, run_id, aborted=flag.is_set, on_admit=lambda _run: self._hold(run_id, flag))
+            KINDS[kind].activate(self.ctx, run_id, aborted=flag.is_set, on_admit=lambda _run: self._hold(run_id, flag))
         except Exception:
             log.exception("activation of run %s failed", run_id)
         finally:

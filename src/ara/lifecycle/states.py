@@ -38,6 +38,8 @@ class ActionStatus(StrEnum):
 
 #: A run that is over: nothing moves it again.
 TERMINAL = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.TIMED_OUT})
+#: A run that is over and did not succeed (an app run's answer says ``ok: false``).
+UNSUCCESSFUL = frozenset({RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.TIMED_OUT})
 #: A run an executor may pick up when its ``scheduled_time`` comes (new, or parked by a delay or a retry).
 CLAIMABLE = frozenset({RunStatus.SCHEDULED, RunStatus.SLEEPING, RunStatus.RETRYING})
 #: A run that has started and not ended: it holds one of its playbook's ``concurrency`` slots.

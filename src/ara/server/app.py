@@ -17,6 +17,7 @@ from ara.server.limits import BodyLimit, NulFreePath
 from ara.server.middleware import AuthenticationMiddleware
 from ara.server.openapi import install_openapi
 from ara.server.routes import (
+    app_runs,
     apps,
     auth_cli,
     automations,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.include_router(ssh.socket_router)
     app.include_router(automations.router)
     app.include_router(apps.router)
+    app.include_router(app_runs.router)
     install_openapi(app)
     return app
 

@@ -28,9 +28,12 @@ class EventStream(Response):
         headers: Mapping[str, str] | None = None,
         keepalive_seconds: float = 15.0,
         background: BackgroundTask | None = None,
+        keepalive: bytes = KEEPALIVE,
     ) -> None:
+        """``keepalive``: the comment an idle stream writes (the app log stream's is ``: ping``)."""
         self.events = events
         self.keepalive_seconds = keepalive_seconds
+        self.keepalive = keepalive
         self.status_code = 200
         self.background = background
         self.init_headers(headers)
@@ -54,7 +57,7 @@ class EventStream(Response):
             while True:
                 await anyio.sleep(max(0.0, last_write + self.keepalive_seconds - anyio.current_time()))
                 if anyio.current_time() - last_write >= self.keepalive_seconds:
-                    await write(KEEPALIVE)
+                    await write(self.keepalive)
 
         async def watch() -> None:
             nonlocal gone

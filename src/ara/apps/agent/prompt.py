@@ -21,9 +21,11 @@ BOOKKEEPING = ("run_id", "idempotency_key")
 
 
 def prompt_text(runner: CodeRunner, agent: dict[str, Any], run_input: dict[str, Any]) -> str:
-    """The prompt function called with the run's input as its one declared parameter; ``ToolFailed`` says why
-    it could not make a text."""
+    """The prompt function called with the run's input as its one declared parameter (an agent without one: its
+    ``instructions``); ``ToolFailed`` says why it could not make a text."""
     factory = agent.get("prompt_factory") or {}
+    if not str(factory.get("source") or "").strip():  # a manifest written by hand: its instructions are the prompt
+        return str(agent.get("instructions") or agent.get("task") or "")
     name = str(factory.get("function_name") or agent["id"])
     declared = list(((factory.get("parameters") or {}).get("properties") or {}).keys())
     source = str(factory.get("source") or "")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ara.db.types import utcnow
 from ara.lifecycle.ending import end_run, on_end
-from ara.lifecycle.executor import AGENTS, make_due
+from ara.lifecycle.executor import AUTOMATION, make_due
 from ara.lifecycle.states import CLAIMABLE, EXECUTING, RunStatus, move_run
 from ara.runtime.automations.models import AutomationJob, AutomationRun
 
@@ -27,7 +27,7 @@ def admit(session: Session, run_id: str, worker_id: str) -> AutomationRun | None
     if run is None or run.status not in CLAIMABLE:
         return None
     if run.scheduled_time > utcnow():
-        make_due(session, run.id, at=run.scheduled_time, queue=AGENTS)  # woken early: come back on time
+        make_due(session, run.id, at=run.scheduled_time, kind=AUTOMATION)  # woken early: come back on time
         return None
     move_run(run, RunStatus.RUNNING)
     run.worker_id = worker_id
@@ -67,4 +67,4 @@ def fail_attempt(session: Session, run_id: str, worker_id: str, reason: str) -> 
     run.error = f"attempt {run.attempt} failed: {reason}"
     run.worker_id = None
     run.scheduled_time = utcnow() + dt.timedelta(seconds=backoff)
-    make_due(session, run.id, at=run.scheduled_time, queue=AGENTS)
+    make_due(session, run.id, at=run.scheduled_time, kind=AUTOMATION)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ara.db.types import iso, utcnow
 from ara.errors import NotFound, ValidationFailed
-from ara.lifecycle.executor import AGENTS, make_due
+from ara.lifecycle.executor import AUTOMATION, make_due
 from ara.lifecycle.states import RunStatus
 from ara.runtime.automations import schedules
 from ara.runtime.automations.fields import parse_fields
@@ -129,7 +129,7 @@ def _new_run(
     )
     session.add(run)
     session.flush()
-    make_due(session, run.id, queue=AGENTS)
+    make_due(session, run.id, kind=AUTOMATION)
     return run
 
 

@@ -1,0 +1,133 @@
+"""App runs through the engine: ``start_run`` makes a run due on the agents queue in the caller's transaction
+(dedup on the idempotency key and the run id, also when two callers race), the engine executes it as its own kind
+beside playbook and automation runs, and however it ends its log rows end with ``run.completed`` or
+``run.failed`` and its records playbook (labelled with the app, the agent and the trigger) takes the outcome."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import select
+
+from ara.apps.logs import rows_after
+from ara.apps.models import App, AppRun
+from ara.apps.runs import describe_run, start_run, wait_for_end
+from ara.db.session import unit_of_work
+from ara.engine.kinds import KINDS
+from ara.errors import NotFound
+from ara.lifecycle.executor import AGENTS, APP, RUNS
+from ara.records import models as rm
+from ara.server.app import create_app, start_executor
+from ara.server.state import AppState
+from ara.settings import Settings
+from tests.apps.support import add_app
+from tests.support.runtime_users import ALICE, seed_runtime_users
+
+
+@contextmanager
+def _state(settings: Settings) -> Iterator[AppState]:
+    """The app state of a server whose executor runs (the lifespan is not needed: started by hand)."""
+    app = create_app(settings)
+    state: AppState = app.state.ara
+    state.executor = start_executor(state)
+    try:
+        yield state
+    finally:
+        state.executor.stop()
+        state.engine.dispose()
+
+
+def _app(state: AppState, owner_id: int) -> str:
+    with unit_of_work(state.writer) as session:
+        return add_app(session, owner_id).id
+
+
+def test_app_runs_are_a_kind_of_their_own_on_the_agents_queue() -> None:
+    assert KINDS[APP].model is AppRun and KINDS[APP].queue == AGENTS and KINDS[APP].task == "ara.app.advance"
+    assert {kind.task for kind in KINDS.values()} == {"ara.run.advance", "ara.agent.advance", "ara.app.advance"}
+    assert [name for name, kind in KINDS.items() if kind.queue == RUNS] == ["playbook"]
+
+
+def test_a_repeated_key_or_run_id_finds_the_first_run_even_when_callers_race(settings: Settings) -> None:
+    owner = seed_runtime_users(settings, ALICE)[ALICE].user_id
+    app = create_app(settings, workers=False)
+    state: AppState = app.state.ara
+    try:
+        app_id = _app(state, owner)
+        with unit_of_work(state.writer) as session:
+            found = session.get(App, app_id)
+            assert found is not None
+            first, created = start_run(
+                session, settings, found, agent_id=None, input={}, trigger="api", idempotency_key="k1"
+            )
+            assert created and first.agent_id == "digest"  # the manifest's entrypoint agent
+            again, created_again = start_run(
+                session, settings, found, agent_id="helper", input={}, trigger="api", idempotency_key="k1"
+            )
+            assert (again.id, created_again) == (first.id, False)
+            named, _ = start_run(session, settings, found, agent_id="helper", input={}, trigger="api", run_id="r-1")
+            same, created_same = start_run(
+                session, settings, found, agent_id="helper", input={}, trigger="api", run_id="r-1"
+            )
+            assert (same.id, created_same) == (named.id, False) and named.run_id == "r-1"
+            with pytest.raises(NotFound, match="nobody"):
+                start_run(session, settings, found, agent_id="nobody", input={}, trigger="api")
+
+        barrier = threading.Barrier(4)
+        made: list[tuple[str, bool]] = []
+
+        def race() -> None:
+            barrier.wait()
+            with unit_of_work(state.writer) as session:
+                found = session.get(App, app_id)
+                assert found is not None
+                run, created = start_run(
+                    session, settings, found, agent_id=None, input={}, trigger="api", idempotency_key="raced"
+                )
+                made.append((run.id, created))
+
+        threads = [threading.Thread(target=race) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert len({run_id for run_id, _ in made}) == 1 and sorted(created for _, created in made) == [
+            False,
+            False,
+            False,
+            True,
+        ]
+        with unit_of_work(state.reader) as session:
+            raced = session.scalars(select(AppRun).where(AppRun.idempotency_key == "raced")).all()
+            assert len(raced) == 1
+    finally:
+        state.engine.dispose()
+
+
+def test_a_run_executes_on_the_engine_and_ends_with_its_log_row_and_records_playbook(settings: Settings) -> None:
+    owner = seed_runtime_users(settings, ALICE)[ALICE].user_id
+    with _state(settings) as state:
+        app_id = _app(state, owner)
+        with unit_of_work(state.writer) as session:
+            found = session.get(App, app_id)
+            assert found is not None
+            run, _ = start_run(session, settings, found, agent_id="helper", input={}, trigger="warmup", warmup=True)
+            run_pk, run_id = run.id, run.run_id
+        ended = wait_for_end(state.reader, run_pk, timeout=120)
+        described = describe_run(ended)
+        assert described["status"] in ("completed", "failed") and described["run_id"] == run_id
+        assert described["ok"] is (described["status"] == "completed")
+        assert ended.attempt == 1 and ended.worker_id is None and ended.playbook_id is not None
+        with unit_of_work(state.reader) as session:
+            events = [line.event_type for line in rows_after(session, app_id, 0, run_id=run_id)]
+            playbook = session.get(rm.Playbook, ended.playbook_id)
+            assert playbook is not None
+            labels = sorted(label.name for label in playbook.labels)
+            assert (playbook.name, playbook.path) == ("digest-app/helper", "app://digest-app/helper")
+            assert playbook.status == ended.status and playbook.ended is not None
+        assert events[:2] == ["run.queued", "run.started"]
+        assert events[-1] == f"run.{ended.status}" and events.count(events[-1]) == 1
+        assert labels == ["agent:helper", "app:digest-app", "trigger:warmup"]
