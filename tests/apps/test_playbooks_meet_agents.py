@@ -26,7 +26,6 @@ from tests.support.ansible import ansible_env, run_playbook
 from tests.support.fake_llm import FakeLLM, Reply, Seen, call, fake_llm, text
 from tests.support.mission import Mission, mission_control
 
-pytestmark = pytest.mark.skip("waiting for i13-runs (start_run)")
 LABEL = "nightly-bridge"
 SLUG = "bridge-triage"
 FAILING = """- name: nightly maintenance
@@ -159,7 +158,8 @@ def test_a_failed_ansible_run_is_explained_by_an_agent(mission: Mission, model: 
     )
     answer = explain["result"]["output_text"]
     assert f"Task '{task['name']}'" in answer and task["name"] == "check free space on /srv"
-    assert f"{path}:{task['lineno']}" in answer and "(ansible.builtin.fail:)" in answer
+    line = FAILING.splitlines()[task["lineno"] - 1].strip()  # the task's line, read from the task file
+    assert f"{path}:{task['lineno']} ({line})" in answer and path == str(source)
     assert "/srv is 97% full" in answer and f"on {host['name']}" in answer
     assert f"runs {host['facts']['ansible_distribution']}." in answer
     assert [c["name"] for c in explain["result"]["tool_calls"]] == ["records"] * 4
@@ -227,8 +227,8 @@ def _app_runs(mission: Mission) -> list[AppRun]:
 
 def test_a_user_without_a_role_on_the_app_cannot_run_it(mission: Mission) -> None:
     playbook_id = mission.define("bridge-stranger", {"actions": [_ask()]})
-    olivia = mission.as_user("olivia")  # an operator: she may run the playbook, the app is not hers
-    ended = mission.wait(mission.run(playbook_id, olivia), timeout=60)
+    with mission.as_user("olivia") as olivia:  # an operator: she may run the playbook, the app is not hers
+        ended = mission.wait(mission.run(playbook_id, olivia), timeout=60)
     assert ended["status"] == "failed"
     [action] = mission.status(ended["id"])["actions"]
     assert action["error"] == f"agent not started: app {SLUG!r} not found"
