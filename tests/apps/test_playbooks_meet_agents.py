@@ -2,35 +2,50 @@
 ``nightly-bridge`` fails → the records-event trigger starts a playbook run → its ``agent`` action runs the app's
 agent → the agent reads the failed result, its task file and the host's facts with the ``records`` tool → its
 answer is the action's result, which the next action templates. Also: the action's timeout and the run's cancel
-end the app run, and a user without a role on the app cannot reach it from a playbook."""
+end the app run (on both databases), a user without a role on the app cannot reach it from a playbook, and an app
+run's key lets its tools start and follow playbook runs as the app's owner (at most an operator), only while the
+run lasts, only on the playbook-run routes, never approving anything."""
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import json
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from ara.apps.models import AppRun
+from ara.apps.execution import RunRequest, execute
+from ara.apps.models import App, AppRun
+from ara.apps.run_keys import KEY_ENV, mint, tool_env
+from ara.crypto import SecretBox
 from ara.db.session import make_engine, make_sessionmaker, unit_of_work
 from ara.runtime.sandbox.select import choose_sandbox
+from ara.settings import Settings
+from ara.users.models import User
 from tests.apps.test_agent_execution import agent_row, manifest
 from tests.conftest import make_settings
 from tests.support.ansible import ansible_env, run_playbook
+from tests.support.databases import fresh_postgres_database
 from tests.support.fake_llm import FakeLLM, Reply, Seen, call, fake_llm, text
 from tests.support.mission import Mission, mission_control
+from tests.support.server import free_port
 
 LABEL = "nightly-bridge"
 SLUG = "bridge-triage"
 FAILING = """- name: nightly maintenance
   hosts: localhost
   gather_facts: true
+  gather_subset: [min]
   tasks:
     - name: say hello
       ansible.builtin.debug:
@@ -49,17 +64,43 @@ def model() -> Iterator[FakeLLM]:
         yield scripted
 
 
-@pytest.fixture(scope="module")
-def mission(tmp_path_factory: pytest.TempPathFactory, model: FakeLLM) -> Iterator[Mission]:
-    settings = make_settings(tmp_path_factory.mktemp("bridge"), engine={"poll_interval": 0.1})
+@contextmanager
+def bridge(settings: Settings, port: int) -> Iterator[Mission]:
+    """A server with the triage app deployed by admin@local, who defines the playbooks too."""
     if not choose_sandbox(settings.runtime).strong:
         pytest.skip("bubblewrap does not work here")
-    with mission_control(settings) as mc:
+    with mission_control(settings, port=port) as mc:
         prompt = "    return 'You explain why Ansible runs failed, from the records. ' + str(input.get('message', ''))"
         document = manifest([agent_row("explainer", prompt, skills=["records"], entrypoint=True)])
         document.update(name=SLUG, slug=SLUG)
-        deployed = mc.http.post("/apps", json=document)  # as admin@local, who defines the playbooks too
+        deployed = mc.http.post("/apps", json=document)
         assert deployed.status_code == 201, deployed.text
+        yield mc
+
+
+def bridge_settings(base_dir: Path, database_url: str = "") -> tuple[Settings, int]:
+    # The server's own URL is what app tools are given (``ARA_API_BASE_URL``), and the sandbox may reach it.
+    port = free_port()
+    settings = make_settings(
+        base_dir, database_url, engine={"poll_interval": 0.1}, runtime={"network": True}, server={"port": port}
+    )
+    return settings, port
+
+
+@pytest.fixture(scope="module")
+def mission(tmp_path_factory: pytest.TempPathFactory, model: FakeLLM) -> Iterator[Mission]:
+    with bridge(*bridge_settings(tmp_path_factory.mktemp("bridge"))) as mc:
+        yield mc
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_mission(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mission]:
+    """The SQLite server above, or one on PostgreSQL (its procrastinate workers, one per queue)."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("mission")
+        return
+    request.getfixturevalue("model")
+    with fresh_postgres_database() as url, bridge(*bridge_settings(tmp_path_factory.mktemp("bridge-pg"), url)) as mc:
         yield mc
 
 
@@ -166,12 +207,12 @@ def test_a_failed_ansible_run_is_explained_by_an_agent(mission: Mission, model: 
     assert report["result"]["stdout"].strip() == answer  # templatable by the next action
 
     # The app run is an ordinary one of the app: started by the playbook, its input the action's.
-    app_run = _app_run(mission, explain["result"]["run_id"])
+    app_run = _find_app_run(mission, explain["result"]["run_id"])
     assert app_run.trigger == "playbook" and app_run.status == "completed"
     assert app_run.input["records_playbook"] == str(recorded) and "fail?" in app_run.input["message"]
 
 
-def _app_run(mission: Mission, run_id: str) -> AppRun:
+def _find_app_run(mission: Mission, run_id: str) -> AppRun:
     engine = make_engine(mission.settings)
     try:
         with unit_of_work(make_sessionmaker(engine, write=False)) as session:
@@ -187,7 +228,8 @@ def _ask(timeout: str = "") -> dict[str, Any]:
     return {**action, "timeout": timeout} if timeout else action
 
 
-def test_the_actions_timeout_and_the_runs_cancel_end_the_app_run(mission: Mission, model: FakeLLM) -> None:
+def test_the_actions_timeout_and_the_runs_cancel_end_the_app_run(any_mission: Mission, model: FakeLLM) -> None:
+    mission = any_mission
     held = threading.Event()
     model.reset().script(text("late", gate=held, gate_timeout=60), text("late", gate=held, gate_timeout=60))
     try:
@@ -195,7 +237,7 @@ def test_the_actions_timeout_and_the_runs_cancel_end_the_app_run(mission: Missio
         ended = mission.wait(mission.run(timed), timeout=60)
         [action] = mission.status(ended["id"])["actions"]
         assert action["status"] == "timed_out", action
-        assert _app_run(mission, action["result"]["run_id"]).status == "cancelled"
+        assert _find_app_run(mission, action["result"]["run_id"]).status == "cancelled"
 
         cancelled = mission.define("bridge-cancel", {"actions": [_ask()]})
         run_id = mission.run(cancelled)
@@ -232,3 +274,178 @@ def test_a_user_without_a_role_on_the_app_cannot_run_it(mission: Mission) -> Non
     assert ended["status"] == "failed"
     [action] = mission.status(ended["id"])["actions"]
     assert action["error"] == f"agent not started: app {SLUG!r} not found"
+
+
+# -- an app run's key ---------------------------------------------------------------------------------------
+
+ECHO = {"actions": [{"name": "echo", "exec": {"script": "echo hi"}}]}
+_numbers = itertools.count()
+
+
+def _insert_app_run(
+    mission: Mission, owner: str, status: str = "scheduled", manifest: dict[str, Any] | None = None
+) -> tuple[str, str]:
+    """An app of ``owner`` with one run in ``status`` (scheduled far ahead: no executor picks it up)."""
+    engine = make_engine(mission.settings)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            owner_id = session.scalar(select(User.id).where(User.username == owner))
+            number = next(_numbers)
+            app = App(owner_id=owner_id, slug=f"bridge-{number}", name="bridge", manifest=manifest or {})
+            session.add(app)
+            session.flush()
+            run = AppRun(
+                app_id=app.id,
+                run_id=f"r-{number}",
+                agent_id="main",
+                status=status,
+                trigger="api",
+                scheduled_time=dt.datetime.now(dt.UTC) + dt.timedelta(days=1),
+            )
+            session.add(run)
+            session.flush()
+            return app.id, run.id
+    finally:
+        engine.dispose()
+
+
+def _as_run(mission: Mission, run_pk: str, key: str | None = None) -> httpx.Client:
+    token = key or mint(SecretBox.from_settings(mission.settings), run_pk)
+    return httpx.Client(base_url=mission.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+def _start(client: httpx.Client, playbook_id: str) -> httpx.Response:
+    return client.post("/playbook/run", json={"id": playbook_id})
+
+
+def test_a_live_run_starts_and_follows_a_playbook_run_as_its_owner(mission: Mission) -> None:
+    playbook_id = mission.define("bridge-echo", ECHO)
+    _, run_pk = _insert_app_run(mission, "olivia")  # an operator
+    env = tool_env(mission.settings, SecretBox.from_settings(mission.settings), run_pk)
+    assert env["ARA_API_BASE_URL"] == mission.url
+    with _as_run(mission, run_pk, env[KEY_ENV]) as client:
+        started = _start(client, playbook_id)
+        assert started.status_code == 201, started.text
+        run_id = started.json()["run_id"]
+        assert mission.wait(run_id)["status"] == "completed"
+        shown = client.get(f"/playbook/run/{run_id}").json()
+        assert shown["created_by"] == "olivia"
+        assert client.get(f"/playbook/run/{run_id}/status").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/users"),
+        ("POST", "/playbook"),
+        ("GET", "/apps"),
+        ("GET", "/session/list"),
+        ("POST", "/playbook/run/approve/x/y"),
+    ],
+)
+def test_the_key_reaches_nothing_else(mission: Mission, method: str, path: str) -> None:
+    _, run_pk = _insert_app_run(mission, "admin@local")
+    with _as_run(mission, run_pk) as client:
+        answer = client.request(method, path, json={})
+    assert answer.status_code == 403, answer.text
+
+
+def _app_run_status(mission: Mission, run_pk: str, status: str) -> None:
+    engine = make_engine(mission.settings)
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        run = session.get(AppRun, run_pk)
+        assert run is not None
+        run.status = status
+    engine.dispose()
+
+
+def test_an_ended_run_or_a_forged_key_is_refused(mission: Mission) -> None:
+    playbook_id = mission.define("bridge-ended", ECHO)
+    _, run_pk = _insert_app_run(mission, "olivia", status="running")
+    forged = mint(SecretBox(Fernet.generate_key()), run_pk)
+    with _as_run(mission, run_pk, forged) as client:
+        assert _start(client, playbook_id).status_code == 401
+    with _as_run(mission, run_pk, mint(SecretBox.from_settings(mission.settings), run_pk)[:-1] + "0") as client:
+        assert _start(client, playbook_id).status_code == 401
+    _app_run_status(mission, run_pk, "completed")
+    with _as_run(mission, run_pk) as client:
+        assert _start(client, playbook_id).status_code == 401
+
+
+def test_never_above_its_owner_and_never_approves(mission: Mission) -> None:
+    guarded = mission.define("bridge-guarded", {**ECHO, "approval": {"approvers": {"people": ["admin@local", "paul"]}}})
+    _, admins_run = _insert_app_run(mission, "admin@local", status="waiting")
+    with _as_run(mission, admins_run) as client:
+        started = _start(client, guarded)
+        assert started.status_code == 201, started.text
+        run: dict[str, Any] = mission.get(started.json()["run_id"])
+        assert run["status"] == "pending_approval"  # the owner is an approver, their app run is not
+        assert client.post("/playbook", json={"name": "x", "spec": ECHO}).status_code == 403  # an operator at most
+    _, viewers_run = _insert_app_run(mission, "victor", status="sleeping")  # a viewer may not run playbooks
+    with _as_run(mission, viewers_run) as client:
+        assert _start(client, guarded).status_code == 403
+
+
+# An app tool calling the playbook API as its run: the key and the URL come from the sandbox's environment.
+START_SOURCE = """def start_playbook(playbook_id: str) -> dict:
+    import json, os, urllib.request
+    key = os.environ["ARA_APP_RUN_KEY"]
+    request = urllib.request.Request(
+        os.environ["ARA_API_BASE_URL"] + "/playbook/run",
+        data=json.dumps({"id": playbook_id}).encode(),
+        headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return {"started": json.loads(answer.read()), "key": key}"""
+START = {
+    "type": "function",
+    "function": {
+        "name": "start_playbook",
+        "description": "Start a playbook run.",
+        "parameters": {
+            "type": "object",
+            "properties": {"playbook_id": {"type": "string"}},
+            "required": ["playbook_id"],
+        },
+    },
+    "function_name": "start_playbook",
+    "source": START_SOURCE,
+}
+
+
+def test_an_app_tool_starts_a_playbook_run_with_its_runs_key(mission: Mission, model: FakeLLM) -> None:
+    playbook_id = mission.define("bridge-from-a-tool", ECHO)
+    document = manifest([agent_row("ops", "    return 'You start playbooks.'", skills=["start_playbook"])], [START])
+    app_id, run_pk = _insert_app_run(mission, "olivia", status="running", manifest=document)
+    model.reset().script(call("start_playbook", {"playbook_id": playbook_id}), text("started it"))
+    engine = make_engine(mission.settings)
+    try:
+        request = RunRequest(
+            app_id=app_id,
+            app_slug="bridge",
+            run_pk=run_pk,
+            run_id="r-tool",
+            agent_id="ops",
+            input={"message": "start it"},
+            manifest=document,
+            owner_id=0,
+            playbook_id=None,
+        )
+        outcome = execute(
+            mission.settings,
+            make_sessionmaker(engine, write=False),
+            make_sessionmaker(engine),
+            request,
+            log=lambda *_: None,
+            aborted=lambda: False,
+        )
+    finally:
+        engine.dispose()
+    assert outcome.output_text == "started it"
+    [tool_call] = outcome.tool_calls
+    answer = json.loads(tool_call["result"])
+    assert answer["key"] == "********"  # the key reached the tool, and never its recorded output
+    run = mission.wait(answer["started"]["run_id"])
+    assert run["status"] == "completed" and run["created_by"] == "olivia"
+    assert mint(SecretBox.from_settings(mission.settings), run_pk) not in json.dumps(outcome.tool_calls)

@@ -16,13 +16,15 @@ from ara.runtime.sandbox.select import choose_sandbox
 from ara.runtime.tools.base import ToolContext, execute
 from ara.runtime.tools.records import ANSWER_CHARS, FACTS_CHARS, FILE_CHARS, RECORDS
 from ara.runtime.workspace import Workspace
-from ara.settings import Settings
 from ara.users.service import create_user, update_user
+from tests.conftest import make_settings
 from tests.support.factories import Recorded, record_playbook
 
 
-@pytest.fixture
-def recorded(sqlite_settings: Settings) -> Iterator[tuple[ToolContext, Recorded, AraOfflineClient]]:
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ToolContext, Recorded, AraOfflineClient]]:
+    """One database for the module: each test adds what it needs beside what the others recorded."""
+    sqlite_settings = make_settings(tmp_path_factory.mktemp("records-tool"))
     client = AraOfflineClient(settings=sqlite_settings)
     rec = record_playbook(client, path="/srv/site.yml", status="failed", labels=("nightly",), hosts=("web1",))
     record_playbook(client, path="/srv/other.yml", status="completed", labels=("other",), tasks=(("ok", "ok"),))
@@ -109,6 +111,10 @@ def test_refusals_are_tool_errors(recorded) -> None:
     assert ctx.writer is not None
     with unit_of_work(ctx.writer) as session:
         update_user(session, "owner", is_active=False)
-    outcome = execute(RECORDS, ctx, {"query": "playbooks"})
-    assert not outcome.ok and "inactive" in outcome.error
+    try:
+        outcome = execute(RECORDS, ctx, {"query": "playbooks"})
+        assert not outcome.ok and "inactive" in outcome.error
+    finally:
+        with unit_of_work(ctx.writer) as session:
+            update_user(session, "owner", is_active=True)
     assert not execute(RECORDS, replace(ctx, reader=None, writer=None), {"query": "playbooks"}).ok
