@@ -339,6 +339,10 @@ def test_the_prompt_function_fails_the_run_with_its_error_or_its_timeout(world: 
     with pytest.raises(AraError) as raised:
         world.run(manifest([looping]), {}, settings=quick)
     assert raised.value.message == "the prompt function digest timed out after 1 s"
+    hungry = agent_row("digest", '    return "x" * (400 * 1024 * 1024)')
+    with pytest.raises(AraError) as raised:  # runtime(memory_mb=…) lowers the limit for the app's code
+        world.run(manifest([hungry], memory_mb=200), {})
+    assert raised.value.message == "the prompt function digest raised MemoryError"
     assert model.requests == []
 
 
@@ -373,9 +377,11 @@ def test_files_and_startup_apply_once_per_workspace_and_again_when_changed(world
         "startup": {"entrypoint": 'echo "ready $GREETING $1" >> startup.log', "shell": "bash", "args": ["one"]},
     }
     document = manifest([agent], **profile)
-    for _ in range(2):
+    prepared = ("sandbox.prepared", "workspace agent-setup: runtime files and startup applied", "info")
+    for applied in (True, False):
         outcome, _ = world.run(document, {}, warmup=True)
         assert outcome == AgentOutcome("", [])
+        assert (prepared in world.logs) is applied
     home = world.workspace("agent-setup")
     assert (home / "notes.txt").read_text() == "hello"
     assert (home / "startup.log").read_text() == f"ready {GREETING} one\n"
@@ -406,3 +412,24 @@ def test_deploy_validation_names_the_field() -> None:
     with pytest.raises(ValidationFailed) as raised:
         validate_model(manifest([agent_row("digest", '    return "p"'), helper]))
     assert list(raised.value.detail) == ["agent.agents.1.runtime.model"]
+
+
+def test_the_real_sdk_manifest_runs_as_sent(world: World, model: FakeLLM) -> None:
+    """The 0.1.46 sample app's manifest (``tests/apps/data``): its entrypoint agent, dedicated workspace with the
+    profile's file, its ``add`` tool and ``write_file`` builtin, and the handoff to ``helper`` offered."""
+    document = json.loads((Path(__file__).parent / "data" / "control_manifest.json").read_text())
+    validate_agent_tools(document)
+    model.script(
+        calls(Call("add", {"a": 2, "b": 3}), Call("write_file", {"path": "sum.txt", "content": "5"})), text("sum is 5")
+    )
+    outcome, _ = world.run(document, {"message": "add them", "run_id": "r-1"})
+
+    assert outcome.output_text == "sum is 5"
+    first, second = model.requests
+    assert first.body["model"] == "gpt-4o-mini" and first.system == "Summarize {'message': 'add them', 'run_id': 'r-1'}"
+    assert sorted(first.tool_names) == ["add", "transfer_to_helper", "write_file"]
+    add_text, write_text = [m["content"] for m in second.messages if m["role"] == "tool"]
+    assert add_text == "5" and json.loads(write_text)["path"] == "/root/.ara/workspace/sum.txt"
+    home = world.workspace("agent-digest")
+    assert (home / "notes.txt").read_text() == "hello" and (home / "sum.txt").read_text() == "5"
+    assert [(call["name"], call["result"]) for call in outcome.tool_calls][0] == ("add", "5")

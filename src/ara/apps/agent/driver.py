@@ -25,7 +25,7 @@ from ara.db.session import unit_of_work
 from ara.errors import ModelFailed
 from ara.redaction import scrub, scrub_tree
 from ara.runtime import recording
-from ara.runtime.agent.events import Failed, Finished, Message, ToolInput, ToolOutput
+from ara.runtime.agent.events import Failed, Finished, Message, ReasoningDelta, TextDelta, ToolInput, ToolOutput
 from ara.runtime.agent.loop import Turn, run_turn
 from ara.runtime.agent.providers import Endpoint, ModelClients, ModelRef
 from ara.runtime.sandbox.base import Limits
@@ -88,13 +88,21 @@ class AgentRun:
         runner = CodeRunner(
             self.sandbox,
             place.workspace,
-            self.limits,
+            self._limits(profile),
             {**env, **self.extra_env, **self.secrets},
             self.masked_values,
             network=self.settings.runtime.network,
         )
-        workspaces.prepare(place, profile, runner)
+        if workspaces.prepare(place, profile, runner):
+            self.log("sandbox.prepared", f"workspace {place.key}: runtime files and startup applied", "info")
         return Stage(agent, place, runner)
+
+    def _limits(self, profile: dict[str, Any]) -> Limits:
+        """``runtime(memory_mb=…)`` may lower the server's memory limit for the app's code, never raise it."""
+        wanted = profile.get("memory_mb")
+        if isinstance(wanted, int) and not isinstance(wanted, bool) and 0 < wanted < self.limits.memory_mb:
+            return replace(self.limits, memory_mb=wanted)
+        return self.limits
 
     def close(self) -> None:
         for place in {place.key: place for place in self.places}.values():
@@ -164,7 +172,9 @@ class AgentRun:
         try:
             async with aclosing(run_turn(turn)) as events:
                 async for event in events:
-                    if self.aborted():
+                    if isinstance(event, TextDelta | ReasoningDelta):
+                        continue  # the answer is read whole from its message
+                    if self.aborted():  # once per message or tool call, not per streamed piece
                         raise ModelFailed(STOPPED)
                     if isinstance(event, Message) and event.message.get("role") == "assistant":
                         turns += 1
