@@ -43,7 +43,7 @@ def api_base_url(settings: Settings) -> str:
         return settings.apps.api_base_url.rstrip("/")
     host = settings.server.host
     host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
-    return f"http://{host}:{settings.server.port}"
+    return f"http://{f'[{host}]' if ':' in host else host}:{settings.server.port}"
 
 
 def tool_env(settings: Settings, box: SecretBox, run_pk: str) -> dict[str, str]:

@@ -6,6 +6,7 @@ action's timeout and the playbook run's cancel end the app run too. The app run 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from ara.apps.bridge import app_for_actor, cancel_app_run
@@ -41,22 +42,27 @@ def run_agent(spec: Any, ctx: ActionContext) -> Outcome:
             run_pk, app_id = run.id, app.id
     except AraError as exc:
         return Outcome(False, {}, f"agent not started: {exc.message}")
+    stopped: Outcome | None = None  # why this action stopped the app run, once it has
     while True:
         found = _read(ctx, run_pk)
         if found is None:
             return Outcome(False, {"app_id": app_id}, "the agent run is gone (its app was deleted)")
         result = {**found["result"], "run_id": found["run_id"], "app_id": app_id}
+        if found["status"] == RunStatus.COMPLETED:  # even one that ended as it was being stopped
+            return Outcome(True, result)
+        if stopped is not None:
+            return replace(stopped, result=result)
         if found["status"] in TERMINAL:
-            if found["status"] == RunStatus.COMPLETED:
-                return Outcome(True, result)
             return Outcome(False, result, found["error"] or f"agent run {found['status']}")
         if ctx.cancelled():
+            stopped = Outcome(False, {}, "cancelled", cancelled=True)
             _cancel(ctx, run_pk, "the playbook run was cancelled")
-            return Outcome(False, result, "cancelled", cancelled=True)
+            continue
         left = deadline - time.monotonic()
         if left <= 0:
+            stopped = Outcome(False, {}, f"timed out after {ctx.timeout:g}s", timed_out=True)
             _cancel(ctx, run_pk, f"the playbook action timed out after {ctx.timeout:g}s")
-            return Outcome(False, result, f"timed out after {ctx.timeout:g}s", timed_out=True)
+            continue
         wait_for_end(ctx.reader, run_pk, min(WAIT_SLICE, left))
 
 
