@@ -36,7 +36,7 @@ from tests.apps.test_agent_execution import agent_row, manifest
 from tests.conftest import make_settings
 from tests.support.ansible import ansible_env, run_playbook
 from tests.support.databases import fresh_postgres_database
-from tests.support.fake_llm import FakeLLM, Reply, Seen, call, fake_llm, text
+from tests.support.fake_llm import FakeLLM, Reply, Seen, call, failure, fake_llm, text
 from tests.support.mission import Mission, mission_control
 from tests.support.server import free_port
 
@@ -265,6 +265,17 @@ def _app_runs(mission: Mission) -> list[AppRun]:
             return list(session.scalars(select(AppRun)))
     finally:
         engine.dispose()
+
+
+def test_the_app_runs_failure_is_the_actions_error(mission: Mission, model: FakeLLM) -> None:
+    model.reset().script(failure(400, "the model refused this prompt"))
+    playbook_id = mission.define("bridge-failing-agent", {"actions": [_ask()]})
+    ended = mission.wait(mission.run(playbook_id), timeout=60)
+    assert ended["status"] == "failed"
+    [action] = mission.status(ended["id"])["actions"]
+    app_run = _find_app_run(mission, action["result"]["run_id"])
+    assert app_run.status == "failed" and "the model refused this prompt" in (app_run.error or "")
+    assert action["status"] == "failed" and action["error"] == app_run.error
 
 
 def test_a_user_without_a_role_on_the_app_cannot_run_it(mission: Mission) -> None:
