@@ -24,8 +24,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from ara.apps.execution import RunRequest, execute
-from ara.apps.models import App, AppRun
+from ara.apps.models import App, AppLogLine, AppRun
 from ara.apps.run_keys import KEY_ENV, mint, tool_env
 from ara.crypto import SecretBox
 from ara.db.session import make_engine, make_sessionmaker, unit_of_work
@@ -426,37 +425,42 @@ START = {
 
 
 def test_an_app_tool_starts_a_playbook_run_with_its_runs_key(mission: Mission, model: FakeLLM) -> None:
-    playbook_id = mission.define("bridge-from-a-tool", ECHO)
+    """Through the server end to end: a playbook's agent action runs an agent whose tool starts another playbook."""
+    echo = mission.define("bridge-from-a-tool", ECHO)
     document = manifest([agent_row("ops", "    return 'You start playbooks.'", skills=["start_playbook"])], [START])
-    app_id, run_pk = _insert_app_run(mission, "olivia", status="running", manifest=document)
-    model.reset().script(call("start_playbook", {"playbook_id": playbook_id}), text("started it"))
+    document.update(name="bridge-ops", slug="bridge-ops")
+    assert mission.http.post("/apps", json=document).status_code == 201  # admin@local's app
+    launcher = mission.define(
+        "bridge-launcher", {"actions": [{"name": "launch", "agent": {"app": "bridge-ops", "message": "go"}}]}
+    )
+    model.reset().script(call("start_playbook", {"playbook_id": echo}), text("started it"))
+    ended = mission.wait(mission.run(launcher), timeout=60)
+    assert ended["status"] == "completed", ended
+    [action] = mission.status(ended["id"])["actions"]
+    assert action["result"]["output_text"] == "started it"
+    [tool_call] = action["result"]["tool_calls"]
+    answer = json.loads(tool_call["result"])
+    assert answer["key"] == "********"  # the key reached the tool, and never what it returned
+    started = mission.wait(answer["started"]["run_id"])
+    assert started["status"] == "completed" and started["created_by"] == "admin@local"
+
+    app_run = _find_app_run(mission, action["result"]["run_id"])
+    key = mint(SecretBox.from_settings(mission.settings), app_run.id)
+    listed = mission.http.get("/api/v1/results", params={"playbook": app_run.playbook_id}).json()["results"]
+    recorded = [mission.http.get(f"/api/v1/results/{row['id']}").json() for row in listed]
+    assert any("started" in json.dumps(result["content"]) for result in recorded)  # the tool's call is recorded
+    assert all(key not in json.dumps(result) for result in recorded)
+    assert key not in json.dumps([row.message for row in _log_lines(mission, app_run.app_id)])
+    with _as_run(mission, app_run.id, key) as client:  # its run has ended: so has its key
+        assert _start(client, echo).status_code == 401
+
+
+def _log_lines(mission: Mission, app_id: str) -> list[AppLogLine]:
     engine = make_engine(mission.settings)
     try:
-        request = RunRequest(
-            app_id=app_id,
-            app_slug="bridge",
-            run_pk=run_pk,
-            run_id="r-tool",
-            agent_id="ops",
-            input={"message": "start it"},
-            manifest=document,
-            owner_id=0,
-            playbook_id=None,
-        )
-        outcome = execute(
-            mission.settings,
-            make_sessionmaker(engine, write=False),
-            make_sessionmaker(engine),
-            request,
-            log=lambda *_: None,
-            aborted=lambda: False,
-        )
+        with unit_of_work(make_sessionmaker(engine, write=False)) as session:
+            rows = list(session.scalars(select(AppLogLine).where(AppLogLine.app_id == app_id)))
+            assert rows  # the run logged its steps
+            return rows
     finally:
         engine.dispose()
-    assert outcome.output_text == "started it"
-    [tool_call] = outcome.tool_calls
-    answer = json.loads(tool_call["result"])
-    assert answer["key"] == "********"  # the key reached the tool, and never its recorded output
-    run = mission.wait(answer["started"]["run_id"])
-    assert run["status"] == "completed" and run["created_by"] == "olivia"
-    assert mint(SecretBox.from_settings(mission.settings), run_pk) not in json.dumps(outcome.tool_calls)
