@@ -38,7 +38,13 @@ def advance_app_run(
         if app is None:  # deleted while due: the cascade takes the run too; nothing to execute
             return True
         run.playbook_id = recording.open_playbook(session, app, run)
-        emit(session, app.id, run.run_id, "run.started", f"agent {run.agent_id} started (attempt {run.attempt})")
+        emit(
+            session,
+            app.id,
+            run.run_id,
+            "run.started",
+            f"agent {run.agent_id} started on worker {ctx.worker_id} (attempt {run.attempt})",
+        )
         request = execution.RunRequest(
             app_id=app.id,
             app_slug=app.slug,
@@ -77,7 +83,4 @@ def advance_app_run(
 
 def _secrets(ctx: EngineContext, session: Session, app_id: str) -> list[str]:
     """The app's secret values: never in a run's answer, reason or log rows."""
-    try:
-        return [value for value in secret_values(session, ctx.box, app_id).values() if value]
-    except NotImplementedError:  # until the control plane's secrets land
-        return []
+    return [value for value in secret_values(session, ctx.box, app_id).values() if value]
