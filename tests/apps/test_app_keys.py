@@ -1,7 +1,7 @@
 """Who may call the invoke routes (``invoke_caller``): an app's own runtime key (Bearer) or header key
 (``X-Ara-App-Key``), or a member's user key from operator up; each key's ``requests_per_minute`` counted in the
 database, so the limit holds for concurrent requests through separate API hosts (engines), on SQLite and
-PostgreSQL."""
+PostgreSQL; and two hosts deploying one new slug at once."""
 
 from __future__ import annotations
 
@@ -14,17 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
 from ara.apps import keys
 from ara.apps.access import Caller, invoke_caller
-from ara.apps.models import AppKeyUsage, AppMember
+from ara.apps.models import App, AppKey, AppKeyUsage, AppMember
 from ara.apps.service import create_app as deploy
 from ara.crypto import SecretBox
 from ara.db.session import make_engine, make_sessionmaker, unit_of_work
-from ara.errors import NotFound, PermissionDenied, RateLimited, Unauthenticated
+from ara.errors import AlreadyExists, NotFound, PermissionDenied, RateLimited, Unauthenticated
 from ara.server.errors import error_response
 from ara.settings import Settings
 from tests.conftest import make_settings
@@ -126,6 +126,9 @@ def test_requests_per_minute(world: World) -> None:
         world.call(bearer=key, now=NOON + dt.timedelta(seconds=20))
     assert refused.value.detail == {"retry_after": 35}
     world.call(bearer=key, now=NOON + dt.timedelta(minutes=1))  # a new minute, a new budget
+    with unit_of_work(world.sessions()) as session:  # and the old minute's count is gone
+        windows = session.scalars(select(AppKeyUsage.window).join(AppKey).where(AppKey.key_prefix == key[:13]))
+        assert list(windows) == [int(NOON.timestamp()) // 60 + 1]
     response = error_response(Request({"type": "http", "path": "/v1/apps/x/run", "headers": []}), refused.value)
     assert response.status_code == 429 and response.headers["Retry-After"] == "35"
 
@@ -161,3 +164,38 @@ def _race(world: World, hosts: list[sessionmaker[Session]]) -> None:
     assert sorted(outcomes) == ["429"] * 7 + ["ok"] * 5
     with unit_of_work(world.sessions()) as session:
         assert session.scalar(select(AppKeyUsage.count)) == 5  # refused requests are not counted
+
+
+def test_two_deploys_of_one_new_slug_at_once(tmp_path: Path, database_url: str) -> None:
+    """Host B deploys a new slug while host A's deploy of it is not yet committed: on PostgreSQL B's insert waits
+    for A's and then meets the unique index, on SQLite B waits for the write lock and then sees A's app; either
+    way B gets the 409 (never a 500) and leaves nothing behind."""
+    settings = make_settings(tmp_path, database_url)
+    users = seed_runtime_users(settings, ALICE, BOB)
+    manifest = {**json.loads((DATA / "control_manifest.json").read_text()), "slug": "race-slug"}
+    box = SecretBox.from_settings(settings)
+    outcome: list[str] = []
+    with ExitStack() as stack:
+        host_a, host_b = (make_sessionmaker(make_engine(settings), write=True) for _ in range(2))
+        stack.callback(host_a.kw["bind"].dispose)
+        stack.callback(host_b.kw["bind"].dispose)
+
+        def deploy_on_b() -> None:
+            try:
+                with unit_of_work(host_b) as session:
+                    deploy(session, settings, box, users[BOB].user_id, manifest)
+                outcome.append("created")
+            except AlreadyExists:
+                outcome.append("409")
+
+        with unit_of_work(host_a) as session:
+            deploy(session, settings, box, users[ALICE].user_id, manifest)
+            other = threading.Thread(target=deploy_on_b)
+            other.start()
+            other.join(timeout=1)  # B is now waiting on A (it cannot finish before A commits)
+            assert other.is_alive()
+        other.join(timeout=60)
+        assert outcome == ["409"]
+        with unit_of_work(host_a) as session:
+            assert session.scalar(select(func.count()).select_from(App)) == 1
+            assert session.scalar(select(func.count()).select_from(AppMember)) == 1

@@ -64,7 +64,10 @@ def invoke_caller(
     """Checks ``X-Ara-App-Key`` or ``Authorization: Bearer <runtime key>`` (an app member's user key with at least
     ``operator`` is accepted too) for ``app_id`` and spends one of the key's requests this minute: Unauthenticated
     (401) without a valid key of this app, RateLimited (429) past its ``requests_per_minute``, NotFound (404) for
-    an unknown app. ``now``: the moment whose minute is charged (tests)."""
+    an unknown app. ``now``: the moment whose minute is charged (tests).
+
+    The count is one row per key and minute, locked until the caller's transaction ends: commit soon after (before
+    waiting for a run), or every other request with this key waits too."""
     if session.get(App, app_id) is None:
         raise NotFound(f"no app {app_id!r}")
     if app_key and app_key.strip():

@@ -11,7 +11,7 @@ import hmac
 import secrets
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ara.apps.models import AppKey, AppKeyUsage
@@ -78,6 +78,8 @@ def spend(session: Session, key: AppKey, now: dt.datetime | None = None) -> None
     now = now or utcnow()
     window = int(now.timestamp()) // 60
     count = increment(session, AppKeyUsage.__table__, {"key_id": key.id, "window": window}, "count")
+    if count == 1:  # the key's first request this minute: its older minutes are no longer needed
+        session.execute(delete(AppKeyUsage).where(AppKeyUsage.key_id == key.id, AppKeyUsage.window < window))
     if count > key.requests_per_minute:
         wait = 60 - int(now.timestamp()) % 60
         raise RateLimited(
