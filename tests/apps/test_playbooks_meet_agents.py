@@ -360,6 +360,13 @@ def test_the_key_reaches_nothing_else(mission: Mission, method: str, path: str) 
     assert answer.status_code == 403, answer.text
 
 
+def test_the_key_is_no_app_key(mission: Mission) -> None:
+    app_id, run_pk = _insert_app_run(mission, "admin@local")
+    with _as_run(mission, run_pk) as client:
+        answer = client.post(f"/v1/apps/{app_id}/run", json={"input": {"message": "again"}})
+    assert answer.status_code == 401, answer.text
+
+
 def _app_run_status(mission: Mission, run_pk: str, status: str) -> None:
     engine = make_engine(mission.settings)
     with unit_of_work(make_sessionmaker(engine)) as session:
