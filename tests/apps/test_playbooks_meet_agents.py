@@ -286,6 +286,13 @@ def test_a_user_without_a_role_on_the_app_cannot_run_it(mission: Mission) -> Non
     assert action["error"] == f"agent not started: app {SLUG!r} not found"
 
 
+def test_an_unknown_agent_fails_the_action_naming_it(mission: Mission) -> None:
+    action = {"name": "ask", "agent": {"app": SLUG, "agent": "nobody", "message": "hello"}}
+    ended = mission.wait(mission.run(mission.define("bridge-unknown-agent", {"actions": [action]})), timeout=60)
+    [failed] = mission.status(ended["id"])["actions"]
+    assert ended["status"] == "failed" and failed["error"] == "agent not started: app has no agent 'nobody'"
+
+
 # -- an app run's key ---------------------------------------------------------------------------------------
 
 ECHO = {"actions": [{"name": "echo", "exec": {"script": "echo hi"}}]}

@@ -1,5 +1,5 @@
 """``agent``: run an app's agent as a step. The action starts an app run (trigger ``playbook``), waits for its end
-without holding a transaction, and its result is the agent's answer ``{output_text, tool_calls, run_id}``; the
+without holding a transaction, and its result is the agent's answer ``{output_text, tool_calls, run_id, app_id}``; the
 action's timeout and the playbook run's cancel end the app run too. The app run executes on the engine's
 ``agents`` queue, so a playbook run waiting here never holds the slot its agent needs."""
 
