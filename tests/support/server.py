@@ -64,9 +64,9 @@ class ServerProcess:
         self.env.update(
             ARA_BASE_DIR=str(settings.base_dir),
             ARA_DATABASE__URL=settings.database_url,
-            ARA_ENGINE__WORKERS="0",  # housekeeping only: no playbook runs in these tests
-            **(env or {}),
+            ARA_ENGINE__WORKERS="0",  # housekeeping only unless ``env`` says otherwise: no runs in these tests
         )
+        self.env.update(env or {})
         self.log = settings.base_dir / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
 

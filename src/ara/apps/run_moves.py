@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ara.apps import recording, webhooks
+from ara.apps import recording, run_endings, webhooks
 from ara.apps.logs import emit
 from ara.apps.models import AppRun
 from ara.db.types import utcnow
@@ -29,6 +29,7 @@ def finish_app_run(session: Session, run: AppRun) -> None:
     if run.playbook_id is not None:
         recording.close_playbook(session, run.playbook_id, failed=not completed)
     webhooks.queue_deliveries(session, run, event)
+    run_endings.note(session, run.id)
 
 
 def admit(session: Session, run_pk: str, worker_id: str) -> AppRun | None:
