@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -16,6 +18,8 @@ PREFIX = "enc:"
 class SecretBox:
     def __init__(self, key: bytes) -> None:
         self._fernet = Fernet(key)
+        # A key of its own for MACs (never the encryption key itself), derived from the same secret.
+        self._mac_key = hashlib.sha256(b"ara-mac\0" + key).digest()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SecretBox:
@@ -25,6 +29,11 @@ class SecretBox:
 
     def seal(self, plaintext: str) -> str:
         return PREFIX + self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
+
+    def mac(self, message: str) -> str:
+        """HMAC-SHA256 of ``message`` under the server's secret (hex): credentials the server can check without
+        storing them (an app run's playbook-API key)."""
+        return hmac.new(self._mac_key, message.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def open(self, sealed: str) -> str:
         if not sealed.startswith(PREFIX):

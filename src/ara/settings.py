@@ -129,6 +129,9 @@ class AppsSettings(BaseModel):
     code_timeout_seconds: float = Field(default=60.0, gt=0)
     #: An hmac endpoint refuses a timestamp further than this from the server's clock.
     endpoint_skew_seconds: int = Field(default=300, gt=0)
+    #: The server's URL as an app tool's sandbox reaches it (``ARA_API_BASE_URL`` there); empty: this server's
+    #: ``server.host:port`` (a wildcard host as 127.0.0.1). Set it when workers run on other machines.
+    api_base_url: str = ""
 
 
 class Settings(BaseSettings):

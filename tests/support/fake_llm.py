@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -113,7 +113,7 @@ class FakeLLM:
     def __init__(self, default: Reply | None = None) -> None:
         self.default = default
         self.requests: list[Seen] = []
-        self._replies: deque[Reply] = deque()
+        self._replies: deque[Reply | Callable[[Seen], Reply]] = deque()
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -123,7 +123,9 @@ class FakeLLM:
         """What ``OPENAI_BASE_URL`` (or a provider's ``base_url``) is set to."""
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def script(self, *replies: Reply) -> FakeLLM:
+    def script(self, *replies: Reply | Callable[[Seen], Reply]) -> FakeLLM:
+        """Queue replies; a callable one is made from the request it answers (a model reading the tool results it
+        was sent, and quoting them)."""
         with self._lock:
             self._replies.extend(replies)
         return self
@@ -158,7 +160,8 @@ class FakeLLM:
     def _next(self, seen: Seen) -> Reply | None:
         with self._lock:
             self.requests.append(seen)
-            return self._replies.popleft() if self._replies else self.default
+            reply = self._replies.popleft() if self._replies else self.default
+        return reply(seen) if callable(reply) else reply
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self

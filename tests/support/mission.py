@@ -88,7 +88,8 @@ def seed_users(settings: Settings) -> None:
 
 
 @contextmanager
-def mission_control(settings: Settings) -> Iterator[Mission]:
+def mission_control(settings: Settings, *, port: int | None = None) -> Iterator[Mission]:
+    """``port``: a given one (settings that name the server's own URL, e.g. ``server.port``)."""
     seed_users(settings)
-    with running_server(settings) as url, httpx.Client(base_url=url, auth=ADMIN, timeout=30) as http:
+    with running_server(settings, port=port) as url, httpx.Client(base_url=url, auth=ADMIN, timeout=30) as http:
         yield Mission(url, http, settings)

@@ -57,15 +57,21 @@ def execute(
     secret value). A warm-up prepares the agent's workspace and calls neither its prompt function nor the model."""
     import anyio
 
+    from ara.apps import run_keys
     from ara.apps.agent.driver import AgentRun
     from ara.apps.agent.prompt import model_for, user_message
     from ara.apps.schedules import scheduled_tool
     from ara.runtime.agent.providers import endpoint_for
 
     agent = manifests.find_agent(request.manifest, request.agent_id)
+    box = SecretBox.from_settings(settings)
     with unit_of_work(reader) as session:
-        secrets = secret_values(session, SecretBox.from_settings(settings), request.app_id)
-    run = AgentRun(settings, writer, request, secrets, log=log, aborted=aborted)
+        secrets = secret_values(session, box, request.app_id)
+    # The run's own key for the playbook API goes with the secrets (in the sandbox's environment, masked in every
+    # output and record); the API's URL beside it.
+    bridge = run_keys.tool_env(settings, box, request.run_pk)
+    secrets[run_keys.KEY_ENV] = bridge.pop(run_keys.KEY_ENV)
+    run = AgentRun(settings, writer, request, secrets, log=log, aborted=aborted, reader=reader, extra_env=bridge)
     try:
         stage = run.enter(agent)
         if request.warmup:

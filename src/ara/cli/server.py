@@ -42,6 +42,8 @@ def serve(
     settings = get_settings()
     host = host or settings.server.host
     port = port or settings.server.port
+    # What the server is told to listen on is its own URL from now on (an app tool's ``ARA_API_BASE_URL``).
+    settings = settings.model_copy(update={"server": settings.server.model_copy(update={"host": host, "port": port})})
     if not is_loopback(host) and not settings.auth.write_login_required:
         if not (allow_open_writes or settings.server.allow_open_writes):
             typer.echo(

@@ -6,7 +6,9 @@
 - ``ansible``: the playbook and the inventory are passed to Ansible verbatim (their ``{{ }}`` are Ansible's own,
   and an inventory line could carry connection commands); ``extraVars`` are rendered, then handed over as data.
 - ``sql``: the query through ``sql_templates`` (values become bind parameters); the rest as plain templates.
-- ``http``: every string, as plain templates (a URL, headers and a body are data)."""
+- ``http``: every string, as plain templates (a URL, headers and a body are data).
+- ``agent``: every string, as plain templates (the app, the agent, the message and the input are data the agent
+  reads; its prompt function and tools run in the sandbox)."""
 
 from __future__ import annotations
 

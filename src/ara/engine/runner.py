@@ -226,6 +226,7 @@ class RunRunner:
             secrets = self._secrets(run)
             params = context["params"]
             records_playbook_id = run.records_playbook_id
+            actor = run.created_by or _definition_owner(session, run)
 
         action_ctx = ActionContext(
             run_id=run_id,
@@ -239,6 +240,9 @@ class RunRunner:
             records_playbook_id=records_playbook_id,
             params=params,
             binds=binds,
+            writer=self.ctx.writer,
+            reader=self.ctx.reader,
+            actor=actor,
         )
         try:
             if refused is not None:
@@ -385,6 +389,11 @@ def _retried(session: Session, action: RunAction) -> bool:
         )
         is not None
     )
+
+
+def _definition_owner(session: Session, run: PlaybookRun) -> str | None:
+    """Who defined the playbook: a run a trigger fired has no creator, and acts as the definition's author."""
+    return session.scalar(select(PlaybookDefinition.created_by).where(PlaybookDefinition.id == run.playbook_id))
 
 
 def _targets(run: PlaybookRun) -> dict[str, Any]:

@@ -113,7 +113,13 @@ def create_run(
     session.flush()
     if run.status == RunStatus.SCHEDULED:
         make_due(session, run.id)
-    if spec.approval is not None and identity is not None and is_approver(session, identity, spec, definition.id):
+    # A run an app started (its key acts as the owner) waits for a person's approval, never the owner's by proxy.
+    if (
+        spec.approval is not None
+        and identity is not None
+        and identity.app_id is None
+        and is_approver(session, identity, spec, definition.id)
+    ):
         _record_approval(session, run, spec, identity, approved=True, comment="creator is an approver")
     return run
 

@@ -183,7 +183,24 @@ class AnsibleAction(SpecModel):
     extraVars: dict[str, Any] = Field(default_factory=dict)  # noqa: N815 - Mission Control style
 
 
-ACTION_KINDS = ("exec", "http", "sql", "ansible")
+class AgentAction(SpecModel):
+    """Run an app's agent as a step: ``app`` is the app's slug or id, ``agent`` one of its agents (empty: the
+    default agent); the agent's input is ``{**input, "message": message}``."""
+
+    app: str
+    agent: str = ""
+    message: str = ""
+    input: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("app")
+    @classmethod
+    def _app(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("app may not be blank (an app's slug or id)")
+        return value.strip()
+
+
+ACTION_KINDS = ("exec", "http", "sql", "ansible", "agent")
 
 
 class Action(SpecModel):
@@ -196,6 +213,7 @@ class Action(SpecModel):
     http: HttpAction | None = None
     sql: SqlAction | None = None
     ansible: AnsibleAction | None = None
+    agent: AgentAction | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Action:

@@ -21,6 +21,7 @@ import binascii
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from ara.apps import run_keys
 from ara.errors import PermissionDenied, Unauthenticated
 from ara.playbooks.permissions import RANK
 from ara.server.state import AppState
@@ -44,7 +45,11 @@ def identify(state: AppState, session: Session, authorization: str | None) -> Id
             raise Unauthenticated("Invalid basic header. Credentials not correctly base64 encoded.") from None
         identity = state.credentials.check_password(session, username, password)
     elif scheme in ("bearer", "token"):
-        identity = state.credentials.check_token(session, value.strip())
+        token = value.strip()
+        if token.startswith(run_keys.PREFIX):  # an app run's key, for its tools' calls to the playbook API
+            identity = run_keys.identify(session, state.engine_context.box, token)
+        else:
+            identity = state.credentials.check_token(session, token)
     else:
         return None
     if identity is None:
@@ -95,6 +100,10 @@ def checked(path: str) -> bool:
 
 def admit(state: AppState, method: str, path: str, identity: Identity | None) -> None:
     """Raise ``Unauthenticated`` or ``PermissionDenied`` when the caller may not call ``method path``."""
+    if identity is not None and identity.app_id is not None and not run_keys.admitted(path):
+        raise PermissionDenied("an app run's key may only start, read and cancel playbook runs")
+    if identity is not None and identity.app_id is not None and _under(path, "/playbook/run/approve"):
+        raise PermissionDenied("an app run's key may not approve playbook runs")
     if any(_under(path, prefix) for prefix in ALWAYS_LOGIN):
         if identity is None:
             raise Unauthenticated(NO_CREDENTIALS)

@@ -31,6 +31,8 @@ class Identity:
     username: str
     role: str
     teams: tuple[str, ...] = ()
+    # Set when the caller is an app run acting as its app's owner (``ara.apps.run_keys``): only some paths admit it.
+    app_id: str | None = None
 
 
 def hash_password(password: str) -> str:

@@ -59,9 +59,13 @@ class AgentRun:
         *,
         log: LogFn,
         aborted: Callable[[], bool],
+        reader: sessionmaker[Session] | None = None,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.settings = settings
         self.writer = writer
+        self.reader = reader
+        self.extra_env = dict(extra_env or {})  # beside the profile's env, not secret (the API's URL)
         self.request = request
         self.secrets = dict(secrets)
         self.masked_values = tuple(value for value in secrets.values() if value)
@@ -87,7 +91,7 @@ class AgentRun:
             self.sandbox,
             place.workspace,
             self._limits(profile),
-            {**env, **self.secrets},
+            {**env, **self.extra_env, **self.secrets},
             self.masked_values,
             network=self.settings.runtime.network,
         )
@@ -119,6 +123,7 @@ class AgentRun:
             network=self.settings.runtime.network,
             secrets=self.secrets,
             writer=self.writer,
+            reader=self.reader,
         )
 
     def _tools(self, stage: Stage) -> dict[str, Tool]:

@@ -14,9 +14,10 @@ from ara.errors import ToolFailed
 from ara.redaction import scrub, scrub_tree
 from ara.runtime.tools.base import Tool, ToolContext
 from ara.runtime.tools.builtin import BUILTINS
+from ara.runtime.tools.records import RECORDS
 
-#: The builtin tools an app's agent may list in its ``skills`` (by name).
-AGENT_BUILTINS: dict[str, Tool] = {**BUILTINS}
+#: The builtin tools an app's agent may list in its ``skills``: the runtime's, and the read-only ``records``.
+AGENT_BUILTINS: dict[str, Tool] = {**BUILTINS, RECORDS.name: RECORDS}
 
 TRANSFER_PREFIX = "transfer_to_"
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -25,6 +25,10 @@ def runner_for(kind: str) -> Callable[[Any, ActionContext], Outcome]:
         from ara.engine.actions.ansible import run_ansible
 
         return run_ansible
+    if kind == "agent":
+        from ara.engine.actions.agent import run_agent
+
+        return run_agent
     raise ValueError(f"unknown action kind {kind!r}")
 
 

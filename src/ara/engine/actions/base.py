@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from ara.redaction import scrub
 from ara.settings import Settings
 
@@ -33,6 +35,11 @@ class ActionContext:
     records_playbook_id: int | None = None
     params: dict[str, Any] = field(default_factory=dict)  # the run's parameters, opened (``ansible`` passes them on)
     binds: dict[str, Any] = field(default_factory=dict)  # a sql query's bind parameters (from its templates)
+    # The database, for the kinds that act through it (``agent`` starts an app run and waits for its end).
+    writer: sessionmaker[Session] | None = None
+    reader: sessionmaker[Session] | None = None
+    # Whose run this is: its creator, else (a trigger fired it) the definition's; ``agent`` acts as them.
+    actor: str | None = None
 
 
 @dataclass

@@ -31,6 +31,8 @@ class ToolContext:
     secrets: Mapping[str, str] = field(default_factory=dict)
     # Write sessions, for the tools that keep rows (``automation_*``); None where no database is at hand.
     writer: sessionmaker[Session] | None = None
+    # Read sessions, for the read-only tools (``records``); they fall back to ``writer``.
+    reader: sessionmaker[Session] | None = None
 
     @property
     def limits(self) -> Limits:
