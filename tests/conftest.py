@@ -20,11 +20,19 @@ from tests.support.server import running_server
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist's ``--dist loadgroup`` (scripts/test.sh), a module's tests stay on one worker, so its
-    module-scoped servers start once; the compatibility tests sharing the session-scoped ``world`` stay together."""
+    module-scoped servers start once; the compatibility tests sharing the session-scoped ``world`` stay together.
+    A ``heavy`` test goes first and each of its cases may take a worker of its own, so the longest work starts
+    while the rest fills the other worker."""
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
-            group = "compat-world" if "world" in getattr(item, "fixturenames", ()) else item.nodeid.split("::")[0]
+            if item.get_closest_marker("heavy") is not None:
+                group = item.nodeid
+            elif "world" in getattr(item, "fixturenames", ()):
+                group = "compat-world"
+            else:
+                group = item.nodeid.split("::")[0]
             item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)  # stable: the order is otherwise kept
 
 
 def make_settings(base_dir: Path, database_url: str = "", **overrides: Any) -> Settings:

@@ -28,6 +28,7 @@ _ISOLATED = (
     "ARA_CLI_DEBUG",
     "ARA_AUTH__WRITE_LOGIN_REQUIRED",
     "ARA_AUTH__READ_LOGIN_REQUIRED",
+    "COLUMNS",  # pytest-xdist's workers set 80; tables are read whole (piped output does not wrap)
 )
 
 

@@ -150,6 +150,7 @@ def schemathesis(base: str, cwd: Path, examples: int, *extra: str) -> None:
     assert " passed" in run.stdout and "failed" not in run.stdout.split("Test cases:")[-1], report
 
 
+@pytest.mark.heavy  # minutes per database: first, and the two databases on two workers
 @pytest.mark.timeout(420)
 @pytest.mark.parametrize(
     ("database", "examples"), [("sqlite", 8), pytest.param("postgres", 3, marks=pytest.mark.postgres)]
