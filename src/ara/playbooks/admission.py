@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from ara.db.types import utcnow
-from ara.lifecycle.executor import make_due
-from ara.lifecycle.states import ACTIVE, CLAIMABLE, RunStatus, move_run
+from ara.lifecycle.claims import claim
+from ara.lifecycle.executor import PLAYBOOK
+from ara.lifecycle.states import ACTIVE, RunStatus
 from ara.playbooks.models import PlaybookDefinition, PlaybookRun
 from ara.playbooks.spec import PlaybookSpec
 
@@ -27,21 +28,18 @@ def active_runs(session: Session, playbook_id: str) -> int:
     return session.scalar(query.where(PlaybookRun.playbook_id == playbook_id, PlaybookRun.status.in_(ACTIVE))) or 0
 
 
+def _has_slot(run: PlaybookRun, session: Session) -> bool:
+    """A new run starts only under its playbook's ``concurrency``, counted under the definition's row lock."""
+    if run.status != RunStatus.SCHEDULED or not (limit := _limit(run)):
+        return True
+    session.execute(select(PlaybookDefinition.id).where(PlaybookDefinition.id == run.playbook_id).with_for_update())
+    return active_runs(session, run.playbook_id) < limit
+
+
 def admit(session: Session, run_id: str, worker_id: str) -> PlaybookRun | None:
-    """Move a due run to ``running`` for ``worker_id``; None if it is not claimable, not due yet or has no slot."""
-    run = session.get(PlaybookRun, run_id, with_for_update=True, populate_existing=True)
-    if run is None or run.status not in CLAIMABLE:
-        return None  # ended, already running elsewhere, or waiting for approval
-    if run.scheduled_time > utcnow():
-        make_due(session, run.id, at=run.scheduled_time)  # woken early: come back on time
-        return None
-    if run.status == RunStatus.SCHEDULED and (limit := _limit(run)):
-        session.execute(select(PlaybookDefinition.id).where(PlaybookDefinition.id == run.playbook_id).with_for_update())
-        if active_runs(session, run.playbook_id) >= limit:
-            return None
-    move_run(run, RunStatus.RUNNING)
-    run.worker_id = worker_id
-    return run
+    """Move a due run to ``running`` for ``worker_id``; None if it is not claimable (ended, running elsewhere,
+    waiting for approval), not due yet or has no slot."""
+    return claim(session, PlaybookRun, run_id, worker_id, kind=PLAYBOOK, may_start=lambda run: _has_slot(run, session))
 
 
 def waiting_for_slot() -> ColumnElement[bool]:
