@@ -60,6 +60,7 @@ WAIT = 60.0  # seconds any run may take on a loaded machine
 #: How far after a client's first command its one-shot schedule is set: its deploy must be stored before then
 #: (a moment already past is never fired), and the rest of the client's tests run meanwhile.
 ONE_SHOT_LEAD = dt.timedelta(seconds=6)
+CLI_CRON = "0 0 1 1 *"  # 0.1.58's ``deploy --cron``: New Year, never while the module runs
 
 # The tool every app declares: what it sees where it runs (never the secret itself: its digest).
 PROBE = '''
@@ -119,8 +120,9 @@ APP_FILE = (
 
 # The Job API (0.1.58): the secret comes from the deploying shell's environment (``required_env``). 0.1.58 cannot
 # declare an endpoint (its ``fastapi_endpoint``, ``schedule`` and ``invoke`` raise "no longer supported") and a Job
-# has no schedule of its own (``deploy --cron``/``--every-seconds`` recur, a minute apart at best): the one-shot is
-# declared with the ``schedule`` method of the app the Job builds (``job.app``), as the App API's ``at=[...]``.
+# has no schedule of its own (its CLI's ``deploy --cron``/``--every-seconds`` recur, so a New Year cron is only seen
+# planned): the one-shot is declared with the ``schedule`` method of the app the Job builds (``job.app``), as the App
+# API's ``at=[...]``.
 JOB_FILE = (
     textwrap.dedent(
         """
@@ -224,6 +226,21 @@ class Client:
     def at(self) -> str:
         """The one-shot's moment as the app file gives it."""
         return self.one_shot_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @property
+    def deploy_flags(self) -> tuple[str, ...]:
+        """0.1.58's ``deploy --cron``: the schedule its CLI offers (it recurs, so it is only seen planned)."""
+        return ("--cron", CLI_CRON) if self.version == "0.1.58" else ()
+
+    @property
+    def one_shot_row(self) -> Any:
+        """The one-shot's ``app_schedules`` row: named after the function ``schedule`` decorates."""
+        name = "probe" if self.version == "0.1.58" else "assistant"
+        return (AppSchedule.app_id == self.app_id) & (AppSchedule.schedule_id == name)
+
+    @property
+    def cli_row(self) -> Any:
+        return (AppSchedule.app_id == self.app_id) & (AppSchedule.schedule_id == "cli-managed-schedule")
 
     @property
     def version(self) -> str:
@@ -394,7 +411,7 @@ def only_app_commands(client: Client) -> None:
 
 def test_deploy_stores_what_the_sdk_sent(client: Client) -> None:
     mark = client.world.watch.mark()
-    out = client.ok("deploy", str(client.script), label="deploy-new")
+    out = client.ok("deploy", str(client.script), *client.deploy_flags, label="deploy-new")
     assert out["ok"] is True and out["slug"] == client.slug and out["runtime_key"]
     sent = [e for e in client.world.watch.since(mark) if (e.method, e.path) == ("POST", "/apps")]
     assert len(sent) == 1 and sent[0].status in (200, 201), sent
@@ -416,7 +433,7 @@ def one_shot_planned(client: Client) -> None:
     moment (a loaded machine) could not plan it (a past one-shot is never fired): the next deploy sets a new one."""
     answered = dt.datetime.now(dt.UTC)
     [(planned, fired)] = client.world.rows(
-        AppSchedule.next_fire_at, AppSchedule.last_fired_at, where=AppSchedule.app_id == client.app_id
+        AppSchedule.next_fire_at, AppSchedule.last_fired_at, where=client.one_shot_row
     )
     if planned is None and fired is None and answered >= client.one_shot_at:
         client.one_shot_at = (answered + ONE_SHOT_LEAD).replace(microsecond=0)
@@ -429,7 +446,8 @@ def test_redeploy_updates_mints_a_new_key_and_drops_the_stale_secret(client: Cli
     client.gen = 2
     client.world.model.reset()
     mark = client.world.watch.mark()
-    out = client.ok("up", str(client.script), "--warm", "true", label="deploy-existing")  # up: deploy's alias
+    # ``up``: deploy's alias
+    out = client.ok("up", str(client.script), "--warm", "true", *client.deploy_flags, label="deploy-existing")
     one_shot_planned(client)  # kept (the same moment), unless the first deploy was too late for it
     exchanges = client.world.watch.since(mark)
     assert out["warmup_run_id"] and client.world.model.requests == []  # a warm-up prepares, calls no model
@@ -792,5 +810,8 @@ def test_the_one_shot_schedule_fires_once(client: Client) -> None:
     assert run_input["fire_time"].startswith(client.at.removesuffix("Z")), run_input
     result = json.loads(output["output_text"])  # what the tool returned, from inside the sandbox
     assert result["word"] == "scheduled" and result["pid"] < 100, result
-    [row] = world.rows(AppSchedule.enabled, AppSchedule.next_fire_at, where=AppSchedule.app_id == client.app_id)
+    [row] = world.rows(AppSchedule.enabled, AppSchedule.next_fire_at, where=client.one_shot_row)
     assert tuple(row) == (False, None)
+    if client.version == "0.1.58":  # its ``deploy --cron``: kept by the redeploy, next New Year
+        [cli] = world.rows(AppSchedule.cron, AppSchedule.enabled, AppSchedule.next_fire_at, where=client.cli_row)
+        assert tuple(cli) == (CLI_CRON, True, dt.datetime(dt.datetime.now(dt.UTC).year + 1, 1, 1, tzinfo=dt.UTC))
