@@ -797,11 +797,11 @@ def test_the_one_shot_schedule_fires_once(client: Client) -> None:
     world = client.world
     is_schedule = (AppRun.app_id == client.app_id) & (AppRun.trigger == "schedule")
     deadline = time.monotonic() + (client.one_shot_at - dt.datetime.now(dt.UTC)).total_seconds() + WAIT
-    while not world.rows(AppRun.id, where=is_schedule & AppRun.end_time.is_not(None)):
+    while not (fired := world.rows(AppRun.created_at, where=is_schedule & AppRun.end_time.is_not(None))):
         assert time.monotonic() < deadline, f"the one-shot at {client.at} did not fire"
         time.sleep(0.2)
-    quiet = client.one_shot_at + dt.timedelta(seconds=3) - dt.datetime.now(dt.UTC)
-    time.sleep(max(0.0, quiet.total_seconds()))  # the clock ticks every second: 3 s past the moment is enough
+    quiet = fired[0][0] + dt.timedelta(seconds=3) - dt.datetime.now(dt.UTC)
+    time.sleep(max(0.0, quiet.total_seconds()))  # the clock ticks every second: 3 s past the firing is enough
     runs = world.rows(AppRun.agent_id, AppRun.status, AppRun.input, AppRun.output, where=is_schedule)
     assert len(runs) == 1, runs
     agent_id, status, run_input, output = runs[0]
