@@ -5,14 +5,18 @@ Each client has its own user, HOME and app: deploy (the stored manifest is what 
 new key, the stale secret gone), ``run`` with a tool call (the tool's source ran in the sandbox and saw the app's
 env and secret), ``setup-auth``, ``run-async`` poll and webhook (the receiver checks the signature),
 ``run-status``, ``events`` twice with one key (one run), ``logs`` (a run's rows and its ``run.completed``), a
-runtime key over its rpm (429), ``setup`` and ``invite``; then the secret is looked for in every answer the
-server gave, every log row and every record. 0.1.58 has only deploy, run and logs. Ours must send what 0.1.46
-sends for each command (the last test compares them) and fail with one line and exit code 2.
+runtime key over its rpm (429), ``setup`` and ``invite``, the hmac endpoint with the secret ``setup`` printed (a
+good signature 200 with the agent's answer; stale, missing or wrong 401 and no run; another method 405), the
+one-shot schedule fired once (while the tests before ran) and spent; then the secret is looked for in every answer
+the server gave, every log row and every record. 0.1.58 has only deploy, run and logs, and no endpoint. Ours must
+send what 0.1.46 sends for each command (the last test compares them) and fail with one line and exit code 2.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import hmac
 import itertools
 import json
 import os
@@ -35,7 +39,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
-from ara.apps.models import AppLogLine, AppRun
+from ara.apps.models import AppLogLine, AppRun, AppSchedule
 from ara.cli.main import app as cli
 from ara.settings import Settings
 from ara_sdk import AraApiError, AraClient, CredentialsError
@@ -53,6 +57,10 @@ pytestmark = pytest.mark.compat
 
 CLIENTS = ("sdk-0.1.46", "sdk-0.1.58", "ours")
 WAIT = 60.0  # seconds any run may take on a loaded machine
+#: How far after a client's first command its one-shot schedule is set: its deploy must be stored before then
+#: (a moment already past is never fired), and the rest of the client's tests run meanwhile.
+ONE_SHOT_LEAD = dt.timedelta(seconds=6)
+CLI_CRON = "0 0 1 1 *"  # 0.1.58's ``deploy --cron``: New Year, never while the module runs
 
 # The tool every app declares: what it sees where it runs (never the secret itself: its digest).
 PROBE = '''
@@ -78,12 +86,14 @@ def probe(word: str) -> dict:
 '''
 
 # The App API (0.1.46 and ours). COMPAT_GEN 1 has one more secret key, so the redeploy's secret has a new name.
+# The entry agent is also an hmac endpoint and has a one-shot schedule at COMPAT_AT (the same moment in both deploys,
+# so the redeploy keeps it) that calls the tool: a firing calls no model, so it takes no reply another test scripted.
 APP_FILE = (
     textwrap.dedent(
         """
     import os
 
-    from ara_sdk import App, Secret, runtime
+    from ara_sdk import App, Secret, fastapi_endpoint, invoke, runtime
 
     GEN = os.environ["COMPAT_GEN"]
     values = {"API_TOKEN": os.environ["COMPAT_TOKEN"]}
@@ -97,7 +107,9 @@ APP_FILE = (
     )
 
 
+    @app.schedule(at=[os.environ["COMPAT_AT"]], run=invoke.tool("probe", args={"word": "scheduled"}))
     @app.agent(entrypoint=True, skills=["probe"])
+    @fastapi_endpoint(method="POST", label="hook", auth="hmac")
     def assistant(input: dict) -> str:
         return "Use probe, then answer: " + str(input.get("message", ""))
     """
@@ -106,7 +118,11 @@ APP_FILE = (
     + PROBE
 )
 
-# The Job API (0.1.58): the secret comes from the deploying shell's environment (``required_env``).
+# The Job API (0.1.58): the secret comes from the deploying shell's environment (``required_env``). 0.1.58 cannot
+# declare an endpoint (its ``fastapi_endpoint``, ``schedule`` and ``invoke`` raise "no longer supported") and a Job
+# has no schedule of its own (its CLI's ``deploy --cron``/``--every-seconds`` recur, so a New Year cron is only seen
+# planned): the one-shot is declared with the ``schedule`` method of the app the Job builds (``job.app``), as the App
+# API's ``at=[...]``.
 JOB_FILE = (
     textwrap.dedent(
         """
@@ -114,15 +130,16 @@ JOB_FILE = (
 
     import ara_sdk as ara
 
-    ara.Job(
+    job = ara.Job(
         os.environ["COMPAT_SLUG"],
         system_instructions="Use probe, then answer.",
         skills=["probe"],
         required_env=["API_TOKEN"] + (["OLD_TOKEN"] if os.environ["COMPAT_GEN"] == "1" else []),
     )
+    ONE_SHOT = {"type": "tool", "tool_name": "probe", "args": {"word": "scheduled"}}  # ``invoke`` is gone
     """
     )
-    + "\n\n@ara.tool"
+    + '\n\n@job.app.schedule(at=[os.environ["COMPAT_AT"]], run=ONE_SHOT)\n@ara.tool'
     + PROBE
 )
 
@@ -200,6 +217,30 @@ class Client:
     runtime_key: str = ""  # the newest deploy's
     sync_run_id: str = ""
     webhook_secret: str = ""
+    setup: dict[str, Any] = field(default_factory=dict)  # what ``ara setup`` printed
+    one_shot_at: dt.datetime = field(
+        default_factory=lambda: (dt.datetime.now(dt.UTC) + ONE_SHOT_LEAD).replace(microsecond=0)
+    )
+
+    @property
+    def at(self) -> str:
+        """The one-shot's moment as the app file gives it."""
+        return self.one_shot_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @property
+    def deploy_flags(self) -> tuple[str, ...]:
+        """0.1.58's ``deploy --cron``: the schedule its CLI offers (it recurs, so it is only seen planned)."""
+        return ("--cron", CLI_CRON) if self.version == "0.1.58" else ()
+
+    @property
+    def one_shot_row(self) -> Any:
+        """The one-shot's ``app_schedules`` row: named after the function ``schedule`` decorates."""
+        name = "probe" if self.version == "0.1.58" else "assistant"
+        return (AppSchedule.app_id == self.app_id) & (AppSchedule.schedule_id == name)
+
+    @property
+    def cli_row(self) -> Any:
+        return (AppSchedule.app_id == self.app_id) & (AppSchedule.schedule_id == "cli-managed-schedule")
 
     @property
     def version(self) -> str:
@@ -207,7 +248,10 @@ class Client:
 
     def own_values(self) -> list[tuple[str, str]]:
         """What differs between clients by design, longest first (the slug is inside the key names)."""
+        at = self.one_shot_at
+        cron = f"{at.minute} {at.hour} {at.day} {at.month} *"  # how the SDK spells an ISO ``at`` as a cron
         values = [(self.token, "<token>"), (self.webhook_secret, "<webhook-secret>"), (self.slug, "<slug>")]
+        values += [(self.at, "<one-shot-at>"), (cron, "<one-shot-cron>")]
         return [(value, placeholder) for value, placeholder in values if value]
 
     @property
@@ -230,6 +274,7 @@ class Client:
             "COMPAT_SLUG": self.slug,
             "COMPAT_GEN": str(self.gen),
             "COMPAT_TOKEN": self.token,
+            "COMPAT_AT": self.at,
             "API_TOKEN": self.token,  # 0.1.58 reads required_env from the deploying shell
         }
         if self.gen == 1:
@@ -366,7 +411,7 @@ def only_app_commands(client: Client) -> None:
 
 def test_deploy_stores_what_the_sdk_sent(client: Client) -> None:
     mark = client.world.watch.mark()
-    out = client.ok("deploy", str(client.script), label="deploy-new")
+    out = client.ok("deploy", str(client.script), *client.deploy_flags, label="deploy-new")
     assert out["ok"] is True and out["slug"] == client.slug and out["runtime_key"]
     sent = [e for e in client.world.watch.since(mark) if (e.method, e.path) == ("POST", "/apps")]
     assert len(sent) == 1 and sent[0].status in (200, 201), sent
@@ -380,6 +425,20 @@ def test_deploy_stores_what_the_sdk_sent(client: Client) -> None:
     assert client.token not in json.dumps(body)  # only the secret's name travels with the manifest
     names = [row["name"] for row in client.api("GET", f"/apps/{client.app_id}/secrets").json()["secrets"]]
     assert len(names) == 1 and names == [ref["name"] for ref in body["runtime_profile"]["secret_refs"]]
+    one_shot_planned(client)
+
+
+def one_shot_planned(client: Client) -> None:
+    """After a deploy: the one-shot is planned at its moment, or has fired at it. A deploy that answered after the
+    moment (a loaded machine) could not plan it (a past one-shot is never fired): the next deploy sets a new one."""
+    answered = dt.datetime.now(dt.UTC)
+    [(planned, fired)] = client.world.rows(
+        AppSchedule.next_fire_at, AppSchedule.last_fired_at, where=client.one_shot_row
+    )
+    if planned is None and fired is None and answered >= client.one_shot_at:
+        client.one_shot_at = (answered + ONE_SHOT_LEAD).replace(microsecond=0)
+        return
+    assert client.one_shot_at in (planned, fired), (client.at, planned, fired)
 
 
 def test_redeploy_updates_mints_a_new_key_and_drops_the_stale_secret(client: Client) -> None:
@@ -387,7 +446,9 @@ def test_redeploy_updates_mints_a_new_key_and_drops_the_stale_secret(client: Cli
     client.gen = 2
     client.world.model.reset()
     mark = client.world.watch.mark()
-    out = client.ok("up", str(client.script), "--warm", "true", label="deploy-existing")  # up: deploy's alias
+    # ``up``: deploy's alias
+    out = client.ok("up", str(client.script), "--warm", "true", *client.deploy_flags, label="deploy-existing")
+    one_shot_planned(client)  # kept (the same moment), unless the first deploy was too late for it
     exchanges = client.world.watch.since(mark)
     assert out["warmup_run_id"] and client.world.model.requests == []  # a warm-up prepares, calls no model
     assert not [e for e in exchanges if (e.method, e.path) == ("POST", "/apps")]
@@ -597,10 +658,55 @@ def test_a_runtime_key_over_its_rpm_is_refused(client: Client) -> None:
 
 def test_setup_and_invite(client: Client) -> None:
     only_app_commands(client)
-    assert isinstance(client.ok("setup", str(client.script), label="setup"), dict)
+    client.setup = client.ok("setup", str(client.script), label="setup")
+    assert isinstance(client.setup, dict)
     email = f"friend-{client.slug}@example.org"
     invited = client.ok("invite", str(client.script), "--email", email, "--role", "operator", label="invite")
     assert email in json.dumps(invited) and "operator" in json.dumps(invited)
+
+
+def signed(secret: str, body: bytes, stamp: int) -> dict[str, str]:
+    """An hmac caller's headers: ``sha256=`` HMAC-SHA256 of ``"<timestamp>." + raw body`` keyed by the secret."""
+    digest = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-Ara-Timestamp": str(stamp), "X-Ara-Signature": f"sha256={digest}", "Content-Type": "application/json"}
+
+
+def test_the_hmac_endpoint_admits_a_good_signature_only(client: Client) -> None:
+    """The secret is the one ``ara setup`` printed; a refused call starts no run."""
+    if client.version == "0.1.58":
+        pytest.skip("ara-sdk 0.1.58 cannot declare an endpoint (fastapi_endpoint raises 'no longer supported')")
+    world = client.world
+    setup = client.setup or client.ok("setup", str(client.script))
+    [hook] = [row for row in setup["endpoints"] if row["label"] == "hook"]
+    assert hook["auth"] == "hmac" and hook["method"] == "POST" and hook["secret"], hook
+    url = f"{world.url}/v1/apps/{client.app_id}/endpoints/hook"
+    assert hook["url"] == url
+    secret = hook["secret"]
+    body = json.dumps({"message": f"hooked by {client.name}", "ticket": 7}).encode()
+    now = int(time.time())
+    before = world.count_runs(client.app_id, "endpoint")
+    refused = {
+        "stale": signed(secret, body, now - 400),
+        "missing": {"X-Ara-Timestamp": str(now), "Content-Type": "application/json"},
+        "wrong": signed("not-the-secret", body, now),
+        "other body": signed(secret, b'{"ticket": 8}', now),
+    }
+    for what, headers in refused.items():
+        answer = httpx.post(url, content=body, headers=headers, timeout=30)
+        assert answer.status_code == 401, (what, answer.status_code, answer.text)
+        assert "X-Ara-Signature" in answer.json()["error"]["message"] and secret not in answer.text
+        assert answer.headers["www-authenticate"].startswith("Ara-HMAC-SHA256 ")
+    wrong_method = httpx.get(url, headers=signed(secret, b"", now), timeout=30)
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "POST", wrong_method.text
+    assert world.count_runs(client.app_id, "endpoint") == before  # no refusal started a run
+
+    world.model.reset().script(text(f"endpoint answer for {client.name}"))
+    answer = httpx.post(url, content=body, headers=signed(secret, body, int(time.time())), timeout=WAIT + 30)
+    assert answer.status_code == 200, answer.text
+    assert status_of(answer.json()) == "completed" and f"endpoint answer for {client.name}" in answer.text
+    assert world.count_runs(client.app_id, "endpoint") == before + 1
+    [seen] = world.model.requests
+    assert f"hooked by {client.name}" in json.dumps(seen.messages)  # the body became the agent's input
 
 
 def test_the_secret_is_in_no_answer_log_row_or_record(client: Client) -> None:
@@ -683,3 +789,29 @@ def test_ours_sends_what_0146_sends_and_fails_in_one_line(client: Client, tmp_pa
 def _write(path: Path, content: str) -> Path:
     path.write_text(content)
     return path
+
+
+def test_the_one_shot_schedule_fires_once(client: Client) -> None:
+    """Its firing (a tool run: ``probe`` in the sandbox) came while the tests above ran (this one is last, so that
+    little is left to wait); a few seconds more bring no second one, and the schedule is spent."""
+    world = client.world
+    is_schedule = (AppRun.app_id == client.app_id) & (AppRun.trigger == "schedule")
+    deadline = time.monotonic() + (client.one_shot_at - dt.datetime.now(dt.UTC)).total_seconds() + WAIT
+    while not (fired := world.rows(AppRun.created_at, where=is_schedule & AppRun.end_time.is_not(None))):
+        assert time.monotonic() < deadline, f"the one-shot at {client.at} did not fire"
+        time.sleep(0.2)
+    quiet = fired[0][0] + dt.timedelta(seconds=3) - dt.datetime.now(dt.UTC)
+    time.sleep(max(0.0, quiet.total_seconds()))  # the clock ticks every second: 3 s past the firing is enough
+    runs = world.rows(AppRun.agent_id, AppRun.status, AppRun.input, AppRun.output, where=is_schedule)
+    assert len(runs) == 1, runs
+    agent_id, status, run_input, output = runs[0]
+    entry = "assistant" if client.version != "0.1.58" else client.slug
+    assert (agent_id, status) == (entry, "completed"), runs
+    assert run_input["fire_time"].startswith(client.at.removesuffix("Z")), run_input
+    result = json.loads(output["output_text"])  # what the tool returned, from inside the sandbox
+    assert result["word"] == "scheduled" and result["pid"] < 100, result
+    [row] = world.rows(AppSchedule.enabled, AppSchedule.next_fire_at, where=client.one_shot_row)
+    assert tuple(row) == (False, None)
+    if client.version == "0.1.58":  # its ``deploy --cron``: kept by the redeploy, next New Year
+        [cli] = world.rows(AppSchedule.cron, AppSchedule.enabled, AppSchedule.next_fire_at, where=client.cli_row)
+        assert tuple(cli) == (CLI_CRON, True, dt.datetime(dt.datetime.now(dt.UTC).year + 1, 1, 1, tzinfo=dt.UTC))
