@@ -91,3 +91,34 @@ class ConnectToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ControlPeer(Base):
+    """A client connected to a session's control channel on one API host (PostgreSQL only: the relay's map of
+    who holds what). ``host`` is that API process's LISTEN channel; a row whose ``heartbeat_at`` is older than the
+    expiry no longer counts (its host died without removing it)."""
+
+    __tablename__ = "runtime_control_peers"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("runtime_sessions.id", ondelete="CASCADE"), index=True)
+    host: Mapped[str] = mapped_column(String(64), index=True)
+    # The registered actions, each ``{name, description, parameters}`` as the peer sent them.
+    actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    connected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ControlCallRow(Base):
+    """One call relayed from the API host that took it (``reply_host``) to the host holding the peer (``host``):
+    the holder writes ``answer`` (the peer's result message, or ``{"not_connected": why}``) and notifies back."""
+
+    __tablename__ = "runtime_control_calls"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("runtime_sessions.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(128))
+    args: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    host: Mapped[str] = mapped_column(String(64))
+    reply_host: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
