@@ -111,6 +111,9 @@ class RuntimeSettings(BaseModel):
     # How often an open SSH connection checks that its session still runs (it is closed once stopped) and, when
     # the client sent anything since, marks the session used.
     ssh_check_seconds: float = Field(default=30.0, gt=0)
+    # PostgreSQL, several API hosts: how often a host marks its control-channel clients alive in the database;
+    # another host stops counting them after three missed beats (their host died).
+    control_heartbeat_seconds: float = Field(default=10.0, gt=0)
 
 
 class AppsSettings(BaseModel):

@@ -1,9 +1,9 @@
 """The control channel: a page or app holds a WebSocket on its session, registers actions, and answers the calls
 ``POST /session/runtime/control/call`` forwards to it.
 
-The registry lives in the API process's memory (one event loop): several API hosts need sticky sessions so that
-the caller and the connected page reach the same one. A peer is whatever sends JSON to one connected client;
-this module knows nothing of WebSockets.
+The registry holds this API process's connected peers (one event loop); with several API hosts on PostgreSQL,
+``ara.server.control_relay`` relays a call to the host whose registry holds the peer. A peer is whatever sends
+JSON to one connected client; this module knows nothing of WebSockets or the database.
 
 Peer → server: ``{"type": "register", "actions": [{name, description, parameters}]}`` (replaces that peer's
 actions), ``{"type": "result", "call_id", "ok", "result" | "error"}``. Server → peer: ``{"type": "ready",
@@ -51,6 +51,7 @@ class Peer:
     session_id: str
     send: Send
     actions: dict[str, Action] = field(default_factory=dict)
+    id: str = field(default_factory=lambda: f"peer-{secrets.token_hex(12)}")
     pending: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
 
 
@@ -107,6 +108,13 @@ class ControlRegistry:
         for peer in self._peers.get(session_id, []):
             merged.update(peer.actions)
         return [action.describe() for action in merged.values()]
+
+    def connected(self, session_id: str) -> bool:
+        return bool(self._peers.get(session_id))
+
+    def holds(self, session_id: str, action: str) -> bool:
+        """Whether a peer connected here registered ``action`` (else another host may hold it)."""
+        return any(action in peer.actions for peer in self._peers.get(session_id, []))
 
     def _peer_for(self, session_id: str, action: str) -> Peer:
         peers = self._peers.get(session_id, [])

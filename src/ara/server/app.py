@@ -12,6 +12,7 @@ import ara
 from ara.db.migrate import upgrade
 from ara.lifecycle.executor import Executor, attach
 from ara.runtime.agent.providers import ModelClients
+from ara.server.control_relay import start_relay
 from ara.server.errors import install_error_handlers
 from ara.server.limits import BodyLimit, NulFreePath
 from ara.server.middleware import AuthenticationMiddleware
@@ -57,9 +58,12 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.server.threads
         if workers:
             state.executor = start_executor(state)
+        relay = await start_relay(app, state)
         try:
             yield
         finally:
+            if relay is not None:
+                await relay.stop()
             if state.executor is not None:
                 state.executor.stop()
                 state.executor = None

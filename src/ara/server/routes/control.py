@@ -1,5 +1,6 @@
 """The control channel's routes (user key; ``ara.runtime.control``): the WebSocket a page or app holds on its
-session, the list of the actions it registered, and a call forwarded to it."""
+session, the list of the actions it registered, and a call forwarded to it, on this API host or, through
+``ara.server.control_relay``, on whichever host holds the page's WebSocket."""
 
 from __future__ import annotations
 
@@ -7,16 +8,16 @@ import json
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ara.db.session import unit_of_work
 from ara.errors import AraError, ValidationFailed
-from ara.runtime.control import ControlRegistry
 from ara.runtime.schemas import MAX_ID, SESSION_ID
 from ara.runtime.sessions import owned_session, running_session
+from ara.server.control_relay import call_action, list_actions, registry, relay_of
 from ara.server.deps import StateDep, known_query, transaction
 from ara.server.openapi import error_response_doc, request_body
 from ara.server.routes.bodies import json_body, validated
@@ -52,28 +53,20 @@ class ControlActionsRead(BaseModel):
     actions: list[dict[str, Any]]
 
 
-def registry(app: FastAPI) -> ControlRegistry:
-    """The app's one registry, made on first use (every caller runs on the server's event loop)."""
-    found: ControlRegistry | None = getattr(app.state, "ara_control", None)
-    if found is None:
-        found = app.state.ara_control = ControlRegistry()
-    return found
-
-
 @router.get("/actions", response_model=ControlActionsRead)
 async def list_control_actions(
     request: Request,
     state: StateDep,
     session_id: Annotated[str | None, Query(max_length=MAX_ID, pattern=SESSION_ID)] = None,
 ) -> JSONResponse:
-    """What the connected clients registered (empty when none is connected)."""
+    """What the connected clients registered, on any API host (empty when none is connected)."""
 
     def owned() -> str:
         with transaction(request, state) as (session, identity):
             return owned_session(session, user_of(identity), session_id).id
 
     found = await run_in_threadpool(owned)
-    return JSONResponse({"session_id": found, "actions": registry(request.app).actions(found)})
+    return JSONResponse({"session_id": found, "actions": await list_actions(request.app, found)})
 
 
 @router.post(
@@ -93,7 +86,7 @@ async def call_control_action(request: Request, state: StateDep) -> JSONResponse
             return running_session(session, user_of(identity), given.session_id).id
 
     found = await run_in_threadpool(running)
-    answer = await registry(request.app).call(found, given.action, given.args, given.timeout_ms / 1000)
+    answer = await call_action(request.app, found, given.action, given.args, given.timeout_ms / 1000)
     if answer.get("ok") is True:
         return JSONResponse({"ok": True, "session_id": found, "action": given.action, "result": answer.get("result")})
     error = answer.get("error")
@@ -121,9 +114,11 @@ async def control_socket(websocket: WebSocket) -> None:
         await deny(websocket, error)
         return
     await websocket.accept()
-    control = registry(websocket.app)
+    control, relay = registry(websocket.app), relay_of(websocket.app)
     peer = control.attach(found, websocket.send_json)
     try:
+        if relay is not None:
+            await relay.attached(peer)
         await websocket.send_json({"type": "ready", "session_id": found})
         while True:
             received = await websocket.receive()
@@ -136,9 +131,13 @@ async def control_socket(websocket: WebSocket) -> None:
                 await websocket.send_json({"type": "error", "error": f"invalid JSON: {exc}"})
                 continue
             reply = control.receive(peer, message)
+            if relay is not None and reply is not None and reply["type"] == "registered":
+                await relay.registered(peer)  # other hosts see the actions before the client hears they are set
             if reply is not None:
                 await websocket.send_json(reply)
     except WebSocketDisconnect:
         pass
     finally:
         control.detach(peer)
+        if relay is not None:
+            await relay.detached(peer)
