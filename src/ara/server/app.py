@@ -56,10 +56,10 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Sized with the database pool (``database.pool_size + max_overflow`` covers these threads).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.server.threads
-        if workers:
-            state.executor = start_executor(state)
-        relay = await start_relay(app, state)
+        relay = await start_relay(app, state)  # PostgreSQL: control-channel calls between API hosts
         try:
+            if workers:
+                state.executor = start_executor(state)
             yield
         finally:
             if relay is not None:

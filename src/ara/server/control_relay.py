@@ -161,21 +161,25 @@ class ControlRelay:
     async def _listen(self, connection: psycopg.AsyncConnection[Any]) -> None:
         """Dispatch notifications for as long as the app lives, reconnecting after a lost connection (calls
         relayed meanwhile time out at their callers)."""
-        while True:
-            try:
-                async for notification in connection.notifies():
-                    self._dispatch(notification.payload)
-            except psycopg.Error as exc:
-                log.warning("control relay: lost its LISTEN connection (%s); reconnecting", type(exc).__name__)
+        try:
+            while True:
+                try:
+                    async for notification in connection.notifies():
+                        self._dispatch(notification.payload)
+                except psycopg.Error as exc:
+                    log.warning("control relay: lost its LISTEN connection (%s); reconnecting", type(exc).__name__)
+                with suppress(Exception):
+                    await connection.close()
+                while True:
+                    await asyncio.sleep(RECONNECT_SECONDS)
+                    try:
+                        connection = await self._listening()
+                        break
+                    except psycopg.Error:
+                        continue
+        finally:  # the app stops (the task is cancelled)
             with suppress(Exception):
                 await connection.close()
-            while True:
-                await asyncio.sleep(RECONNECT_SECONDS)
-                try:
-                    connection = await self._listening()
-                    break
-                except psycopg.Error:
-                    continue
 
     def _dispatch(self, payload: str) -> None:
         kind, call_id = rows.parse(payload)
