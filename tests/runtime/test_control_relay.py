@@ -4,12 +4,15 @@ the calls and listings that reach host B are relayed to it (LISTEN/NOTIFY plus `
 from __future__ import annotations
 
 import datetime as dt
+import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import NamedTuple
 
 import pytest
 from sqlalchemy import select
+from websockets.sync.client import connect
 
 from ara.db.session import make_engine, make_sessionmaker, unit_of_work
 from ara.db.types import utcnow
@@ -125,3 +128,26 @@ def test_a_dead_hosts_peers_stop_counting(hosts: Hosts) -> None:
             session.delete(session.get_one(ControlPeer, "peer-dead"))
     finally:
         engine.dispose()
+
+
+def test_a_page_that_leaves_during_a_relayed_call_fails_it_at_once(hosts: Hosts) -> None:
+    """The call's holder writes the page's departure on the row: host B answers 409, not a 504 at the time-out."""
+    alice = hosts.alice
+    url = hosts.a.replace("http://", "ws://") + f"/session/runtime/control/ws?session_id={alice.session_id}"
+    with connect(url, additional_headers=alice.headers) as ws:
+        ws.recv(timeout=10)
+        ws.send(json.dumps({"type": "register", "actions": [{"name": "leave"}]}))
+        ws.recv(timeout=10)
+
+        def leave_on_call() -> None:
+            for raw in ws:
+                if json.loads(raw)["type"] == "call":
+                    ws.close()
+
+        thread = threading.Thread(target=leave_on_call, daemon=True)
+        thread.start()
+        started = time.monotonic()
+        left = call(hosts.b, alice, {"action": "leave", "args": {}, "timeout_ms": 20_000})
+        assert left.status_code == 409 and "disconnected" in left.json()["error"]["message"], left.text
+        assert time.monotonic() - started < 15
+        thread.join(timeout=10)
