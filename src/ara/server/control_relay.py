@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 from contextlib import suppress
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from fastapi import FastAPI
@@ -28,6 +29,7 @@ from ara.server.state import AppState
 
 log = logging.getLogger(__name__)
 RECONNECT_SECONDS = 1.0
+T = TypeVar("T")
 
 
 def registry(app: FastAPI) -> ControlRegistry:
@@ -118,16 +120,14 @@ class ControlRelay:
         try:
             await run_in_threadpool(
                 self._write,
-                lambda s: rows.post_call(
-                    s,
-                    call_id,
-                    session_id,
-                    action,
-                    args,
-                    host=holder,
-                    reply_host=self.host,
-                    timeout_seconds=timeout_seconds,
-                ),
+                rows.post_call,
+                call_id,
+                session_id,
+                action,
+                args,
+                host=holder,
+                reply_host=self.host,
+                timeout_seconds=timeout_seconds,
             )
             with suppress(TimeoutError):
                 await asyncio.wait_for(answered, timeout_seconds)
@@ -221,9 +221,10 @@ class ControlRelay:
             except Exception as exc:  # noqa: BLE001 - a missed beat must not end the loop
                 log.warning("control relay: heartbeat failed (%s)", type(exc).__name__)
 
-    def _write(self, work: Any, *args: Any) -> Any:
+    def _write(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``work(session, *args, **kwargs)`` in one transaction (its notifications go out at the commit)."""
         with unit_of_work(self.state.writer) as session:
-            return work(session, *args)
+            return work(session, *args, **kwargs)
 
 
 async def start_relay(app: FastAPI, state: AppState) -> ControlRelay | None:
