@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from websockets.sync.client import connect
 
 from ara.db.session import make_engine, make_sessionmaker, unit_of_work
@@ -26,6 +26,7 @@ from tests.support.server import running_server
 
 pytestmark = pytest.mark.postgres
 NAMES = [action["name"] for action in ACTIONS]
+HEARTBEAT = 0.5  # a page's row counts for three beats after its last: the tests outlive that
 
 
 class Hosts(NamedTuple):
@@ -42,7 +43,12 @@ def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosts]:
     shared = str(base / "sessions")
     with fresh_postgres_database() as url:
         made = [
-            make_settings(base / name, url, engine={"workers": 0}, runtime={"sessions_dir": shared})
+            make_settings(
+                base / name,
+                url,
+                engine={"workers": 0},
+                runtime={"sessions_dir": shared, "control_heartbeat_seconds": HEARTBEAT},
+            )
             for name in ("host-a", "host-b")
         ]
         users = session_users(made[0], "alice@example.org", "bob@example.org")
@@ -151,3 +157,30 @@ def test_a_page_that_leaves_during_a_relayed_call_fails_it_at_once(hosts: Hosts)
         assert left.status_code == 409 and "disconnected" in left.json()["error"]["message"], left.text
         assert time.monotonic() - started < 15
         thread.join(timeout=10)
+
+
+def test_a_connected_page_keeps_beating_and_survives_a_lost_listener(hosts: Hosts) -> None:
+    """Past three heartbeats host A's page still counts for host B; and when A's LISTEN connection is cut
+    (a database restart, a proxy), A listens again and relayed calls reach the page once more."""
+    alice, b = hosts.alice, hosts.b
+    with app_client(hosts.a, alice):
+        time.sleep(HEARTBEAT * 5)
+        assert [item["name"] for item in actions(b, alice, alice.session_id).json()["actions"]] == NAMES
+        engine = make_engine(hosts.settings)
+        try:
+            with engine.connect() as connection:
+                cut = connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND query LIKE 'LISTEN \"ara\\_control\\_%'"
+                    )
+                ).all()
+        finally:
+            engine.dispose()
+        assert len(cut) == 2  # one listener per API host
+        deadline = time.monotonic() + 20
+        while True:
+            done = call(b, alice, {"action": "set_title", "args": {"title": "again"}, "timeout_ms": 1000})
+            if done.status_code == 200 or time.monotonic() > deadline:
+                break
+        assert done.status_code == 200 and done.json()["result"] == {"title": "AGAIN"}, done.text
