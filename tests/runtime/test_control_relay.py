@@ -184,3 +184,37 @@ def test_a_connected_page_keeps_beating_and_survives_a_lost_listener(hosts: Host
             if done.status_code == 200 or time.monotonic() > deadline:
                 break
         assert done.status_code == 200 and done.json()["result"] == {"title": "AGAIN"}, done.text
+
+
+def test_a_live_host_drops_rows_of_pages_it_no_longer_holds(hosts: Hosts) -> None:
+    """A row whose removal failed (the database was away when the page left) names a live host: that host's
+    next heartbeat removes it rather than keeping it alive."""
+    engine = make_engine(hosts.settings)
+    try:
+        with engine.connect() as connection:
+            listening = connection.execute(
+                text(
+                    "SELECT query FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND query LIKE 'LISTEN \"ara\\_control\\_%'"
+                )
+            ).scalars()
+            channels = sorted({query.split('"')[1] for query in listening})
+        assert len(channels) == 2
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            long_ago = utcnow() - dt.timedelta(minutes=1)
+            for index, channel in enumerate(channels):
+                session.add(
+                    ControlPeer(
+                        id=f"peer-orphan-{index}",
+                        session_id=hosts.bob.session_id,
+                        host=channel,
+                        actions=[ACTIONS[0]],
+                        connected_at=long_ago,
+                    )
+                )
+        deadline = time.monotonic() + 10
+        while rows(hosts.settings, ControlPeer) and time.monotonic() < deadline:
+            time.sleep(HEARTBEAT / 2)
+        assert rows(hosts.settings, ControlPeer) == []
+    finally:
+        engine.dispose()

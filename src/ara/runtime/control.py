@@ -109,6 +109,9 @@ class ControlRegistry:
             merged.update(peer.actions)
         return [action.describe() for action in merged.values()]
 
+    def peer_ids(self) -> set[str]:
+        return {peer.id for peers in self._peers.values() for peer in peers}
+
     def connected(self, session_id: str) -> bool:
         return bool(self._peers.get(session_id))
 

@@ -45,10 +45,15 @@ def forget_host(session: Session, host: str) -> None:
     session.execute(delete(ControlPeer).where(ControlPeer.host == host))
 
 
-def beat(session: Session, host: str, heartbeat_seconds: float) -> None:
-    """Mark this host's peers alive; drop other hosts' rows and calls long past counting (a crashed host's)."""
+def beat(session: Session, host: str, connected: set[str], seen_at: dt.datetime, heartbeat_seconds: float) -> None:
+    """Mark this host's peers ``connected`` at ``seen_at`` alive and drop its older rows of any other (a removal
+    that failed; a peer attached since is not in the set but newer); drop other hosts' rows and calls long past
+    counting (a crashed host's)."""
     now = utcnow()
-    session.execute(update(ControlPeer).where(ControlPeer.host == host).values(heartbeat_at=now))
+    mine = ControlPeer.host == host
+    session.execute(update(ControlPeer).where(mine, ControlPeer.id.in_(connected)).values(heartbeat_at=now))
+    gone = ControlPeer.id.not_in(connected)
+    session.execute(delete(ControlPeer).where(mine, gone, ControlPeer.connected_at < seen_at))
     stale = now - dt.timedelta(seconds=heartbeat_seconds * MISSED_BEATS * 10)
     session.execute(delete(ControlPeer).where(ControlPeer.heartbeat_at < stale))
     session.execute(delete(ControlCallRow).where(ControlCallRow.expires_at < now - dt.timedelta(minutes=5)))

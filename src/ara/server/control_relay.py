@@ -217,7 +217,8 @@ class ControlRelay:
         while True:
             await asyncio.sleep(self.heartbeat)
             try:
-                await run_in_threadpool(self._write, rows.beat, self.host, self.heartbeat)
+                connected, seen_at = self.control.peer_ids(), utcnow()  # on the event loop, which owns the registry
+                await run_in_threadpool(self._write, rows.beat, self.host, connected, seen_at, self.heartbeat)
             except Exception as exc:  # noqa: BLE001 - a missed beat must not end the loop
                 log.warning("control relay: heartbeat failed (%s)", type(exc).__name__)
 
