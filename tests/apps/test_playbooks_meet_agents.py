@@ -23,6 +23,8 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from ara.apps.models import App, AppLogLine, AppRun
 from ara.apps.run_keys import KEY_ENV, mint, tool_env
@@ -372,6 +374,18 @@ def test_the_key_is_no_app_key(mission: Mission) -> None:
     with _as_run(mission, run_pk) as client:
         answer = client.post(f"/v1/apps/{app_id}/run", json={"input": {"message": "again"}})
     assert answer.status_code == 401, answer.text
+
+
+def test_the_key_opens_no_websocket(mission: Mission) -> None:
+    """WebSockets skip the HTTP middleware that limits the key to its paths: the socket's own check refuses it."""
+    _, run_pk = _insert_app_run(mission, "admin@local")
+    token = mint(SecretBox.from_settings(mission.settings), run_pk)
+    url = mission.url.replace("http://", "ws://") + "/session/runtime/control/ws"
+    for query, headers in ((f"?token={token}", {}), ("", {"Authorization": f"Bearer {token}"})):
+        with pytest.raises(InvalidStatus) as refused:
+            connect(url + query, additional_headers=headers, open_timeout=30)
+        assert refused.value.response.status_code == 401
+        assert "run's key" in json.loads(refused.value.response.body)["error"]["message"]
 
 
 def _app_run_status(mission: Mission, run_pk: str, status: str) -> None:
