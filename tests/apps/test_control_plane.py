@@ -249,6 +249,7 @@ def test_endpoint_secrets_are_minted_at_deploy_and_shown_by_setup_only(plane: Pl
             {"interfaces": {"fastapi_endpoints": [{"label": "x", "auth": {"mode": "magic"}}]}},
             "interfaces.fastapi_endpoints.0.auth.mode",
         ),
+        ({"agent": {"agents": [{"id": "a", "skills": ["automation_delete"]}]}}, "agent.agents.0.skills"),
         ({"workflows": {}}, "workflows"),
         ({"surprise": 1}, "surprise"),
         ({"status": "running"}, "status"),

@@ -360,6 +360,10 @@ def test_a_live_run_starts_and_follows_a_playbook_run_as_its_owner(mission: Miss
         ("GET", "/apps"),
         ("GET", "/session/list"),
         ("POST", "/playbook/run/approve/x/y"),
+        ("POST", "/playbook/run/reject/x/y"),
+        ("POST", "/playbook/run/reject/x"),
+        ("POST", "/playbook/run/rerun/x"),
+        ("DELETE", "/playbook/run/x"),
     ],
 )
 def test_the_key_reaches_nothing_else(mission: Mission, method: str, path: str) -> None:

@@ -107,10 +107,8 @@ def checked(path: str) -> bool:
 
 def admit(state: AppState, method: str, path: str, identity: Identity | None) -> None:
     """Raise ``Unauthenticated`` or ``PermissionDenied`` when the caller may not call ``method path``."""
-    if identity is not None and identity.app_id is not None and not run_keys.admitted(path):
-        raise PermissionDenied("an app run's key may only start, read and cancel playbook runs")
-    if identity is not None and identity.app_id is not None and _under(path, "/playbook/run/approve"):
-        raise PermissionDenied("an app run's key may not approve playbook runs")
+    if identity is not None and identity.app_id is not None and not run_keys.admitted(method, path):
+        raise PermissionDenied("an app run's key may only start, read, list and cancel playbook runs")
     if any(_under(path, prefix) for prefix in ALWAYS_LOGIN):
         if identity is None:
             raise Unauthenticated(NO_CREDENTIALS)
