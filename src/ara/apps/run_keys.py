@@ -4,8 +4,8 @@
 The key is ``ara_apprun_<run id>.<mac>``, a MAC of the run's id under the server's secret, so it is never stored
 and cannot be forged; it is accepted only while its run has not ended, and it acts as the app's owner with at most
 the ``operator`` role (their teams and per-playbook grants apply; the role never rises above theirs) and only on
-the playbook-run routes (``RUN_KEY_ROUTES``; never approve, reject or rerun): a leaked key starts and follows playbook runs, as its owner could,
-for as long as one agent run lasts, and nothing else."""
+the playbook-run routes (``RUN_KEY_ROUTES``; never approve, reject or rerun): a leaked key starts and follows
+playbook runs, as its owner could, for as long as one agent run lasts, and nothing else."""
 
 from __future__ import annotations
 
