@@ -5,6 +5,7 @@ beside playbook and automation runs, and however it ends its log rows end with `
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import threading
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from ara.apps.runs import describe_run, start_run, wait_for_end
 from ara.db.session import unit_of_work
 from ara.db.types import utcnow
 from ara.engine.kinds import KINDS
-from ara.errors import NotFound
+from ara.errors import NotFound, ValidationFailed
 from ara.lifecycle.executor import AGENTS, APP, RUNS
 from ara.records import models as rm
 from ara.server.app import create_app, start_executor
@@ -90,6 +91,12 @@ def test_a_repeated_key_or_run_id_finds_the_first_run_even_when_callers_race(pos
             assert (same.id, created_same) == (named.id, False) and named.run_id == "r-1"
             with pytest.raises(NotFound, match="nobody"):
                 start_run(session, settings, found, agent_id="nobody", input={}, trigger="api")
+        for too_long in ({"run_id": "r" * 256}, {"idempotency_key": "k" * 256}):  # a 400, not PostgreSQL's DataError
+            with unit_of_work(state.writer) as session, pytest.raises(ValidationFailed) as refused:
+                found = session.get(App, app_id)
+                assert found is not None
+                start_run(session, settings, found, agent_id=None, input={}, trigger="api", **too_long)
+            assert set(refused.value.detail) == set(too_long)
 
         barrier = threading.Barrier(4)
         made: list[tuple[str, bool]] = []
@@ -150,6 +157,27 @@ def test_a_run_executes_on_the_engine_and_ends_with_its_log_row_and_records_play
         assert events[:2] == ["run.queued", "run.started"]
         assert events[-1] == f"run.{ended.status}" and events.count(events[-1]) == 1
         assert labels == ["agent:helper", "app:digest-app", "trigger:warmup"]
+
+
+def test_a_failure_right_after_the_admission_fails_the_run_with_its_reason(sqlite_settings: Settings) -> None:
+    """Opening the run's records happens after the admission commits: when it fails (here an agent id that no
+    deploy accepts any more, stored by hand, makes a bad records label) the run fails, never stays scheduled."""
+    settings = sqlite_settings
+    owner = seed_runtime_users(settings, ALICE)[ALICE].user_id
+    with _state(settings) as state:
+        with unit_of_work(state.writer) as session:
+            app = add_app(session, owner)
+            document = copy.deepcopy(app.manifest)
+            document["agent"]["agents"][0]["id"] = "a" * 250
+            app.manifest = document
+            run, _ = start_run(session, settings, app, agent_id="a" * 250, input={}, trigger="api")
+            app_id, run_pk, run_id = app.id, run.id, run.run_id
+        ended = wait_for_end(state.reader, run_pk, timeout=120)
+        assert ended.status == "failed" and ended.error and "label" in ended.error, ended.error
+        assert ended.worker_id is None
+        with unit_of_work(state.reader) as session:
+            events = [line.event_type for line in rows_after(session, app_id, 0, run_id=run_id)]
+        assert events == ["run.queued", "run.failed"]
 
 
 @pytest.mark.postgres

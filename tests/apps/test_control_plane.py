@@ -250,6 +250,12 @@ def test_endpoint_secrets_are_minted_at_deploy_and_shown_by_setup_only(plane: Pl
             "interfaces.fastapi_endpoints.0.auth.mode",
         ),
         ({"agent": {"agents": [{"id": "a", "skills": ["automation_delete"]}]}}, "agent.agents.0.skills"),
+        ({"agent": {"agents": [{"id": "a" * 129}]}}, "agent.agents.0.id"),
+        ({"agent": {"agents": [{"id": "two\nlines"}]}}, "agent.agents.0.id"),
+        (
+            {"agent": {"agents": [{"id": "a", "schedules": [{"id": "s\t1", "kind": "every", "every_seconds": 60}]}]}},
+            "agent.agents.0.schedules.0.id",
+        ),
         ({"workflows": {}}, "workflows"),
         ({"surprise": 1}, "surprise"),
         ({"status": "running"}, "status"),

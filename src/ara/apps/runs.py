@@ -28,7 +28,7 @@ from ara.apps.webhooks import seal_callback
 from ara.crypto import SecretBox
 from ara.db.session import unit_of_work
 from ara.db.types import utcnow
-from ara.errors import NotFound
+from ara.errors import NotFound, ValidationFailed
 from ara.lifecycle.executor import APP, make_due
 from ara.lifecycle.states import TERMINAL, UNSUCCESSFUL, RunStatus
 from ara.settings import Settings
@@ -37,6 +37,15 @@ from ara.settings import Settings
 def new_run_id(now: dt.datetime | None = None) -> str:
     """``run-<UTC %Y%m%dT%H%M%SZ>-<8 hex>``, as ara-sdk makes them."""
     return f"run-{(now or utcnow()).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4)}"
+
+
+#: The ``run_id`` and ``idempotency_key`` columns' length: longer is a 400, never the database's error.
+MAX_KEY = 255
+
+
+def _fits(field: str, value: str | None) -> None:
+    if value is not None and len(value) > MAX_KEY:
+        raise ValidationFailed({field: [f"at most {MAX_KEY} characters"]})
 
 
 def find_run(session: Session, app_id: str, run_id: str) -> AppRun | None:
@@ -70,6 +79,8 @@ def start_run(
     """A new run made due on the engine's ``agents`` queue in this transaction, or (``created`` False) the run
     an earlier call with the same ``idempotency_key`` (or ``run_id``) started. ``agent_id`` None: the default
     agent; an unknown agent is NotFound."""
+    _fits("run_id", run_id)
+    _fits("idempotency_key", idempotency_key)
     earlier = _earlier(session, app.id, idempotency_key, run_id)
     if earlier is not None:
         return earlier, False
