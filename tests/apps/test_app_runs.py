@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +24,7 @@ from ara.apps.models import App, AppRun, AppWebhookDelivery
 from ara.apps.runs import describe_run, start_run, wait_for_end
 from ara.db.session import unit_of_work
 from ara.db.types import utcnow
+from ara.engine.app_webhooks import deliver_webhooks
 from ara.engine.kinds import KINDS
 from ara.errors import NotFound, ValidationFailed
 from ara.lifecycle.executor import AGENTS, APP, RUNS
@@ -249,4 +253,91 @@ def test_a_webhook_delivery_is_claimed_by_one_clock_and_backs_off_until_it_gives
                 "the receiver answered 500",
             )
     finally:
+        state.engine.dispose()
+
+
+class _Trickler:
+    """A receiver that reads each request and then answers one header byte at a time, never finishing (until
+    the test ends): per-phase timeouts never fire, only an overall deadline ends the POST. Counts the POSTs
+    per delivery id."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+        self.posts: list[str] = []
+        self.closed = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._trickle, args=(connection,), daemon=True).start()
+
+    def _trickle(self, connection: socket.socket) -> None:
+        with connection:
+            head = b""
+            while b"\r\n\r\n" not in head and (chunk := connection.recv(65536)):
+                head += chunk
+            found = re.search(rb"x-ara-delivery-id: *(\S+)", head, re.IGNORECASE)
+            self.posts.append(found.group(1).decode() if found else "?")
+            try:
+                connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                while not self.closed.wait(0.2):
+                    connection.sendall(b"a")
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.closed.set()
+        self.listener.close()
+
+
+def test_webhooks_are_claimed_one_at_a_time_by_one_sender_with_an_overall_deadline(
+    sqlite_settings: Settings,
+) -> None:
+    """Three deliveries to a receiver that never finishes answering, the clock ticking meanwhile: each is POSTed
+    once (its lease never runs out under a live sender), one sender thread at most, each cut off at the deadline."""
+    apps = sqlite_settings.apps.model_copy(
+        update={"webhook_timeout_seconds": 1.0, "webhook_attempts": 5, "webhook_backoff_seconds": 600}
+    )
+    settings = sqlite_settings.model_copy(update={"apps": apps})
+    owner = seed_runtime_users(settings, ALICE)[ALICE].user_id
+    app = create_app(settings, workers=False)
+    state: AppState = app.state.ara
+    receiver = _Trickler()
+    try:
+        app_id = _app(state, owner)
+        with unit_of_work(state.writer) as session:
+            found = session.get(App, app_id)
+            assert found is not None
+            for _ in range(3):
+                callback = {"url": receiver.url, "secret": "", "events": ["run.failed"]}
+                run, _ = start_run(
+                    session, settings, found, agent_id=None, input={}, trigger="async", response_mode="webhook",
+                    callback=callback,
+                )  # fmt: skip
+                webhooks.queue_deliveries(session, run, "run.failed")
+
+        def deliveries() -> list[AppWebhookDelivery]:
+            with unit_of_work(state.reader) as session:
+                return list(session.scalars(select(AppWebhookDelivery)).all())
+
+        senders = 0
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            deliver_webhooks(state.engine_context, utcnow())  # the clock's tick
+            senders = max(senders, sum(t.name == "ara-webhooks" and t.is_alive() for t in threading.enumerate()))
+            tried = deliveries()
+            if all(d.last_error for d in tried) and not any(t.name == "ara-webhooks" for t in threading.enumerate()):
+                break
+            time.sleep(0.2)
+        tried = deliveries()
+        assert sorted(receiver.posts) == sorted(d.id for d in tried)  # each POSTed once
+        assert [d.attempts for d in tried] == [1, 1, 1] and senders == 1
+        assert all(d.last_error == "no answer within 1 s" for d in tried), [d.last_error for d in tried]
+    finally:
+        receiver.close()
         state.engine.dispose()
