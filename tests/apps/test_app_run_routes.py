@@ -104,7 +104,12 @@ def _env(**values: str) -> Iterator[None]:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     settings = make_settings(
         tmp_path_factory.mktemp("app-runs"),
-        apps={"logs_keepalive_seconds": 1, "webhook_backoff_seconds": 0.2, "sync_run_timeout_seconds": 60},
+        apps={
+            "logs_keepalive_seconds": 1,
+            "webhook_backoff_seconds": 0.2,
+            "sync_run_timeout_seconds": 60,
+            "webhook_allow_private": True,  # the receiver is on 127.0.0.1
+        },
     )
     if not choose_sandbox(settings.runtime).strong:
         pytest.skip("bubblewrap does not work here")

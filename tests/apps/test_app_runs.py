@@ -24,7 +24,7 @@ from ara.apps.models import App, AppRun, AppWebhookDelivery
 from ara.apps.runs import describe_run, start_run, wait_for_end
 from ara.db.session import unit_of_work
 from ara.db.types import utcnow
-from ara.engine.app_webhooks import deliver_webhooks
+from ara.engine.app_webhooks import deliver_webhooks, send_due
 from ara.engine.kinds import KINDS
 from ara.errors import NotFound, ValidationFailed
 from ara.lifecycle.executor import AGENTS, APP, RUNS
@@ -301,7 +301,12 @@ def test_webhooks_are_claimed_one_at_a_time_by_one_sender_with_an_overall_deadli
     """Three deliveries to a receiver that never finishes answering, the clock ticking meanwhile: each is POSTed
     once (its lease never runs out under a live sender), one sender thread at most, each cut off at the deadline."""
     apps = sqlite_settings.apps.model_copy(
-        update={"webhook_timeout_seconds": 1.0, "webhook_attempts": 5, "webhook_backoff_seconds": 600}
+        update={
+            "webhook_timeout_seconds": 1.0,
+            "webhook_attempts": 5,
+            "webhook_backoff_seconds": 600,
+            "webhook_allow_private": True,
+        }
     )
     settings = sqlite_settings.model_copy(update={"apps": apps})
     owner = seed_runtime_users(settings, ALICE)[ALICE].user_id
@@ -338,6 +343,34 @@ def test_webhooks_are_claimed_one_at_a_time_by_one_sender_with_an_overall_deadli
         assert sorted(receiver.posts) == sorted(d.id for d in tried)  # each POSTed once
         assert [d.attempts for d in tried] == [1, 1, 1] and senders == 1
         assert all(d.last_error == "no answer within 1 s" for d in tried), [d.last_error for d in tried]
+    finally:
+        receiver.close()
+        state.engine.dispose()
+
+
+def test_a_delivery_to_a_private_address_is_refused_when_it_is_sent(sqlite_settings: Settings) -> None:
+    """Checked at submit (``test_control_plane``) and again at delivery, on the address its host resolves to now."""
+    settings = sqlite_settings
+    owner = seed_runtime_users(settings, ALICE)[ALICE].user_id
+    app = create_app(settings, workers=False)
+    state: AppState = app.state.ara
+    receiver = _Trickler()
+    try:
+        app_id = _app(state, owner)
+        with unit_of_work(state.writer) as session:
+            found = session.get(App, app_id)
+            assert found is not None
+            callback = {"url": receiver.url.replace("127.0.0.1", "localhost"), "events": ["run.failed"]}
+            run, _ = start_run(
+                session, settings, found, agent_id=None, input={}, trigger="async", response_mode="webhook",
+                callback=callback,
+            )  # fmt: skip
+            webhooks.queue_deliveries(session, run, "run.failed")
+        send_due(state.engine_context)
+        with unit_of_work(state.reader) as session:
+            delivery = session.scalars(select(AppWebhookDelivery)).one()
+        assert receiver.posts == [] and delivery.attempts == 1
+        assert delivery.last_error and "ARA_APPS__WEBHOOK_ALLOW_PRIVATE" in delivery.last_error
     finally:
         receiver.close()
         state.engine.dispose()

@@ -287,3 +287,19 @@ def test_bad_bodies_and_secret_names(plane: Plane) -> None:
     )
     assert plane.call("DELETE", f"/apps/{app_id}/secrets/MIXED-CASE").status_code == 204
     assert plane.call("GET", f"/apps/{app_id}/secrets").json() == {"secrets": []}
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9/hook", "http://169.254.169.254/latest/meta-data", "http://10.1.2.3/x", "http://[::1]/"]
+)
+def test_a_callback_into_the_servers_network_is_refused(plane: Plane, url: str) -> None:
+    """No ``ARA_APPS__WEBHOOK_ALLOW_PRIVATE`` here: a key holder cannot make the server POST to its own network."""
+    app_id = plane.deploy(f"callback-{abs(hash(url)) % 10**8}")
+    key = plane.call("POST", f"/apps/{app_id}/keys", json={"name": "k", "requests_per_minute": 60}).json()["key"]
+    body = {"input": {"message": "hi"}, "response_mode": "webhook", "callback": {"url": url}}
+    answer = httpx.post(
+        f"{plane.url}/v1/apps/{app_id}/runs", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=30
+    )
+    assert answer.status_code == 400, answer.text
+    message = " ".join(answer.json()["error"]["detail"]["callback.url"])
+    assert "ARA_APPS__WEBHOOK_ALLOW_PRIVATE" in message

@@ -8,9 +8,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ara.apps.webhooks import EVENTS
-from ara.errors import ValidationFailed
+from ara.errors import ToolFailed, ValidationFailed
+from ara.runtime.tools.web import check_url
 
 MAX_ID = 255
+ALLOW_PRIVATE_ENV = "ARA_APPS__WEBHOOK_ALLOW_PRIVATE"
 MODES = ("poll", "webhook")
 
 
@@ -68,7 +70,7 @@ def sync_run(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def async_run(body: dict[str, Any]) -> dict[str, Any]:
+def async_run(body: dict[str, Any], *, allow_private: bool = False) -> dict[str, Any]:
     """``POST /v1/apps/{id}/runs``: also ``response_mode`` (poll | webhook), ``run_id``, ``idempotency_key`` and,
     for webhooks, ``callback: {url, secret, events}``."""
     payload = _object(body, "input")
@@ -84,11 +86,11 @@ def async_run(body: dict[str, Any]) -> dict[str, Any]:
         "warmup": warmup,
         "trigger": "warmup" if warmup else "async",
         "response_mode": mode,
-        "callback": _callback(body) if mode == "webhook" else None,
+        "callback": _callback(body, allow_private) if mode == "webhook" else None,
     }
 
 
-def _callback(body: dict[str, Any]) -> dict[str, Any]:
+def _callback(body: dict[str, Any], allow_private: bool) -> dict[str, Any]:
     if body.get("callback") is None:
         raise _fail("callback", "required when response_mode is webhook")
     callback = _object(body, "callback")
@@ -98,6 +100,10 @@ def _callback(body: dict[str, Any]) -> dict[str, Any]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2048:
         raise _fail("callback.url", "expected an http(s) URL")
+    try:  # checked again at each delivery, on the address then resolved
+        check_url(url, allow_private=allow_private, what="callback.url", setting=ALLOW_PRIVATE_ENV)
+    except ToolFailed as exc:
+        raise _fail("callback.url", exc.message) from None
     secret = callback.get("secret") or ""
     if not isinstance(secret, str):
         raise _fail("callback.secret", "expected a string")

@@ -14,10 +14,13 @@ import threading
 import httpx
 
 from ara.apps import webhooks
+from ara.apps.run_bodies import ALLOW_PRIVATE_ENV
 from ara.apps.runs import describe_run
 from ara.db.session import unit_of_work
 from ara.db.types import utcnow
 from ara.engine.context import EngineContext
+from ara.errors import ToolFailed
+from ara.runtime.tools.web import check_url, pinned
 
 log = logging.getLogger("ara.engine")
 #: A claimed delivery is another host's to retry only after the send's deadline and this margin.
@@ -70,7 +73,7 @@ def send_one(ctx: EngineContext, delivery_id: str) -> None:
     try:
         with unit_of_work(ctx.reader) as session:
             request = webhooks.outgoing(session, ctx.box, delivery_id, describe_run, utcnow())
-        error = None if request is None else asyncio.run(_post(request, apps.webhook_timeout_seconds))
+        error = None if request is None else _send(request, apps.webhook_timeout_seconds, apps.webhook_allow_private)
     except Exception as exc:  # never let one delivery stop the others; its row says why
         log.exception("webhook delivery %s failed", delivery_id)
         error = f"internal error: {type(exc).__name__}"
@@ -78,12 +81,25 @@ def send_one(ctx: EngineContext, delivery_id: str) -> None:
         webhooks.record_outcome(session, apps, delivery_id, error, utcnow())
 
 
-async def _post(request: webhooks.Outgoing, seconds: float) -> str | None:
+def _send(request: webhooks.Outgoing, seconds: float, allow_private: bool) -> str | None:
+    """The callback URL was checked at submit; its host is resolved and checked again now, and the POST goes to
+    the address checked (a second DNS answer cannot point it into the server's network)."""
+    try:
+        address = check_url(request.url, allow_private=allow_private, what="callback.url", setting=ALLOW_PRIVATE_ENV)
+    except ToolFailed as exc:
+        return exc.message
+    url, headers, extensions = pinned(request.url, address)
+    return asyncio.run(_post(url, {**request.headers, **headers}, request.body, extensions, seconds))
+
+
+async def _post(
+    url: str, headers: dict[str, str], body: bytes, extensions: dict[str, str], seconds: float
+) -> str | None:
     """None when the receiver answered 2xx within ``seconds`` (all of it: connecting, sending, the answer's
     head); else what went wrong (kept on the row, retried). Only the status is read, never the body."""
     try:
         async with asyncio.timeout(seconds), httpx.AsyncClient(timeout=seconds, follow_redirects=False) as client:
-            async with client.stream("POST", request.url, content=request.body, headers=request.headers) as answer:
+            async with client.stream("POST", url, content=body, headers=headers, extensions=extensions) as answer:
                 status = answer.status_code
     except TimeoutError:
         return f"no answer within {seconds:g} s"

@@ -122,7 +122,8 @@ async def run_sync(app_id: AppId, request: Request, state: StateDep) -> JSONResp
 )
 async def run_async(app_id: AppId, request: Request, state: StateDep) -> JSONResponse:
     """Starts a run and answers at once (202; 200 with the first run for a repeated ``idempotency_key``)."""
-    fields = partial(run_bodies.async_run, await _object(request))
+    allow_private = state.settings.apps.webhook_allow_private
+    fields = partial(run_bodies.async_run, await _object(request), allow_private=allow_private)
     run_pk, created = await run_in_threadpool(_as_caller, request, state, app_id, _started(state, fields))
     return _accepted(await run_in_threadpool(_read, state, run_pk), created)
 
