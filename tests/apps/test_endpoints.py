@@ -130,6 +130,8 @@ def test_an_hmac_call_with_a_good_signature_runs_the_agent(gateway: Gateway) -> 
         pytest.param({"Content-Type": "application/json"}, id="missing"),
         pytest.param("stale", id="stale"),
         pytest.param("wrong", id="wrong"),
+        # '²' is a digit to str.isdigit, not to int(): a 500 before (latin-1 on the wire, as Starlette reads it)
+        pytest.param({"X-Ara-Timestamp": b"\xb2", "X-Ara-Signature": b"sha256=00"}, id="superscript-two"),
     ],
 )
 def test_an_hmac_call_without_a_current_good_signature_is_401(gateway: Gateway, headers: Any) -> None:
