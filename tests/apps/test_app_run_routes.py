@@ -121,7 +121,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         _env(OPENAI_BASE_URL=model.url, OPENAI_API_KEY="test"),
         running_server(settings) as url,
     ):
-        created = httpx.post(f"{url}/apps", headers=owner, json=manifest(slug="run-bot"), timeout=60)
+        created = httpx.post(
+            f"{url}/apps", headers=owner, json={**manifest(slug="run-bot"), "status": "active"}, timeout=60
+        )
         assert created.status_code == 201, created.text
         app_id = created.json()["app"]["id"]
         stored = httpx.post(
@@ -162,6 +164,27 @@ def test_a_warmup_answers_at_once_and_calls_no_model(world: World) -> None:
     ended = world.ended(answer.json()["run_id"])
     assert (ended["status"], ended["warmup"], ended["trigger"]) == ("completed", True, "warmup")
     assert world.model.requests == []
+
+
+def _set_status(world: World, status: str) -> None:
+    moved = httpx.patch(f"{world.url}/apps/{world.app_id}", headers=world.owner, json={"status": status}, timeout=30)
+    assert moved.status_code == 200, moved.text
+
+
+def test_only_an_active_app_runs_and_a_draft_one_may_be_warmed(world: World) -> None:
+    try:
+        for status in ("paused", "draft"):
+            _set_status(world, status)
+            for path, body in [("/run", {"input": {"message": "x"}}), ("/runs", {"input": {"message": "x"}})]:
+                refused = world.invoke("POST", path, json=body)
+                assert refused.status_code == 409, refused.text
+                assert refused.json()["error"]["detail"] == {"status": status}
+        warm = world.invoke("POST", "/run", json={"agent_id": None, "warmup": True, "input": {}})  # still draft
+        assert warm.status_code == 200 and world.ended(warm.json()["run_id"])["status"] == "completed", warm.text
+        _set_status(world, "paused")
+        assert world.invoke("POST", "/run", json={"warmup": True, "input": {}}).status_code == 409
+    finally:
+        _set_status(world, "active")
 
 
 def test_a_failed_run_is_answered_200_with_ok_false_and_its_reason(world: World) -> None:

@@ -93,7 +93,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         patch.setenv("OPENAI_API_KEY", "sk-test")
         with running_server(settings) as url:
             headers = {**owner.headers, "Content-Type": "application/json"}
-            created = httpx.post(f"{url}/apps", json=manifest(), headers=headers, timeout=30)
+            created = httpx.post(f"{url}/apps", json={**manifest(), "status": "active"}, headers=headers, timeout=30)
             assert created.status_code == 201, created.text
             app_id = created.json()["app"]["id"]
             setup = httpx.get(f"{url}/apps/{app_id}/setup", headers=headers, timeout=30).json()

@@ -73,7 +73,7 @@ def bridge(settings: Settings, port: int) -> Iterator[Mission]:
     with mission_control(settings, port=port) as mc:
         prompt = "    return 'You explain why Ansible runs failed, from the records. ' + str(input.get('message', ''))"
         document = manifest([agent_row("explainer", prompt, skills=["records"], entrypoint=True)])
-        document.update(name=SLUG, slug=SLUG)
+        document.update(name=SLUG, slug=SLUG, status="active")
         deployed = mc.http.post("/apps", json=document)
         assert deployed.status_code == 201, deployed.text
         yield mc
@@ -295,6 +295,19 @@ def test_an_unknown_agent_fails_the_action_naming_it(mission: Mission) -> None:
     assert ended["status"] == "failed" and failed["error"] == "agent not started: app has no agent 'nobody'"
 
 
+def test_a_paused_app_fails_the_action_naming_its_status(mission: Mission) -> None:
+    document = manifest([agent_row("sleeper", "    return 'You sleep.'", entrypoint=True)])
+    document.update(name="bridge-paused", slug="bridge-paused", status="paused")
+    assert mission.http.post("/apps", json=document).status_code == 201
+    action = {"name": "ask", "agent": {"app": "bridge-paused", "message": "hello"}}
+    ended = mission.wait(mission.run(mission.define("bridge-paused-agent", {"actions": [action]})), timeout=60)
+    [failed] = mission.status(ended["id"])["actions"]
+    assert ended["status"] == "failed" and failed["error"].startswith(
+        "agent not started: app 'bridge-paused' is paused"
+    )
+    assert not [r for r in _app_runs(mission) if r.agent_id == "sleeper"]
+
+
 # -- an app run's key ---------------------------------------------------------------------------------------
 
 ECHO = {"actions": [{"name": "echo", "exec": {"script": "echo hi"}}]}
@@ -460,7 +473,7 @@ def test_an_app_tool_starts_a_playbook_run_with_its_runs_key(mission: Mission, m
     """Through the server end to end: a playbook's agent action runs an agent whose tool starts another playbook."""
     echo = mission.define("bridge-from-a-tool", ECHO)
     document = manifest([agent_row("ops", "    return 'You start playbooks.'", skills=["start_playbook"])], [START])
-    document.update(name="bridge-ops", slug="bridge-ops")
+    document.update(name="bridge-ops", slug="bridge-ops", status="active")
     assert mission.http.post("/apps", json=document).status_code == 201  # admin@local's app
     launcher = mission.define(
         "bridge-launcher", {"actions": [{"name": "launch", "agent": {"app": "bridge-ops", "message": "go"}}]}
