@@ -258,6 +258,8 @@ def test_events_need_a_key_and_the_same_key_twice_is_one_run(world: World) -> No
     body = {"event_type": "webhook.message.received", "message": "ping", "payload": {"a": "1"}}
     missing = world.invoke("POST", "/events", json=body)
     assert missing.status_code == 400 and "X-Idempotency-Key" in missing.text
+    reserved = world.invoke("POST", "/events", json=body, headers={"X-Idempotency-Key": "schedule:s:t"})
+    assert reserved.status_code == 400 and "X-Idempotency-Key" in reserved.json()["error"]["detail"]
     first = world.invoke("POST", "/events", json=body, headers={"X-Idempotency-Key": "evt-1"})
     second = world.invoke("POST", "/events", json=body, headers={"X-Idempotency-Key": "evt-1"})
     assert (first.status_code, second.status_code) == (202, 200)
@@ -278,6 +280,10 @@ def test_events_need_a_key_and_the_same_key_twice_is_one_run(world: World) -> No
         ("/runs", {"response_mode": "webhook"}, "callback"),
         ("/runs", {"response_mode": "webhook", "callback": {"url": "ftp://x"}}, "callback.url"),
         ("/runs", {"response_mode": "webhook", "callback": {"url": "http://x", "events": ["x"]}}, "callback.events"),
+        # the server's own idempotency keys: a caller's must not suppress a schedule's firing or an endpoint's run
+        ("/run", {"input": {"idempotency_key": "schedule:daily:2026-12-02T00:00:00+00:00"}}, "input.idempotency_key"),
+        ("/runs", {"idempotency_key": "endpoint:hook:k"}, "idempotency_key"),
+        ("/runs", {"input": {"idempotency_key": "playbook-action:x"}}, "input.idempotency_key"),
     ],
 )
 def test_bad_bodies_are_400_naming_the_field(world: World, path: str, body: Any, field_name: str) -> None:

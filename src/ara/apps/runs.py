@@ -39,6 +39,9 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return f"run-{(now or utcnow()).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4)}"
 
 
+#: The idempotency keys the server makes itself (``schedules.firing_key``, the endpoint gateway, a playbook's
+#: ``agent`` action) begin so; a caller's key may not (``run_bodies``), or it could suppress a firing.
+RESERVED_KEY_PREFIXES = ("schedule:", "endpoint:", "playbook-action:")
 #: The ``run_id`` and ``idempotency_key`` columns' length: longer is a 400, never the database's error.
 MAX_KEY = 255
 
