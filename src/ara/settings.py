@@ -126,6 +126,8 @@ class AppsSettings(BaseModel):
     webhook_allow_private: bool = False
     #: A keep-alive comment on an idle log stream at least this often.
     logs_keepalive_seconds: float = Field(default=15.0, gt=0, le=15.0)
+    #: An open log stream checks this often that its key (or member) still admits it, and ends when not.
+    logs_recheck_seconds: float = Field(default=30.0, gt=0)
     #: Rows written this long before a client connects are replayed to it first.
     logs_replay_seconds: float = Field(default=60.0, ge=0)
     #: An agent's prompt function or an app tool's source, run in the sandbox, is killed after this long.

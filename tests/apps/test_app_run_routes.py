@@ -109,6 +109,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "webhook_backoff_seconds": 0.2,
             "sync_run_timeout_seconds": 60,
             "webhook_allow_private": True,  # the receiver is on 127.0.0.1
+            "logs_recheck_seconds": 1,
         },
     )
     if not choose_sandbox(settings.runtime).strong:
@@ -295,6 +296,28 @@ def test_a_wrong_key_is_401_and_an_unknown_agent_404(world: World) -> None:
     assert world.invoke("POST", "/run", key="nope", json={}).status_code == 401
     assert world.invoke("POST", "/runs", key="nope", json={"input": "x"}).status_code == 401  # the key before the body
     assert world.invoke("POST", "/run", json={"agent_id": "ghost"}).status_code == 404
+
+
+def test_an_open_log_stream_ends_when_its_key_is_deactivated(world: World) -> None:
+    base = f"{world.url}/apps/{world.app_id}/x-keys"
+    made = httpx.post(base, headers=world.owner, json={"name": "stream-key", "requests_per_minute": 100}, timeout=30)
+    assert made.status_code < 300, made.text
+    pinged, ended = threading.Event(), threading.Event()
+
+    def read() -> None:
+        headers = {"X-Ara-App-Key": made.json()["key"], "Accept": "text/event-stream"}
+        with httpx.stream("GET", f"{world.url}/v1/apps/{world.app_id}/logs/stream", headers=headers, timeout=60) as a:
+            assert a.status_code == 200
+            for line in a.iter_lines():
+                if line.startswith(": ping"):
+                    pinged.set()
+        ended.set()  # the server closed the stream
+
+    threading.Thread(target=read, daemon=True).start()
+    assert pinged.wait(30) and not ended.is_set()
+    gone = httpx.delete(f"{base}/{made.json()['id']}", headers=world.owner, timeout=30)
+    assert gone.status_code == 200, gone.text
+    assert ended.wait(30), "the stream kept going after its key was deactivated"
 
 
 def test_the_log_stream_replays_pings_and_follows_a_run_to_its_end(world: World) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ara.apps import manifest
+from ara.apps import manifest, schedules
 from ara.apps.agent.validation import validate_agent_tools, validate_model
 from ara.errors import ValidationFailed
 from ara.runtime.agent.providers import parse_model
@@ -16,8 +16,6 @@ from ara.settings import RuntimeSettings
 # The SDK's ``PROJECT_NAME_RE`` (``_normalize_project_name``).
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 STATUSES = ("draft", "active", "paused")
-SCHEDULE_KINDS = ("cron", "every")
-MIN_EVERY_SECONDS = 60
 #: Agent ids, tool names and schedule ids end up in records labels (``agent:<id>``), log rows and idempotency keys.
 MAX_NAME = 128
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -128,15 +126,7 @@ def _check_schedule(entry: Any, where: str) -> None:
     if not isinstance(entry, dict):
         raise _fail(f"{where}.id", "every schedule needs a string id")
     _check_name(entry.get("id"), f"{where}.id", "schedule id")
-    kind = entry.get("kind")
-    if kind not in SCHEDULE_KINDS:
-        raise _fail(f"{where}.kind", f"one of {', '.join(SCHEDULE_KINDS)}")
-    if kind == "every":
-        seconds = entry.get("every_seconds")
-        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < MIN_EVERY_SECONDS:
-            raise _fail(f"{where}.every_seconds", f"an integer of at least {MIN_EVERY_SECONDS} seconds")
-    elif not isinstance(entry.get("cron"), str) or not entry["cron"].strip():
-        raise _fail(f"{where}.cron", "a cron expression")
+    schedules.entry_timing(entry, where)
 
 
 def _check_endpoints(interfaces: dict[str, Any]) -> None:
