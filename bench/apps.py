@@ -112,7 +112,7 @@ def serving(database: str, model_url: str, slots: int) -> Iterator[tuple[str, di
 def deploy(http: httpx.Client, headers: dict[str, str]) -> tuple[str, dict[str, str], float]:
     """Deploy, mint a key, first sync answer: the app id, the key's headers, the seconds it all took."""
     started = time.perf_counter()
-    created = http.post("/apps", headers=headers, json=manifest())
+    created = http.post("/apps", headers=headers, json={**manifest(), "status": "active"})
     assert created.status_code == 201, created.text
     app_id = created.json()["app"]["id"]
     key = http.post(f"/apps/{app_id}/keys", headers=headers, json={"name": "bench", "requests_per_minute": 100_000})

@@ -123,9 +123,14 @@ class AppsSettings(BaseModel):
     sync_run_timeout_seconds: float = Field(default=110.0, gt=0)
     webhook_attempts: int = Field(default=5, ge=1)
     webhook_backoff_seconds: float = Field(default=2.0, gt=0)  # doubled after each failed attempt
-    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)  # a delivery's whole POST, not each phase
+    #: Callback URLs on private, loopback or link-local addresses are refused (at submit and at delivery) unless
+    #: this is true: a key holder must not make the server POST into its own network.
+    webhook_allow_private: bool = False
     #: A keep-alive comment on an idle log stream at least this often.
     logs_keepalive_seconds: float = Field(default=15.0, gt=0, le=15.0)
+    #: An open log stream checks this often that its key (or member) still admits it, and ends when not.
+    logs_recheck_seconds: float = Field(default=30.0, gt=0)
     #: Rows written this long before a client connects are replayed to it first.
     logs_replay_seconds: float = Field(default=60.0, ge=0)
     #: An agent's prompt function or an app tool's source, run in the sandbox, is killed after this long.

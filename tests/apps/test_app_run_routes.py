@@ -104,7 +104,13 @@ def _env(**values: str) -> Iterator[None]:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     settings = make_settings(
         tmp_path_factory.mktemp("app-runs"),
-        apps={"logs_keepalive_seconds": 1, "webhook_backoff_seconds": 0.2, "sync_run_timeout_seconds": 60},
+        apps={
+            "logs_keepalive_seconds": 1,
+            "webhook_backoff_seconds": 0.2,
+            "sync_run_timeout_seconds": 60,
+            "webhook_allow_private": True,  # the receiver is on 127.0.0.1
+            "logs_recheck_seconds": 1,
+        },
     )
     if not choose_sandbox(settings.runtime).strong:
         pytest.skip("bubblewrap does not work here")
@@ -116,7 +122,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         _env(OPENAI_BASE_URL=model.url, OPENAI_API_KEY="test"),
         running_server(settings) as url,
     ):
-        created = httpx.post(f"{url}/apps", headers=owner, json=manifest(slug="run-bot"), timeout=60)
+        created = httpx.post(
+            f"{url}/apps", headers=owner, json={**manifest(slug="run-bot"), "status": "active"}, timeout=60
+        )
         assert created.status_code == 201, created.text
         app_id = created.json()["app"]["id"]
         stored = httpx.post(
@@ -157,6 +165,27 @@ def test_a_warmup_answers_at_once_and_calls_no_model(world: World) -> None:
     ended = world.ended(answer.json()["run_id"])
     assert (ended["status"], ended["warmup"], ended["trigger"]) == ("completed", True, "warmup")
     assert world.model.requests == []
+
+
+def _set_status(world: World, status: str) -> None:
+    moved = httpx.patch(f"{world.url}/apps/{world.app_id}", headers=world.owner, json={"status": status}, timeout=30)
+    assert moved.status_code == 200, moved.text
+
+
+def test_only_an_active_app_runs_and_a_draft_one_may_be_warmed(world: World) -> None:
+    try:
+        for status in ("paused", "draft"):
+            _set_status(world, status)
+            for path, body in [("/run", {"input": {"message": "x"}}), ("/runs", {"input": {"message": "x"}})]:
+                refused = world.invoke("POST", path, json=body)
+                assert refused.status_code == 409, refused.text
+                assert refused.json()["error"]["detail"] == {"status": status}
+        warm = world.invoke("POST", "/run", json={"agent_id": None, "warmup": True, "input": {}})  # still draft
+        assert warm.status_code == 200 and world.ended(warm.json()["run_id"])["status"] == "completed", warm.text
+        _set_status(world, "paused")
+        assert world.invoke("POST", "/run", json={"warmup": True, "input": {}}).status_code == 409
+    finally:
+        _set_status(world, "active")
 
 
 def test_a_failed_run_is_answered_200_with_ok_false_and_its_reason(world: World) -> None:
@@ -230,6 +259,8 @@ def test_events_need_a_key_and_the_same_key_twice_is_one_run(world: World) -> No
     body = {"event_type": "webhook.message.received", "message": "ping", "payload": {"a": "1"}}
     missing = world.invoke("POST", "/events", json=body)
     assert missing.status_code == 400 and "X-Idempotency-Key" in missing.text
+    reserved = world.invoke("POST", "/events", json=body, headers={"X-Idempotency-Key": "schedule:s:t"})
+    assert reserved.status_code == 400 and "X-Idempotency-Key" in reserved.json()["error"]["detail"]
     first = world.invoke("POST", "/events", json=body, headers={"X-Idempotency-Key": "evt-1"})
     second = world.invoke("POST", "/events", json=body, headers={"X-Idempotency-Key": "evt-1"})
     assert (first.status_code, second.status_code) == (202, 200)
@@ -250,6 +281,10 @@ def test_events_need_a_key_and_the_same_key_twice_is_one_run(world: World) -> No
         ("/runs", {"response_mode": "webhook"}, "callback"),
         ("/runs", {"response_mode": "webhook", "callback": {"url": "ftp://x"}}, "callback.url"),
         ("/runs", {"response_mode": "webhook", "callback": {"url": "http://x", "events": ["x"]}}, "callback.events"),
+        # the server's own idempotency keys: a caller's must not suppress a schedule's firing or an endpoint's run
+        ("/run", {"input": {"idempotency_key": "schedule:daily:2026-12-02T00:00:00+00:00"}}, "input.idempotency_key"),
+        ("/runs", {"idempotency_key": "endpoint:hook:k"}, "idempotency_key"),
+        ("/runs", {"input": {"idempotency_key": "playbook-action:x"}}, "input.idempotency_key"),
     ],
 )
 def test_bad_bodies_are_400_naming_the_field(world: World, path: str, body: Any, field_name: str) -> None:
@@ -261,6 +296,28 @@ def test_a_wrong_key_is_401_and_an_unknown_agent_404(world: World) -> None:
     assert world.invoke("POST", "/run", key="nope", json={}).status_code == 401
     assert world.invoke("POST", "/runs", key="nope", json={"input": "x"}).status_code == 401  # the key before the body
     assert world.invoke("POST", "/run", json={"agent_id": "ghost"}).status_code == 404
+
+
+def test_an_open_log_stream_ends_when_its_key_is_deactivated(world: World) -> None:
+    base = f"{world.url}/apps/{world.app_id}/x-keys"
+    made = httpx.post(base, headers=world.owner, json={"name": "stream-key", "requests_per_minute": 100}, timeout=30)
+    assert made.status_code < 300, made.text
+    pinged, ended = threading.Event(), threading.Event()
+
+    def read() -> None:
+        headers = {"X-Ara-App-Key": made.json()["key"], "Accept": "text/event-stream"}
+        with httpx.stream("GET", f"{world.url}/v1/apps/{world.app_id}/logs/stream", headers=headers, timeout=60) as a:
+            assert a.status_code == 200
+            for line in a.iter_lines():
+                if line.startswith(": ping"):
+                    pinged.set()
+        ended.set()  # the server closed the stream
+
+    threading.Thread(target=read, daemon=True).start()
+    assert pinged.wait(30) and not ended.is_set()
+    gone = httpx.delete(f"{base}/{made.json()['id']}", headers=world.owner, timeout=30)
+    assert gone.status_code == 200, gone.text
+    assert ended.wait(30), "the stream kept going after its key was deactivated"
 
 
 def test_the_log_stream_replays_pings_and_follows_a_run_to_its_end(world: World) -> None:

@@ -5,8 +5,12 @@ beside playbook and automation runs, and however it ends its log rows end with `
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import re
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,8 +24,9 @@ from ara.apps.models import App, AppRun, AppWebhookDelivery
 from ara.apps.runs import describe_run, start_run, wait_for_end
 from ara.db.session import unit_of_work
 from ara.db.types import utcnow
+from ara.engine.app_webhooks import deliver_webhooks, send_due
 from ara.engine.kinds import KINDS
-from ara.errors import NotFound
+from ara.errors import NotFound, ValidationFailed
 from ara.lifecycle.executor import AGENTS, APP, RUNS
 from ara.records import models as rm
 from ara.server.app import create_app, start_executor
@@ -90,6 +95,12 @@ def test_a_repeated_key_or_run_id_finds_the_first_run_even_when_callers_race(pos
             assert (same.id, created_same) == (named.id, False) and named.run_id == "r-1"
             with pytest.raises(NotFound, match="nobody"):
                 start_run(session, settings, found, agent_id="nobody", input={}, trigger="api")
+        for too_long in ({"run_id": "r" * 256}, {"idempotency_key": "k" * 256}):  # a 400, not PostgreSQL's DataError
+            with unit_of_work(state.writer) as session, pytest.raises(ValidationFailed) as refused:
+                found = session.get(App, app_id)
+                assert found is not None
+                start_run(session, settings, found, agent_id=None, input={}, trigger="api", **too_long)
+            assert set(refused.value.detail) == set(too_long)
 
         barrier = threading.Barrier(4)
         made: list[tuple[str, bool]] = []
@@ -150,6 +161,27 @@ def test_a_run_executes_on_the_engine_and_ends_with_its_log_row_and_records_play
         assert events[:2] == ["run.queued", "run.started"]
         assert events[-1] == f"run.{ended.status}" and events.count(events[-1]) == 1
         assert labels == ["agent:helper", "app:digest-app", "trigger:warmup"]
+
+
+def test_a_failure_right_after_the_admission_fails_the_run_with_its_reason(sqlite_settings: Settings) -> None:
+    """Opening the run's records happens after the admission commits: when it fails (here an agent id that no
+    deploy accepts any more, stored by hand, makes a bad records label) the run fails, never stays scheduled."""
+    settings = sqlite_settings
+    owner = seed_runtime_users(settings, ALICE)[ALICE].user_id
+    with _state(settings) as state:
+        with unit_of_work(state.writer) as session:
+            app = add_app(session, owner)
+            document = copy.deepcopy(app.manifest)
+            document["agent"]["agents"][0]["id"] = "a" * 250
+            app.manifest = document
+            run, _ = start_run(session, settings, app, agent_id="a" * 250, input={}, trigger="api")
+            app_id, run_pk, run_id = app.id, run.id, run.run_id
+        ended = wait_for_end(state.reader, run_pk, timeout=120)
+        assert ended.status == "failed" and ended.error and "label" in ended.error, ended.error
+        assert ended.worker_id is None
+        with unit_of_work(state.reader) as session:
+            events = [line.event_type for line in rows_after(session, app_id, 0, run_id=run_id)]
+        assert events == ["run.queued", "run.failed"]
 
 
 @pytest.mark.postgres
@@ -221,4 +253,124 @@ def test_a_webhook_delivery_is_claimed_by_one_clock_and_backs_off_until_it_gives
                 "the receiver answered 500",
             )
     finally:
+        state.engine.dispose()
+
+
+class _Trickler:
+    """A receiver that reads each request and then answers one header byte at a time, never finishing (until
+    the test ends): per-phase timeouts never fire, only an overall deadline ends the POST. Counts the POSTs
+    per delivery id."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+        self.posts: list[str] = []
+        self.closed = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._trickle, args=(connection,), daemon=True).start()
+
+    def _trickle(self, connection: socket.socket) -> None:
+        with connection:
+            head = b""
+            while b"\r\n\r\n" not in head and (chunk := connection.recv(65536)):
+                head += chunk
+            found = re.search(rb"x-ara-delivery-id: *(\S+)", head, re.IGNORECASE)
+            self.posts.append(found.group(1).decode() if found else "?")
+            try:
+                connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                while not self.closed.wait(0.2):
+                    connection.sendall(b"a")
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.closed.set()
+        self.listener.close()
+
+
+def test_webhooks_are_claimed_one_at_a_time_by_one_sender_with_an_overall_deadline(
+    sqlite_settings: Settings,
+) -> None:
+    """Three deliveries to a receiver that never finishes answering, the clock ticking meanwhile: each is POSTed
+    once (its lease never runs out under a live sender), one sender thread at most, each cut off at the deadline."""
+    apps = sqlite_settings.apps.model_copy(
+        update={
+            "webhook_timeout_seconds": 1.0,
+            "webhook_attempts": 5,
+            "webhook_backoff_seconds": 600,
+            "webhook_allow_private": True,
+        }
+    )
+    settings = sqlite_settings.model_copy(update={"apps": apps})
+    owner = seed_runtime_users(settings, ALICE)[ALICE].user_id
+    app = create_app(settings, workers=False)
+    state: AppState = app.state.ara
+    receiver = _Trickler()
+    try:
+        app_id = _app(state, owner)
+        with unit_of_work(state.writer) as session:
+            found = session.get(App, app_id)
+            assert found is not None
+            for _ in range(3):
+                callback = {"url": receiver.url, "secret": "", "events": ["run.failed"]}
+                run, _ = start_run(
+                    session, settings, found, agent_id=None, input={}, trigger="async", response_mode="webhook",
+                    callback=callback,
+                )  # fmt: skip
+                webhooks.queue_deliveries(session, run, "run.failed")
+
+        def deliveries() -> list[AppWebhookDelivery]:
+            with unit_of_work(state.reader) as session:
+                return list(session.scalars(select(AppWebhookDelivery)).all())
+
+        senders = 0
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            deliver_webhooks(state.engine_context, utcnow())  # the clock's tick
+            senders = max(senders, sum(t.name == "ara-webhooks" and t.is_alive() for t in threading.enumerate()))
+            tried = deliveries()
+            if all(d.last_error for d in tried) and not any(t.name == "ara-webhooks" for t in threading.enumerate()):
+                break
+            time.sleep(0.2)
+        tried = deliveries()
+        assert sorted(receiver.posts) == sorted(d.id for d in tried)  # each POSTed once
+        assert [d.attempts for d in tried] == [1, 1, 1] and senders == 1
+        assert all(d.last_error == "no answer within 1 s" for d in tried), [d.last_error for d in tried]
+    finally:
+        receiver.close()
+        state.engine.dispose()
+
+
+def test_a_delivery_to_a_private_address_is_refused_when_it_is_sent(sqlite_settings: Settings) -> None:
+    """Checked at submit (``test_control_plane``) and again at delivery, on the address its host resolves to now."""
+    settings = sqlite_settings
+    owner = seed_runtime_users(settings, ALICE)[ALICE].user_id
+    app = create_app(settings, workers=False)
+    state: AppState = app.state.ara
+    receiver = _Trickler()
+    try:
+        app_id = _app(state, owner)
+        with unit_of_work(state.writer) as session:
+            found = session.get(App, app_id)
+            assert found is not None
+            callback = {"url": receiver.url.replace("127.0.0.1", "localhost"), "events": ["run.failed"]}
+            run, _ = start_run(
+                session, settings, found, agent_id=None, input={}, trigger="async", response_mode="webhook",
+                callback=callback,
+            )  # fmt: skip
+            webhooks.queue_deliveries(session, run, "run.failed")
+        send_due(state.engine_context)
+        with unit_of_work(state.reader) as session:
+            delivery = session.scalars(select(AppWebhookDelivery)).one()
+        assert receiver.posts == [] and delivery.attempts == 1
+        assert delivery.last_error and "ARA_APPS__WEBHOOK_ALLOW_PRIVATE" in delivery.last_error
+    finally:
+        receiver.close()
         state.engine.dispose()

@@ -118,7 +118,9 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
                 for worker in workers:  # each server's clock, then each worker's clock and two queues
                     worker.wait_registered(2 + 3 * len(workers))
                 owner = {**user.headers, "Content-Type": "application/json"}
-                created = httpx.post(f"{host_a}/apps", headers=owner, json=manifest(slug="fleet-bot"), timeout=60)
+                created = httpx.post(
+                    f"{host_a}/apps", headers=owner, json={**manifest(slug="fleet-bot"), "status": "active"}, timeout=60
+                )
                 assert created.status_code == 201, created.text
                 app_id = created.json()["app"]["id"]
                 key = httpx.post(

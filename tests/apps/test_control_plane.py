@@ -249,6 +249,13 @@ def test_endpoint_secrets_are_minted_at_deploy_and_shown_by_setup_only(plane: Pl
             {"interfaces": {"fastapi_endpoints": [{"label": "x", "auth": {"mode": "magic"}}]}},
             "interfaces.fastapi_endpoints.0.auth.mode",
         ),
+        ({"agent": {"agents": [{"id": "a", "skills": ["automation_delete"]}]}}, "agent.agents.0.skills"),
+        ({"agent": {"agents": [{"id": "a" * 129}]}}, "agent.agents.0.id"),
+        ({"agent": {"agents": [{"id": "two\nlines"}]}}, "agent.agents.0.id"),
+        (
+            {"agent": {"agents": [{"id": "a", "schedules": [{"id": "s\t1", "kind": "every", "every_seconds": 60}]}]}},
+            "agent.agents.0.schedules.0.id",
+        ),
         ({"workflows": {}}, "workflows"),
         ({"surprise": 1}, "surprise"),
         ({"status": "running"}, "status"),
@@ -280,3 +287,19 @@ def test_bad_bodies_and_secret_names(plane: Plane) -> None:
     )
     assert plane.call("DELETE", f"/apps/{app_id}/secrets/MIXED-CASE").status_code == 204
     assert plane.call("GET", f"/apps/{app_id}/secrets").json() == {"secrets": []}
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9/hook", "http://169.254.169.254/latest/meta-data", "http://10.1.2.3/x", "http://[::1]/"]
+)
+def test_a_callback_into_the_servers_network_is_refused(plane: Plane, url: str) -> None:
+    """No ``ARA_APPS__WEBHOOK_ALLOW_PRIVATE`` here: a key holder cannot make the server POST to its own network."""
+    app_id = plane.deploy(f"callback-{abs(hash(url)) % 10**8}")
+    key = plane.call("POST", f"/apps/{app_id}/keys", json={"name": "k", "requests_per_minute": 60}).json()["key"]
+    body = {"input": {"message": "hi"}, "response_mode": "webhook", "callback": {"url": url}}
+    answer = httpx.post(
+        f"{plane.url}/v1/apps/{app_id}/runs", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=30
+    )
+    assert answer.status_code == 400, answer.text
+    message = " ".join(answer.json()["error"]["detail"]["callback.url"])
+    assert "ARA_APPS__WEBHOOK_ALLOW_PRIVATE" in message

@@ -93,7 +93,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         patch.setenv("OPENAI_API_KEY", "sk-test")
         with running_server(settings) as url:
             headers = {**owner.headers, "Content-Type": "application/json"}
-            created = httpx.post(f"{url}/apps", json=manifest(), headers=headers, timeout=30)
+            created = httpx.post(f"{url}/apps", json={**manifest(), "status": "active"}, headers=headers, timeout=30)
             assert created.status_code == 201, created.text
             app_id = created.json()["app"]["id"]
             setup = httpx.get(f"{url}/apps/{app_id}/setup", headers=headers, timeout=30).json()
@@ -130,6 +130,8 @@ def test_an_hmac_call_with_a_good_signature_runs_the_agent(gateway: Gateway) -> 
         pytest.param({"Content-Type": "application/json"}, id="missing"),
         pytest.param("stale", id="stale"),
         pytest.param("wrong", id="wrong"),
+        # '²' is a digit to str.isdigit, not to int(): a 500 before (latin-1 on the wire, as Starlette reads it)
+        pytest.param({"X-Ara-Timestamp": b"\xb2", "X-Ara-Signature": b"sha256=00"}, id="superscript-two"),
     ],
 )
 def test_an_hmac_call_without_a_current_good_signature_is_401(gateway: Gateway, headers: Any) -> None:

@@ -23,6 +23,8 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from ara.apps.models import App, AppLogLine, AppRun
 from ara.apps.run_keys import KEY_ENV, mint, tool_env
@@ -71,7 +73,7 @@ def bridge(settings: Settings, port: int) -> Iterator[Mission]:
     with mission_control(settings, port=port) as mc:
         prompt = "    return 'You explain why Ansible runs failed, from the records. ' + str(input.get('message', ''))"
         document = manifest([agent_row("explainer", prompt, skills=["records"], entrypoint=True)])
-        document.update(name=SLUG, slug=SLUG)
+        document.update(name=SLUG, slug=SLUG, status="active")
         deployed = mc.http.post("/apps", json=document)
         assert deployed.status_code == 201, deployed.text
         yield mc
@@ -293,6 +295,19 @@ def test_an_unknown_agent_fails_the_action_naming_it(mission: Mission) -> None:
     assert ended["status"] == "failed" and failed["error"] == "agent not started: app has no agent 'nobody'"
 
 
+def test_a_paused_app_fails_the_action_naming_its_status(mission: Mission) -> None:
+    document = manifest([agent_row("sleeper", "    return 'You sleep.'", entrypoint=True)])
+    document.update(name="bridge-paused", slug="bridge-paused", status="paused")
+    assert mission.http.post("/apps", json=document).status_code == 201
+    action = {"name": "ask", "agent": {"app": "bridge-paused", "message": "hello"}}
+    ended = mission.wait(mission.run(mission.define("bridge-paused-agent", {"actions": [action]})), timeout=60)
+    [failed] = mission.status(ended["id"])["actions"]
+    assert ended["status"] == "failed" and failed["error"].startswith(
+        "agent not started: app 'bridge-paused' is paused"
+    )
+    assert not [r for r in _app_runs(mission) if r.agent_id == "sleeper"]
+
+
 # -- an app run's key ---------------------------------------------------------------------------------------
 
 ECHO = {"actions": [{"name": "echo", "exec": {"script": "echo hi"}}]}
@@ -358,6 +373,10 @@ def test_a_live_run_starts_and_follows_a_playbook_run_as_its_owner(mission: Miss
         ("GET", "/apps"),
         ("GET", "/session/list"),
         ("POST", "/playbook/run/approve/x/y"),
+        ("POST", "/playbook/run/reject/x/y"),
+        ("POST", "/playbook/run/reject/x"),
+        ("POST", "/playbook/run/rerun/x"),
+        ("DELETE", "/playbook/run/x"),
     ],
 )
 def test_the_key_reaches_nothing_else(mission: Mission, method: str, path: str) -> None:
@@ -372,6 +391,18 @@ def test_the_key_is_no_app_key(mission: Mission) -> None:
     with _as_run(mission, run_pk) as client:
         answer = client.post(f"/v1/apps/{app_id}/run", json={"input": {"message": "again"}})
     assert answer.status_code == 401, answer.text
+
+
+def test_the_key_opens_no_websocket(mission: Mission) -> None:
+    """WebSockets skip the HTTP middleware that limits the key to its paths: the socket's own check refuses it."""
+    _, run_pk = _insert_app_run(mission, "admin@local")
+    token = mint(SecretBox.from_settings(mission.settings), run_pk)
+    url = mission.url.replace("http://", "ws://") + "/session/runtime/control/ws"
+    for query, headers in ((f"?token={token}", {}), ("", {"Authorization": f"Bearer {token}"})):
+        with pytest.raises(InvalidStatus) as refused:
+            connect(url + query, additional_headers=headers, open_timeout=30)
+        assert refused.value.response.status_code == 401
+        assert "run's key" in json.loads(refused.value.response.body)["error"]["message"]
 
 
 def _app_run_status(mission: Mission, run_pk: str, status: str) -> None:
@@ -442,7 +473,7 @@ def test_an_app_tool_starts_a_playbook_run_with_its_runs_key(mission: Mission, m
     """Through the server end to end: a playbook's agent action runs an agent whose tool starts another playbook."""
     echo = mission.define("bridge-from-a-tool", ECHO)
     document = manifest([agent_row("ops", "    return 'You start playbooks.'", skills=["start_playbook"])], [START])
-    document.update(name="bridge-ops", slug="bridge-ops")
+    document.update(name="bridge-ops", slug="bridge-ops", status="active")
     assert mission.http.post("/apps", json=document).status_code == 201  # admin@local's app
     launcher = mission.define(
         "bridge-launcher", {"actions": [{"name": "launch", "agent": {"app": "bridge-ops", "message": "go"}}]}

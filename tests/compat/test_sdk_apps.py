@@ -183,7 +183,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    settings = make_settings(tmp_path_factory.mktemp("sdk-apps"))
+    settings = make_settings(tmp_path_factory.mktemp("sdk-apps"), apps={"webhook_allow_private": True})
     users = seed_runtime_users(settings, *(f"{name}@example.org" for name in CLIENTS))
     watches: list[HttpWatch] = []
 

@@ -156,6 +156,7 @@ BAD_FIELDS: list[tuple[dict[str, Any], str]] = [
     ({"schedule_kind": "cron", "every_seconds": None, "schedule_expr": None}, "schedule_expr"),
     ({"every_seconds": None}, "every_seconds"),
     ({"every_seconds": 0}, "every_seconds"),
+    ({"every_seconds": "²"}, "every_seconds"),  # a digit to str.isdigit, not to int(): a 500 before
     ({"schedule_kind": "at", "every_seconds": None, "at": "2001-01-01T00:00:00Z"}, "at"),
     ({"schedule_kind": "at", "every_seconds": None, "at": "next tuesday"}, "at"),
     ({"timezone": "Mars/Olympus_Mons"}, "timezone"),

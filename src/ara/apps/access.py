@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ara.apps import keys
-from ara.apps.models import App, AppMember
+from ara.apps.models import App, AppKey, AppMember
 from ara.errors import NotFound, PermissionDenied, Unauthenticated
+from ara.users.models import User
 from ara.users.service import identity_for_token
 
 #: Roles on an app, weakest first; a role may do what the roles before it may.
@@ -89,3 +90,18 @@ def invoke_caller(
         raise Unauthenticated(NO_KEY)
     app_for_member(session, app_id, identity.user_id, INVOKER)
     return Caller(app_id, None, identity.user_id)
+
+
+def still_admits(session: Session, caller: Caller) -> bool:
+    """Whether what let ``caller`` in still would (a cheap read, no request spent): its key is active, or the
+    member is an active user who still holds ``INVOKER``. A long-lived answer (the log stream) asks again."""
+    if session.get(App, caller.app_id) is None:
+        return False
+    if caller.key_id is not None:
+        key = session.get(AppKey, caller.key_id, populate_existing=True)
+        return key is not None and key.is_active and key.app_id == caller.app_id
+    if caller.user_id is None:
+        return False
+    user = session.get(User, caller.user_id, populate_existing=True)
+    role = role_of(session, caller.app_id, caller.user_id)
+    return user is not None and user.is_active and role is not None and at_least(role, INVOKER)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -109,7 +110,8 @@ def _same(given: str, expected: str) -> bool:
 
 
 def _fresh(stamp: str, now: float, skew: int) -> bool:
-    return stamp.isdigit() and len(stamp) <= 12 and abs(now - int(stamp)) <= skew
+    # ASCII digits only: ``str.isdigit`` also takes '²', which ``int`` refuses (a 500 before).
+    return re.fullmatch(r"[0-9]{1,12}", stamp) is not None and abs(now - int(stamp)) <= skew
 
 
 def run_input(body: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ara.apps.access import at_least, role_of
 from ara.apps.models import App, AppInvite, AppMember
 from ara.db.types import iso, utcnow
+from ara.db.upsert import insert_missing
 from ara.errors import Expired, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 
 INVITABLE = ("viewer", "operator", "editor")
@@ -69,11 +70,12 @@ def accept_invite(session: Session, token: Any, user_id: int, username: str) -> 
     if row.expires_at <= utcnow():
         raise Expired("this invite has expired: ask for a new one")
     row.accepted_at = utcnow()
+    # ON CONFLICT DO NOTHING: a concurrent accept (another invite to the same app) may have made the row first.
+    member_row = {"app_id": row.app_id, "user_id": user_id, "role": row.role}
+    insert_missing(session, AppMember.__table__, [member_row], ("app_id", "user_id"))
     held = role_of(session, row.app_id, user_id)
-    if held is None:
-        session.add(AppMember(app_id=row.app_id, user_id=user_id, role=row.role))
-        held = row.role
-    elif not at_least(held, row.role):
+    assert held is not None
+    if not at_least(held, row.role):
         member = session.scalar(select(AppMember).where(AppMember.app_id == row.app_id, AppMember.user_id == user_id))
         assert member is not None
         member.role = held = row.role

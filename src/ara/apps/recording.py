@@ -26,7 +26,7 @@ def path_of(slug: str, agent_id: str) -> str:
 
 
 def open_playbook(session: Session, app: App, run: AppRun) -> int:
-    """The run's records playbook, made now (in the admitting transaction); its id."""
+    """The run's records playbook, made right after the admission, in a transaction of its own; its id."""
     path = path_of(app.slug, run.agent_id)
     owner = session.scalar(select(User.username).where(User.id == app.owner_id)) or str(app.owner_id)
     playbook = RESOURCES["playbooks"].add(

@@ -7,10 +7,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from ara.apps.runs import RESERVED_KEY_PREFIXES
 from ara.apps.webhooks import EVENTS
-from ara.errors import ValidationFailed
+from ara.errors import ToolFailed, ValidationFailed
+from ara.runtime.tools.web import check_url
 
 MAX_ID = 255
+ALLOW_PRIVATE_ENV = "ARA_APPS__WEBHOOK_ALLOW_PRIVATE"
 MODES = ("poll", "webhook")
 
 
@@ -27,6 +30,17 @@ def _text(body: dict[str, Any], field: str, *, where: str = "") -> str | None:
         raise _fail(name, "expected a string")
     if len(value) > MAX_ID:
         raise _fail(name, f"at most {MAX_ID} characters")
+    return value
+
+
+def _key(body: dict[str, Any], field: str, *, where: str = "") -> str | None:
+    """A caller's idempotency key: never one of the server's own (``runs.RESERVED_KEY_PREFIXES``)."""
+    return _caller_key(_text(body, field, where=where), f"{where}{field}")
+
+
+def _caller_key(value: str | None, name: str) -> str | None:
+    if value is not None and value.strip().startswith(RESERVED_KEY_PREFIXES):
+        raise _fail(name, f"may not begin with {', '.join(map(repr, RESERVED_KEY_PREFIXES))}: the server's own keys")
     return value
 
 
@@ -61,14 +75,14 @@ def sync_run(body: dict[str, Any]) -> dict[str, Any]:
         "agent_id": _agent(body),
         "input": payload,
         "run_id": _text(payload, "run_id", where="input."),
-        "idempotency_key": _text(payload, "idempotency_key", where="input."),
+        "idempotency_key": _key(payload, "idempotency_key", where="input."),
         "warmup": warmup,
         "trigger": "warmup" if warmup else "api",
         "response_mode": "sync",
     }
 
 
-def async_run(body: dict[str, Any]) -> dict[str, Any]:
+def async_run(body: dict[str, Any], *, allow_private: bool = False) -> dict[str, Any]:
     """``POST /v1/apps/{id}/runs``: also ``response_mode`` (poll | webhook), ``run_id``, ``idempotency_key`` and,
     for webhooks, ``callback: {url, secret, events}``."""
     payload = _object(body, "input")
@@ -80,15 +94,15 @@ def async_run(body: dict[str, Any]) -> dict[str, Any]:
         "agent_id": _agent(body),
         "input": payload,
         "run_id": _text(body, "run_id") or _text(payload, "run_id", where="input."),
-        "idempotency_key": _text(body, "idempotency_key") or _text(payload, "idempotency_key", where="input."),
+        "idempotency_key": _key(body, "idempotency_key") or _key(payload, "idempotency_key", where="input."),
         "warmup": warmup,
         "trigger": "warmup" if warmup else "async",
         "response_mode": mode,
-        "callback": _callback(body) if mode == "webhook" else None,
+        "callback": _callback(body, allow_private) if mode == "webhook" else None,
     }
 
 
-def _callback(body: dict[str, Any]) -> dict[str, Any]:
+def _callback(body: dict[str, Any], allow_private: bool) -> dict[str, Any]:
     if body.get("callback") is None:
         raise _fail("callback", "required when response_mode is webhook")
     callback = _object(body, "callback")
@@ -98,6 +112,10 @@ def _callback(body: dict[str, Any]) -> dict[str, Any]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2048:
         raise _fail("callback.url", "expected an http(s) URL")
+    try:  # checked again at each delivery, on the address then resolved
+        check_url(url, allow_private=allow_private, what="callback.url", setting=ALLOW_PRIVATE_ENV)
+    except ToolFailed as exc:
+        raise _fail("callback.url", exc.message) from None
     secret = callback.get("secret") or ""
     if not isinstance(secret, str):
         raise _fail("callback.secret", "expected a string")
@@ -114,6 +132,7 @@ def event_run(body: dict[str, Any], idempotency_key: str | None) -> dict[str, An
         raise _fail("X-Idempotency-Key", "required header: the same key twice starts one run")
     if len(idempotency_key) > MAX_ID:
         raise _fail("X-Idempotency-Key", f"at most {MAX_ID} characters")
+    _caller_key(idempotency_key, "X-Idempotency-Key")
     message = body.get("message")
     if message is not None and not isinstance(message, str):
         raise _fail("message", "expected a string")

@@ -4,12 +4,13 @@
 The key is ``ara_apprun_<run id>.<mac>``, a MAC of the run's id under the server's secret, so it is never stored
 and cannot be forged; it is accepted only while its run has not ended, and it acts as the app's owner with at most
 the ``operator`` role (their teams and per-playbook grants apply; the role never rises above theirs) and only on
-the playbook-run routes (``RUN_KEY_PATHS``): a leaked key starts and follows playbook runs, as its owner could,
-for as long as one agent run lasts, and nothing else."""
+the playbook-run routes (``RUN_KEY_ROUTES``; never approve, reject or rerun): a leaked key starts and follows
+playbook runs, as its owner could, for as long as one agent run lasts, and nothing else."""
 
 from __future__ import annotations
 
 import hmac
+import re
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,8 +26,20 @@ from ara.users.service import Identity
 PREFIX = "ara_apprun_"
 #: The strongest role an app run acts with, whatever its owner's.
 RUN_KEY_ROLE = "operator"
-#: Where an app run's key is admitted: starting, reading and cancelling playbook runs, listing playbooks.
-RUN_KEY_PATHS = ("/playbook/run", "/playbook/list")
+_ID = r"[^/]+"
+#: Where an app run's key is admitted, exactly: start, read, status and cancel a playbook run, list runs and
+#: playbooks (the routes then check the owner's grants). Approving, rejecting and rerunning are not among them.
+RUN_KEY_ROUTES: tuple[tuple[frozenset[str], re.Pattern[str]], ...] = tuple(
+    (frozenset(methods), re.compile(pattern))
+    for methods, pattern in (
+        (("POST",), "/playbook/run"),
+        (("GET", "HEAD"), f"/playbook/run/{_ID}"),
+        (("GET", "HEAD"), f"/playbook/run/{_ID}/status"),
+        (("POST",), f"/playbook/run/cancel/{_ID}"),
+        (("GET", "HEAD"), "/playbook/runs"),
+        (("GET", "HEAD"), "/playbook/list"),
+    )
+)
 BASE_URL_ENV, KEY_ENV = "ARA_API_BASE_URL", "ARA_APP_RUN_KEY"
 
 
@@ -71,6 +84,6 @@ def identify(session: Session, box: SecretBox, token: str) -> Identity | None:
     return Identity(user_id, username, capped, tuple(teams or ()), app_id=app_id)
 
 
-def admitted(path: str) -> bool:
-    """Whether an app run's key may call ``path``."""
-    return any(path == prefix or path.startswith(prefix + "/") for prefix in RUN_KEY_PATHS)
+def admitted(method: str, path: str) -> bool:
+    """Whether an app run's key may call ``method path``."""
+    return any(method in methods and pattern.fullmatch(path) for methods, pattern in RUN_KEY_ROUTES)

@@ -28,7 +28,7 @@ from ara.apps.webhooks import seal_callback
 from ara.crypto import SecretBox
 from ara.db.session import unit_of_work
 from ara.db.types import utcnow
-from ara.errors import NotFound
+from ara.errors import InvalidTransition, NotFound, ValidationFailed
 from ara.lifecycle.executor import APP, make_due
 from ara.lifecycle.states import TERMINAL, UNSUCCESSFUL, RunStatus
 from ara.settings import Settings
@@ -37,6 +37,18 @@ from ara.settings import Settings
 def new_run_id(now: dt.datetime | None = None) -> str:
     """``run-<UTC %Y%m%dT%H%M%SZ>-<8 hex>``, as ara-sdk makes them."""
     return f"run-{(now or utcnow()).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4)}"
+
+
+#: The idempotency keys the server makes itself (``schedules.firing_key``, the endpoint gateway, a playbook's
+#: ``agent`` action) begin so; a caller's key may not (``run_bodies``), or it could suppress a firing.
+RESERVED_KEY_PREFIXES = ("schedule:", "endpoint:", "playbook-action:")
+#: The ``run_id`` and ``idempotency_key`` columns' length: longer is a 400, never the database's error.
+MAX_KEY = 255
+
+
+def _fits(field: str, value: str | None) -> None:
+    if value is not None and len(value) > MAX_KEY:
+        raise ValidationFailed({field: [f"at most {MAX_KEY} characters"]})
 
 
 def find_run(session: Session, app_id: str, run_id: str) -> AppRun | None:
@@ -49,6 +61,17 @@ def _earlier(session: Session, app_id: str, idempotency_key: str | None, run_id:
         if found is not None:
             return found
     return find_run(session, app_id, run_id) if run_id else None
+
+
+def _check_runnable(app: App, warmup: bool) -> None:
+    """Only an active app runs (every trigger comes through ``start_run``); a draft app may be warmed up
+    (``ara deploy --activate false --warm true``), a paused one not even that."""
+    if app.status == "active" or (warmup and app.status == "draft"):
+        return
+    raise InvalidTransition(
+        f"app {app.slug!r} is {app.status}: only an active app runs (PATCH /apps/{app.id} with status active)",
+        {"status": app.status},
+    )
 
 
 def start_run(
@@ -69,10 +92,13 @@ def start_run(
 ) -> tuple[AppRun, bool]:
     """A new run made due on the engine's ``agents`` queue in this transaction, or (``created`` False) the run
     an earlier call with the same ``idempotency_key`` (or ``run_id``) started. ``agent_id`` None: the default
-    agent; an unknown agent is NotFound."""
+    agent; an unknown agent is NotFound; an app that is not active is InvalidTransition (409)."""
+    _fits("run_id", run_id)
+    _fits("idempotency_key", idempotency_key)
     earlier = _earlier(session, app.id, idempotency_key, run_id)
     if earlier is not None:
         return earlier, False
+    _check_runnable(app, warmup)
     agent = manifests.find_agent(app.manifest or {}, agent_id)
     run = AppRun(
         app_id=app.id,

@@ -88,11 +88,13 @@ def declared(manifest: dict[str, Any]) -> list[Declared]:
         agent_id = str(run.get("agent_id") or owner) if run_type == "agent" else owner
         if agent_id not in agent_ids:
             raise ValidationFailed({f"{field}.run.agent_id": [f"the app has no agent {agent_id!r}"]})
-        found[schedule_id] = Declared(schedule_id, agent_id, _timing(entry, field), dict(run))
+        found[schedule_id] = Declared(schedule_id, agent_id, entry_timing(entry, field), dict(run))
     return list(found.values())
 
 
-def _timing(entry: dict[str, Any], field: str) -> Timing:
+def entry_timing(entry: dict[str, Any], field: str) -> Timing:
+    """The one check of a schedule's timing (``apps.validation`` calls it too): kind, ``every_seconds`` of at
+    least ``MIN_EVERY_SECONDS``, a cron expression and its time zone, ``one_shot_at``."""
     kind = str(entry.get("kind") or "")
     if kind == "every":
         seconds = entry.get("every_seconds")

@@ -18,6 +18,7 @@ from ara.apps import manifest
 from ara.apps.models import App, AppEndpointSecret, AppSecret
 from ara.crypto import SecretBox
 from ara.db.types import iso, utcnow
+from ara.db.upsert import insert_missing
 from ara.errors import NotFound, ValidationFailed
 
 # As the SDK checks them (``SECRET_NAME_RE``, ``ENV_KEY_RE`` and its reserved keys).
@@ -55,13 +56,20 @@ def put_secret(session: Session, box: SecretBox, app_id: str, body: dict[str, An
         raise ValidationFailed({field: ["unknown field"] for field in unknown})
     name = secret_name(body.get("name"))
     values = _values(body.get("values"))
-    row = session.scalar(select(AppSecret).where(AppSecret.app_id == app_id, AppSecret.name == name).with_for_update())
-    if row is None:
-        row = AppSecret(app_id=app_id, name=name)
-        session.add(row)
-    row.sealed = box.seal(json.dumps(values))
-    row.keys = list(values)
-    row.updated_at = utcnow()
+    # ON CONFLICT DO NOTHING first: two requests putting the same new name at once both succeed, the later one's
+    # values win (a SELECT-then-INSERT gave the loser a unique violation, a 500).
+    sealed = box.seal(json.dumps(values))
+    session.flush()
+    missing = {"app_id": app_id, "name": name, "sealed": sealed, "keys": list(values)}
+    insert_missing(session, AppSecret.__table__, [missing], ("app_id", "name"))
+    row = session.scalar(
+        select(AppSecret)
+        .where(AppSecret.app_id == app_id, AppSecret.name == name)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert row is not None
+    row.sealed, row.keys, row.updated_at = sealed, list(values), utcnow()
     session.flush()
     return row
 
@@ -136,6 +144,10 @@ def sync_endpoint_secrets(session: Session, box: SecretBox, app: App) -> None:
     for label, row in existing.items():
         if label not in wanted:
             session.delete(row)
-    for label in sorted(wanted - set(existing)):
-        session.add(AppEndpointSecret(app_id=app.id, label=label, sealed=box.seal(secrets.token_urlsafe(32))))
     session.flush()
+    # ON CONFLICT DO NOTHING: a concurrent deploy that minted the same label first keeps its secret.
+    minted = [
+        {"app_id": app.id, "label": label, "sealed": box.seal(secrets.token_urlsafe(32))}
+        for label in sorted(wanted - set(existing))
+    ]
+    insert_missing(session, AppEndpointSecret.__table__, minted, ("app_id", "label"))

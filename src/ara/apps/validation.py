@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ara.apps import manifest
+from ara.apps import manifest, schedules
 from ara.apps.agent.validation import validate_agent_tools, validate_model
 from ara.errors import ValidationFailed
 from ara.runtime.agent.providers import parse_model
@@ -16,8 +16,8 @@ from ara.settings import RuntimeSettings
 # The SDK's ``PROJECT_NAME_RE`` (``_normalize_project_name``).
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 STATUSES = ("draft", "active", "paused")
-SCHEDULE_KINDS = ("cron", "every")
-MIN_EVERY_SECONDS = 60
+#: Agent ids, tool names and schedule ids end up in records labels (``agent:<id>``), log rows and idempotency keys.
+MAX_NAME = 128
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 AUTH_MODES = ("none", "header", "bearer", "hmac")
 _JSON_NAMES = {str: "string", dict: "object", list: "list"}
@@ -34,6 +34,14 @@ _SHAPES: dict[str, type] = {
 
 def _fail(field: str, message: str) -> ValidationFailed:
     return ValidationFailed({field: [message]})
+
+
+def _check_name(value: Any, field: str, what: str) -> None:
+    """A non-empty id of at most ``MAX_NAME`` printable characters (no newline or other control character)."""
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(field, f"every {what} needs a non-empty string")
+    if len(value) > MAX_NAME or not value.isprintable():
+        raise _fail(field, f"at most {MAX_NAME} printable characters, no control characters")
 
 
 def check_fields(body: dict[str, Any], *, allowed: tuple[str, ...]) -> None:
@@ -84,8 +92,9 @@ def _check_agents(agent: dict[str, Any]) -> None:
     seen: set[str] = set()
     for i, row in enumerate(rows):
         where = f"agent.agents.{i}"
-        if not isinstance(row, dict) or not isinstance(row.get("id"), str) or not row["id"].strip():
+        if not isinstance(row, dict):
             raise _fail(f"{where}.id", "every agent needs a non-empty string id")
+        _check_name(row.get("id"), f"{where}.id", "agent id")
         if row["id"] in seen:
             raise _fail(f"{where}.id", f"agent id {row['id']!r} is used twice")
         seen.add(row["id"])
@@ -103,8 +112,9 @@ def _check_agents(agent: dict[str, Any]) -> None:
             _check_schedule(entry, f"{where}.schedules.{j}")
     for i, tool in enumerate(agent.get("tools") or []):
         function = tool.get("function") if isinstance(tool, dict) else None
-        if not isinstance(function, dict) or not isinstance(function.get("name"), str) or not function["name"]:
+        if not isinstance(function, dict):
             raise _fail(f"agent.tools.{i}.function.name", "every tool needs a function name")
+        _check_name(function.get("name"), f"agent.tools.{i}.function.name", "tool's function name")
     default = agent.get("default_agent_id")
     if default not in (None, "") and default not in seen:
         raise _fail("agent.default_agent_id", f"no agent {default!r}")
@@ -113,17 +123,10 @@ def _check_agents(agent: dict[str, Any]) -> None:
 
 
 def _check_schedule(entry: Any, where: str) -> None:
-    if not isinstance(entry, dict) or not isinstance(entry.get("id"), str) or not entry["id"]:
+    if not isinstance(entry, dict):
         raise _fail(f"{where}.id", "every schedule needs a string id")
-    kind = entry.get("kind")
-    if kind not in SCHEDULE_KINDS:
-        raise _fail(f"{where}.kind", f"one of {', '.join(SCHEDULE_KINDS)}")
-    if kind == "every":
-        seconds = entry.get("every_seconds")
-        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < MIN_EVERY_SECONDS:
-            raise _fail(f"{where}.every_seconds", f"an integer of at least {MIN_EVERY_SECONDS} seconds")
-    elif not isinstance(entry.get("cron"), str) or not entry["cron"].strip():
-        raise _fail(f"{where}.cron", "a cron expression")
+    _check_name(entry.get("id"), f"{where}.id", "schedule id")
+    schedules.entry_timing(entry, where)
 
 
 def _check_endpoints(interfaces: dict[str, Any]) -> None:

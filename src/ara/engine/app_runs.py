@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ara.apps import execution, recording, run_moves
 from ara.apps.logs import emit
-from ara.apps.models import App
+from ara.apps.models import App, AppRun
 from ara.apps.secrets_store import secret_values
 from ara.db.session import unit_of_work
 from ara.engine.context import EngineContext
@@ -27,16 +27,51 @@ INTERNAL = "internal error: the agent run failed (the server's log has the detai
 def advance_app_run(
     ctx: EngineContext, run_pk: str, *, aborted: Callable[[], bool], on_admit: Callable[[object], None] | None = None
 ) -> bool:
-    """Returns whether the run was admitted (as ``activation.advance`` does for playbook runs)."""
+    """Returns whether the run was admitted (as ``activation.advance`` does for playbook runs). The admission
+    commits alone: whatever fails after it (opening its records, reading secrets, the agent) fails the run with
+    its reason, so a run never stays ``scheduled`` or ``running`` behind a rolled-back admission."""
     with unit_of_work(ctx.writer) as session:
         run = run_moves.admit(session, run_pk, ctx.worker_id)
         if run is None:
             return False
         if on_admit is not None:
             on_admit(run)
-        app = session.get(App, run.app_id)
-        if app is None:  # deleted while due: the cascade takes the run too; nothing to execute
+    hidden: list[str] = []
+    try:
+        prepared = _prepare(ctx, run_pk)
+        if prepared is None:  # deleted while due: the cascade takes the run too; nothing to execute
             return True
+        request, hidden = prepared
+        app_id, run_id = request.app_id, request.run_id
+
+        def log_row(event_type: str, message: str, level: str = "info") -> None:
+            with unit_of_work(ctx.writer) as own:
+                emit(own, app_id, run_id, event_type, scrub(message, hidden), level)
+
+        outcome = execution.execute(ctx.settings, ctx.reader, ctx.writer, request, log=log_row, aborted=aborted)
+    except AraError as exc:  # the model failed, the prompt function raised...: the run's reason
+        reason = scrub(exc.message, hidden)
+    except Exception:  # a bug: logged here, said plainly to the caller (the run never stays running)
+        log.exception("app run %s: its execution crashed", run_pk)
+        reason = INTERNAL
+    else:
+        output = scrub_tree({"output_text": outcome.output_text, "tool_calls": outcome.tool_calls}, hidden)
+        with unit_of_work(ctx.writer) as session:
+            run_moves.complete(session, run_pk, ctx.worker_id, output)
+        return True
+    with unit_of_work(ctx.writer) as session:
+        run_moves.fail(session, run_pk, ctx.worker_id, reason)
+    return True
+
+
+def _prepare(ctx: EngineContext, run_pk: str) -> tuple[execution.RunRequest, list[str]] | None:
+    """In one transaction after the admission: open the run's records playbook, log ``run.started`` and take
+    what the execution needs (None when the app is gone)."""
+    with unit_of_work(ctx.writer) as session:
+        run = session.get(AppRun, run_pk)
+        app = session.get(App, run.app_id) if run is not None else None
+        if run is None or app is None:
+            return None
         run.playbook_id = recording.open_playbook(session, app, run)
         emit(
             session,
@@ -58,28 +93,7 @@ def advance_app_run(
             warmup=run.warmup,
             trigger=run.trigger,
         )
-        hidden = _secrets(ctx, session, app.id)
-    app_id, run_id = request.app_id, request.run_id
-
-    def log_row(event_type: str, message: str, level: str = "info") -> None:
-        with unit_of_work(ctx.writer) as own:
-            emit(own, app_id, run_id, event_type, scrub(message, hidden), level)
-
-    try:
-        outcome = execution.execute(ctx.settings, ctx.reader, ctx.writer, request, log=log_row, aborted=aborted)
-    except AraError as exc:  # the model failed, the prompt function raised...: the run's reason
-        reason = scrub(exc.message, hidden)
-    except Exception:  # a bug: logged here, said plainly to the caller (the run never stays running)
-        log.exception("app run %s: its execution crashed", run_pk)
-        reason = INTERNAL
-    else:
-        output = scrub_tree({"output_text": outcome.output_text, "tool_calls": outcome.tool_calls}, hidden)
-        with unit_of_work(ctx.writer) as session:
-            run_moves.complete(session, run_pk, ctx.worker_id, output)
-        return True
-    with unit_of_work(ctx.writer) as session:
-        run_moves.fail(session, run_pk, ctx.worker_id, reason)
-    return True
+        return request, _secrets(ctx, session, app.id)
 
 
 def _secrets(ctx: EngineContext, session: Session, app_id: str) -> list[str]:

@@ -30,10 +30,15 @@ from ara.users.service import Identity
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NO_CREDENTIALS = "Authentication credentials were not provided."
 BAD_CREDENTIALS = "Invalid username/password."
+RUN_KEY_ELSEWHERE = "an app run's key is accepted only on the playbook-run routes"
 
 
-def identify(state: AppState, session: Session, authorization: str | None) -> Identity | None:
-    """The caller's identity, ``None`` when no credentials were sent; bad credentials raise."""
+def identify(
+    state: AppState, session: Session, authorization: str | None, *, run_keys_allowed: bool = False
+) -> Identity | None:
+    """The caller's identity, ``None`` when no credentials were sent; bad credentials raise. An app run's key is
+    accepted only with ``run_keys_allowed`` (the HTTP middleware, which then ``admit``s it to its few paths): anywhere
+    else (WebSockets, routes the middleware skips) it would act as the app's owner without that limit."""
     if not authorization:
         return None
     scheme, _, value = authorization.partition(" ")
@@ -47,6 +52,8 @@ def identify(state: AppState, session: Session, authorization: str | None) -> Id
     elif scheme in ("bearer", "token"):
         token = value.strip()
         if token.startswith(run_keys.PREFIX):  # an app run's key, for its tools' calls to the playbook API
+            if not run_keys_allowed:
+                raise Unauthenticated(RUN_KEY_ELSEWHERE)
             identity = run_keys.identify(session, state.engine_context.box, token)
         else:
             identity = state.credentials.check_token(session, token)
@@ -100,10 +107,8 @@ def checked(path: str) -> bool:
 
 def admit(state: AppState, method: str, path: str, identity: Identity | None) -> None:
     """Raise ``Unauthenticated`` or ``PermissionDenied`` when the caller may not call ``method path``."""
-    if identity is not None and identity.app_id is not None and not run_keys.admitted(path):
-        raise PermissionDenied("an app run's key may only start, read and cancel playbook runs")
-    if identity is not None and identity.app_id is not None and _under(path, "/playbook/run/approve"):
-        raise PermissionDenied("an app run's key may not approve playbook runs")
+    if identity is not None and identity.app_id is not None and not run_keys.admitted(method, path):
+        raise PermissionDenied("an app run's key may only start, read, list and cancel playbook runs")
     if any(_under(path, prefix) for prefix in ALWAYS_LOGIN):
         if identity is None:
             raise Unauthenticated(NO_CREDENTIALS)

@@ -27,12 +27,13 @@ class Caller:
     identity: Identity | None
 
 
-def resolve(state: AppState, authorization: str | None) -> Identity | None:
-    """One short read transaction (the user's row); bad credentials raise ``Unauthenticated``."""
+def resolve(state: AppState, authorization: str | None, *, run_keys_allowed: bool = False) -> Identity | None:
+    """One short read transaction (the user's row); bad credentials raise ``Unauthenticated``. App run keys only
+    with ``run_keys_allowed``: the middleware, which ``admit``s them right after."""
     if not authorization:
         return None
     with unit_of_work(state.reader) as session:
-        return identify(state, session, authorization)
+        return identify(state, session, authorization, run_keys_allowed=run_keys_allowed)
 
 
 class AuthenticationMiddleware:
@@ -47,7 +48,11 @@ class AuthenticationMiddleware:
         request = Request(scope)
         authorization = request.headers.get("authorization")
         try:
-            identity = await run_in_threadpool(resolve, self.state, authorization) if authorization else None
+            identity = (
+                await run_in_threadpool(resolve, self.state, authorization, run_keys_allowed=True)
+                if authorization
+                else None
+            )
             admit(self.state, scope["method"], scope["path"], identity)
         except AraError as error:
             await error_response(request, error)(scope, receive, send)

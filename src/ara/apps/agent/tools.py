@@ -12,12 +12,18 @@ from ara.apps import manifest as manifests
 from ara.apps.agent.code import MASK, CodeRunner
 from ara.errors import ToolFailed
 from ara.redaction import scrub, scrub_tree
+from ara.runtime.tools.automations import AUTOMATION_TOOLS
 from ara.runtime.tools.base import Tool, ToolContext
 from ara.runtime.tools.builtin import BUILTINS
 from ara.runtime.tools.records import RECORDS
 
-#: The builtin tools an app's agent may list in its ``skills``: the runtime's, and the read-only ``records``.
-AGENT_BUILTINS: dict[str, Tool] = {**BUILTINS, RECORDS.name: RECORDS}
+#: The builtin tools an app's agent may list in its ``skills``: the runtime's, and the read-only ``records``, but
+#: not the automation tools: they act on the owner's own automations, beyond the app (an editor could deploy an
+#: agent that lists or deletes them).
+AGENT_BUILTINS: dict[str, Tool] = {
+    **{name: tool for name, tool in BUILTINS.items() if name not in AUTOMATION_TOOLS},
+    RECORDS.name: RECORDS,
+}
 
 TRANSFER_PREFIX = "transfer_to_"
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -10,6 +10,7 @@ from ara.apps import manifest as manifests
 from ara.apps.agent.tools import AGENT_BUILTINS, app_tool_rows, transfer_name, valid_tool_name
 from ara.errors import ValidationFailed
 from ara.runtime.agent.providers import parse_model
+from ara.runtime.tools.automations import AUTOMATION_TOOLS
 from ara.settings import RuntimeSettings
 
 
@@ -33,6 +34,10 @@ def validate_agent_tools(manifest: dict[str, Any]) -> None:
             if skill in rows:
                 if not str(rows[skill].get("source") or "").strip():
                     errors.setdefault(f"{where}.skills", []).append(f"the tool {skill!r} has no source")
+            elif skill in AUTOMATION_TOOLS:
+                errors.setdefault(f"{where}.skills", []).append(
+                    f"{skill!r} acts on the owner's own automations, beyond the app: not an app agent's tool"
+                )
             elif skill not in AGENT_BUILTINS:
                 known = ", ".join(sorted({*rows, *AGENT_BUILTINS}))
                 errors.setdefault(f"{where}.skills", []).append(f"unknown tool {skill!r} (tools: {known})")

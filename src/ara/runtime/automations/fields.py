@@ -7,6 +7,7 @@ arrive as strings of digits (a CLI ``--arg`` is always a string)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +44,7 @@ def _fail(field: str, message: str) -> ValidationFailed:
 
 def _integer(body: dict[str, Any], field: str, low: int, high: int) -> int:
     value = body[field]
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,18}", value.strip()):  # not isdigit: '²' is one
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
         raise _fail(field, "must be an integer")

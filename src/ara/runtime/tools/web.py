@@ -24,26 +24,30 @@ MAX_FETCH_BYTES = 5 * 1024 * 1024
 USER_AGENT = "Ara-runtime/1 (web_fetch)"
 
 
-def check_url(url: str, *, allow_private: bool) -> str | None:
+def check_url(
+    url: str, *, allow_private: bool, what: str = "web_fetch", setting: str = "ARA_RUNTIME__WEB_FETCH_ALLOW_PRIVATE"
+) -> str | None:
     """Refuses a URL that is not http(s), or whose host resolves to an address the server must not reach; answers
-    the checked address to connect to (``None`` when private addresses are allowed and nothing was resolved)."""
+    the checked address to connect to (``None`` when private addresses are allowed and nothing was resolved).
+    The one check of URLs the server itself calls out to (``what`` and ``setting`` name the caller's in errors:
+    app webhooks use it too)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise ToolFailed(f"web_fetch: only http and https URLs are fetched, not {parts.scheme or 'this'!r}: {url}")
+        raise ToolFailed(f"{what}: only http and https URLs are fetched, not {parts.scheme or 'this'!r}: {url}")
     if not parts.hostname:
-        raise ToolFailed(f"web_fetch: no host in {url}")
+        raise ToolFailed(f"{what}: no host in {url}")
     if allow_private:
         return None
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
-        raise ToolFailed(f"web_fetch: cannot resolve {parts.hostname}: {exc}") from None
+        raise ToolFailed(f"{what}: cannot resolve {parts.hostname}: {exc}") from None
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     for address in addresses:
         if not address.is_global or address.is_multicast:
             raise ToolFailed(
-                f"web_fetch: {parts.hostname} resolves to {address}, a private, loopback, link-local or reserved "
-                "address (refused unless ARA_RUNTIME__WEB_FETCH_ALLOW_PRIVATE=true)"
+                f"{what}: {parts.hostname} resolves to {address}, a private, loopback, link-local or reserved "
+                f"address (refused unless {setting}=true)"
             )
     return str(addresses[0])
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ara.apps import logs as app_logs
 from ara.apps import run_bodies
-from ara.apps.access import Caller, invoke_caller
+from ara.apps.access import Caller, invoke_caller, still_admits
 from ara.apps.models import App, AppRun
 from ara.apps.run_schemas import AsyncRunAnswer, AsyncRunBody, EventBody, RunAnswer, SyncRunBody
 from ara.apps.runs import await_end, describe_run, find_run, start_run
@@ -122,7 +122,8 @@ async def run_sync(app_id: AppId, request: Request, state: StateDep) -> JSONResp
 )
 async def run_async(app_id: AppId, request: Request, state: StateDep) -> JSONResponse:
     """Starts a run and answers at once (202; 200 with the first run for a repeated ``idempotency_key``)."""
-    fields = partial(run_bodies.async_run, await _object(request))
+    allow_private = state.settings.apps.webhook_allow_private
+    fields = partial(run_bodies.async_run, await _object(request), allow_private=allow_private)
     run_pk, created = await run_in_threadpool(_as_caller, request, state, app_id, _started(state, fields))
     return _accepted(await run_in_threadpool(_read, state, run_pk), created)
 
@@ -164,13 +165,13 @@ async def stream_logs(
     (``data: {timestamp, level, run_id, event_type, message}``), a ``: ping`` comment when idle."""
     apps = state.settings.apps
 
-    def start(session: Session, app: App, _caller: Caller) -> int:
-        return app_logs.last_id_before(session, app.id, app_logs.since(None, apps.logs_replay_seconds))
+    def start(session: Session, app: App, caller: Caller) -> tuple[int, Caller]:
+        return app_logs.last_id_before(session, app.id, app_logs.since(None, apps.logs_replay_seconds)), caller
 
-    after = await run_in_threadpool(_as_caller, request, state, app_id, start)
+    after, caller = await run_in_threadpool(_as_caller, request, state, app_id, start)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return EventStream(
-        _tail(state, app_id, run_id, after),
+        _tail(state, app_id, run_id, after, caller),
         headers=headers,
         keepalive_seconds=apps.logs_keepalive_seconds,
         keepalive=PING,
@@ -182,12 +183,24 @@ def _rows(state: AppState, app_id: str, run_id: str | None, after: int) -> list[
         return [(line.id, app_logs.row(line)) for line in app_logs.rows_after(session, app_id, after, run_id=run_id)]
 
 
-async def _tail(state: AppState, app_id: str, run_id: str | None, after: int) -> AsyncIterator[str]:
+def _admits(state: AppState, caller: Caller) -> bool:
+    with unit_of_work(state.reader) as session:
+        return still_admits(session, caller)
+
+
+async def _tail(state: AppState, app_id: str, run_id: str | None, after: int, caller: Caller) -> AsyncIterator[str]:
     """Rows above ``after`` as they commit, each once. A row is looked for again for ``LOOKBACK_SECONDS`` after a
-    later one was sent (ids are handed out before commit), then the floor moves past it."""
+    later one was sent (ids are handed out before commit), then the floor moves past it. Every
+    ``apps.logs_recheck_seconds`` the caller's key is looked at again: a deactivated key ends the stream."""
     sent: dict[int, float] = {}  # id -> when sent
     floor = after
+    recheck = state.settings.apps.logs_recheck_seconds
+    checked = time.monotonic()
     while True:
+        if time.monotonic() - checked >= recheck:
+            if not await run_in_threadpool(_admits, state, caller):
+                return
+            checked = time.monotonic()
         for row_id, row in await run_in_threadpool(_rows, state, app_id, run_id, floor):
             if row_id not in sent:
                 sent[row_id] = time.monotonic()
