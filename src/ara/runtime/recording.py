@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from ara.db.types import utcnow
 from ara.records import models as m
-from ara.records.fields import Field
+from ara.records.fields import Field, text_error
 from ara.records.resources import RESOURCES
-from ara.records.service import explained_integrity_errors
+from ara.records.service import apply, explained_integrity_errors
 from ara.records.status import PlaybookStatus, PlayStatus
 from ara.redaction import scrub_tree
 from ara.runtime.models import SESSION_STOPPED, RuntimeSession
@@ -83,8 +83,10 @@ def session_playbook(session: Session, settings: Settings | None, runtime_sessio
 
 
 def begin_turn(session: Session, runtime_session: RuntimeSession, *, name: str) -> int:
-    """A new play for one chat turn; its id."""
-    return begin_play(session, session_playbook(session, None, runtime_session), name=name)
+    """A new play for one chat turn; its id. A session already recorded needs no lock (its playbook is known from
+    the caller's row, read in this transaction): only the first recording takes it to make the playbook."""
+    playbook_id = runtime_session.playbook_id or session_playbook(session, None, runtime_session)
+    return begin_play(session, playbook_id, name=name)
 
 
 def end_turn(session: Session, play_id: int, *, failed: bool) -> None:
@@ -92,7 +94,7 @@ def end_turn(session: Session, play_id: int, *, failed: bool) -> None:
     play = session.get(m.Play, play_id)
     if play is None:
         return
-    RESOURCES["plays"].amend(session, play, {"status": PlayStatus.COMPLETED, "ended": utcnow().isoformat()})
+    apply(play, {"status": PlayStatus.COMPLETED, "ended": utcnow()})  # valid values: nothing for ``Plays`` to check
     if failed:
         playbook = session.get(m.Playbook, play.playbook_id)
         if playbook is not None:
@@ -152,12 +154,26 @@ def record_tool_call(
 
 
 def begin_play(session: Session, playbook_id: int, *, name: str) -> int:
-    """A new running play of any recorded playbook (an app run's model turn, say); its id."""
-    play = RESOURCES["plays"].add(
-        session,
-        {"playbook": playbook_id, "name": name[:255], "uuid": str(uuid.uuid4()), "status": PlayStatus.RUNNING},
-    )
-    return int(play.id)
+    """A new running play of any recorded playbook (an app run's model turn, say); its id. The row ``Plays.add``
+    makes, inserted by one Core statement; a name it would refuse (a NUL, a lone surrogate) goes through it for
+    its 400."""
+    values = {"playbook": playbook_id, "name": name[:255], "uuid": str(uuid.uuid4()), "status": PlayStatus.RUNNING}
+    if text_error(values["name"]):
+        return int(RESOURCES["plays"].add(session, values).id)
+    now = utcnow()
+    row = {
+        "playbook_id": playbook_id,
+        "name": values["name"],
+        "uuid": values["uuid"],
+        "status": PlayStatus.RUNNING.value,
+        "created": now,
+        "updated": now,
+        "started": now,
+        "ended": None,
+        "duration": None,
+    }
+    with explained_integrity_errors(session, _REFERENCES, {"playbook": playbook_id}):
+        return int(session.connection().execute(_insert(PLAYS), row).scalar_one())
 
 
 def record_call(
@@ -234,6 +250,7 @@ def _add_call(
         connection.execute(_insert(RESULTS, returning=False), {**result, "task_id": task_id, "content": content})
 
 
+PLAYS: Table = m.Play.__table__
 TASKS: Table = m.Task.__table__
 RESULTS: Table = m.Result.__table__
 _REFERENCES = {name: Field("fk", required=True) for name in ("playbook", "play", "file", "host")}
