@@ -122,7 +122,7 @@ def _rows(session: Session, playbook_id: int, play_id: int | None) -> tuple[int 
     """The recording's file, host and direct-calls play (when ``play_id`` is None), and the next task line, in one
     query: a tool call costs one read besides its two inserts."""
     params = {"playbook": playbook_id} if play_id is None else {"playbook": playbook_id, "play": play_id}
-    file_id, host_id, found_play, tasks = session.execute(_rows_query(play_id is None), params).one()
+    file_id, host_id, found_play, tasks = session.connection().execute(_rows_query(play_id is None), params).one()
     return file_id, host_id, found_play, int(tasks or 0)
 
 
