@@ -17,12 +17,14 @@ import uuid
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, func, select
+from sqlalchemy import Insert, Integer, Select, Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from ara.db.types import utcnow
 from ara.records import models as m
+from ara.records.fields import Field, text_error
 from ara.records.resources import RESOURCES
+from ara.records.service import apply, explained_integrity_errors
 from ara.records.status import PlaybookStatus, PlayStatus
 from ara.redaction import scrub_tree
 from ara.runtime.models import SESSION_STOPPED, RuntimeSession
@@ -81,8 +83,10 @@ def session_playbook(session: Session, settings: Settings | None, runtime_sessio
 
 
 def begin_turn(session: Session, runtime_session: RuntimeSession, *, name: str) -> int:
-    """A new play for one chat turn; its id."""
-    return begin_play(session, session_playbook(session, None, runtime_session), name=name)
+    """A new play for one chat turn; its id. A session already recorded needs no lock (its playbook is known from
+    the caller's row, read in this transaction): only the first recording takes it to make the playbook."""
+    playbook_id = runtime_session.playbook_id or session_playbook(session, None, runtime_session)
+    return begin_play(session, playbook_id, name=name)
 
 
 def end_turn(session: Session, play_id: int, *, failed: bool) -> None:
@@ -90,7 +94,7 @@ def end_turn(session: Session, play_id: int, *, failed: bool) -> None:
     play = session.get(m.Play, play_id)
     if play is None:
         return
-    RESOURCES["plays"].amend(session, play, {"status": PlayStatus.COMPLETED, "ended": utcnow().isoformat()})
+    apply(play, {"status": PlayStatus.COMPLETED, "ended": utcnow()})  # valid values: nothing for ``Plays`` to check
     if failed:
         playbook = session.get(m.Playbook, play.playbook_id)
         if playbook is not None:
@@ -118,7 +122,7 @@ def _rows(session: Session, playbook_id: int, play_id: int | None) -> tuple[int 
     """The recording's file, host and direct-calls play (when ``play_id`` is None), and the next task line, in one
     query: a tool call costs one read besides its two inserts."""
     params = {"playbook": playbook_id} if play_id is None else {"playbook": playbook_id, "play": play_id}
-    file_id, host_id, found_play, tasks = session.execute(_rows_query(play_id is None), params).one()
+    file_id, host_id, found_play, tasks = session.connection().execute(_rows_query(play_id is None), params).one()
     return file_id, host_id, found_play, int(tasks or 0)
 
 
@@ -150,12 +154,26 @@ def record_tool_call(
 
 
 def begin_play(session: Session, playbook_id: int, *, name: str) -> int:
-    """A new running play of any recorded playbook (an app run's model turn, say); its id."""
-    play = RESOURCES["plays"].add(
-        session,
-        {"playbook": playbook_id, "name": name[:255], "uuid": str(uuid.uuid4()), "status": PlayStatus.RUNNING},
-    )
-    return int(play.id)
+    """A new running play of any recorded playbook (an app run's model turn, say); its id. The row ``Plays.add``
+    makes, inserted by one Core statement; a name it would refuse (a NUL, a lone surrogate) goes through it for
+    its 400."""
+    values = {"playbook": playbook_id, "name": name[:255], "uuid": str(uuid.uuid4()), "status": PlayStatus.RUNNING}
+    if text_error(values["name"]):
+        return int(RESOURCES["plays"].add(session, values).id)
+    now = utcnow()
+    row = {
+        "playbook_id": playbook_id,
+        "name": values["name"],
+        "uuid": values["uuid"],
+        "status": PlayStatus.RUNNING.value,
+        "created": now,
+        "updated": now,
+        "started": now,
+        "ended": None,
+        "duration": None,
+    }
+    with explained_integrity_errors(session, _REFERENCES, {"playbook": playbook_id}):
+        return int(session.connection().execute(_insert(PLAYS), row).scalar_one())
 
 
 def record_call(
@@ -194,38 +212,55 @@ def _add_call(
             .id
         )
     ended = utcnow()
-    started = (ended - dt.timedelta(seconds=max(outcome.duration_seconds, 0.0))).isoformat()
-    task = RESOURCES["tasks"].add(
-        session,
-        {
-            "playbook": playbook_id,
-            "play": found_play,
-            "file": file_id,
-            "name": outcome.name,
-            "action": f"ara_runtime.{outcome.name}",
-            "lineno": tasks + 1,
-            "handler": False,
-            "status": "completed" if outcome.ok else "failed",
-            "uuid": str(uuid.uuid4()),
-            "started": started,
-            "ended": ended.isoformat(),
-        },
-    )
+    started = ended - dt.timedelta(seconds=max(outcome.duration_seconds, 0.0))
     masked = [value for value in secrets if value]
     content = scrub_tree({"args": outcome.args, "output": outcome.output, "error": outcome.error}, masked, MASK)
-    RESOURCES["results"].add(
-        session,
-        {
-            "playbook": playbook_id,
-            "play": found_play,
-            "task": task.id,
-            "host": host_id,
-            "status": "ok" if outcome.ok else "failed",
-            "content": content,
-            "started": started,
-            "ended": ended.isoformat(),
-        },
-    )
+    status = "ok" if outcome.ok else "failed"
+    ids = {"playbook_id": playbook_id, "play_id": found_play}
+    timed = {
+        "created": ended,
+        "updated": ended,
+        "started": started,
+        "ended": ended,
+        "duration": (ended - started).total_seconds(),
+    }
+    task = {
+        **ids,
+        **timed,
+        "file_id": file_id,
+        "name": outcome.name,
+        "action": f"ara_runtime.{outcome.name}",
+        "lineno": tasks + 1,
+        "handler": False,
+        "status": "completed" if outcome.ok else "failed",
+        "uuid": str(uuid.uuid4()),
+        "tags": [],
+        "warnings": [],
+        "deprecations": [],
+        "exceptions": [],
+    }
+    result = {**ids, **timed, "host_id": host_id, "status": status, "changed": False, "ignore_errors": False}
+    # The rows the records resources would make from the same fields (``Tasks.add``, ``Results.add``), inserted
+    # as two Core statements: the ORM's unit of work costs more than the call it records. A reference deleted
+    # meanwhile through the records API is still the resources' 400 naming the field.
+    fields = {"playbook": playbook_id, "play": found_play, "file": file_id, "host": host_id}
+    with explained_integrity_errors(session, _REFERENCES, fields):
+        connection = session.connection()
+        task_id = connection.execute(_insert(TASKS), task).scalar_one()
+        connection.execute(_insert(RESULTS, returning=False), {**result, "task_id": task_id, "content": content})
+
+
+PLAYS: Table = m.Play.__table__
+TASKS: Table = m.Task.__table__
+RESULTS: Table = m.Result.__table__
+_REFERENCES = {name: Field("fk", required=True) for name in ("playbook", "play", "file", "host")}
+
+
+@functools.cache
+def _insert(table: Table, *, returning: bool = True) -> Insert:
+    """Built once: an INSERT of the columns given, answering the new row's id when ``returning``."""
+    statement = insert(table)
+    return statement.returning(table.c.id) if returning else statement
 
 
 def _count_host(session: Session, playbook_id: int) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Integer, Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,9 +22,13 @@ def workspace_of(settings: Settings, runtime_session: RuntimeSession) -> Workspa
 
 
 def active_session(session: Session, user_id: int) -> RuntimeSession | None:
-    return session.scalar(
-        select(RuntimeSession).where(RuntimeSession.user_id == user_id, RuntimeSession.status == SESSION_RUNNING)
-    )
+    return session.scalar(_ACTIVE, {"user_id": user_id})
+
+
+# Every chat turn reads it: built once (building a statement costs more than running it).
+_ACTIVE = select(RuntimeSession).where(
+    RuntimeSession.user_id == bindparam("user_id", type_=Integer), RuntimeSession.status == SESSION_RUNNING
+)
 
 
 def start_session(session: Session, settings: Settings, user_id: int) -> RuntimeSession:
@@ -71,8 +75,16 @@ def running_session(session: Session, user_id: int, session_id: str | None) -> R
 
 
 def mark_used(session: Session, session_id: str) -> None:
-    """One UPDATE without a read: for a call checked earlier in a read and recorded after its work."""
-    session.execute(update(RuntimeSession).where(RuntimeSession.id == session_id).values(last_active_at=utcnow()))
+    """One UPDATE without a read: for a call checked earlier in a read and recorded after its work (Core, built
+    once: every tool call runs it)."""
+    session.connection().execute(_MARK_USED, {"session_id": session_id, "now": utcnow()})
+
+
+_MARK_USED = (
+    update(RuntimeSession.__table__)
+    .where(RuntimeSession.__table__.c.id == bindparam("session_id"))
+    .values(last_active_at=bindparam("now"))
+)
 
 
 def stop_session(runtime_session: RuntimeSession, reason: str) -> None:

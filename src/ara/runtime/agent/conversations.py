@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -82,28 +82,30 @@ def load_messages(session: Session, conversation_id: str) -> list[dict[str, Any]
 def append_messages(session: Session, conversation_id: str, messages: Iterable[dict[str, Any]]) -> None:
     """After the stored ones. The first statement updates the conversation's row, which locks it until the commit
     (PostgreSQL; SQLite has one writer anyway): two turns of one chat appending at once number theirs in turn.
-    Plain statements, not the unit of work: a turn appends after every tool call and at its end."""
+    Plain statements built once, on the session's connection: a turn appends after every tool call and at its end."""
     batch = list(messages)
     if not batch:
         return
-    touched = session.execute(
-        update(Conversation).where(Conversation.id == conversation_id).values(updated_at=utcnow()),
-        execution_options={"synchronize_session": False},
-    )
-    if not getattr(touched, "rowcount", 1):
-        raise NotFound(f"no conversation {conversation_id!r}")
-    last = session.scalar(
-        select(func.max(ConversationMessage.seq)).where(ConversationMessage.conversation_id == conversation_id)
-    )
-    _insert(session, conversation_id, 0 if last is None else last + 1, batch)
-
-
-def _insert(session: Session, conversation_id: str, start: int, messages: list[dict[str, Any]]) -> None:
+    connection = session.connection()
     now = utcnow()
-    session.execute(
-        insert(ConversationMessage),
-        [
-            {"conversation_id": conversation_id, "seq": start + offset, "message": message, "created_at": now}
-            for offset, message in enumerate(messages)
-        ],
-    )
+    touched = connection.execute(_TOUCH, {"conversation_id": conversation_id, "now": now})
+    if not touched.rowcount:
+        raise NotFound(f"no conversation {conversation_id!r}")
+    last = connection.execute(_LAST_SEQ, {"conversation_id": conversation_id}).scalar()
+    start = 0 if last is None else last + 1
+    rows = [
+        {"conversation_id": conversation_id, "seq": start + offset, "message": message, "created_at": now}
+        for offset, message in enumerate(batch)
+    ]
+    connection.execute(_INSERT, rows)
+
+
+_CONVERSATIONS: Table = Conversation.__table__
+_MESSAGES: Table = ConversationMessage.__table__
+_TOUCH = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
+    .values(updated_at=bindparam("now"))
+)
+_LAST_SEQ = select(func.max(_MESSAGES.c.seq)).where(_MESSAGES.c.conversation_id == bindparam("conversation_id"))
+_INSERT = insert(_MESSAGES)
