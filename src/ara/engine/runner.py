@@ -115,7 +115,8 @@ class RunRunner:
         self._start(session, run, spec)
         if not spec.actions:
             return Begun(spec, None)
-        first = self._prepare(session, run, spec, 0, utcnow(), last=len(spec.actions) == 1)
+        # A run never started has no action attempts yet: nothing to look up.
+        first = self._prepare(session, run, spec, 0, utcnow(), last=len(spec.actions) == 1, actions=[])
         return Begun(spec, first)
 
     def _start(self, session: Session, run: PlaybookRun, spec: PlaybookSpec) -> None:
@@ -196,18 +197,27 @@ class RunRunner:
         return self._perform(run_id, prepared, spec.actions[position], cancelled, last)
 
     def _prepare(
-        self, session: Session, run: PlaybookRun, spec: PlaybookSpec, position: int, now: dt.datetime, *, last: bool
+        self,
+        session: Session,
+        run: PlaybookRun,
+        spec: PlaybookSpec,
+        position: int,
+        now: dt.datetime,
+        *,
+        last: bool,
+        actions: list[RunAction] | None = None,
     ) -> str | Prepared:
         """In the caller's transaction: the action at ``position`` started (its attempt ``running``), or what
         happened instead: NEXT (it has its outcome), STOP (the run timed out, parked or, after a skipped last
-        action, ended)."""
+        action, ended). ``actions``: the run's attempts, when the caller knows them."""
         run_id, action_spec = run.id, spec.actions[position]
         assert run.start_time is not None
         deadline = run.start_time + dt.timedelta(seconds=run.timeout)
         if now >= deadline:
             self._end(session, run, RunStatus.TIMED_OUT, f"run timed out after {run.timeout}s")
             return STOP
-        actions = self._actions(session, run_id)
+        if actions is None:
+            actions = self._actions(session, run_id)
         attempts = [a for a in actions if a.position == position]
         current = attempts[-1] if attempts else None
         if current is not None and current.status in ACTION_TERMINAL:
