@@ -121,11 +121,12 @@ class RunRunner:
 
     def _start(self, session: Session, run: PlaybookRun, spec: PlaybookSpec) -> None:
         run.start_time = utcnow()
-        definition = session.get(PlaybookDefinition, run.playbook_id)
-        assert definition is not None
-        host = self._context(session, run, spec)
-        target = host["config"] or host["component"] or host["check"]
-        self._recording = records.start(session, run, definition, target.get("name") or "localhost")
+        with session.no_autoflush:  # the run's start and its records playbook go in one UPDATE
+            definition = session.get(PlaybookDefinition, run.playbook_id)
+            assert definition is not None
+            host = self._context(session, run, spec)
+            target = host["config"] or host["component"] or host["check"]
+            self._recording = records.start(session, run, definition, target.get("name") or "localhost")
         run.records_playbook_id = self._recording.playbook
 
     def crashed(self, session: Session, run: PlaybookRun, exc: Exception) -> None:

@@ -67,7 +67,7 @@ def start(session: Session, run: PlaybookRun, definition: PlaybookDefinition, ho
 
 
 def _insert(session: Session, model: Any, **values: Any) -> int:
-    return int(session.execute(insert(model.__table__), values).inserted_primary_key[0])
+    return int(session.connection().execute(insert(model.__table__), values).inserted_primary_key[0])
 
 
 @lru_cache(maxsize=64)
@@ -177,7 +177,7 @@ def finish(session: Session, run: PlaybookRun) -> None:
             counts[status_] = count
     if list(counts.values()) != host_counts:
         hosts = m.Host.__table__
-        session.execute(update(hosts).where(hosts.c.id == host).values(counts))
+        session.connection().execute(update(hosts).where(hosts.c.id == host).values(counts))
     _close(session, m.Playbook, pid, playbook_started, status, ended)
 
 
@@ -185,7 +185,7 @@ def _close(session: Session, model: Any, row_id: int, started: dt.datetime, stat
     duration = (ended - started).total_seconds() if started else None
     values = {"status": status, "ended": ended, "duration": duration}
     table = model.__table__
-    session.execute(update(table).where(table.c.id == row_id).values(values))
+    session.connection().execute(update(table).where(table.c.id == row_id).values(values))
 
 
 def adopt(session: Session, run: PlaybookRun, action_id: str) -> int:

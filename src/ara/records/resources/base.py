@@ -111,8 +111,10 @@ class Resource:
     def insert_row(self, session: Session, values: dict[str, Any]) -> int:
         if issubclass(self.model, m.Timed):
             timed(values)
-        # The values go as parameters, not into the statement: one compiled INSERT per set of columns, cached.
-        return int(session.execute(insert(self.model.__table__), values).inserted_primary_key[0])
+        # The values go as parameters, not into the statement: one compiled INSERT per set of columns, cached. On
+        # the session's connection: no autoflush, so pending ORM changes go in one UPDATE at the next flush.
+        statement = insert(self.model.__table__)
+        return int(session.connection().execute(statement, values).inserted_primary_key[0])
 
     def new(self, session: Session, values: dict[str, Any]) -> Any:
         obj = self.model()

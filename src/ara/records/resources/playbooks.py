@@ -125,7 +125,7 @@ class Playbooks(Resource):
         playbook_id = super().insert_row(session, values)
         if labels:
             rows = [{"playbook_id": playbook_id, "label_id": label.id} for label in labels]
-            session.execute(insert(m.playbooks_labels).values(rows))
+            session.connection().execute(insert(m.playbooks_labels), rows)
         return playbook_id
 
     def change(self, session: Session, obj: Any, values: dict[str, Any]) -> None:
