@@ -26,7 +26,7 @@ def advance(
         if on_admit is not None:
             on_admit(run)
         try:
-            spec = runner.begin(session, run)
+            begun = runner.begin(session, run)
         except Exception as exc:  # a bug: the start's half-written rows go, the run is admitted again and failed
             session.rollback()
             run = admit(session, run_id, ctx.worker_id)
@@ -35,5 +35,5 @@ def advance(
                     on_admit(run)
                 runner.crashed(session, run, exc)
             return run is not None
-    runner.execute(run_id, aborted, spec)
+    runner.execute(run_id, aborted, begun)
     return True

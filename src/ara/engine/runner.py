@@ -12,7 +12,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import event, select
@@ -44,6 +44,24 @@ def _backoff(retry: Any, attempt: int) -> float:
     """Seconds before attempt ``attempt + 1``: duration * multiplier^(attempt-1), plus up to ``jitter`` percent."""
     base = parse_duration(retry.duration) * (retry.exponent.multiplier ** max(attempt - 1, 0))
     return base * (1 + random.uniform(0, retry.jitter / 100)) if retry.jitter else base
+
+
+@dataclass
+class Prepared:
+    """An action attempt started in a transaction, to run once it commits."""
+
+    action_ctx: ActionContext
+    kind_spec: Any  # the kind's spec, rendered and validated (None when ``refused``)
+    refused: str | None  # why the action fails without running (a template that cannot render)
+    deadline: dt.datetime
+
+
+@dataclass
+class Begun:
+    """What ``begin`` hands to ``execute``: the run's spec and, for a run it started, the first step."""
+
+    spec: PlaybookSpec
+    first: str | Prepared | None
 
 
 class CancelWatch:
@@ -86,23 +104,29 @@ class RunRunner:
 
         return [self.ctx.box.open(v) for v in run.parameters.values() if is_sealed(v)]
 
-    def begin(self, session: Session, run: PlaybookRun) -> PlaybookSpec:
-        """In the transaction that admitted ``run``: stamp its first start and open its recording (one commit per
-        run fewer than a transaction of its own). A failure there must still fail the run with the reason, as
+    def begin(self, session: Session, run: PlaybookRun) -> Begun:
+        """In the transaction that admitted ``run``: stamp its first start, open its recording and start its first
+        action (one commit where there were three). A failure there must still fail the run with the reason, as
         ``execute`` would: ``advance`` rolls back, admits the run again and calls ``crashed``. Returns the spec,
-        validated once for ``execute``."""
+        validated once, and the first step for ``execute``."""
         spec = PlaybookSpec.model_validate(run.spec)
-        if run.start_time is None:
-            self._start(session, run, spec)
-        return spec
+        if run.start_time is not None:
+            return Begun(spec, None)
+        self._start(session, run, spec)
+        if not spec.actions:
+            return Begun(spec, None)
+        # A run never started has no action attempts yet: nothing to look up.
+        first = self._prepare(session, run, spec, 0, utcnow(), last=len(spec.actions) == 1, actions=[])
+        return Begun(spec, first)
 
     def _start(self, session: Session, run: PlaybookRun, spec: PlaybookSpec) -> None:
         run.start_time = utcnow()
-        definition = session.get(PlaybookDefinition, run.playbook_id)
-        assert definition is not None
-        host = self._context(session, run, spec)
-        target = host["config"] or host["component"] or host["check"]
-        self._recording = records.start(session, run, definition, target.get("name") or "localhost")
+        with session.no_autoflush:  # the run's start and its records playbook go in one UPDATE
+            definition = session.get(PlaybookDefinition, run.playbook_id)
+            assert definition is not None
+            host = self._context(session, run, spec)
+            target = host["config"] or host["component"] or host["check"]
+            self._recording = records.start(session, run, definition, target.get("name") or "localhost")
         run.records_playbook_id = self._recording.playbook
 
     def crashed(self, session: Session, run: PlaybookRun, exc: Exception) -> None:
@@ -113,11 +137,11 @@ class RunRunner:
             self._end(session, run, RunStatus.FAILED, scrub(f"internal error: {exc}", secrets))
 
     # -- the loop -------------------------------------------------------------------------------------------
-    def execute(self, run_id: str, aborted: Callable[[], bool], spec: PlaybookSpec) -> None:
+    def execute(self, run_id: str, aborted: Callable[[], bool], begun: Begun) -> None:
         """Run an admitted (``running``) run until it ends or parks; ``aborted`` is the executor's abort flag.
-        ``spec`` comes from ``begin`` (the run was started in the admitting transaction)."""
+        ``begun`` comes from ``begin`` (the run was started in the admitting transaction)."""
         try:
-            self._execute(run_id, CancelWatch(self.ctx, run_id, aborted), spec)
+            self._execute(run_id, CancelWatch(self.ctx, run_id, aborted), begun)
         except Exception as exc:
             with unit_of_work(self.ctx.writer) as session:
                 run = session.get(PlaybookRun, run_id)
@@ -126,12 +150,16 @@ class RunRunner:
                 else:
                     log_crash(f"run {run_id} crashed", exc, [])
 
-    def _execute(self, run_id: str, cancelled: CancelWatch, spec: PlaybookSpec) -> None:
-        spec_actions = spec.actions
-        position = 0
+    def _execute(self, run_id: str, cancelled: CancelWatch, begun: Begun) -> None:
+        spec, spec_actions = begun.spec, begun.spec.actions
+        position, first = 0, begun.first
         while position < len(spec_actions):
             last = position == len(spec_actions) - 1
-            step = self._step(run_id, position, spec_actions[position], cancelled, last)
+            if isinstance(first, Prepared):  # the first action, started in the admitting transaction
+                step = self._perform(run_id, first, spec_actions[0], cancelled, last)
+            else:
+                step = first or self._step(run_id, spec, position, cancelled, last)
+            first = None
             if step == STOP:
                 return
             if step == NEXT:
@@ -156,7 +184,7 @@ class RunRunner:
         else:
             self._end(session, run, RunStatus.COMPLETED, None)
 
-    def _step(self, run_id: str, position: int, action_spec: Action, cancelled: CancelWatch, last: bool) -> str:
+    def _step(self, run_id: str, spec: PlaybookSpec, position: int, cancelled: CancelWatch, last: bool) -> str:
         """Advance one action: NEXT, AGAIN (a retry due now) or STOP (the run parked or ended). After the ``last``
         action the run ends in the transaction that records its outcome (one commit fewer)."""
         now = utcnow()
@@ -164,96 +192,114 @@ class RunRunner:
             run = session.get(PlaybookRun, run_id)
             if run is None or run.status != RunStatus.RUNNING:
                 return STOP
-            assert run.start_time is not None
-            deadline = run.start_time + dt.timedelta(seconds=run.timeout)
-            if now >= deadline:
-                self._end(session, run, RunStatus.TIMED_OUT, f"run timed out after {run.timeout}s")
-                return STOP
+            prepared = self._prepare(session, run, spec, position, now, last=last)
+        if isinstance(prepared, str):
+            return prepared
+        return self._perform(run_id, prepared, spec.actions[position], cancelled, last)
+
+    def _prepare(
+        self,
+        session: Session,
+        run: PlaybookRun,
+        spec: PlaybookSpec,
+        position: int,
+        now: dt.datetime,
+        *,
+        last: bool,
+        actions: list[RunAction] | None = None,
+    ) -> str | Prepared:
+        """In the caller's transaction: the action at ``position`` started (its attempt ``running``), or what
+        happened instead: NEXT (it has its outcome), STOP (the run timed out, parked or, after a skipped last
+        action, ended). ``actions``: the run's attempts, when the caller knows them."""
+        run_id, action_spec = run.id, spec.actions[position]
+        assert run.start_time is not None
+        deadline = run.start_time + dt.timedelta(seconds=run.timeout)
+        if now >= deadline:
+            self._end(session, run, RunStatus.TIMED_OUT, f"run timed out after {run.timeout}s")
+            return STOP
+        if actions is None:
             actions = self._actions(session, run_id)
-            attempts = [a for a in actions if a.position == position]
-            current = attempts[-1] if attempts else None
-            if current is not None and current.status in ACTION_TERMINAL:
-                return NEXT
-            spec = PlaybookSpec.model_validate(run.spec)
-            context = self._context(session, run, spec)
-            done = _done_actions(actions)
-            if current is None:
-                failed = any(a["status"] in ACTION_FAILED and not a["retried"] for a in done.values())
-                if not should_run(action_spec.if_, failed=failed, context=context, actions=done):
-                    action = RunAction(run_id=run_id, name=action_spec.name, position=position, status="scheduled")
-                    session.add(action)
-                    move_action(action, ActionStatus.SKIPPED)
-                    action.start_time = action.end_time = now
-                    session.flush()
-                    records.record_action(session, run, action, action_spec.kind, self._recording)
-                    return self._next(session, run, last)
-                current = RunAction(run_id=run_id, name=action_spec.name, position=position, status="scheduled")
-                session.add(current)
-                if action_spec.delay:
-                    move_action(current, ActionStatus.SLEEPING)
-                    current.scheduled_time = now + dt.timedelta(seconds=parse_duration(action_spec.delay))
-                    session.flush()
-                    self._park(session, run, RunStatus.SLEEPING, current.scheduled_time, deadline)
-                    return STOP
-            if current.status == ActionStatus.SLEEPING and current.scheduled_time > now:
-                status = RunStatus.RETRYING if current.attempt > 1 else RunStatus.SLEEPING
-                self._park(session, run, status, current.scheduled_time, deadline)
+        attempts = [a for a in actions if a.position == position]
+        current = attempts[-1] if attempts else None
+        if current is not None and current.status in ACTION_TERMINAL:
+            return NEXT
+        context = self._context(session, run, spec)
+        done = _done_actions(actions)
+        if current is None:
+            failed = any(a["status"] in ACTION_FAILED and not a["retried"] for a in done.values())
+            if not should_run(action_spec.if_, failed=failed, context=context, actions=done):
+                action = RunAction(run_id=run_id, name=action_spec.name, position=position, status="scheduled")
+                session.add(action)
+                move_action(action, ActionStatus.SKIPPED)
+                action.start_time = action.end_time = now
+                session.flush()
+                records.record_action(session, run, action, action_spec.kind, self._recording)
+                return self._next(session, run, last)
+            current = RunAction(run_id=run_id, name=action_spec.name, position=position, status="scheduled")
+            session.add(current)
+            if action_spec.delay:
+                move_action(current, ActionStatus.SLEEPING)
+                current.scheduled_time = now + dt.timedelta(seconds=parse_duration(action_spec.delay))
+                session.flush()
+                self._park(session, run, RunStatus.SLEEPING, current.scheduled_time, deadline)
                 return STOP
-            move_action(current, ActionStatus.RUNNING)
-            current.start_time = now
-            session.flush()
-            action_id, attempt = current.id, current.attempt
-            limit = parse_duration(action_spec.timeout) if action_spec.timeout else float("inf")
-            timeout = max(min(limit, (deadline - now).total_seconds()), 0.001)
-            workdir = self.ctx.work_root / run_id / f"{position}-{attempt}"
-            refused: str | None = None  # a template that cannot render fails this action, not the engine
-            try:
-                rendered = render_action(
-                    action_spec,
-                    {**context, "actions": done, "getAction": lambda name: done.get(name, {})},
-                    workdir=workdir,
-                )
-                if action_spec.kind == "sql":
-                    from ara.crypto import is_sealed
+        if current.status == ActionStatus.SLEEPING and current.scheduled_time > now:
+            status = RunStatus.RETRYING if current.attempt > 1 else RunStatus.SLEEPING
+            self._park(session, run, status, current.scheduled_time, deadline)
+            return STOP
+        move_action(current, ActionStatus.RUNNING)
+        current.start_time = now
+        session.flush()
+        limit = parse_duration(action_spec.timeout) if action_spec.timeout else float("inf")
+        workdir = self.ctx.work_root / run_id / f"{position}-{current.attempt}"
+        refused: str | None = None  # a template that cannot render fails this action, not the engine
+        kind_spec: Any = None
+        try:
+            rendered = render_action(
+                action_spec,
+                {**context, "actions": done, "getAction": lambda name: done.get(name, {})},
+                workdir=workdir,
+            )
+            if action_spec.kind == "sql":
+                from ara.crypto import is_sealed
 
-                    if is_sealed(rendered.spec["connection"]):
-                        rendered.spec["connection"] = self.ctx.box.open(rendered.spec["connection"])
-                kind_spec = type(getattr(action_spec, action_spec.kind)).model_validate(rendered.spec)
-            except (AraError, ValueError) as exc:
-                refused, rendered = str(exc), Rendered({})
-            env = {**{k: str(v) for k, v in spec.env.items()}, **rendered.env}
-            binds = rendered.binds
-            secrets = self._secrets(run)
-            params = context["params"]
-            records_playbook_id = run.records_playbook_id
-            actor = run.created_by or _definition_owner(session, run)
-
+                if is_sealed(rendered.spec["connection"]):
+                    rendered.spec["connection"] = self.ctx.box.open(rendered.spec["connection"])
+            kind_spec = type(getattr(action_spec, action_spec.kind)).model_validate(rendered.spec)
+        except (AraError, ValueError) as exc:
+            refused, rendered = str(exc), Rendered({})
         action_ctx = ActionContext(
             run_id=run_id,
-            action_id=action_id,
+            action_id=current.id,
             workdir=workdir,
-            timeout=timeout,
-            env=env,
-            secrets=secrets,
-            cancelled=cancelled,
+            timeout=max(min(limit, (deadline - now).total_seconds()), 0.001),
+            env={**{k: str(v) for k, v in spec.env.items()}, **rendered.env},
+            secrets=self._secrets(run),
+            cancelled=lambda: False,  # the run's CancelWatch, once the action runs
             settings=self.ctx.settings,
-            records_playbook_id=records_playbook_id,
-            params=params,
-            binds=binds,
+            records_playbook_id=run.records_playbook_id,
+            params=context["params"],
+            binds=rendered.binds,
             writer=self.ctx.writer,
             reader=self.ctx.reader,
-            actor=actor,
+            actor=run.created_by or _definition_owner(session, run),
         )
+        return Prepared(action_ctx, kind_spec, refused, deadline)
+
+    def _perform(self, run_id: str, prepared: Prepared, action_spec: Action, cancelled: CancelWatch, last: bool) -> str:
+        """Run the prepared action (no transaction open meanwhile), then record its outcome."""
+        action_ctx = replace(prepared.action_ctx, cancelled=cancelled)
+        secrets = action_ctx.secrets
         try:
-            if refused is not None:
-                outcome = Outcome(False, {}, refused)
+            if prepared.refused is not None:
+                outcome = Outcome(False, {}, prepared.refused)
             else:
-                outcome = runner_for(action_spec.kind)(kind_spec, action_ctx)
+                outcome = runner_for(action_spec.kind)(prepared.kind_spec, action_ctx)
         except Exception as exc:
             log_crash(f"action {action_spec.name} of run {run_id} crashed", exc, secrets)
             outcome = Outcome(False, {}, f"internal error: {exc}")
         outcome, saved = self._save_files(outcome, secrets)
-        return self._finish_action(run_id, action_id, action_spec, outcome, saved, deadline, last)
+        return self._finish_action(run_id, action_ctx.action_id, action_spec, outcome, saved, prepared.deadline, last)
 
     def _save_files(self, outcome: Outcome, secrets: list[str]) -> tuple[Outcome, list[tuple[str, str, Digest]]]:
         """Scrubbed files into the artifact store before the transaction that describes them: an upload to a

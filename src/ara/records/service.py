@@ -149,10 +149,25 @@ def file_content(session: Session, text: str) -> m.FileContent:
     sha1 = hashlib.sha1(raw).hexdigest()
     content = session.scalar(select(m.FileContent).where(m.FileContent.sha1 == sha1))
     if content is None:
-        row = {"sha1": sha1, "contents": zlib.compress(raw, 6)}
-        insert_missing(session, m.FileContent.__table__, [row], key=["sha1"])
+        _insert_content(session, sha1, raw)
         content = session.scalars(select(m.FileContent).where(m.FileContent.sha1 == sha1)).one()
     return content
+
+
+def file_content_id(session: Session, text: str) -> int:
+    """``file_content``'s row id alone (its compressed contents are neither loaded nor decompressed)."""
+    raw = text.encode("utf-8")
+    sha1 = hashlib.sha1(raw).hexdigest()
+    found = session.scalar(select(m.FileContent.id).where(m.FileContent.sha1 == sha1))
+    if found is None:
+        _insert_content(session, sha1, raw)
+        found = session.scalars(select(m.FileContent.id).where(m.FileContent.sha1 == sha1)).one()
+    return int(found)
+
+
+def _insert_content(session: Session, sha1: str, raw: bytes) -> None:
+    row = {"sha1": sha1, "contents": zlib.compress(raw, 6)}
+    insert_missing(session, m.FileContent.__table__, [row], key=["sha1"])
 
 
 def get_or_create(session: Session, model: type[Any], values: Mapping[str, Any], key: Iterable[str]) -> Any:
@@ -166,8 +181,12 @@ def get_or_create(session: Session, model: type[Any], values: Mapping[str, Any],
 
 
 def upsert_latest_host(session: Session, host: m.Host) -> None:
-    row = {"name": host.name, "host_id": host.id}
-    upsert(session, m.LatestHost.__table__, row, key=["name"], columns=["host_id"])
+    upsert_latest(session, host.name, host.id)
+
+
+def upsert_latest(session: Session, name: str, host_id: int) -> None:
+    """Host ``host_id`` is now the latest of ``name``."""
+    upsert(session, m.LatestHost.__table__, {"name": name, "host_id": host_id}, key=["name"], columns=["host_id"])
 
 
 def repoint_latest_hosts(session: Session, hosts: list[m.Host]) -> None:

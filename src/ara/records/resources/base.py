@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
+from ara.db.types import utcnow
 from ara.errors import ValidationFailed
 from ara.records import models as m
 from ara.records import representation as rep
@@ -101,6 +102,20 @@ class Resource:
         with explained_integrity_errors(session, self.fields, values, self.unique_error()):
             return self.new(session, to_columns(session, self.fields, values))
 
+    def insert(self, session: Session, body: Any) -> int:
+        """``add`` for Ara's own writers that need only the new row's id: the same validation, defaults, ``started``
+        and ``duration``, written by one Core INSERT without an ORM object or a flush (through the ORM, recording a
+        playbook run cost a third of the run's engine time). Nothing is explained: a violation here is a bug."""
+        return self.insert_row(session, to_columns(session, self.fields, clean(self.fields, body, partial=False)))
+
+    def insert_row(self, session: Session, values: dict[str, Any]) -> int:
+        if issubclass(self.model, m.Timed):
+            timed(values)
+        # The values go as parameters, not into the statement: one compiled INSERT per set of columns, cached. On
+        # the session's connection: no autoflush, so pending ORM changes go in one UPDATE at the next flush.
+        statement = insert(self.model.__table__)
+        return int(session.connection().execute(statement, values).inserted_primary_key[0])
+
     def new(self, session: Session, values: dict[str, Any]) -> Any:
         obj = self.model()
         apply(obj, values)
@@ -122,6 +137,15 @@ class Resource:
 
     def destroy(self, session: Session, key: str) -> None:
         session.delete(self.lookup(session, key))
+
+
+def timed(values: dict[str, Any]) -> None:
+    """What ``apply`` does to a ``Timed`` row, on a dict of its columns: ``started`` now unless given, and the
+    ``duration`` ``compute_duration`` gives."""
+    if values.get("started") is None:
+        values["started"] = utcnow()
+    ended = values.get("ended")
+    values["duration"] = (ended - values["started"]).total_seconds() if ended else None
 
 
 def playbook_items(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from ara.errors import ValidationFailed
@@ -118,6 +118,15 @@ class Playbooks(Resource):
         apply(obj, values)
         session.add(obj)
         return obj
+
+    def insert_row(self, session: Session, values: dict[str, Any]) -> int:
+        values.setdefault("server_version", server_version())
+        labels = labels_by_name(session, values.pop("labels", None) or [])
+        playbook_id = super().insert_row(session, values)
+        if labels:
+            rows = [{"playbook_id": playbook_id, "label_id": label.id} for label in labels]
+            session.connection().execute(insert(m.playbooks_labels), rows)
+        return playbook_id
 
     def change(self, session: Session, obj: Any, values: dict[str, Any]) -> None:
         if "labels" in values:
