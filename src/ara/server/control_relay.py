@@ -14,9 +14,8 @@ import logging
 import secrets
 from collections.abc import Callable
 from contextlib import suppress
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import psycopg
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
@@ -26,6 +25,9 @@ from ara.errors import TimedOut
 from ara.runtime import control_relay as rows
 from ara.runtime.control import ControlRegistry, NotConnected, Peer
 from ara.server.state import AppState
+
+if TYPE_CHECKING:  # psycopg is the postgresql extra's: the embedded server (SQLite) never loads it
+    import psycopg
 
 log = logging.getLogger(__name__)
 RECONNECT_SECONDS = 1.0
@@ -154,6 +156,8 @@ class ControlRelay:
     # --- the listener ---------------------------------------------------------------------------------------
 
     async def _listening(self) -> psycopg.AsyncConnection[Any]:
+        import psycopg
+
         connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
         await connection.execute(f'LISTEN "{self.host}"')
         return connection
@@ -161,6 +165,8 @@ class ControlRelay:
     async def _listen(self, connection: psycopg.AsyncConnection[Any]) -> None:
         """Dispatch notifications for as long as the app lives, reconnecting after a lost connection (calls
         relayed meanwhile time out at their callers)."""
+        import psycopg
+
         try:
             while True:
                 try:
