@@ -33,7 +33,8 @@ SECRET_VALUE = "s3cret-value-never-shown"
 
 
 def sample_manifest(slug: str) -> dict[str, Any]:
-    """What the real 0.1.46 SDK sends for ``data/control_app.py`` (its ``POST /apps`` body), under ``slug``."""
+    """What the real 0.1.46 SDK sends for ``tests/compat/sdk_apps/digest_bot.py`` (its ``POST /apps`` body), under
+    ``slug``."""
     manifest = json.loads((DATA / "control_manifest.json").read_text())
     manifest["slug"] = slug
     return manifest

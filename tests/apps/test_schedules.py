@@ -34,7 +34,8 @@ from tests.support.fake_llm import fake_llm, text
 from tests.support.runtime_users import ALICE, seed_runtime_users
 from tests.support.server import running_server
 
-SAMPLE = Path(__file__).parent / "data" / "control_manifest.json"  # what ara-sdk 0.1.46 sends for data/control_app.py
+# What ara-sdk 0.1.46 sends for tests/compat/sdk_apps/digest_bot.py.
+SAMPLE = Path(__file__).parent / "data" / "control_manifest.json"
 T0 = dt.datetime(2026, 12, 1, 8, 0, 0, tzinfo=dt.UTC)
 
 

@@ -25,7 +25,7 @@ from tests.support.sdk_venv import ensure_sdk_venv
 from tests.support.server import running_server
 
 pytestmark = pytest.mark.compat
-APP_FILE = Path(__file__).parents[1] / "apps" / "data" / "control_app.py"
+APP_FILE = Path(__file__).parent / "sdk_apps" / "digest_bot.py"  # the seed's sample app
 
 
 @dataclass
