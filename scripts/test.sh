@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (README, .ci/run): installs Ara with its dev extras, bubblewrap, the OpenSSH client and
+# The test command (README, .ci/run): installs Ara with its dev extras, bubblewrap, the OpenSSH client, Chromium and
 # PostgreSQL from Debian's packages (started here), then runs the whole suite with pytest in two phases: every
 # test not marked `serial` on ARA_TEST_WORKERS (2) pytest-xdist workers, then the `serial` tests (wall-clock
 # budgets) alone. Extra arguments go to both phases.
@@ -11,6 +11,7 @@ bash scripts/system-packages.sh
 ARA_TEST_POSTGRES_URL="$(bash scripts/postgres.sh)"
 export ARA_TEST_POSTGRES_URL
 export ARA_REQUIRE_POSTGRES=1
+export ARA_REQUIRE_BROWSER=1  # the web UI's browser tests fail, not skip, without Chromium
 
 # pytest exits 5 when a phase collects nothing (extra arguments may select only one kind); both empty is a failure.
 parallel=0

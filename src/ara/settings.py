@@ -142,6 +142,15 @@ class AppsSettings(BaseModel):
     api_base_url: str = ""
 
 
+class UISettings(BaseModel):
+    """The web UI at ``/``: how long a browser login lasts, and whether its cookies need HTTPS."""
+
+    session_hours: float = Field(default=12.0, gt=0)
+    # None: secure cookies when the request came over HTTPS (as seen by the server, or a proxy's X-Forwarded-Proto).
+    secure_cookies: bool | None = None
+    page_size: int = Field(default=50, gt=0, le=500)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ARA_", env_nested_delimiter="__", extra="ignore")
 
@@ -153,6 +162,7 @@ class Settings(BaseSettings):
     records: RecordsSettings = Field(default_factory=RecordsSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     apps: AppsSettings = Field(default_factory=AppsSettings)
+    ui: UISettings = Field(default_factory=UISettings)
     # Fernet key for secrets at rest; empty means a key generated once in ``<base_dir>/secret.key``.
     secret_key: str = ""
 

@@ -35,6 +35,7 @@ from ara.server.routes import (
     ssh,
     users,
 )
+from ara.server.routes.ui import install_ui
 from ara.server.state import AppState
 from ara.settings import Settings
 
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.include_router(apps.router)
     app.include_router(app_runs.router)
     app.include_router(app_endpoints.router)
+    install_ui(app)
     install_openapi(app)
     return app
 

@@ -3,12 +3,15 @@ read them), every other surface with ``{"error": {code, message, detail}}``."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from ara.errors import (
     AlreadyExists,
@@ -28,6 +31,7 @@ from ara.errors import (
     Unavailable,
     ValidationFailed,
 )
+from ara.server.ui.paths import LOGIN_PATH, is_ui_path
 
 STATUS_BY_ERROR: dict[type[AraError], int] = {
     NotFound: 404,
@@ -65,8 +69,31 @@ def _drf_style(request: Request) -> bool:
     return drf_style_path(request.url.path)
 
 
-def error_response(request: Request, error: AraError) -> JSONResponse:
+TITLES = {400: "Bad request", 401: "Log in", 403: "Not allowed", 404: "Not found", 405: "Method not allowed",
+          409: "Conflict", 410: "Gone", 413: "Too large", 429: "Too many requests", 503: "Busy"}
+
+
+def page_error(request: Request, status: int, message: str, detail: object = None) -> Response:
+    """A web UI path's error: a page in the site's layout, not JSON; a missing login goes to the login form."""
+    if status == 401:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        query = urlencode({"next": target})
+        return RedirectResponse(f"{LOGIN_PATH}?{query}", status_code=303)
+    from ara.server.ui.pages import render  # the templates load only when a page is drawn
+
+    context = {
+        "status_code": status,
+        "title": TITLES.get(status, "Error"),
+        "message": message,
+        "detail": detail if isinstance(detail, dict) else None,
+    }
+    return render(request, "error.html", context, status=status)
+
+
+def error_response(request: Request, error: AraError) -> Response:
     status = status_for(error)
+    if is_ui_path(request.url.path):
+        return page_error(request, status, error.message, error.detail)
     headers = {"WWW-Authenticate": 'Basic realm="api"'} if status == 401 else None
     if isinstance(error, RateLimited) and isinstance(error.detail, dict) and "retry_after" in error.detail:
         headers = {"Retry-After": str(error.detail["retry_after"])}
@@ -113,13 +140,13 @@ def install_error_handlers(app: FastAPI) -> None:
         raise error
 
     @app.exception_handler(AraError)
-    async def _ara_error(request: Request, error: AraError) -> JSONResponse:
+    async def _ara_error(request: Request, error: AraError) -> Response:
         if isinstance(error, BodyNotJson):
             return parse_error(request, error.reason)
         return error_response(request, error)
 
     @app.exception_handler(RequestValidationError)
-    async def _request_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+    async def _request_invalid(request: Request, error: RequestValidationError) -> Response:
         detail: dict[str, list[str]] = {}
         for item in error.errors():
             loc = [str(part) for part in item.get("loc", ())]
@@ -131,8 +158,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(request, ValidationFailed(detail))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
         message = "Not found." if error.status_code == 404 else str(error.detail)
+        if is_ui_path(request.url.path):
+            return page_error(request, error.status_code, message)
         if _drf_style(request):
             return JSONResponse({"detail": message}, status_code=error.status_code)
         return JSONResponse(

@@ -15,7 +15,10 @@ from ara.errors import AraError
 from ara.server.auth import admit, checked, identify
 from ara.server.errors import error_response
 from ara.server.state import AppState
+from ara.server.ui.cookies import SESSION_COOKIE
+from ara.server.ui.paths import is_static_path, is_ui_path
 from ara.users.service import Identity
+from ara.users.web_sessions import web_session_identity
 
 STATE_KEY = "ara_caller"
 
@@ -36,6 +39,17 @@ def resolve(state: AppState, authorization: str | None, *, run_keys_allowed: boo
         return identify(state, session, authorization, run_keys_allowed=run_keys_allowed)
 
 
+def resolve_page_caller(state: AppState, authorization: str | None, cookie: str | None) -> Identity | None:
+    """A web UI page's caller: an Authorization header as on the API, else the login cookie (an unknown or
+    expired cookie is simply anonymous: the page then asks for a login)."""
+    if authorization:
+        return resolve(state, authorization)
+    if not cookie:
+        return None
+    with unit_of_work(state.reader) as session:
+        return web_session_identity(session, cookie)
+
+
 class AuthenticationMiddleware:
     def __init__(self, app: ASGIApp, state: AppState) -> None:
         self.app = app
@@ -47,6 +61,9 @@ class AuthenticationMiddleware:
             return
         request = Request(scope)
         authorization = request.headers.get("authorization")
+        if is_ui_path(scope["path"]):
+            await self._page(request, scope, receive, send)
+            return
         try:
             identity = (
                 await run_in_threadpool(resolve, self.state, authorization, run_keys_allowed=True)
@@ -57,5 +74,21 @@ class AuthenticationMiddleware:
         except AraError as error:
             await error_response(request, error)(scope, receive, send)
             return
+        scope.setdefault("state", {})[STATE_KEY] = Caller(identity)
+        await self.app(scope, receive, send)
+
+    async def _page(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
+        """UI pages decide themselves (``ara.server.ui.guards``): a login form instead of a 401. The login cookie
+        counts only here, never on the API's paths. Static files need nobody."""
+        identity = None
+        if not is_static_path(scope["path"]):
+            try:
+                identity = await run_in_threadpool(
+                    resolve_page_caller, self.state, request.headers.get("authorization"),
+                    request.cookies.get(SESSION_COOKIE),
+                )
+            except AraError as error:
+                await error_response(request, error)(scope, receive, send)
+                return
         scope.setdefault("state", {})[STATE_KEY] = Caller(identity)
         await self.app(scope, receive, send)
