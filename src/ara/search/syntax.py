@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 
 from ara.errors import ValidationFailed
 from ara.lifecycle.states import RunStatus
+from ara.records.status import SHOWN_RESULT_STATUSES
 
 RESULT = "result"
 RUN = "run"
 APP = "app"
 KINDS = (RESULT, RUN, APP)
 KIND_ALIASES = {"result": RESULT, "results": RESULT, "run": RUN, "runs": RUN, "app": APP, "apps": APP, "agent": APP}
-RESULT_STATUSES = ("ok", "changed", "failed", "ignored", "skipped", "unreachable", "unknown")
+RESULT_STATUSES = SHOWN_RESULT_STATUSES
 RUN_STATUSES = tuple(RunStatus)
 STATUSES = {RESULT: RESULT_STATUSES, RUN: RUN_STATUSES, APP: RUN_STATUSES}
 FILTERS = ("status", "host", "label", "kind")
