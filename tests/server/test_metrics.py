@@ -12,11 +12,15 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from ara.db.session import unit_of_work
+from ara.clients.offline import AraOfflineClient
+from ara.db.session import make_engine, make_sessionmaker, unit_of_work
 from ara.server.app import create_app
+from ara.server.metrics_sql import result_counts
+from ara.settings import Settings
 from ara.users.service import create_user
 from tests.conftest import make_settings
 from tests.support.databases import fresh_postgres_database
+from tests.support.factories import record_playbook
 from tests.support.mission import Mission, mission_control
 from tests.support.workers import WorkerProcess
 
@@ -130,6 +134,7 @@ def test_queue_depth_and_worker_heartbeats_on_postgresql(tmp_path: Path) -> None
                 done = scrape(api.http)
                 assert value(done, "ara_queue_jobs", queue="runs") == 0
                 assert value(done, "ara_runs_due", queue="runs") == 0
+                assert value(done, "ara_playbook_run_duration_seconds_count", status="completed") == 1
                 ages = {
                     dict(labels)["worker"]: seconds
                     for (name, labels), seconds in done.items()
@@ -138,3 +143,18 @@ def test_queue_depth_and_worker_heartbeats_on_postgresql(tmp_path: Path) -> None
                 assert len(ages) >= 4 and all(0 <= age < 6.0 for age in ages.values()), ages
             finally:
                 worker.kill()
+
+
+def test_result_counts_show_changed_and_ignored_as_the_api_does(settings: Settings) -> None:
+    client = AraOfflineClient(settings=settings)
+    try:
+        tasks = (("a", "ok"), ("b", "changed"), ("c", "failed"), ("d", "ignored"), ("e", "skipped"))
+        record_playbook(client, hosts=("h1", "h2"), tasks=tasks)
+    finally:
+        client.close()
+    engine = make_engine(settings)
+    try:
+        with unit_of_work(make_sessionmaker(engine, write=False)) as session:
+            assert result_counts(session) == {"ok": 2, "changed": 2, "failed": 2, "ignored": 2, "skipped": 2}
+    finally:
+        engine.dispose()
