@@ -47,7 +47,8 @@ def readable_playbooks(identity: Identity | None) -> Select[tuple[str]] | None:
     allowed = select(PlaybookPermission.playbook_id).where(PlaybookPermission.action == "read")
     if identity is None:
         return allowed.where(false())
-    if RANK.get(identity.role, -1) >= RANK[NEEDS["read"]]:  # type: ignore[index]
+    needed = NEEDS["read"]
+    if needed is None or RANK.get(identity.role, -1) >= RANK[needed]:
         return None
     return allowed.where(PlaybookPermission.principal.in_(_principals(identity)))
 

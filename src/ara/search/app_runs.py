@@ -4,7 +4,7 @@ yours does not exist for you). Words match the app's name and slug, the agent an
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ara.apps.models import App, AppMember, AppRun
@@ -14,7 +14,7 @@ from ara.search.syntax import Query
 from ara.users.service import Identity
 
 
-def member_apps(identity: Identity) -> object:
+def member_apps(identity: Identity) -> Select[tuple[str]]:
     """Ids of the apps ``identity`` holds any role on (``access.role_of`` for many apps at once)."""
     return select(AppMember.app_id).where(AppMember.user_id == identity.user_id)
 
