@@ -25,7 +25,8 @@ def session(settings: Settings) -> Iterator[Session]:
     client = AraOfflineClient(settings=settings)
     try:
         record_playbook(client, path="/srv/prod.yml", labels=("prod",), hosts=("web1", "web2"), tasks=TASKS)
-        record_playbook(client, path="/srv/lab.yml", labels=("lab",), hosts=("lab1",), tasks=TASKS)
+        record_playbook(client, path="/srv/lab.yml", labels=("lab",), hosts=("lab1",), tasks=TASKS, status="failed")
+        record_playbook(client, path="playbook-run://nightly", hosts=("localhost",), tasks=(), status="failed")
     finally:
         client.close()
     engine = make_engine(settings)
@@ -72,7 +73,19 @@ def test_pages_are_newest_first_and_counts_stop_at_the_cap(session: Session, mon
 
 def test_several_kinds_show_a_preview_of_each(session: Session) -> None:
     outcome = search(session, "", ALICE, page_size=2)
-    assert [group.kind for group in outcome.groups] == ["result", "run", "app"]
+    assert [group.kind for group in outcome.groups] == ["result", "playbook", "run", "app"]
     assert all(group.size == PREVIEW for group in outcome.groups)
     assert outcome.need_login == ()
     assert search(session, "", None, page_size=2).need_login == ("run", "app")
+
+
+def test_recorded_playbooks_leave_aras_own_runs_to_their_groups(session: Session) -> None:
+    def paths(q: str) -> list[str]:
+        group = search(session, q, ALICE, page_size=50).groups[0]
+        return [hit["path"] for hit in group.page.hits]
+
+    assert paths("kind:playbook") == ["/srv/lab.yml", "/srv/prod.yml"]
+    assert paths("kind:playbook status:failed") == ["/srv/lab.yml"]
+    assert paths("kind:playbook host:web") == ["/srv/prod.yml"]
+    assert paths("kind:playbook label:lab lab.yml") == ["/srv/lab.yml"]
+    assert paths("kind:playbook nightly") == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ara.errors import ValidationFailed
-from ara.search.syntax import APP, KINDS, RESULT, RUN, parse
+from ara.search.syntax import APP, KINDS, PLAYBOOK, RESULT, RUN, parse
 
 
 def test_free_words_phrases_and_filters() -> None:
@@ -18,6 +18,8 @@ def test_free_words_phrases_and_filters() -> None:
 def test_a_status_only_some_kinds_have_narrows_the_kinds() -> None:
     assert parse("status:unreachable").kinds == (RESULT,)
     assert parse("status:pending_approval").kinds == (RUN, APP)
+    assert parse("status:expired").kinds == (PLAYBOOK,)
+    assert parse("status:completed").kinds == (PLAYBOOK, RUN, APP)
     assert parse("kind:runs kind:agent").kinds == (RUN, APP)
 
 

@@ -49,10 +49,15 @@ def test_one_box_finds_failed_results_runs_and_app_runs_in_chromium(world: World
     expect(apps.get_by_role("link", name=re.compile("digest"))).to_have_attribute(
         "href", f"/ui/apps/{world.app_id}/runs/{world.app_run_id}"
     )
+    playbooks = page.get_by_role("region", name=re.compile("^Recorded playbooks"))
+    expect(playbooks.get_by_role("link", name=re.compile("failures.yml"))).to_have_attribute(
+        "href", f"/ui/records/playbooks/{world.recorded_playbook_id}"
+    )
+    expect(playbooks.get_by_role("link")).to_have_count(1)  # the runs' own records playbooks are in their groups
     screenshot(page, "search-status-failed")
     page.get_by_role("link", name=re.compile("^Fail on localhost")).first.wait_for()
     # The box on the page keeps the query; a narrower one leaves only the results of the labelled playbook's host.
-    box = page.get_by_label("Search failed results, playbook runs and app runs")
+    box = page.get_by_label(re.compile("^Search failed results"))
     expect(box).to_have_value("status:failed")
     box.fill(f"label:{LABEL} host:dead kind:result")
     box.press("Enter")
@@ -65,7 +70,7 @@ def test_one_box_finds_failed_results_runs_and_app_runs_in_chromium(world: World
 def test_bad_syntax_is_a_message_next_to_the_box_in_chromium(world: World, page: Page) -> None:
     log_in(page, world.site.url, "alice", world.site.password)
     page.goto(f"{world.site.url}/ui/search?q=colour:red")
-    box = page.get_by_label("Search failed results, playbook runs and app runs")
+    box = page.get_by_label(re.compile("^Search failed results"))
     expect(box).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#search-q-error")).to_contain_text("Unknown filter colour:")
     screenshot(page, "search-bad-syntax")
@@ -120,6 +125,7 @@ def test_runs_follow_the_playbook_read_rule_and_anonymous_visitors_find_records_
     links = _links(anonymous.text)
     assert run_link not in links and not any(link.startswith("/ui/apps/") for link in links)
     assert any(link.startswith("/ui/records/results/") for link in links)
+    assert f"/ui/records/playbooks/{world.recorded_playbook_id}" in links
     assert "to search playbook runs and app runs too" in anonymous.text
 
 
@@ -130,4 +136,4 @@ def test_words_narrow_every_group_and_results_default_to_failures(world: World) 
     ok = _search(world, "alice", "status:ok Still running").text
     assert "Still running after the unreachable host" in ok
     nothing = _search(world, "alice", "no-such-thing-anywhere").text
-    assert _links(nothing) == set() and nothing.count("Nothing found.") == 3
+    assert _links(nothing) == set() and nothing.count("Nothing found.") == 4

@@ -11,19 +11,25 @@ from sqlalchemy.orm import Session
 from ara.errors import ValidationFailed
 from ara.search.app_runs import search_app_runs
 from ara.search.paging import Page
+from ara.search.playbooks import search_playbooks
 from ara.search.results import search_results
 from ara.search.runs import search_runs
-from ara.search.syntax import APP, RESULT, RUN, Query, parse
+from ara.search.syntax import APP, PLAYBOOK, RESULT, RUN, Query, parse
 from ara.users.service import Identity
 
 #: Hits per group when several kinds are searched at once.
 PREVIEW = 10
 MAX_PAGE = 1000
-TITLES = {RESULT: "Failed results", RUN: "Playbook runs", APP: "App runs"}
+TITLES = {RESULT: "Failed results", PLAYBOOK: "Recorded playbooks", RUN: "Playbook runs", APP: "App runs"}
+#: Kinds open where the records API is (``auth.read_login_required``); the others need a login.
+RECORDS = (RESULT, PLAYBOOK)
 
 Searcher = Callable[[Session, Query, Identity | None, int, int], Page]
 SEARCHERS: dict[str, Searcher] = {
     RESULT: lambda session, query, _identity, limit, offset: search_results(session, query, limit=limit, offset=offset),
+    PLAYBOOK: lambda session, query, _identity, limit, offset: search_playbooks(
+        session, query, limit=limit, offset=offset
+    ),
     RUN: lambda session, query, identity, limit, offset: search_runs(
         session, query, identity, limit=limit, offset=offset
     ),
@@ -75,7 +81,7 @@ def search(session: Session, text: str, identity: Identity | None, *, page_size:
     groups: list[Group] = []
     hidden: list[str] = []
     for kind in query.kinds:
-        if identity is None and kind != RESULT:
+        if identity is None and kind not in RECORDS:
             hidden.append(kind)
             continue
         found = SEARCHERS[kind](session, query, identity, size, (number - 1) * size)

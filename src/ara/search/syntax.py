@@ -6,7 +6,8 @@
 - ``status:`` one status (a result's: ok, changed, failed, ignored, skipped, unreachable, unknown; a run's: scheduled,
   pending_approval, running, …, completed, failed, cancelled, timed_out); kinds without that status are left out;
 - ``host:`` part of a host's name; ``label:`` a label, exactly (case-insensitive);
-- ``kind:`` ``result``, ``run`` or ``app`` (repeatable): which groups to search.
+- ``kind:`` ``result``, ``playbook`` (recorded ``ansible-playbook`` runs), ``run`` or ``app`` (repeatable): which
+  groups to search.
 
 A mistake raises ``ValidationFailed`` naming ``q`` with a sentence a person can act on."""
 
@@ -17,16 +18,28 @@ from dataclasses import dataclass, field
 
 from ara.errors import ValidationFailed
 from ara.lifecycle.states import RunStatus
-from ara.records.status import SHOWN_RESULT_STATUSES
+from ara.records.status import SHOWN_RESULT_STATUSES, PlaybookStatus
 
 RESULT = "result"
+PLAYBOOK = "playbook"
 RUN = "run"
 APP = "app"
-KINDS = (RESULT, RUN, APP)
-KIND_ALIASES = {"result": RESULT, "results": RESULT, "run": RUN, "runs": RUN, "app": APP, "apps": APP, "agent": APP}
+KINDS = (RESULT, PLAYBOOK, RUN, APP)
+KIND_ALIASES = {
+    "result": RESULT,
+    "results": RESULT,
+    "playbook": PLAYBOOK,
+    "playbooks": PLAYBOOK,
+    "run": RUN,
+    "runs": RUN,
+    "app": APP,
+    "apps": APP,
+    "agent": APP,
+}
 RESULT_STATUSES = SHOWN_RESULT_STATUSES
 RUN_STATUSES = tuple(RunStatus)
-STATUSES = {RESULT: RESULT_STATUSES, RUN: RUN_STATUSES, APP: RUN_STATUSES}
+PLAYBOOK_STATUSES = tuple(PlaybookStatus)
+STATUSES = {RESULT: RESULT_STATUSES, PLAYBOOK: PLAYBOOK_STATUSES, RUN: RUN_STATUSES, APP: RUN_STATUSES}
 FILTERS = ("status", "host", "label", "kind")
 _EXAMPLE = {"status": "failed", "host": "web01", "label": "prod", "kind": "run"}
 MAX_LENGTH = 500
@@ -89,7 +102,7 @@ def parse(text: str) -> Query:
         if key == "kind":
             kind = KIND_ALIASES.get(value.lower())
             if kind is None:
-                raise _problem(f"Unknown kind {value!r}: use kind:result, kind:run or kind:app.")
+                raise _problem(f"Unknown kind {value!r}: use kind:result, kind:playbook, kind:run or kind:app.")
             kinds.append(kind)
             continue
         if key in given and given[key] != value:

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from ara.db.session import unit_of_work
 from ara.errors import ValidationFailed
 from ara.search.service import Outcome, page_number, search
-from ara.search.syntax import FILTERS, KINDS, RESULT_STATUSES, RUN_STATUSES
+from ara.search.syntax import FILTERS, KINDS, PLAYBOOK_STATUSES, RESULT_STATUSES, RUN_STATUSES
 from ara.server.deps import StateDep
 from ara.server.ui.guards import RecordsReaderDep
 from ara.server.ui.pages import render
@@ -38,6 +38,7 @@ def search_page(request: Request, state: StateDep, identity: RecordsReaderDep) -
             "filters": FILTERS,
             "kinds": KINDS,
             "result_statuses": RESULT_STATUSES,
+            "playbook_statuses": PLAYBOOK_STATUSES,
             "run_statuses": RUN_STATUSES,
         },
     }
