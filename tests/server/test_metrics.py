@@ -4,18 +4,25 @@ template, the read API's protection, and on PostgreSQL the queue depth and heart
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, StreamingResponse
+from starlette.routing import Route
 
 from ara.clients.offline import AraOfflineClient
 from ara.db.session import make_engine, make_sessionmaker, unit_of_work
 from ara.server.app import create_app
+from ara.server.metrics import Metrics
+from ara.server.metrics_http import HttpMetrics
 from ara.server.metrics_sql import result_counts
+from ara.server.state import AppState
 from ara.settings import Settings
 from ara.users.service import create_user
 from tests.conftest import make_settings
@@ -158,3 +165,29 @@ def test_result_counts_show_changed_and_ignored_as_the_api_does(settings: Settin
             assert result_counts(session) == {"ok": 2, "changed": 2, "failed": 2, "ignored": 2, "skipped": 2}
     finally:
         engine.dispose()
+
+
+def test_live_streams_are_not_timed_as_requests(sqlite_settings: Settings) -> None:
+    async def stream() -> AsyncIterator[str]:
+        yield "data: hello\n\n"
+
+    async def sse(request: Request) -> StreamingResponse:
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    async def plain(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    state = AppState.build(sqlite_settings)
+    metrics = Metrics(state)
+    inner = Starlette(routes=[Route("/live/{id}", sse), Route("/plain/{id}", plain)])
+    with TestClient(HttpMetrics(inner, metrics)) as client:
+        assert client.get("/live/1").text == "data: hello\n\n"
+        assert client.get("/plain/2").text == "ok"
+    observed = {
+        dict(sample.labels)["route"]
+        for family in metrics.requests.collect()
+        for sample in family.samples
+        if sample.name.endswith("_count")
+    }
+    assert observed == {"/plain/{id}"}
+    state.engine.dispose()

@@ -12,6 +12,7 @@ from ara.server.metrics import Metrics
 
 #: The route label of a request no route matched (a 404, or one answered before routing, e.g. a 401).
 UNMATCHED = "unmatched"
+STREAM = b"text/event-stream"
 
 
 def route_template(scope: Scope) -> str:
@@ -33,15 +34,18 @@ class HttpMetrics:
             return
         started = time.perf_counter()
         status = 500  # an exception that escapes before the response starts ends as a 500
+        stream = False
 
         async def sending(message: Message) -> None:
-            nonlocal status
+            nonlocal status, stream
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                stream = any(k == b"content-type" and v.startswith(STREAM) for k, v in message.get("headers", ()))
             await send(message)
 
         try:
             await self.app(scope, receive, sending)
         finally:
-            labels = (scope["method"], route_template(scope), str(status))
-            self.metrics.requests.labels(*labels).observe(time.perf_counter() - started)
+            if not stream:  # a live stream lasts as long as its reader watches: not a latency
+                labels = (scope["method"], route_template(scope), str(status))
+                self.metrics.requests.labels(*labels).observe(time.perf_counter() - started)
