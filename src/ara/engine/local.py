@@ -14,6 +14,7 @@ import heapq
 import itertools
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import event, select
@@ -47,6 +48,7 @@ class LocalExecutor:
         self._stopping = threading.Event()
         self._aborts: dict[str, threading.Event] = {}
         self._threads: list[threading.Thread] = []
+        self.last_beat: float | None = None  # time.monotonic() of the clock's last tick: /metrics's heartbeat
         event.listen(ctx.writer, "after_commit", self._committed)
         event.listen(ctx.writer, "after_rollback", self._rolled_back)
 
@@ -69,6 +71,7 @@ class LocalExecutor:
                 due += [(at, run_id, name) for at, run_id in found]
         for at, run_id, name in due:
             self._push(at, run_id, name)
+        self.last_beat = time.monotonic()
         loops = [(self._clock, "ara-clock")] + ([(self._dispatch, "ara-timer")] if self.concurrency else [])
         for target, name in loops:
             thread = threading.Thread(target=target, name=name, daemon=True)
@@ -154,6 +157,7 @@ class LocalExecutor:
     def _clock(self) -> None:
         last_sweep = dt.datetime.min.replace(tzinfo=dt.UTC)
         while not self._stopping.wait(1.0):
+            self.last_beat = time.monotonic()
             now = utcnow()
             housekeeping.tick(self.ctx, now)
             if (now - last_sweep).total_seconds() >= housekeeping.records_sweep_interval(self.ctx):

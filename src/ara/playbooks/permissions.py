@@ -3,7 +3,7 @@ add ``run``, ``approve`` or ``cancel`` for a user, a team (``team:NAME``) or a r
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
 
 from ara.errors import PermissionDenied, Unauthenticated
@@ -39,6 +39,18 @@ def require(session: Session, identity: Identity | None, playbook_id: str | None
     if playbook_id is not None and granted(session, identity, playbook_id, action):
         return identity
     raise PermissionDenied(f"{identity.username} may not {action} this playbook")
+
+
+def readable_playbooks(identity: Identity | None) -> Select[tuple[str]] | None:
+    """The ids of the playbooks whose runs ``identity`` may read, as ``require(..., "read")`` decides, for a query
+    over many runs (search): None when every playbook's are (the role suffices)."""
+    allowed = select(PlaybookPermission.playbook_id).where(PlaybookPermission.action == "read")
+    if identity is None:
+        return allowed.where(false())
+    needed = NEEDS["read"]
+    if needed is None or RANK.get(identity.role, -1) >= RANK[needed]:
+        return None
+    return allowed.where(PlaybookPermission.principal.in_(_principals(identity)))
 
 
 def is_approver(session: Session, identity: Identity, spec: PlaybookSpec, playbook_id: str) -> bool:

@@ -38,6 +38,10 @@ class ResultStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
+#: Every status a result is shown with (``shown_status``'s answers).
+SHOWN_RESULT_STATUSES = ("ok", "changed", "failed", "ignored", "skipped", "unreachable", "unknown")
+
+
 def shown_status(status: str, changed: bool, ignore_errors: bool) -> str:
     """ok+changed is shown as ``changed``, failed+ignore_errors as ``ignored``."""
     if status == "ok" and changed:

@@ -15,6 +15,8 @@ from ara.runtime.agent.providers import ModelClients
 from ara.server.control_relay import start_relay
 from ara.server.errors import install_error_handlers
 from ara.server.limits import BodyLimit, NulFreePath
+from ara.server.metrics import Metrics
+from ara.server.metrics_http import HttpMetrics
 from ara.server.middleware import AuthenticationMiddleware
 from ara.server.openapi import install_openapi
 from ara.server.routes import (
@@ -28,6 +30,7 @@ from ara.server.routes import (
     connect,
     control,
     health,
+    metrics,
     playbooks,
     records,
     runtime,
@@ -78,11 +81,15 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.add_middleware(NulFreePath)
     # Outermost of our middlewares: nothing reads a body before the caller is known.
     app.add_middleware(AuthenticationMiddleware, state=state)
+    # Outermost of all: every request is timed, the ones refused before routing too.
+    app.state.metrics = Metrics(state)
+    app.add_middleware(HttpMetrics, metrics=app.state.metrics)
     app.include_router(records.router)
     app.include_router(playbooks.router)
     app.include_router(catalog.router)
     app.include_router(users.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(auth_cli.router)
     app.include_router(runtime.router)
     app.include_router(runtime_files.router)
