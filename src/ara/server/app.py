@@ -27,6 +27,7 @@ from ara.server.routes import (
     chat,
     connect,
     control,
+    device_auth,
     health,
     playbooks,
     records,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.include_router(users.router)
     app.include_router(health.router)
     app.include_router(auth_cli.router)
+    app.include_router(device_auth.router)
     app.include_router(runtime.router)
     app.include_router(runtime_files.router)
     app.include_router(chat.router)
