@@ -15,7 +15,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Select, String, bindparam, or_, select
+from sqlalchemy import Select, String, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from ara.db.types import UTCDateTime, utcnow
@@ -129,6 +129,24 @@ def revoke_token(session: Session, user_id: int, token: str) -> ApiToken | None:
     if row is not None:
         session.delete(row)
         session.flush()
+    return row
+
+
+def list_tokens(session: Session, user_id: int, *, offset: int = 0, limit: int = 50) -> tuple[list[ApiToken], int]:
+    """One page of the user's live tokens (newest first) and how many there are; expired ones are left out."""
+    live = (ApiToken.user_id == user_id) & or_(ApiToken.expires.is_(None), ApiToken.expires > utcnow())
+    total = session.scalar(select(func.count()).select_from(ApiToken).where(live)) or 0
+    rows = session.scalars(select(ApiToken).where(live).order_by(ApiToken.id.desc()).offset(offset).limit(limit))
+    return list(rows), total
+
+
+def revoke_token_id(session: Session, user_id: int, token_id: int) -> ApiToken:
+    """Deletes one of the user's own tokens by id (another user's is ``NotFound``, as if it did not exist)."""
+    row = session.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id))
+    if row is None:
+        raise NotFound("no such API key")
+    session.delete(row)
+    session.flush()
     return row
 
 
