@@ -189,11 +189,20 @@ def refresh(session: Session, body: dict[str, Any], lifetimes: Lifetimes) -> Iss
     return _issue(session, user_id, lifetimes, name)
 
 
+def _sweep(session: Session, now: dt.datetime) -> None:
+    """Drop refresh tokens past their date, and expired access tokens nothing can renew any more, so the
+    tables hold only what still works."""
+    session.execute(delete(RefreshToken).where(RefreshToken.expires <= now))
+    renewable = select(RefreshToken.id).where(RefreshToken.api_token_id == ApiToken.id).exists()
+    session.execute(delete(ApiToken).where(ApiToken.expires <= now, ~renewable))
+
+
 def _issue(session: Session, user_id: int, lifetimes: Lifetimes, name: str) -> IssuedTokens:
     user = session.get(User, user_id)
     if user is None or not user.is_active:
         raise ValidationFailed({"user": ["this account is not active"]})
     now = utcnow()
+    _sweep(session, now)
     expires = now + lifetimes.access
     access, access_row = mint_token(session, user_id, name, expires=expires)
     refresh_token = "ara_refresh_" + secrets.token_urlsafe(32)

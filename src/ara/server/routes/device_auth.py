@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ara.db.session import unit_of_work
+from ara.db.types import iso
 from ara.errors import ValidationFailed
 from ara.server.deps import StateDep, known_query
+from ara.server.openapi import request_body
 from ara.server.routes.bodies import json_body
 from ara.server.state import AppState
 from ara.settings import AuthSettings
@@ -32,6 +34,24 @@ class CliConfig(BaseModel):
     supabase_url: str
     supabase_anon_key: str
     api_base_url: str
+
+
+class DeviceStartCreate(BaseModel):
+    """What ``ara-sdk`` sends; the handler checks it (``ara.users.device_logins.start_login``)."""
+
+    code_challenge: str
+    code_challenge_method: str = "s256"
+    provider: str = "ara"
+    timeout_seconds: int = 180
+
+
+class TokenCreate(BaseModel):
+    """``grant_type=pkce``: the first three; ``grant_type=refresh_token``: ``refresh_token``."""
+
+    auth_code: str | None = None
+    code_verifier: str | None = None
+    redirect_uri: str | None = None
+    refresh_token: str | None = None
 
 
 class DeviceStart(BaseModel):
@@ -99,7 +119,7 @@ def cli_config(request: Request) -> dict[str, str]:
     return {"supabase_url": base, "supabase_anon_key": device_logins.ANON_KEY, "api_base_url": base}
 
 
-@router.post("/auth/cli/device/start", response_model=DeviceStart)
+@router.post("/auth/cli/device/start", response_model=DeviceStart, openapi_extra=request_body(DeviceStartCreate))
 async def device_start(request: Request, state: StateDep) -> dict[str, Any]:
     body = await _object(request)
     base = _base_url(request)
@@ -118,7 +138,7 @@ async def device_start(request: Request, state: StateDep) -> dict[str, Any]:
             "session_id": row.id,
             "poll_token": poll_token,
             "interval_seconds": device_logins.POLL_INTERVAL_SECONDS,
-            "expires_at": row.expires.isoformat(),
+            "expires_at": iso(row.expires),
         }
 
     return await _in_transaction(state, work)  # type: ignore[no-any-return]
@@ -145,7 +165,7 @@ def _answer(tokens: IssuedTokens) -> dict[str, Any]:
     }
 
 
-@router.post("/auth/v1/token", response_model=TokenAnswer)
+@router.post("/auth/v1/token", response_model=TokenAnswer, openapi_extra=request_body(TokenCreate))
 async def token(
     request: Request, state: StateDep, grant_type: Literal["pkce", "refresh_token"] = Query()
 ) -> dict[str, Any]:
