@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -39,10 +39,10 @@ class CliConfig(BaseModel):
 class DeviceStartCreate(BaseModel):
     """What ``ara-sdk`` sends; the handler checks it (``ara.users.device_logins.start_login``)."""
 
-    code_challenge: str
-    code_challenge_method: str = "s256"
-    provider: str = "ara"
-    timeout_seconds: int = 180
+    code_challenge: str = Field(min_length=43, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+    code_challenge_method: Literal["s256", "S256"] = "s256"
+    provider: str = Field(default="ara", min_length=1, max_length=64)
+    timeout_seconds: int = Field(default=180, ge=1)
 
 
 class TokenCreate(BaseModel):
