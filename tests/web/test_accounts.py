@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -64,6 +66,25 @@ def test_the_real_sdk_cli_logs_in_when_the_link_is_approved(
     renewed = json.loads((tmp_path / ".ara" / "credentials.json").read_text())
     assert renewed["access_token"] != old["access_token"] and renewed["refresh_token"] != old["refresh_token"]
     assert _whoami(site, old["access_token"]).status_code == 401
+
+    # Our own CLI shares that login (one credentials file) and renews it the same way.
+    renewed["expires_at"] = stored["expires_at"]
+    (tmp_path / ".ara" / "credentials.json").write_text(json.dumps(renewed))
+    ours_env = {k: v for k, v in os.environ.items() if not k.startswith("ARA_")} | {"HOME": str(tmp_path)}
+    ours = subprocess.run(
+        [sys.executable, "-c", "from ara.cli.main import main; main()", "auth", "whoami"],
+        env=ours_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ours.returncode == 0, ours.stderr
+    assert json.loads(ours.stdout)["user"]["username"] == "bob"
+    assert json.loads(ours.stdout)["auth_source"] == "supabase_jwt"
+    latest = json.loads((tmp_path / ".ara" / "credentials.json").read_text())
+    assert (
+        latest["access_token"] != renewed["access_token"] and _whoami(site, latest["access_token"]).status_code == 200
+    )
 
 
 def test_an_invitation_is_accepted_by_a_new_person(site: Site, page: Page) -> None:
