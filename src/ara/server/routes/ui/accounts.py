@@ -85,6 +85,8 @@ def _account(
     page: int = 1,
     **extra: Any,
 ) -> HTMLResponse:
+    """The account page: one page of keys (newest first), the live logins, and whatever ``extra`` adds (a new
+    key's value, a form error, the status)."""
     size = state.settings.ui.page_size
     keys, total = list_tokens(session, user.user_id, offset=(page - 1) * size, limit=size)
     logins, logins_total = list_web_sessions(session, user.user_id, limit=size)
@@ -104,7 +106,9 @@ def _account(
         "done": request.query_params.get("done", ""),
     }
     status = extra.pop("status", 200)
-    return render(request, "account.html", context | extra, status=status)
+    response = render(request, "account.html", context | extra, status=status)
+    response.headers["Cache-Control"] = "no-store"  # a new key's value must not outlive this response
+    return response
 
 
 @router.get("/ui/account", response_class=HTMLResponse)
