@@ -110,12 +110,26 @@ def test_the_approval_page_needs_a_login_and_the_csrf_token(site: Site) -> None:
     assert poll(site, started).json()["status"] == "pending"
 
 
+def _our_login(site: Site, home: Path) -> LoginProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARA_")} | {"HOME": str(home), "BROWSER": "false"}
+    argv = [sys.executable, "-c", "from ara.cli.main import main; main()", "auth", "login", "--no-browser"]
+    return LoginProcess([*argv, "--api-base-url", site.url], env)
+
+
+def test_our_cli_says_when_the_login_was_denied(site: Site, tmp_path: Path) -> None:
+    login = _our_login(site, tmp_path)
+    link = login.link()
+    with ui_client(site, "bob") as (client, csrf):
+        assert decide(client, csrf, {"session_id": link.rsplit("/", 1)[1]}, "deny").status_code == 200
+    code, out, err = login.finish()
+    assert code == 2 and err.startswith("Error: the login was denied") and "Traceback" not in err
+    assert not (tmp_path / ".ara" / "credentials.json").exists()
+
+
 def test_our_cli_logs_in_through_the_browser_flow(site: Site, tmp_path: Path) -> None:
     """``ara auth login --no-browser``: it prints the link, the link is approved (here by the page's form), and
     a lasting key (not the short-lived access token) is stored as ``--api-key`` stores one."""
-    env = {k: v for k, v in os.environ.items() if k not in ("ARA_API_KEY", "ARA_ACCESS_TOKEN", "ARA_API_BASE_URL")}
-    argv = [sys.executable, "-c", "from ara.cli.main import main; main()", "auth", "login", "--no-browser"]
-    login = LoginProcess([*argv, "--api-base-url", site.url], env | {"HOME": str(tmp_path), "BROWSER": "false"})
+    login = _our_login(site, tmp_path)
     link = login.link()
     with ui_client(site, "carol") as (client, csrf):
         assert decide(client, csrf, {"session_id": link.rsplit("/", 1)[1]}, "approve").status_code == 200
