@@ -98,7 +98,8 @@ def start_login(
         redirect_uri=redirect_uri,
         status=PENDING,
         created=now,
-        expires=now + min(dt.timedelta(seconds=timeout), longest),
+        # ara-sdk polls for at least 30 s whatever it asked for: the login lives that long too.
+        expires=now + min(dt.timedelta(seconds=max(timeout, 30)), longest),
     )
     session.add(row)
     session.flush()
@@ -152,10 +153,9 @@ def decide(session: Session, login_id: str, user_id: int, *, approve: bool) -> D
     return row
 
 
-def exchange_code(
-    session: Session, body: dict[str, Any], lifetimes: Lifetimes, *, name: str = ACCESS_TOKEN_NAME
-) -> IssuedTokens:
-    """``grant_type=pkce``: ``{auth_code, code_verifier, redirect_uri}`` for the tokens; the login is consumed."""
+def exchange_code(session: Session, body: dict[str, Any], lifetimes: Lifetimes) -> IssuedTokens:
+    """``grant_type=pkce``: ``{auth_code, code_verifier, redirect_uri}`` for the tokens; the login is consumed.
+    The access token is named after the client that asked, so the account page tells logins apart."""
     code, verifier, redirect_uri = (body.get(key) for key in ("auth_code", "code_verifier", "redirect_uri"))
     if not isinstance(code, str) or not code:
         raise ValidationFailed({"auth_code": ["the code from the approved login"]})
@@ -170,7 +170,7 @@ def exchange_code(
         raise ValidationFailed({"code_verifier": ["does not match the login's code_challenge"]})
     row.status = CONSUMED
     row.code_sha256 = None
-    return _issue(session, row.user_id, lifetimes, name)
+    return _issue(session, row.user_id, lifetimes, f"{ACCESS_TOKEN_NAME} ({row.client})"[:255])
 
 
 def refresh(session: Session, body: dict[str, Any], lifetimes: Lifetimes) -> IssuedTokens:
