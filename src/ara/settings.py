@@ -45,6 +45,11 @@ class AuthSettings(BaseModel):
     credential_cache_seconds: int = 300
     # The bootstrap admin@local's password; may stay empty (meaning 'admin') only on loopback.
     admin_password: str = ""
+    # ``ara auth login`` through the browser (device flow): how long a login waits for approval at most, and how
+    # long its access token (a bearer) and refresh token last.
+    device_login_seconds: int = Field(default=600, ge=30, le=3600)
+    cli_access_token_seconds: int = Field(default=3600, ge=60)
+    cli_refresh_token_days: float = Field(default=30.0, gt=0)
 
 
 class RecordsSettings(BaseModel):

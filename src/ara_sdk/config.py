@@ -2,8 +2,11 @@
 ``~/.ara/credentials.json``, kept exactly as ``ara-sdk`` keeps it so both tools share one login.
 
 The file is ``{"auth_type": "cli_api_key", "api_base_url", "api_key", "updated_at"}`` in a 0700 directory,
-itself 0600, replaced atomically (a crash never leaves half a key behind). Our default server is the local
-one (``ara server``), not ``api.ara.so``.
+itself 0600, replaced atomically (a crash never leaves half a key behind). ``ara-sdk``'s browser login stores
+``{"auth_type": "supabase_jwt", "access_token", "refresh_token", "expires_at", "supabase_url", ...}`` instead:
+its access token is the key, renewed with the refresh token (``POST {supabase_url}/auth/v1/token``, which
+an Ara server answers itself) shortly before it expires, as the SDK does. Our default server is the local one
+(``ara server``), not ``api.ara.so``.
 """
 
 from __future__ import annotations
@@ -15,12 +18,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from ara_sdk.errors import CredentialsError
 
 DEFAULT_API_BASE_URL = "http://127.0.0.1:8000"
 CREDENTIALS_DIRNAME = ".ara"
 CREDENTIALS_FILENAME = "credentials.json"
 AUTH_TYPE_API_KEY = "cli_api_key"
+AUTH_TYPE_JWT = "supabase_jwt"
+REFRESH_SKEW = dt.timedelta(seconds=60)  # an access token this close to expiring is renewed first
 # The user key's variables, in the order the SDK reads them (ARA_ACCESS_TOKEN is its legacy name).
 KEY_VARIABLES = ("ARA_API_KEY", "ARA_ACCESS_TOKEN")
 
@@ -105,8 +112,67 @@ def key_from_env() -> str:
 
 
 def resolve_user_key() -> str:
-    """``ARA_API_KEY``, else ``ARA_ACCESS_TOKEN``, else the stored ``api_key``; "" when there is none."""
-    return key_from_env() or str(load_credentials().get("api_key") or "").strip()
+    """``ARA_API_KEY``, else ``ARA_ACCESS_TOKEN``, else the stored ``api_key`` (or a browser login's access
+    token); "" when there is none."""
+    from_env = key_from_env()
+    if from_env:
+        return from_env
+    stored = load_credentials()
+    if str(stored.get("auth_type") or "").strip().lower() == AUTH_TYPE_JWT:
+        return _fresh_access_token(stored)
+    return str(stored.get("api_key") or "").strip()
+
+
+def _expiry(value: Any) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(str(value or "").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _fresh_access_token(stored: dict[str, Any]) -> str:
+    """A browser login's access token, renewed (and the file updated) when it expires within ``REFRESH_SKEW``."""
+    expires = _expiry(stored.get("expires_at"))
+    if expires is not None and expires > dt.datetime.now(dt.UTC) + REFRESH_SKEW:
+        return str(stored.get("access_token") or "").strip()
+    refresh_token, url, anon = (
+        str(stored.get(k) or "").strip() for k in ("refresh_token", "supabase_url", "supabase_anon_key")
+    )
+    if not (refresh_token and url):
+        raise CredentialsError("the stored login cannot be renewed; run `ara auth login` again")
+    try:
+        answer = httpx.post(
+            f"{url.rstrip('/')}/auth/v1/token",
+            params={"grant_type": "refresh_token"},
+            json={"refresh_token": refresh_token},
+            headers={"apikey": anon},
+            timeout=30,
+        )
+    except httpx.HTTPError as exc:
+        raise CredentialsError(f"cannot renew the stored login at {url} ({exc}); try again later") from None
+    if answer.status_code != 200:
+        raise CredentialsError(
+            f"the server refused to renew the stored login ({answer.status_code}); run `ara auth login` again"
+        )
+    try:
+        issued = answer.json()
+    except ValueError:
+        issued = None
+    if not isinstance(issued, dict):
+        raise CredentialsError("the renewal answer is not a JSON object; run `ara auth login` again")
+    access = str(issued.get("access_token") or "").strip()
+    if not access:
+        raise CredentialsError("the renewed login has no access token; run `ara auth login` again")
+    expires_at = issued.get("expires_at")
+    if isinstance(expires_at, int | float):
+        moment = dt.datetime.fromtimestamp(expires_at, dt.UTC)
+    else:
+        moment = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=int(issued.get("expires_in") or 0))
+    renewed = {**stored, "access_token": access, "expires_at": moment.isoformat()}
+    renewed["refresh_token"] = str(issued.get("refresh_token") or refresh_token)
+    save_credentials(renewed)
+    return access
 
 
 def key_source() -> str:

@@ -57,7 +57,7 @@ def test_an_unreachable_server_is_one_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "argv",
     [
-        ["auth", "login"],
+        ["auth", "login", "--timeout-seconds", "5"],
         ["runtime", "tools", "execute", "--session", "s", "--tool", "exec", "--arg", "no-equals-sign"],
         ["runtime", "tools", "list", "--session", "s", "--kind", "magic"],
         ["runtime", "control", "call", "--session", "s"],

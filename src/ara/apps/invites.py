@@ -17,6 +17,8 @@ from ara.apps.models import App, AppInvite, AppMember
 from ara.db.types import iso, utcnow
 from ara.db.upsert import insert_missing
 from ara.errors import Expired, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from ara.users.models import User
+from ara.users.service import create_user
 
 INVITABLE = ("viewer", "operator", "editor")
 MAX_HOURS = 720
@@ -81,6 +83,38 @@ def accept_invite(session: Session, token: Any, user_id: int, username: str) -> 
         member.role = held = row.role
     session.flush()
     return row, held
+
+
+def find_invite(session: Session, token: str) -> tuple[AppInvite, App]:
+    """An invite still open for acceptance and its app: unknown is ``NotFound`` (404), used or past its date is
+    ``Expired`` (410), so the invite page can say which."""
+    row = session.scalar(select(AppInvite).where(AppInvite.token_hash == _digest(token.strip()))) if token else None
+    app = session.get(App, row.app_id) if row is not None else None
+    if row is None or app is None:
+        raise NotFound("no such invite: check the link, or ask for a new one")
+    if row.accepted_at is not None:
+        raise Expired("this invite was accepted already: log in instead")
+    if row.expires_at <= utcnow():
+        raise Expired("this invite has expired: ask for a new one")
+    return row, app
+
+
+MIN_PASSWORD = 8
+
+
+def sign_up(session: Session, token: str, password: str, again: str) -> tuple[User, AppInvite, str]:
+    """A new person accepts: their account is made with the invited email as its username (a viewer on the
+    server; the invite's role on its app), in the same transaction as the acceptance."""
+    row, _app = find_invite(session, token)
+    if len(password) < MIN_PASSWORD:
+        raise ValidationFailed({"password": [f"at least {MIN_PASSWORD} characters"]})
+    if password != again:
+        raise ValidationFailed({"password_again": ["the two passwords differ"]})
+    if session.scalar(select(User.id).where(User.username == row.email)) is not None:
+        raise ValidationFailed({"email": ["an account with this email exists already: log in to accept"]})
+    user = create_user(session, username=row.email, password=password, role="viewer")
+    accepted, role = accept_invite(session, token, user.id, user.username)
+    return user, accepted, role
 
 
 def describe(row: AppInvite, token: str | None = None, accept_url: str | None = None) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """``ara auth login|whoami|rotate|logout``: the user API key in ``~/.ara/credentials.json``, shared with ara-sdk.
 
 A key is an Ara bearer token (``ara token create --user U``). ``login`` stores it before verifying it, as the
-SDK does: a server that cannot be reached only earns a warning. OAuth logins (the SDK's default without
-``--api-key``) belong to the hosted service; here a missing ``--api-key`` is a usage error.
+SDK does: a server that cannot be reached only earns a warning. Without ``--api-key``, ``login`` runs the
+server's browser login (``ara.cli.browser_login``): it prints a link, a person approves it, and the key it
+receives is stored the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ara.cli.browser_login import browser_login
 from ara.cli.errors import fail
 from ara.cli.sdk_calls import print_json, sdk_errors
 from ara_sdk import AraSdkError, CredentialsError, config
@@ -41,23 +43,34 @@ def _whoami(base_url: str, key: str) -> dict[str, Any]:
 def login(
     api_key: Annotated[str, typer.Option("--api-key", help="A key from 'ara token create --user YOU'")] = "",
     api_base_url: BaseUrl = "",
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Only print the approval link")] = False,
+    timeout_seconds: Annotated[
+        int, typer.Option("--timeout-seconds", min=30, max=3600, help="How long to wait for the approval")
+    ] = 180,
 ) -> None:
-    """Store your API key (and server) for later commands, then check it with the server."""
+    """Store your API key (and server) for later commands, then check it with the server. Without --api-key,
+    approve the login in the browser (the link is printed) and the key it gets is stored."""
     key = api_key.strip()
-    if not key:
-        raise typer.BadParameter("give the key to store (Ara has no browser login)", param_hint="'--api-key'")
     with sdk_errors():
         try:
             base_url = _base_url(api_base_url)
         except CredentialsError:  # an unreadable file is what this login replaces: do not refuse over it
             base_url = os.environ.get("ARA_API_BASE_URL", "").strip() or config.DEFAULT_API_BASE_URL
         check_base_url(base_url)  # refused before it is stored: later commands would only fail with it
-        path = config.save_api_key(key, base_url)
-        try:
-            user = _whoami(base_url, key).get("user")
-        except AraSdkError as exc:
-            typer.echo(f"Warning: could not verify API key against server ({exc}); stored locally anyway.", err=True)
-            user = {"id": "", "email": ""}
+        if not key:
+            key, user = browser_login(
+                base_url, open_browser=not no_browser, timeout=timeout_seconds, show=lambda text: typer.echo(text)
+            )
+            path = config.save_api_key(key, base_url)
+        else:
+            path = config.save_api_key(key, base_url)
+            try:
+                user = _whoami(base_url, key).get("user")
+            except AraSdkError as exc:
+                typer.echo(
+                    f"Warning: could not verify API key against server ({exc}); stored locally anyway.", err=True
+                )
+                user = {"id": "", "email": ""}
     print_json(
         {
             "ok": True,

@@ -29,6 +29,7 @@ from ara.server.routes import (
     chat,
     connect,
     control,
+    device_auth,
     health,
     metrics,
     playbooks,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(auth_cli.router)
+    app.include_router(device_auth.router)
     app.include_router(runtime.router)
     app.include_router(runtime_files.router)
     app.include_router(chat.router)

@@ -1,7 +1,8 @@
 """Who is calling (HTTP basic, password verified once then cached; or a bearer token) and may they call this
 path at all, decided before the request body is read (``ara.server.middleware``).
 
-- ``/healthcheck``, ``/playbook/webhook/...`` (webhooks check their own credentials), ``/session/ssh/proxy``
+- ``/healthcheck``, the CLI's browser login (``/auth/cli/config``, ``/auth/cli/device/...``, ``/auth/v1/token``),
+  ``/playbook/webhook/...`` (webhooks check their own credentials), ``/session/ssh/proxy``
   (a proxy token, checked by the SSH bridge) and ``/v1/apps/...`` (an app key or an endpoint's own auth, checked
   by those routes: ``ara.apps.access.invoke_caller``) are never checked here.
 - Ara's own surfaces (``/playbook...``, ``/artifacts/...``, ``/api/v1/catalog``, ``/api/v1/users``, the runtime's
@@ -80,7 +81,17 @@ def authenticate(request: Request, state: AppState, session: Session) -> Identit
 RECORD_WRITER = "operator"
 # ``/session/ssh/proxy`` carries a proxy token, which the SSH bridge checks itself; the apps' invoke routes and
 # endpoints (``/v1/apps/...``) carry an app key or the endpoint's own auth, which their routes check.
-UNCHECKED = ("/healthcheck", "/playbook/webhook/", "/session/ssh/proxy", "/v1/apps/")
+# The CLI's browser login (``/auth/cli/config``, ``/auth/cli/device/...``, ``/auth/v1/token``) carries its own
+# credentials: a poll token, a PKCE verifier, a refresh token (``ara.server.routes.device_auth``).
+UNCHECKED = (
+    "/healthcheck",
+    "/playbook/webhook/",
+    "/session/ssh/proxy",
+    "/v1/apps/",
+    "/auth/cli/config",
+    "/auth/cli/device/",
+    "/auth/v1/",
+)
 ALWAYS_LOGIN = (
     "/playbook",
     "/artifacts",

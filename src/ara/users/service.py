@@ -3,6 +3,7 @@ then cached by a keyed digest for a while (ARA issue 283: hashing on every reque
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import hmac
@@ -14,9 +15,10 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Select, String, bindparam, select
+from sqlalchemy import Select, String, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from ara.db.types import UTCDateTime, utcnow
 from ara.errors import AlreadyExists, InvalidTransition, NotFound, ValidationFailed
 from ara.users.models import ApiToken, User
 from ara.users.schemas import MAX_USERNAME
@@ -112,10 +114,10 @@ def create_token(session: Session, *, username: str, name: str) -> str:
     return mint_token(session, _get(session, username).id, name)[0]
 
 
-def mint_token(session: Session, user_id: int, name: str) -> tuple[str, ApiToken]:
-    """A new token for the user: its text (shown once) and its row."""
+def mint_token(session: Session, user_id: int, name: str, expires: dt.datetime | None = None) -> tuple[str, ApiToken]:
+    """A new token for the user: its text (shown once) and its row; ``expires`` None: valid until revoked."""
     token = "ara_" + secrets.token_urlsafe(32)
-    row = ApiToken(name=name[:255], token_sha256=_sha256(token), user_id=user_id)
+    row = ApiToken(name=name[:255], token_sha256=_sha256(token), user_id=user_id, expires=expires)
     session.add(row)
     session.flush()
     return token, row
@@ -127,6 +129,24 @@ def revoke_token(session: Session, user_id: int, token: str) -> ApiToken | None:
     if row is not None:
         session.delete(row)
         session.flush()
+    return row
+
+
+def list_tokens(session: Session, user_id: int, *, offset: int = 0, limit: int = 50) -> tuple[list[ApiToken], int]:
+    """One page of the user's live tokens (newest first) and how many there are; expired ones are left out."""
+    live = (ApiToken.user_id == user_id) & or_(ApiToken.expires.is_(None), ApiToken.expires > utcnow())
+    total = session.scalar(select(func.count()).select_from(ApiToken).where(live)) or 0
+    rows = session.scalars(select(ApiToken).where(live).order_by(ApiToken.id.desc()).offset(offset).limit(limit))
+    return list(rows), total
+
+
+def revoke_token_id(session: Session, user_id: int, token_id: int) -> ApiToken:
+    """Deletes one of the user's own tokens by id (another user's is ``NotFound``, as if it did not exist)."""
+    row = session.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id))
+    if row is None:
+        raise NotFound("no such API key")
+    session.delete(row)
+    session.flush()
     return row
 
 
@@ -189,7 +209,7 @@ class CredentialChecker:
 
 def identity_for_token(session: Session, token: str) -> Identity | None:
     """The active user holding this bearer token (None: no such token); tokens need no cache (one sha256)."""
-    row = session.connection().execute(_token_query(), {"digest": _sha256(token)}).first()
+    row = session.connection().execute(_token_query(), {"digest": _sha256(token), "now": utcnow()}).first()
     return _identity(row) if row else None
 
 
@@ -200,7 +220,11 @@ def _token_query() -> Select[Any]:
     return (
         select(User.id, User.username, User.role, User.teams)
         .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_sha256 == bindparam("digest", type_=String), User.is_active.is_(True))
+        .where(
+            ApiToken.token_sha256 == bindparam("digest", type_=String),
+            User.is_active.is_(True),
+            or_(ApiToken.expires.is_(None), ApiToken.expires > bindparam("now", type_=UTCDateTime)),
+        )
     )
 
 

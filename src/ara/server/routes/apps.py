@@ -218,11 +218,12 @@ async def get_setup(app_id: AppId, request: Request, state: StateDep) -> JSONRes
 )
 async def create_invite(app_id: AppId, request: Request, state: StateDep) -> JSONResponse:
     body = await _object(request)
-    accept_url = str(request.base_url).rstrip("/") + "/apps/invites/accept"
+    base = str(request.base_url).rstrip("/")
 
     def work(session: Session, who: Identity) -> dict[str, Any]:
         app = app_for_member(session, app_id, who.user_id, EDITOR)
         token, row = invites.create_invite(session, app, who.user_id, body)
-        return {"invite": invites.describe(row, token, accept_url)}
+        # The page a person opens (``/ui/invites/...``); ``POST /apps/invites/accept`` still takes the token.
+        return {"invite": invites.describe(row, token, f"{base}/ui/invites/{token}")}
 
     return JSONResponse(await _work(request, state, work), status_code=201)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from ara.server.routes.ui import accounts, home, search
+from ara.server.routes.ui import accounts, device_login, home, invites, search
 from ara.server.ui.csrf import check_csrf
 from ara.web import STATIC_DIR
 
-AREAS = (home, accounts, search)
+AREAS = (home, accounts, device_login, invites, search)
 
 
 def install_ui(app: FastAPI) -> None:
