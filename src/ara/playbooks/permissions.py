@@ -41,6 +41,15 @@ def require(session: Session, identity: Identity | None, playbook_id: str | None
     raise PermissionDenied(f"{identity.username} may not {action} this playbook")
 
 
+def allowed(session: Session, identity: Identity | None, playbook_id: str | None, action: str) -> bool:
+    """``require`` as a question: whether a page shows the button the route behind it would accept."""
+    try:
+        require(session, identity, playbook_id, action)
+    except (PermissionDenied, Unauthenticated):
+        return False
+    return True
+
+
 def is_approver(session: Session, identity: Identity, spec: PlaybookSpec, playbook_id: str) -> bool:
     """Listed by name or team in the spec's approvers, or granted ``approve`` on this playbook."""
     if spec.approval is None:

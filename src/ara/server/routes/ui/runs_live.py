@@ -1,0 +1,49 @@
+"""A run's page, live: ``/ui/runs/{run_id}/events`` (Server-Sent Events) sends the page's live part again,
+rendered for the person watching, whenever it changes (event ``run``), and ends with event ``done`` once the
+run is over. htmx's SSE extension swaps it in; without JavaScript the page still reads fine (reload)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anyio
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from ara.server.deps import StateDep
+from ara.server.event_stream import EventStream
+from ara.server.routes.ui.runs_page import render_live
+from ara.server.state import AppState
+from ara.server.ui.guards import UserDep
+
+router = APIRouter()
+#: How often the stream looks at the run (any executor's changes: the database is the truth).
+POLL_SECONDS = 0.5
+
+
+def sse(event: str, data: str) -> str:
+    """One SSE message; every line of ``data`` gets its own ``data:`` prefix (the reader joins them)."""
+    lines = "".join(f"data: {line}\n" for line in data.splitlines() or [""])
+    return f"event: {event}\n{lines}\n"
+
+
+async def _changes(request: Request, state: AppState, run_id: str, html: str, over: bool) -> AsyncIterator[str]:
+    last = None
+    while True:
+        if html != last:
+            yield sse("run", html)
+            last = html
+        if over:
+            yield sse("done", "over")
+            return
+        await anyio.sleep(POLL_SECONDS)
+        html, over = await run_in_threadpool(render_live, request, state, run_id)
+
+
+@router.get("/ui/runs/{run_id}/events", response_class=StreamingResponse)
+async def run_events(run_id: str, request: Request, state: StateDep, user: UserDep) -> EventStream:
+    """The first message is the live part now (the page may be older than the connection)."""
+    html, over = await run_in_threadpool(render_live, request, state, run_id)  # 404/403 before streaming
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return EventStream(_changes(request, state, run_id, html, over), headers=headers)

@@ -1,0 +1,164 @@
+"""The playbook-run pages over plain HTTP (their subject is not the browser): what each role sees, forged posts,
+the server's validation messages, filters and paging, downloads and the live stream's messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.web.conftest import Site
+from tests.web.runs_support import DEPLOY, SLOW, WebUser, api_run, define, wait_for
+
+
+@pytest.fixture(scope="module")
+def deploy_id(site: Site) -> str:
+    return define(site, "deploy-web", DEPLOY)
+
+
+@pytest.fixture(scope="module")
+def users(site: Site) -> Iterator[dict[str, WebUser]]:
+    logged_in = {name: WebUser(site, name) for name in ("alice", "bob", "carol")}
+    yield logged_in
+    for user in logged_in.values():
+        user.close()
+
+
+def _start(user: WebUser, deploy_id: str, **params: str) -> httpx.Response:
+    return user.post(f"/ui/runs/definitions/{deploy_id}", {f"params.{k}": v for k, v in params.items()})
+
+
+def test_the_form_shows_each_parameter_with_its_default_and_kind(users: dict[str, WebUser], deploy_id: str) -> None:
+    page = users["alice"].get(f"/ui/runs/definitions/{deploy_id}")
+    assert page.status_code == 200
+    html = page.text
+    assert 'name="params.replicas"' in html and "required" in html
+    assert 'name="params.window" type="text" value="5m"' in html
+    assert '<option value="staging" selected>Staging</option>' in html
+    assert 'name="params.dry_run" type="checkbox"' in html
+    assert "wait for approval by bob" in html and ">Run</button>" in html
+
+
+def test_a_bad_value_comes_back_next_to_its_field_with_400(users: dict[str, WebUser], deploy_id: str) -> None:
+    answer = _start(users["alice"], deploy_id, replicas="2", window="soon")
+    assert answer.status_code == 400
+    assert 'id="f-params-window-error"' in answer.text and "invalid duration" in answer.text
+    assert 'value="soon"' in answer.text  # what was typed stays
+    missing = _start(users["alice"], deploy_id, window="5m")
+    assert missing.status_code == 400 and "missing required parameter(s): replicas" in missing.text
+
+
+def test_a_viewer_sees_no_buttons_and_a_forged_post_is_403(users: dict[str, WebUser], deploy_id: str) -> None:
+    started = _start(users["alice"], deploy_id, replicas="1")
+    assert started.status_code == 303
+    run_path = started.headers["location"]
+    run_id = run_path.rsplit("/", 1)[1]
+    carol, bob = users["carol"], users["bob"]
+    seen = carol.get(run_path).text
+    assert "pending_approval" in seen
+    for action in ("approve", "reject", "cancel", "rerun"):
+        assert f'action="{run_path}/{action}"' not in seen
+    assert "may not run this playbook" in carol.get(f"/ui/runs/definitions/{deploy_id}").text
+    for action in ("approve", "reject", "cancel"):
+        assert carol.post(f"{run_path}/{action}").status_code == 403
+    assert carol.post(f"/ui/runs/definitions/{deploy_id}", {"params.replicas": "1"}).status_code == 403
+    # alice (operator) may cancel but is no approver; bob sees every button a pending run has.
+    alice_sees = users["alice"].get(run_path).text
+    assert f'action="{run_path}/cancel"' in alice_sees and f'action="{run_path}/approve"' not in alice_sees
+    assert users["alice"].post(f"{run_path}/approve").status_code == 403
+    bob_sees = bob.get(run_path).text
+    assert f'action="{run_path}/approve"' in bob_sees and f'action="{run_path}/reject"' in bob_sees
+    # Without the CSRF token even bob's post is refused.
+    assert bob.http.post(f"{run_path}/approve").status_code == 403
+    assert api_run(bob.site, run_id)["run"]["status"] == "pending_approval"
+
+
+def test_reject_with_a_comment_shows_the_comment(users: dict[str, WebUser], deploy_id: str) -> None:
+    run_path = _start(users["alice"], deploy_id, replicas="4").headers["location"]
+    answer = users["bob"].post(f"{run_path}/reject", {"comment": "not during the freeze"})
+    assert answer.status_code == 303
+    page = users["alice"].get(run_path).text
+    assert "cancelled" in page and "not during the freeze" in page and "rejected by bob" in page
+    again = users["bob"].post(f"{run_path}/approve")  # no longer pending: the server's message, 400
+    assert again.status_code == 400 and "not pending approval" in again.text
+
+
+def test_rerun_creates_a_new_run_with_the_same_parameters(
+    site: Site, users: dict[str, WebUser], deploy_id: str
+) -> None:
+    run_path = _start(users["alice"], deploy_id, replicas="5", env="prod", dry_run="true").headers["location"]
+    first = run_path.rsplit("/", 1)[1]
+    assert users["bob"].post(f"{run_path}/approve").status_code == 303
+    done = wait_for(site, first, "completed")
+    assert done["run"]["parameters"] == {"replicas": "5", "window": "5m", "env": "prod", "dry_run": "true"}
+    page = users["alice"].get(run_path).text
+    assert "deploying 5 replicas to prod (dry run true) as alice" in page
+    rerun = users["alice"].post(f"{run_path}/rerun")
+    assert rerun.status_code == 303
+    second = rerun.headers["location"].rsplit("/", 1)[1]
+    assert second != first
+    view = api_run(site, second)["run"]
+    assert view["parameters"] == done["run"]["parameters"] and view["request"]["rerun_of"] == first
+    assert view["status"] == "pending_approval" and view["created_by"] == "alice"
+    assert f'href="/ui/runs/{first}"' in users["alice"].get(f"/ui/runs/{second}").text
+
+
+def test_artifacts_download_through_the_ui_with_the_apis_permission(
+    site: Site, users: dict[str, WebUser], deploy_id: str
+) -> None:
+    run_path = _start(users["alice"], deploy_id, replicas="2").headers["location"]
+    run_id = run_path.rsplit("/", 1)[1]
+    users["bob"].post(f"{run_path}/approve")
+    wait_for(site, run_id, "completed")
+    listed = httpx.get(f"{site.url}/artifacts/list/playbook_run/{run_id}", auth=("admin", site.password)).json()
+    report = next(a for a in listed if a["path"] == "report.txt")
+    link = f"{run_path}/artifacts/{report['id']}"
+    assert f'href="{link}"' in users["carol"].get(run_path).text  # viewers may read runs, so download
+    download = users["carol"].get(link)
+    assert download.status_code == 200 and download.content == b"report for staging\n"
+    assert "report.txt" in download.headers["content-disposition"]
+    assert httpx.get(f"{site.url}{link}").status_code in (303, 307)  # anonymous: to the login form
+    other = _start(users["alice"], deploy_id, replicas="3").headers["location"]
+    assert users["carol"].get(f"{other}/artifacts/{report['id']}").status_code == 404  # not that run's
+
+
+def test_the_index_filters_runs_by_status_and_pages(site: Site, users: dict[str, WebUser], deploy_id: str) -> None:
+    alice = users["alice"]
+    for replicas in range(3):
+        _start(alice, deploy_id, replicas=str(replicas))
+    page = alice.get("/ui/runs", status="pending_approval")
+    assert page.status_code == 200 and "deploy-web" in page.text and "Deploy web" in page.text
+    assert page.text.count('<td><span class="status status-pending_approval">') >= 3
+    assert 'status-completed">' not in page.text.split("Recent runs")[1]
+    assert alice.get("/ui/runs", status="bogus").status_code == 400
+    assert alice.get("/ui/runs", page="0").status_code == 400
+    unknown = alice.get("/ui/runs", resource="no-such-item")
+    assert unknown.status_code == 400 and "no config, check or component" in unknown.text
+    assert alice.get("/ui/runs/not-a-run").status_code == 404
+    assert alice.get("/ui/runs/definitions/not-a-definition").status_code == 404
+
+
+def test_cancel_from_the_page_ends_a_running_run(site: Site, users: dict[str, WebUser]) -> None:
+    slow_id = define(site, "slow-job", SLOW)
+    run_path = _start(users["alice"], slow_id).headers["location"]
+    run_id = run_path.rsplit("/", 1)[1]
+    wait_for(site, run_id, "running")
+    assert users["alice"].post(f"{run_path}/cancel").status_code == 303
+    assert wait_for(site, run_id, "cancelled")["run"]["error"] == "cancelled by alice"
+
+
+def test_the_live_stream_sends_the_part_then_done_once_over(
+    site: Site, users: dict[str, WebUser], deploy_id: str
+) -> None:
+    run_path = _start(users["alice"], deploy_id, replicas="1").headers["location"]
+    run_id = run_path.rsplit("/", 1)[1]
+    users["bob"].post(f"{run_path}/approve")
+    wait_for(site, run_id, "completed")
+    with users["alice"].http.stream("GET", f"{run_path}/events") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        body = "".join(stream.iter_text())  # a finished run's stream ends by itself
+    assert body.startswith("event: run\n") and 'data-run-status="completed"' in body
+    assert body.endswith("event: done\ndata: over\n\n")
+    assert users["carol"].get(f"/ui/runs/{run_id}/events").status_code == 200
+    assert httpx.get(f"{site.url}{run_path}/events").status_code in (303, 307)
