@@ -38,6 +38,18 @@ actions:
       artifacts: [{path: /dev/stdout}, {path: "report.txt"}]
 """
 
+# Applies to Deployments only; its parameter's default reads the resource it runs on.
+RESTART = """
+title: Restart deployment
+configs: [{types: [Deployment]}]
+parameters:
+  - {name: target, label: Target, default: "{{ config.name }}"}
+actions:
+  - name: restart
+    exec:
+      script: echo "restarting {{ params.target }}"
+"""
+
 # No approval: starts at once and waits long enough to be cancelled from the page.
 SLOW = """
 title: Slow job

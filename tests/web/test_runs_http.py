@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.web.conftest import Site
-from tests.web.runs_support import DEPLOY, SLOW, WebUser, api_run, define, wait_for
+from tests.web.runs_support import DEPLOY, RESTART, SLOW, WebUser, api_run, define, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +162,28 @@ def test_the_live_stream_sends_the_part_then_done_once_over(
     assert body.endswith("event: done\ndata: over\n\n")
     assert users["carol"].get(f"/ui/runs/{run_id}/events").status_code == 200
     assert httpx.get(f"{site.url}{run_path}/events").status_code in (303, 307)
+
+
+def test_playbooks_filtered_by_resource_and_a_run_aimed_at_one(site: Site, users: dict[str, WebUser]) -> None:
+    admin = ("admin", site.password)
+    web = httpx.post(
+        f"{site.url}/api/v1/catalog/configs", json={"name": "web-1", "type": "Deployment"}, auth=admin
+    ).json()
+    db = httpx.post(f"{site.url}/api/v1/catalog/configs", json={"name": "db-1", "type": "Database"}, auth=admin).json()
+    restart = define(site, "restart-web", RESTART)
+    alice = users["alice"]
+    listed = alice.get("/ui/runs", resource=web["id"]).text.split("Recent runs")[0]
+    assert f'href="/ui/runs/definitions/{restart}?resource={web["id"]}"' in listed and "deploy-web" not in listed
+    assert "restart-web" not in alice.get("/ui/runs", resource=db["id"]).text.split("Recent runs")[0]
+    form = alice.get(f"/ui/runs/definitions/{restart}", resource=web["id"]).text
+    assert f'name="resource" type="text" value="{web["id"]}"' in form
+    assert 'name="params.target" type="text" value="web-1"' in form  # a default templated on the resource
+    refused = alice.post(f"/ui/runs/definitions/{restart}", {"resource": db["id"]})
+    assert refused.status_code == 400 and 'id="f-resource-error"' in refused.text
+    assert "does not apply to config" in refused.text
+    unknown = alice.post(f"/ui/runs/definitions/{restart}", {"resource": "nope"})
+    assert unknown.status_code == 400 and "no config, check or component with id" in unknown.text
+    started = alice.post(f"/ui/runs/definitions/{restart}", {"resource": web["id"]})
+    assert started.status_code == 303
+    view = api_run(site, started.headers["location"].rsplit("/", 1)[1])["run"]
+    assert view["config_id"] == web["id"] and view["parameters"] == {"target": "web-1"}
