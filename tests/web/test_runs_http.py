@@ -47,6 +47,7 @@ def test_a_bad_value_comes_back_next_to_its_field_with_400(users: dict[str, WebU
     assert 'value="soon"' in answer.text  # what was typed stays
     missing = _start(users["alice"], deploy_id, window="5m")
     assert missing.status_code == 400 and "missing required parameter(s): replicas" in missing.text
+    assert '<p class="error" id="f-params-replicas-error">this parameter is required</p>' in missing.text
 
 
 def test_a_viewer_sees_no_buttons_and_a_forged_post_is_403(users: dict[str, WebUser], deploy_id: str) -> None:
