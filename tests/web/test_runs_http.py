@@ -187,4 +187,4 @@ def test_playbooks_filtered_by_resource_and_a_run_aimed_at_one(site: Site, users
     started = alice.post(f"/ui/runs/definitions/{restart}", {"resource": web["id"]})
     assert started.status_code == 303
     view = api_run(site, started.headers["location"].rsplit("/", 1)[1])["run"]
-    assert view["config_id"] == web["id"] and view["parameters"] == {"target": "web-1"}
+    assert view["config_id"] == web["id"] and view["parameters"] == {"target": "web-1"} and view["trigger"] == "ui"

@@ -123,7 +123,12 @@ def _start(request: Request, state: AppState, definition_id: str, form: FormData
         with transaction(request, state) as (session, identity):
             body = with_target(session, {"id": definition_id, "params": params}, resource)
             run = runs.create_run(
-                session, state.engine_context.box, playbook_id=definition_id, request=body, identity=identity
+                session,
+                state.engine_context.box,
+                playbook_id=definition_id,
+                request=body,
+                identity=identity,
+                trigger="ui",
             )
             return run.id
     except ValidationFailed as error:
