@@ -106,3 +106,16 @@ class WebUser:
 
     def close(self) -> None:
         self.http.close()
+
+
+# A secret parameter beside a checked one: the secret never comes back to the page.
+SECRET = """
+title: Rotate token
+parameters:
+  - {name: token, label: Token, type: secret, required: true}
+  - {name: ttl, label: Lifetime, type: duration, default: "1h"}
+actions:
+  - name: rotate
+    exec:
+      script: echo rotated
+"""

@@ -3,13 +3,15 @@ the server's validation messages, filters and paging, downloads and the live str
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from ara.server.routes.ui.runs_page import OUTPUT_LIMIT, output_of
 from tests.web.conftest import Site
-from tests.web.runs_support import DEPLOY, RESTART, SLOW, WebUser, api_run, define, wait_for
+from tests.web.runs_support import DEPLOY, RESTART, SECRET, SLOW, WebUser, api_run, define, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +190,28 @@ def test_playbooks_filtered_by_resource_and_a_run_aimed_at_one(site: Site, users
     assert started.status_code == 303
     view = api_run(site, started.headers["location"].rsplit("/", 1)[1])["run"]
     assert view["config_id"] == web["id"] and view["parameters"] == {"target": "web-1"} and view["trigger"] == "ui"
+
+
+def test_a_secret_is_never_sent_back_to_the_page(site: Site, users: dict[str, WebUser]) -> None:
+    rotate = define(site, "rotate-token", SECRET)
+    alice = users["alice"]
+    assert 'name="params.token" type="password" value=""' in alice.get(f"/ui/runs/definitions/{rotate}").text
+    refused = alice.post(f"/ui/runs/definitions/{rotate}", {"params.token": "hunter2-secret", "params.ttl": "later"})
+    assert refused.status_code == 400 and "invalid duration" in refused.text
+    assert "hunter2-secret" not in refused.text
+    started = alice.post(f"/ui/runs/definitions/{rotate}", {"params.token": "hunter2-secret", "params.ttl": "2h"})
+    run_path = started.headers["location"]
+    wait_for(site, run_path.rsplit("/", 1)[1], "completed")
+    page = alice.get(run_path).text
+    assert "hunter2-secret" not in page and "<dt>token</dt><dd><code>[redacted]</code>" in page and "rotated" in page
+    with alice.http.stream("GET", f"{run_path}/events") as stream:
+        assert "hunter2-secret" not in "".join(stream.iter_text())
+
+
+def test_long_output_is_cut_to_its_end() -> None:
+    long = "x" * (OUTPUT_LIMIT + 10) + "the error"
+    shown = output_of({"stdout": long, "stderr": "", "exitCode": 1})
+    assert shown["stdout"].endswith("the error") and shown["stdout"].startswith("[19 earlier characters not shown")
+    assert len(shown["stdout"]) < OUTPUT_LIMIT + 100 and "stderr" not in shown
+    assert json.loads(shown["rest"]) == {"exitCode": 1}
+    assert output_of("plain")["rest"] == '"plain"' and output_of(None)["rest"] == ""

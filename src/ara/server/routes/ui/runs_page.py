@@ -30,6 +30,7 @@ from ara.users.service import Identity
 router = APIRouter()
 Comment = Annotated[str, Form(max_length=10_000)]
 OUTPUT_KEYS = ("stdout", "stderr")
+OUTPUT_LIMIT = 64 * 1024  # characters of each output a page shows
 
 
 def seconds_between(start: str | None, end: str | None) -> float | None:
@@ -39,13 +40,21 @@ def seconds_between(start: str | None, end: str | None) -> float | None:
     return (dt.datetime.fromisoformat(end) - dt.datetime.fromisoformat(start)).total_seconds()
 
 
+def tail(text: str, limit: int = OUTPUT_LIMIT) -> str:
+    """The end of a long output (where the error usually is), saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"[{len(text) - limit:,} earlier characters not shown: the API's run status has them all]\n" + text[-limit:]
+
+
 def output_of(result: Any) -> dict[str, Any]:
-    """An attempt's result as the page shows it: ``stdout``/``stderr`` as text, the rest as JSON."""
+    """An attempt's result as the page shows it: ``stdout``/``stderr`` as text, the rest as JSON, each cut to
+    its last ``OUTPUT_LIMIT`` characters (the page is sent again whenever the run changes)."""
     if not isinstance(result, dict):
-        return {"rest": json.dumps(result, indent=2) if result is not None else ""}
+        return {"rest": tail(json.dumps(result, indent=2, default=str)) if result is not None else ""}
     rest = {key: value for key, value in result.items() if key not in OUTPUT_KEYS}
-    shown = {key: result[key] for key in OUTPUT_KEYS if result.get(key)}
-    return {**shown, "rest": json.dumps(rest, indent=2, default=str) if rest else ""}
+    shown = {key: tail(str(result[key])) for key in OUTPUT_KEYS if result.get(key)}
+    return {**shown, "rest": tail(json.dumps(rest, indent=2, default=str)) if rest else ""}
 
 
 def live_context(session: Session, identity: Identity | None, run_id: str) -> dict[str, Any]:
