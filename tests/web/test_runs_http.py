@@ -151,19 +151,26 @@ def test_cancel_from_the_page_ends_a_running_run(site: Site, users: dict[str, We
     assert wait_for(site, run_id, "cancelled")["run"]["error"] == "cancelled by alice"
 
 
-def test_the_live_stream_sends_the_part_then_done_once_over(
+def test_the_live_stream_sends_every_part_then_only_changes_then_done(
     site: Site, users: dict[str, WebUser], deploy_id: str
 ) -> None:
     run_path = _start(users["alice"], deploy_id, replicas="1").headers["location"]
-    run_id = run_path.rsplit("/", 1)[1]
-    users["bob"].post(f"{run_path}/approve")
-    wait_for(site, run_id, "completed")
+    events: list[str] = []
     with users["alice"].http.stream("GET", f"{run_path}/events") as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
-        body = "".join(stream.iter_text())  # a finished run's stream ends by itself
-    assert body.startswith("event: run\n") and 'data-run-status="completed"' in body
-    assert body.endswith("event: done\ndata: over\n\n")
-    assert users["carol"].get(f"/ui/runs/{run_id}/events").status_code == 200
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                events.append(line.removeprefix("event: "))
+                if events[-1] == "run-artifacts" and len(events) == 6:  # every part once: now approve
+                    assert users["bob"].post(f"{run_path}/approve").status_code == 303
+            elif 'data-run-status="completed"' in line:
+                events.append("(completed)")
+    first = ["run-facts", "run-controls", "run-params", "run-approvals", "run-actions", "run-artifacts"]
+    assert events[:6] == first and events[-1] == "done"  # the stream ended by itself
+    assert "(completed)" in events and events.count("run-params") == 1  # parameters never change
+    assert events.count("run-facts") >= 2 and events.count("run-approvals") == 2
+    finished = users["carol"].get(f"{run_path}/events").text  # a finished run: every part once, then done
+    assert finished.count("event: ") == 7 and finished.endswith("event: done\ndata: over\n\n")
     assert httpx.get(f"{site.url}{run_path}/events").status_code in (303, 307)
 
 

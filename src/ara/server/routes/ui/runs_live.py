@@ -1,6 +1,8 @@
-"""A run's page, live: ``/ui/runs/{run_id}/events`` (Server-Sent Events) sends the page's live part again,
-rendered for the person watching, whenever it changes (event ``run``), and ends with event ``done`` once the
-run is over. htmx's SSE extension swaps it in; without JavaScript the page still reads fine (reload)."""
+"""A run's page, live: ``/ui/runs/{run_id}/events`` (Server-Sent Events) sends each part of the page (status,
+controls, approvals, attempts, artifacts), rendered for the person watching, again when it changes (event
+``run-<part>``), and ends with event ``done`` once the run is over. htmx's SSE extension swaps each part in; only
+changed parts move, so a half-typed rejection comment survives a new attempt. Without JavaScript the page still
+reads fine (reload)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from fastapi.responses import StreamingResponse
 
 from ara.server.deps import StateDep
 from ara.server.event_stream import EventStream
-from ara.server.routes.ui.runs_page import render_live
+from ara.server.routes.ui.runs_page import render_parts
 from ara.server.state import AppState
 from ara.server.ui.guards import UserDep
 
@@ -28,22 +30,25 @@ def sse(event: str, data: str) -> str:
     return f"event: {event}\n{lines}\n"
 
 
-async def _changes(request: Request, state: AppState, run_id: str, html: str, over: bool) -> AsyncIterator[str]:
-    last = None
+async def _changes(
+    request: Request, state: AppState, run_id: str, parts: dict[str, str], over: bool
+) -> AsyncIterator[str]:
+    """Every part first (the page may be older than this connection), then only the parts that changed."""
+    sent: dict[str, str] = {}
     while True:
-        if html != last:
-            yield sse("run", html)
-            last = html
+        for part, html in parts.items():
+            if sent.get(part) != html:
+                yield sse(f"run-{part}", html)
+                sent[part] = html
         if over:
             yield sse("done", "over")
             return
         await anyio.sleep(POLL_SECONDS)
-        html, over = await run_in_threadpool(render_live, request, state, run_id)
+        parts, over = await run_in_threadpool(render_parts, request, state, run_id)
 
 
 @router.get("/ui/runs/{run_id}/events", response_class=StreamingResponse)
 async def run_events(run_id: str, request: Request, state: StateDep, user: UserDep) -> EventStream:
-    """The first message is the live part now (the page may be older than the connection)."""
-    html, over = await run_in_threadpool(render_live, request, state, run_id)  # 404/403 before streaming
+    parts, over = await run_in_threadpool(render_parts, request, state, run_id)  # 404/403 before streaming
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return EventStream(_changes(request, state, run_id, html, over), headers=headers)
+    return EventStream(_changes(request, state, run_id, parts, over), headers=headers)

@@ -30,6 +30,8 @@ from ara.users.service import Identity
 router = APIRouter()
 Comment = Annotated[str, Form(max_length=10_000)]
 OUTPUT_KEYS = ("stdout", "stderr")
+#: The page's parts, in order; the live stream sends one again when its HTML changes (event ``run-<part>``).
+PARTS = ("facts", "controls", "params", "approvals", "actions", "artifacts")
 OUTPUT_LIMIT = 64 * 1024  # characters of each output a page shows
 
 
@@ -90,19 +92,20 @@ def live_context(session: Session, identity: Identity | None, run_id: str) -> di
     }
 
 
-def render_live(request: Request, state: AppState, run_id: str) -> tuple[str, bool]:
-    """The live part's HTML for this person and whether the run is over (the stream's last message)."""
+def render_parts(request: Request, state: AppState, run_id: str) -> tuple[dict[str, str], bool]:
+    """Each live part's HTML for this person, and whether the run is over (the stream's last message)."""
     with transaction(request, state, write=False) as (session, identity):
         context = live_context(session, identity, run_id)
     page = {"request": request, "user": identity, "csrf_token": csrf_token(request), **context}
-    return environment().get_template("runs/_live.html").render(page), context["terminal"]
+    parts = {part: environment().get_template(f"runs/_{part}.html").render(page) for part in PARTS}
+    return parts, context["terminal"]
 
 
 @router.get("/ui/runs/{run_id}", response_class=HTMLResponse)
 def run_page(run_id: str, request: Request, state: StateDep, user: UserDep) -> HTMLResponse:
     with transaction(request, state) as (session, identity):
         context = live_context(session, identity, run_id)
-    return render(request, "runs/run.html", {"section": "runs", **context})
+    return render(request, "runs/run.html", {"section": "runs", "parts": PARTS, **context})
 
 
 def _back(run_id: str) -> RedirectResponse:
