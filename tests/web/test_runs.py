@@ -86,6 +86,8 @@ def test_run_approve_watch_live_and_download(browser: Browser, page: Page, site:
     expect(link).to_be_visible(timeout=LIVE)
     expect(page.get_by_role("button", name="Re-run with the same parameters")).to_be_visible()
     screenshot(page, "runs-run-completed")
+    page.emulate_media(color_scheme="dark")
+    screenshot(page, "runs-run-completed-dark")
 
     with page.expect_download() as info:
         link.click()
