@@ -73,6 +73,7 @@ def test_run_approve_watch_live_and_download(browser: Browser, page: Page, site:
     try:
         bob.goto(run_url)
         screenshot(bob, "runs-run-approver")
+        bob.get_by_label("Comment").fill("go ahead")
         bob.get_by_role("button", name="Approve").click()
         expect(bob.locator(".approvals")).to_contain_text("bob")
     finally:
@@ -82,6 +83,7 @@ def test_run_approve_watch_live_and_download(browser: Browser, page: Page, site:
     expect(status).to_have_attribute("data-run-status", "completed", timeout=LIVE)
     expect(page.locator("pre.stdout")).to_contain_text("deploying 3 replicas to prod", timeout=LIVE)
     expect(page.locator(".approvals")).to_contain_text("approved by bob")
+    expect(page.locator(".approval-comment")).to_have_text("go ahead")
     link = page.get_by_role("link", name="report.txt")
     expect(link).to_be_visible(timeout=LIVE)
     expect(page.get_by_role("button", name="Re-run with the same parameters")).to_be_visible()
@@ -116,7 +118,7 @@ def test_a_viewer_sees_no_buttons_and_a_rejection_reaches_the_page_live(
     bob = _second_user(browser, site, "bob")
     try:
         bob.goto(run_url)
-        bob.get_by_label("Reason for rejecting").fill("not during the freeze")
+        bob.get_by_label("Comment").fill("not during the freeze")
         bob.get_by_role("button", name="Reject").click()
         expect(bob.locator("[data-run-status]")).to_have_attribute("data-run-status", "cancelled")
     finally:
