@@ -119,3 +119,16 @@ actions:
     exec:
       script: echo rotated
 """
+
+# Fails twice: one action, two attempts, each with its output.
+FLAKY = """
+title: Flaky job
+actions:
+  - name: probe
+    retry: {limit: 1, duration: 0s}
+    exec:
+      script: |
+        echo "probing"
+        echo "connection refused" >&2
+        exit 3
+"""

@@ -11,7 +11,7 @@ import pytest
 
 from ara.server.routes.ui.runs_page import OUTPUT_LIMIT, output_of
 from tests.web.conftest import Site
-from tests.web.runs_support import DEPLOY, RESTART, SECRET, SLOW, WebUser, api_run, define, wait_for
+from tests.web.runs_support import DEPLOY, FLAKY, RESTART, SECRET, SLOW, WebUser, api_run, define, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -222,3 +222,14 @@ def test_long_output_is_cut_to_its_end() -> None:
     assert len(shown["stdout"]) < OUTPUT_LIMIT + 100 and "stderr" not in shown
     assert json.loads(shown["rest"]) == {"exitCode": 1}
     assert output_of("plain")["rest"] == '"plain"' and output_of(None)["rest"] == ""
+
+
+def test_each_attempt_shows_with_its_output_and_the_runs_error(site: Site, users: dict[str, WebUser]) -> None:
+    flaky = define(site, "flaky-job", FLAKY)
+    run_path = _start(users["alice"], flaky).headers["location"]
+    wait_for(site, run_path.rsplit("/", 1)[1], "failed")
+    page = users["carol"].get(run_path).text
+    assert page.count("<td>probe</td>") == 2
+    assert "<td>probe</td><td>1</td>" in page and "<td>probe</td><td>2</td>" in page
+    assert page.count('<pre class="stderr">connection refused') == 2
+    assert "&#34;exitCode&#34;: 3" in page and "action &#39;probe&#39; failed: exit code 3" in page

@@ -63,8 +63,7 @@ def live_context(session: Session, identity: Identity | None, run_id: str) -> di
     """Everything the live part of the page shows, and which buttons this person may press."""
     view = runs.run_status(session, run_id)
     run = view["run"]
-    require(session, identity, run["playbook_id"], "read")
-    assert identity is not None
+    identity = require(session, identity, run["playbook_id"], "read")
     stored = runs.get_run(session, run_id)
     spec = PlaybookSpec.model_validate(stored.spec)
     terminal = run["status"] in TERMINAL
