@@ -51,5 +51,12 @@ def test_runs_and_definitions_page_by_the_configured_size(site: Site) -> None:
         assert _rows(alice.get("/ui/runs", status="completed").text) == []
         definitions = alice.get("/ui/runs", dpage="2").text.split("Recent runs")[0]
         assert "Deploy 2" in definitions and "Deploy 0" not in definitions and "Page 2 of 2 (3)" in definitions
+        of_first = alice.get("/ui/runs", playbook=ids[0]).text
+        assert "Recent runs of Deploy 0" in of_first and "Page 1 of 3 (5)" in of_first
+        assert f"playbook={ids[0]}&amp;page=2" in of_first  # the pager keeps the playbook
+        assert _rows(alice.get("/ui/runs", playbook=ids[1]).text) == []
+        assert alice.get("/ui/runs", playbook="no-such-playbook").status_code == 404
+        form = alice.get(f"/ui/runs/definitions/{ids[0]}").text
+        assert _rows(form) == created[::-1] and f'href="/ui/runs?playbook={ids[0]}"' in form
     finally:
         alice.close()

@@ -1,5 +1,6 @@
 """The playbook-runs area's start page (``/ui/runs``): the definitions (filtered by the resource they apply to)
-and the recent runs (filtered by status), both paged, read through the services the ``/playbook`` API uses."""
+and the recent runs (filtered by status and playbook), both paged, read through the services the ``/playbook``
+API uses."""
 
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ def runs_index(
     user: UserDep,
     resource: Annotated[str, Query(max_length=36)] = "",
     status: Annotated[str, Query(max_length=32)] = "",
+    playbook: Annotated[str, Query(max_length=36)] = "",
     page: PageNumber = 1,
     dpage: PageNumber = 1,
 ) -> HTMLResponse:
@@ -64,8 +66,11 @@ def runs_index(
         except (NotFound, ValidationFailed) as error:
             errors["resource"], found = [error.message], []
         statuses = [status] if status else []
-        listed = runs.list_runs(session, statuses=statuses, limit=size, offset=(page - 1) * size)
-        total = runs.count_runs(session, statuses=statuses)
+        chosen = definitions.get_definition(session, playbook, include_deleted=True) if playbook else None
+        listed = runs.list_runs(
+            session, playbook_id=playbook or None, statuses=statuses, limit=size, offset=(page - 1) * size
+        )
+        total = runs.count_runs(session, playbook_id=playbook or None, statuses=statuses)
         names = {
             run.playbook_id: definitions.get_definition(session, run.playbook_id, include_deleted=True).name
             for run in listed
@@ -83,6 +88,7 @@ def runs_index(
             "resource": resource,
             "status": status,
             "statuses": STATUSES,
+            "playbook": chosen,
             "errors": errors,
             "runs_url": page_url(request, "page"),
             "definitions_url": page_url(request, "dpage"),

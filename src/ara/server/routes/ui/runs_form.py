@@ -25,6 +25,7 @@ from ara.server.ui.pages import render
 
 router = APIRouter()
 PREFIX = "params."  # a field's name (and the server's error key): ``params.<parameter>``
+RECENT = 10  # runs of this playbook listed under its form (the rest: /ui/runs?playbook=ID)
 TARGET_KEYS = frozenset({"resource", *SELECTOR_FIELDS.values()})
 
 
@@ -93,6 +94,7 @@ def _form_context(
         "fields": fields,
         "values": given if given is not None else {f["name"]: f["default"] for f in fields},
         "may_run": allowed(session, identity, definition_id, "run"),
+        "recent": [runs.run_dict(run) for run in runs.list_runs(session, playbook_id=definition_id, limit=RECENT)],
         "field_errors": {},
         "resource_errors": [],
         "errors": [],
