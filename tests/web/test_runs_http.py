@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from ara.server.routes.ui import runs_live
 from ara.server.routes.ui.runs_page import OUTPUT_LIMIT, output_of
 from tests.web.conftest import Site
 from tests.web.runs_support import DEPLOY, FLAKY, RESTART, SECRET, SLOW, WebUser, api_run, define, wait_for
@@ -233,3 +234,25 @@ def test_each_attempt_shows_with_its_output_and_the_runs_error(site: Site, users
     assert "<td>probe</td><td>1</td>" in page and "<td>probe</td><td>2</td>" in page
     assert page.count('<pre class="stderr">connection refused') == 2
     assert "&#34;exitCode&#34;: 3" in page and "action &#39;probe&#39; failed: exit code 3" in page
+
+
+def test_logging_out_ends_the_live_stream(
+    site: Site, deploy_id: str, users: dict[str, WebUser], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runs_live, "RECHECK_SECONDS", 0.2)  # the server runs in this process
+    run_path = _start(users["alice"], deploy_id, replicas="1").headers["location"]
+    leaving = WebUser(site, "alice")
+    events: list[str] = []
+    try:
+        with leaving.http.stream("GET", f"{run_path}/events") as stream:
+            for line in stream.iter_lines():
+                if line.startswith("event: "):
+                    events.append(line.removeprefix("event: "))
+                    if len(events) == 6:
+                        assert leaving.post("/ui/logout").status_code == 303
+                elif line.startswith("data: ") and events[-1] == "done":
+                    events.append(line.removeprefix("data: "))
+    finally:
+        leaving.close()
+    assert events[-2:] == ["done", "logged out"]
+    assert api_run(site, run_path.rsplit("/", 1)[1])["run"]["status"] == "pending_approval"

@@ -6,6 +6,7 @@ reads fine (reload)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import anyio
@@ -15,13 +16,17 @@ from fastapi.responses import StreamingResponse
 
 from ara.server.deps import StateDep
 from ara.server.event_stream import EventStream
+from ara.server.middleware import resolve_page_caller
 from ara.server.routes.ui.runs_page import render_parts
 from ara.server.state import AppState
+from ara.server.ui.cookies import SESSION_COOKIE
 from ara.server.ui.guards import UserDep
 
 router = APIRouter()
 #: How often the stream looks at the run (any executor's changes: the database is the truth).
 POLL_SECONDS = 0.5
+#: How often it checks that the login it started with still holds (a logout ends the stream).
+RECHECK_SECONDS = 5.0
 
 
 def sse(event: str, data: str) -> str:
@@ -30,11 +35,18 @@ def sse(event: str, data: str) -> str:
     return f"event: {event}\n{lines}\n"
 
 
+def _still_logged_in(request: Request, state: AppState) -> bool:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return resolve_page_caller(state, request.headers.get("authorization"), cookie) is not None
+
+
 async def _changes(
     request: Request, state: AppState, run_id: str, parts: dict[str, str], over: bool
 ) -> AsyncIterator[str]:
-    """Every part first (the page may be older than this connection), then only the parts that changed."""
+    """Every part first (the page may be older than this connection), then only the parts that changed; ``done``
+    once the run is over or the login that opened the stream has ended."""
     sent: dict[str, str] = {}
+    checked = time.monotonic()
     while True:
         for part, html in parts.items():
             if sent.get(part) != html:
@@ -44,6 +56,11 @@ async def _changes(
             yield sse("done", "over")
             return
         await anyio.sleep(POLL_SECONDS)
+        if time.monotonic() - checked >= RECHECK_SECONDS:
+            if not await run_in_threadpool(_still_logged_in, request, state):
+                yield sse("done", "logged out")
+                return
+            checked = time.monotonic()
         parts, over = await run_in_threadpool(render_parts, request, state, run_id)
 
 
