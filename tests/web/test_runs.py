@@ -128,3 +128,20 @@ def test_a_viewer_sees_no_buttons_and_a_rejection_reaches_the_page_live(
     expect(page.locator(".approval-comment")).to_have_text("not during the freeze")
     expect(page.locator(".run-error")).to_contain_text("rejected by bob: not during the freeze")
     screenshot(page, "runs-run-rejected")
+
+
+def test_the_pages_work_without_javascript(browser: Browser, site: Site, deploy_id: str) -> None:
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        log_in(page, site.url, "alice", site.password)
+        run_url = _start_from_form(page, site, "2")
+        expect(page.locator("[data-run-status]")).to_have_attribute("data-run-status", "pending_approval")
+        page.get_by_role("button", name="Cancel run").click()  # a plain form post, then the page again
+        expect(page).to_have_url(run_url)
+        expect(page.locator("[data-run-status]")).to_have_attribute("data-run-status", "cancelled")
+        expect(page.locator(".run-error")).to_contain_text("cancelled by alice")
+        screenshot(page, "runs-run-cancelled-no-js")
+    finally:
+        context.close()
