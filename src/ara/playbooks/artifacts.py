@@ -16,12 +16,14 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
 
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ara.db.types import iso
 from ara.errors import NotFound
 from ara.playbooks.models import Artifact
 
@@ -171,6 +173,32 @@ class ArtifactStore:
     def copy_to(self, artifact: Artifact, destination: Path) -> None:
         with self.open(artifact) as source, destination.open("wb") as out:
             shutil.copyfileobj(source, out, _CHUNK)
+
+
+def run_artifacts(session: Session, run_id: str) -> list[Artifact]:
+    """A run's artifacts in the order its actions produced them (a run keeps a handful: not paged)."""
+    return list(session.scalars(select(Artifact).where(Artifact.run_id == run_id).order_by(Artifact.created_at)))
+
+
+def find_artifact(session: Session, artifact_id: str) -> Artifact:
+    artifact = session.get(Artifact, artifact_id)
+    if artifact is None:
+        raise NotFound(f"artifact {artifact_id} not found")
+    return artifact
+
+
+def artifact_dict(artifact: Artifact) -> dict[str, Any]:
+    """Mission Control's field names (``/artifacts/list/playbook_run/{run_id}``)."""
+    return {
+        "id": artifact.id,
+        "playbook_run_action_id": artifact.action_id,
+        "path": artifact.path,
+        "filename": artifact.filename,
+        "size": artifact.size,
+        "content_type": artifact.content_type,
+        "checksum": artifact.sha256,
+        "created_at": iso(artifact.created_at),
+    }
 
 
 def _missing(artifact: Artifact) -> NotFound:

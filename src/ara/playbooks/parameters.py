@@ -101,6 +101,7 @@ def resolve_parameters(
         resolved[name] = box.seal(value) if parameter.type == "secret" and not is_sealed(value) else value
     if missing:
         errors.setdefault("params", []).append(f"missing required parameter(s): {', '.join(missing)}")
+        errors.update({f"params.{name}": ["this parameter is required"] for name in missing})  # a form marks each
     if errors:
         raise ValidationFailed(errors)
     return resolved

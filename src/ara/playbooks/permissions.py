@@ -44,13 +44,22 @@ def require(session: Session, identity: Identity | None, playbook_id: str | None
 def readable_playbooks(identity: Identity | None) -> Select[tuple[str]] | None:
     """The ids of the playbooks whose runs ``identity`` may read, as ``require(..., "read")`` decides, for a query
     over many runs (search): None when every playbook's are (the role suffices)."""
-    allowed = select(PlaybookPermission.playbook_id).where(PlaybookPermission.action == "read")
+    granted = select(PlaybookPermission.playbook_id).where(PlaybookPermission.action == "read")
     if identity is None:
-        return allowed.where(false())
+        return granted.where(false())
     needed = NEEDS["read"]
     if needed is None or RANK.get(identity.role, -1) >= RANK[needed]:
         return None
-    return allowed.where(PlaybookPermission.principal.in_(_principals(identity)))
+    return granted.where(PlaybookPermission.principal.in_(_principals(identity)))
+
+
+def allowed(session: Session, identity: Identity | None, playbook_id: str | None, action: str) -> bool:
+    """``require`` as a question: whether a page shows the button the route behind it would accept."""
+    try:
+        require(session, identity, playbook_id, action)
+    except (PermissionDenied, Unauthenticated):
+        return False
+    return True
 
 
 def is_approver(session: Session, identity: Identity, spec: PlaybookSpec, playbook_id: str) -> bool:

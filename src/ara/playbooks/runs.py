@@ -5,9 +5,10 @@ the actions is the engine's job, never an API handler's."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ara.catalog.service import as_dict as item_dict
@@ -129,6 +130,27 @@ def get_run(session: Session, run_id: str) -> PlaybookRun:
     if run is None:
         raise NotFound(f"playbook run {run_id} not found")
     return run
+
+
+def _listed(playbook_id: str | None, statuses: Iterable[str]) -> Select[tuple[PlaybookRun]]:
+    query = select(PlaybookRun)
+    if playbook_id:
+        query = query.where(PlaybookRun.playbook_id == playbook_id)
+    wanted = list(statuses)
+    return query.where(PlaybookRun.status.in_(wanted)) if wanted else query
+
+
+def list_runs(
+    session: Session, *, playbook_id: str | None = None, statuses: Iterable[str] = (), limit: int, offset: int = 0
+) -> list[PlaybookRun]:
+    """One page of runs, newest first (the API's ``/playbook/runs`` and the UI's list)."""
+    query = _listed(playbook_id, statuses).order_by(PlaybookRun.created_at.desc(), PlaybookRun.id.desc())
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def count_runs(session: Session, *, playbook_id: str | None = None, statuses: Iterable[str] = ()) -> int:
+    """How many runs ``list_runs`` pages through (the UI's pager)."""
+    return session.scalar(select(func.count()).select_from(_listed(playbook_id, statuses).subquery())) or 0
 
 
 def _approvals_complete(session: Session, run: PlaybookRun, spec: PlaybookSpec) -> bool:

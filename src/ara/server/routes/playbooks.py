@@ -11,14 +11,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ara.db.types import iso
-from ara.errors import NotFound, ValidationFailed
+from ara.errors import ValidationFailed
 from ara.lifecycle.states import RunStatus
 from ara.playbooks import definitions, permissions, runs
-from ara.playbooks.artifacts import iter_chunks
-from ara.playbooks.models import Artifact, PlaybookRun
+from ara.playbooks.artifacts import ArtifactStore, artifact_dict, find_artifact, iter_chunks, run_artifacts
+from ara.playbooks.models import Artifact
 from ara.playbooks.permissions import require
 from ara.playbooks.schemas import (
     ArtifactRead,
@@ -42,6 +42,7 @@ from ara.server.openapi import request_body
 from ara.server.routes.bodies import json_body, validated
 from ara.server.state import AppState
 from ara.server.webhooks import accept_webhook
+from ara.users.service import Identity
 
 router = APIRouter(tags=["playbooks"], dependencies=[known_query])
 Id = Annotated[str, Query(max_length=36)]
@@ -202,12 +203,8 @@ async def list_runs(
 
     def work(session: Any, identity: Any) -> list[dict[str, Any]]:
         require(session, identity, None, "read")
-        query = select(PlaybookRun).order_by(PlaybookRun.created_at.desc()).limit(limit).offset(offset)
-        if playbook_id:
-            query = query.where(PlaybookRun.playbook_id == playbook_id)
-        if status:
-            query = query.where(PlaybookRun.status.in_(status))
-        return [runs.run_dict(run) for run in session.scalars(query)]
+        found = runs.list_runs(session, playbook_id=playbook_id, statuses=status, limit=limit, offset=offset)
+        return [runs.run_dict(run) for run in found]
 
     return JSONResponse(await _call(request, state, work))
 
@@ -345,20 +342,7 @@ async def list_artifacts(run_id: str, request: Request, state: StateDep) -> JSON
     def work(session: Any, identity: Any) -> list[dict[str, Any]]:
         run = runs.get_run(session, run_id)
         require(session, identity, run.playbook_id, "read")
-        rows = session.scalars(select(Artifact).where(Artifact.run_id == run_id).order_by(Artifact.created_at))
-        return [
-            {
-                "id": a.id,
-                "playbook_run_action_id": a.action_id,
-                "path": a.path,
-                "filename": a.filename,
-                "size": a.size,
-                "content_type": a.content_type,
-                "checksum": a.sha256,
-                "created_at": iso(a.created_at),
-            }
-            for a in rows
-        ]
+        return [artifact_dict(a) for a in run_artifacts(session, run_id)]
 
     return JSONResponse(await _call(request, state, work))
 
@@ -374,24 +358,33 @@ async def download_artifact(
     state: StateDep,
     filename: Annotated[str, Query(max_length=255, description="Save as (path separators removed)")] = "",
 ) -> Response:
-    def work(session: Any, identity: Any) -> tuple[Path | IO[bytes], str, str, int]:
-        store = state.engine_context.store
-        artifact = session.get(Artifact, artifact_id)
-        if artifact is None:
-            raise NotFound(f"artifact {artifact_id} not found")
-        run = runs.get_run(session, artifact.run_id)
-        require(session, identity, run.playbook_id, "read")
-        # Opened here, so a missing object is a 404 before any byte is sent.
-        content = store.local_path(artifact) if store.is_local else store.open(artifact)
-        return content, artifact.filename, artifact.content_type, artifact.size
+    def work(session: Any, identity: Any) -> Download:
+        return open_artifact(session, identity, state.engine_context.store, artifact_id)
 
-    content, stored_name, content_type, size = await _call(request, state, work)
-    wanted = filename or stored_name
+    return artifact_response(await _call(request, state, work), filename)
+
+
+Download = tuple[Path | IO[bytes], Artifact]
+
+
+def open_artifact(session: Session, identity: Identity | None, store: ArtifactStore, artifact_id: str) -> Download:
+    """The artifact's content for a caller who may read its run (the API's download and the UI's)."""
+    artifact = find_artifact(session, artifact_id)
+    run = runs.get_run(session, artifact.run_id)
+    require(session, identity, run.playbook_id, "read")
+    # Opened here, so a missing object is a 404 before any byte is sent.
+    return (store.local_path(artifact) if store.is_local else store.open(artifact)), artifact
+
+
+def artifact_response(download: Download, filename: str = "") -> Response:
+    """The file as an attachment named ``filename`` (or its stored name), path separators removed."""
+    content, artifact = download
+    wanted = filename or artifact.filename
     safe = wanted.replace("/", "_").replace("\\", "_").replace("\x00", "") or "artifact"
     if isinstance(content, Path):
-        return FileResponse(content, media_type=content_type, filename=safe)  # sendfile and ranges
-    headers = {"content-disposition": attachment(safe), "content-length": str(size)}
-    return StreamingResponse(iter_chunks(content), media_type=content_type, headers=headers)
+        return FileResponse(content, media_type=artifact.content_type, filename=safe)  # sendfile and ranges
+    headers = {"content-disposition": attachment(safe), "content-length": str(artifact.size)}
+    return StreamingResponse(iter_chunks(content), media_type=artifact.content_type, headers=headers)
 
 
 def attachment(filename: str) -> str:

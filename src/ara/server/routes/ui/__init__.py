@@ -6,11 +6,21 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from ara.server.routes.ui import accounts, device_login, home, invites, search
+from ara.server.routes.ui import (
+    accounts,
+    device_login,
+    home,
+    invites,
+    runs,
+    runs_form,
+    runs_live,
+    runs_page,
+    search,
+)
 from ara.server.ui.csrf import check_csrf
 from ara.web import STATIC_DIR
 
-AREAS = (home, accounts, device_login, invites, search)
+AREAS = (home, accounts, device_login, invites, search, runs, runs_form, runs_live, runs_page)
 
 
 def install_ui(app: FastAPI) -> None:
