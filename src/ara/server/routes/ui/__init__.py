@@ -6,11 +6,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from ara.server.routes.ui import accounts, home
+from ara.server.routes.ui import accounts, apps, apps_runs, home
 from ara.server.ui.csrf import check_csrf
 from ara.web import STATIC_DIR
 
-AREAS = (home, accounts)
+AREAS = (home, accounts, apps, apps_runs)
 
 
 def install_ui(app: FastAPI) -> None:

@@ -1,0 +1,101 @@
+"""An app run's page (``/ui/apps/{app_id}/runs/{run_id}``): its status, input, output and log, and the log's new
+lines live over SSE from the same tail as ``GET /v1/apps/{id}/logs/stream`` (``app_runs.tail_logs``), rendered
+as table rows that htmx's SSE extension appends. A member of any role may read; losing the role ends the stream."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, StreamingResponse
+
+from ara.apps import logs as app_logs
+from ara.apps.access import app_for_member, role_of
+from ara.apps.runs import describe_run, ended, find_run
+from ara.db.session import unit_of_work
+from ara.errors import NotFound
+from ara.server.deps import StateDep, transaction
+from ara.server.event_stream import EventStream
+from ara.server.routes.app_runs import PING, tail_logs
+from ara.server.state import AppState
+from ara.server.ui.guards import UserDep
+from ara.server.ui.pages import environment, render
+
+router = APIRouter()
+AppId = Annotated[str, Path(max_length=64)]
+RunId = Annotated[str, Path(max_length=255)]
+#: Log lines a run page shows when it opens; later ones arrive over the stream.
+SHOWN_LINES = 1000
+#: A log row whose event ends the run: the page's status is sent again with it.
+ENDINGS = ("run.completed", "run.failed", "run.cancelled", "run.timed_out")
+
+
+@router.get("/ui/apps/{app_id}/runs/{run_id}", response_class=HTMLResponse)
+def run_page(app_id: AppId, run_id: RunId, request: Request, state: StateDep, user: UserDep) -> HTMLResponse:
+    with transaction(request, state) as (session, _identity):
+        app = app_for_member(session, app_id, user.user_id)
+        run = find_run(session, app.id, run_id)
+        if run is None:
+            raise NotFound(f"app {app.slug!r} has no run {run_id!r}")
+        lines = app_logs.rows_after(session, app.id, 0, run_id=run.run_id, limit=SHOWN_LINES)
+        context = {
+            "section": "apps",
+            "app": app,
+            "run": describe_run(run),
+            "input": json.dumps(run.input, indent=2, default=str),
+            "live": not ended(run),
+            "lines": [app_logs.row(line) for line in lines],
+            "after": lines[-1].id if lines else 0,
+            "more": len(lines) == SHOWN_LINES,
+        }
+        return render(request, "apps/run.html", context)
+
+
+def _member(state: AppState, app_id: str, user_id: int) -> bool:
+    with unit_of_work(state.reader) as session:
+        return role_of(session, app_id, user_id) is not None
+
+
+async def _as_html(state: AppState, app_id: str, run_id: str, after: int, user_id: int) -> AsyncIterator[str]:
+    """The tail's JSON rows as ``event: log`` table rows (and ``event: status`` when a row ends the run)."""
+    template = environment().get_template("apps/_log_line.html")
+    async for chunk in tail_logs(state, app_id, run_id, after, partial(_member, state, app_id, user_id)):
+        row: dict[str, Any] = json.loads(chunk.removeprefix("data: "))
+        html = template.render(line=row).replace("\n", "")
+        yield f"event: log\ndata: {html}\n\n"
+        if row["event_type"] in ENDINGS:
+            status = row["event_type"].removeprefix("run.")
+            yield f'event: status\ndata: <span class="status status-{status}">{status}</span>\n\n'
+
+
+@router.get("/ui/apps/{app_id}/runs/{run_id}/logs/stream", response_class=StreamingResponse)
+async def run_log_stream(
+    app_id: AppId,
+    run_id: RunId,
+    request: Request,
+    state: StateDep,
+    user: UserDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> EventStream:
+    """The run's log lines above ``after`` (the last one its page showed), as they commit."""
+
+    def check() -> str:
+        with transaction(request, state) as (session, _identity):
+            app = app_for_member(session, app_id, user.user_id)
+            run = find_run(session, app.id, run_id)
+            if run is None:
+                raise NotFound(f"app {app.slug!r} has no run {run_id!r}")
+            return app.id
+
+    found = await run_in_threadpool(check)
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return EventStream(
+        _as_html(state, found, run_id, after, user.user_id),
+        headers=headers,
+        keepalive_seconds=state.settings.apps.logs_keepalive_seconds,
+        keepalive=PING,
+    )

@@ -1,0 +1,168 @@
+"""The apps pages in Chromium against a real server (SQLite, its embedded engine, real bubblewrap, the scripted
+model): an app deployed through the control plane's API, its page with agents, tools, schedules, endpoints and
+keys, a key minted from the page shown once and working on the invoke routes, revoked from the page; a run's page
+whose log lines and status arrive live while the run goes."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from ara.runtime.sandbox.select import choose_sandbox
+from tests.apps.support import manifest, until
+from tests.conftest import make_settings
+from tests.support.browser import log_in, screenshot
+from tests.support.fake_llm import FakeLLM, fake_llm, text
+from tests.support.server import running_server
+from tests.web.conftest import PASSWORD, Site, add_users
+
+
+@dataclass(frozen=True)
+class World:
+    site: Site
+    model: FakeLLM
+    app_id: str
+    key: str  # a runtime key minted through the API
+
+    def invoke(self, path: str, key: str, **kwargs: object) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {key}"}
+        return httpx.post(f"{self.site.url}/v1/apps/{self.app_id}{path}", headers=headers, timeout=60, **kwargs)  # type: ignore[arg-type]
+
+    def status(self, run_id: str) -> str:
+        answer = httpx.get(
+            f"{self.site.url}/v1/apps/{self.app_id}/runs/{run_id}",
+            headers={"Authorization": f"Bearer {self.key}"},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["status"])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    settings = make_settings(tmp_path_factory.mktemp("apps-ui"), apps={"logs_keepalive_seconds": 1})
+    if not choose_sandbox(settings.runtime).strong:
+        pytest.skip("bubblewrap does not work here")
+    add_users(settings)
+    alice = ("alice", PASSWORD)
+    with fake_llm() as model, pytest.MonkeyPatch.context() as patch, running_server(settings) as url:
+        patch.setenv("OPENAI_BASE_URL", model.url)
+        patch.setenv("OPENAI_API_KEY", "test")
+        created = httpx.post(
+            f"{url}/apps", auth=alice, json={**manifest(slug="digest-bot"), "status": "active"}, timeout=60
+        )
+        assert created.status_code == 201, created.text
+        app_id = created.json()["app"]["id"]
+        minted = httpx.post(
+            f"{url}/apps/{app_id}/keys", auth=alice, json={"name": "api-key", "requests_per_minute": 500}
+        )
+        assert minted.status_code == 201, minted.text
+        yield World(Site(url, settings), model, app_id, minted.json()["key"])
+
+
+def test_the_app_page_shows_agents_tools_schedules_endpoints_and_keys(world: World, page: Page) -> None:
+    log_in(page, world.site.url, "alice", PASSWORD)
+    page.get_by_role("link", name="Apps").first.click()
+    expect(page.get_by_role("heading", name="Apps")).to_be_visible()
+    screenshot(page, "apps-index")
+    page.get_by_role("link", name="digest-bot").click()
+    expect(page).to_have_url(re.compile(rf"/ui/apps/{world.app_id}$"))
+    agents = page.locator("section", has=page.get_by_role("heading", name="Agents"))
+    expect(agents.locator("tbody td:first-child code")).to_have_text(["digest", "helper", "morning"])
+    expect(agents.get_by_role("row", name=re.compile("^digest")).get_by_role("cell").nth(2)).to_have_text(
+        "add, write_file"
+    )
+    tools = page.locator("section", has=page.get_by_role("heading", name="Tools"))
+    expect(tools.locator("tbody td:first-child code")).to_have_text(["add"])
+    schedules = page.locator("section", has=page.get_by_role("heading", name="Schedules"))
+    row = schedules.get_by_role("row", name=re.compile("digest-every-120s"))
+    expect(row).to_contain_text("every 2m 00s")
+    expect(row.locator(".next-fire")).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$"))
+    cron = schedules.get_by_role("row", name=re.compile("morning--09-30"))
+    expect(cron.locator(".next-fire")).to_have_text(re.compile(r" 09:30:00$"))
+    endpoint = page.locator("section", has=page.get_by_role("heading", name="Endpoints")).get_by_role(
+        "row", name=re.compile("hook")
+    )
+    expect(endpoint).to_contain_text("POST")
+    expect(endpoint).to_contain_text("hmac")
+    keys = page.locator("table.keys-runtime")
+    expect(keys.get_by_role("row", name=re.compile("api-key"))).to_contain_text(world.key[:13])
+    assert world.key not in page.content()
+    screenshot(page, "app-page")
+
+
+def test_a_key_minted_on_the_page_is_shown_once_works_and_is_revoked(world: World, page: Page) -> None:
+    log_in(page, world.site.url, "alice", PASSWORD)
+    page.goto(f"{world.site.url}/ui/apps/{world.app_id}")
+    page.get_by_label("Name").fill("from-the-page")
+    page.get_by_label("Requests per minute").fill("7")
+    page.get_by_role("button", name="Create key").click()
+    shown = page.get_by_label("Key value")
+    expect(shown).to_have_value(re.compile(r"^ara_rk_"))
+    screenshot(page, "app-key-minted")
+    value = shown.input_value()
+    answer = world.invoke("/runs", value, json={"input": {"message": "hi"}})
+    assert answer.status_code == 202, answer.text
+    assert until(lambda: world.status(answer.json()["run_id"]) in ("completed", "failed"), "the run")
+
+    page.goto(f"{world.site.url}/ui/apps/{world.app_id}")  # never again
+    row = page.locator("table.keys-runtime").get_by_role("row", name=re.compile("from-the-page"))
+    expect(row).to_contain_text(value[:13])
+    expect(row).to_contain_text("7")
+    assert value not in page.content()
+    row.get_by_role("button", name="Revoke key from-the-page").click()
+    expect(page.locator("table.keys-runtime").get_by_role("row", name=re.compile("from-the-page"))).to_contain_text(
+        "revoked"
+    )
+    assert world.invoke("/runs", value, json={"input": {"message": "hi"}}).status_code == 401
+
+
+def test_a_bad_key_field_shows_the_form_again_with_the_message(world: World, page: Page) -> None:
+    log_in(page, world.site.url, "alice", PASSWORD)
+    page.goto(f"{world.site.url}/ui/apps/{world.app_id}")
+    page.get_by_label("Requests per minute").fill("lots")
+    page.get_by_role("button", name="Create key").click()
+    expect(page.locator("#f-requests_per_minute-error")).to_have_text("an integer from 1 to 100000")
+    expect(page.get_by_label("Requests per minute")).to_have_value("lots")
+    expect(page.get_by_label("Key value")).to_have_count(0)
+    screenshot(page, "app-key-invalid")
+
+
+def test_someone_without_a_role_finds_no_app_and_an_anonymous_visitor_logs_in(world: World) -> None:
+    with httpx.Client(base_url=world.site.url) as client:
+        assert client.get(f"/ui/apps/{world.app_id}").status_code == 303
+        token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/ui/login").text)
+        assert token
+        client.post("/ui/login", data={"username": "carol", "password": PASSWORD, "csrf_token": token.group(1)})
+        answer = client.get(f"/ui/apps/{world.app_id}")
+        assert answer.status_code == 404 and "text/html" in answer.headers["content-type"]
+        assert "digest-bot" not in client.get("/ui/apps").text
+        assert client.get(f"/ui/apps/{world.app_id}/runs/nope").status_code == 404
+
+
+def test_a_running_runs_log_and_status_arrive_live(world: World, page: Page) -> None:
+    gate = threading.Event()
+    world.model.reset().script(text("the digest is ready", gate=gate, gate_timeout=60))
+    started = world.invoke("/runs", world.key, json={"input": {"message": "digest"}})
+    assert started.status_code == 202, started.text
+    run_id = started.json()["run_id"]
+    assert until(lambda: world.status(run_id) == "running", "the run to start")
+    log_in(page, world.site.url, "alice", PASSWORD)
+    page.goto(f"{world.site.url}/ui/apps/{world.app_id}")
+    page.get_by_role("link", name=run_id).click()
+    expect(page.locator("#run-status")).to_have_text("running")
+    expect(page.locator("#log-lines")).to_contain_text("run.queued")
+    screenshot(page, "app-run-running")
+    gate.set()
+    expect(page.locator("#log-lines")).to_contain_text("run.completed", timeout=60_000)
+    expect(page.locator("#run-status")).to_have_text("completed")
+    screenshot(page, "app-run-completed")
+    page.reload()
+    expect(page.locator(".run-output")).to_have_text("the digest is ready")
+    assert page.locator("#log-lines").get_by_text("run.completed").count() == 1
