@@ -6,11 +6,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from ara.server.routes.ui import accounts, apps, apps_runs, home
+from ara.server.routes.ui import accounts, apps, apps_runs, chat, chat_control, chat_files, home
 from ara.server.ui.csrf import check_csrf
 from ara.web import STATIC_DIR
 
-AREAS = (home, accounts, apps, apps_runs)
+AREAS = (home, accounts, apps, apps_runs, chat, chat_files)
+#: WebSocket routes: outside the CSRF dependency (no form on a handshake); each checks ``Origin`` itself.
+SOCKETS = (chat_control.socket_router,)
 
 
 def install_ui(app: FastAPI) -> None:
@@ -18,4 +20,6 @@ def install_ui(app: FastAPI) -> None:
     for area in AREAS:
         router.include_router(area.router)
     app.include_router(router)
+    for socket_router in SOCKETS:
+        app.include_router(socket_router)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
