@@ -13,8 +13,12 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
+from ara.apps.models import AppMember
+from ara.db.session import make_engine, make_sessionmaker, unit_of_work
 from ara.runtime.sandbox.select import choose_sandbox
+from ara.users.models import User
 from tests.apps.support import manifest, until
 from tests.conftest import make_settings
 from tests.support.browser import log_in, screenshot
@@ -166,3 +170,24 @@ def test_a_running_runs_log_and_status_arrive_live(world: World, page: Page) -> 
     page.reload()
     expect(page.locator(".run-output")).to_have_text("the digest is ready")
     assert page.locator("#log-lines").get_by_text("run.completed").count() == 1
+    # An ended run's stream answers 204: a reconnecting EventSource stops.
+    stream = f"{world.site.url}/ui/apps/{world.app_id}/runs/{run_id}/logs/stream"
+    assert page.request.get(stream).status == 204
+
+
+def test_a_viewer_member_sees_the_app_but_not_its_keys(world: World) -> None:
+    engine = make_engine(world.site.settings)
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        bob = session.scalar(select(User.id).where(User.username == "bob"))
+        session.add(AppMember(app_id=world.app_id, user_id=bob, role="viewer"))
+    engine.dispose()
+    with httpx.Client(base_url=world.site.url) as client:
+        token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/ui/login").text)
+        assert token
+        client.post("/ui/login", data={"username": "bob", "password": PASSWORD, "csrf_token": token.group(1)})
+        shown = client.get(f"/ui/apps/{world.app_id}")
+        assert shown.status_code == 200 and "digest-every-120s" in shown.text
+        assert 'id="keys-title"' not in shown.text and world.key[:13] not in shown.text
+        minted = client.post(f"/ui/apps/{world.app_id}/keys", data={"csrf_token": token.group(1), "name": "mine"})
+        assert minted.status_code == 403 and "editor" in minted.text
+        assert client.get(f"/ui/apps/{world.app_id}?page=0").status_code in (400, 422)

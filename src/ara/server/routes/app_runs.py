@@ -191,11 +191,19 @@ def _admits(state: AppState, caller: Caller) -> bool:
 async def tail_logs(
     state: AppState, app_id: str, run_id: str | None, after: int, admits: Callable[[], bool]
 ) -> AsyncIterator[str]:
-    """Rows above ``after`` as they commit, each once. A row is looked for again for ``LOOKBACK_SECONDS`` after a
-    later one was sent (ids are handed out before commit), then the floor moves past it. Every
-    ``apps.logs_recheck_seconds`` ``admits()`` (a read, on a worker thread) asks whether the caller may still
-    read: a deactivated key (or, for a web page, a lost role) ends the stream. The web UI's run page reads this
-    same stream (``ara.server.routes.ui.apps_runs``)."""
+    """``tail_rows`` as the stream's ``data:`` events."""
+    async for _row_id, row in tail_rows(state, app_id, run_id, after, admits):
+        yield f"data: {json.dumps(row)}\n\n"
+
+
+async def tail_rows(
+    state: AppState, app_id: str, run_id: str | None, after: int, admits: Callable[[], bool]
+) -> AsyncIterator[tuple[int, dict[str, Any]]]:
+    """``(id, row)`` for rows above ``after`` as they commit, each once. A row is looked for again for
+    ``LOOKBACK_SECONDS`` after a later one was sent (ids are handed out before commit), then the floor moves past
+    it. Every ``apps.logs_recheck_seconds`` ``admits()`` (a read, on a worker thread) asks whether the caller may
+    still read: a deactivated key (or, for a web page, a lost role) ends the stream. The web UI's run page reads
+    these rows too (``ara.server.routes.ui.apps_runs``)."""
     sent: dict[int, float] = {}  # id -> when sent
     floor = after
     recheck = state.settings.apps.logs_recheck_seconds
@@ -208,7 +216,7 @@ async def tail_logs(
         for row_id, row in await run_in_threadpool(_rows, state, app_id, run_id, floor):
             if row_id not in sent:
                 sent[row_id] = time.monotonic()
-                yield f"data: {json.dumps(row)}\n\n"
+                yield row_id, row
         settled = time.monotonic() - LOOKBACK_SECONDS
         for row_id in [row_id for row_id, at in sent.items() if at < settled]:
             floor = max(floor, row_id)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from ara.apps import logs as app_logs
 from ara.apps.access import app_for_member, role_of
@@ -20,7 +20,7 @@ from ara.db.session import unit_of_work
 from ara.errors import NotFound
 from ara.server.deps import StateDep, transaction
 from ara.server.event_stream import EventStream
-from ara.server.routes.app_runs import PING, tail_logs
+from ara.server.routes.app_runs import PING, tail_rows
 from ara.server.state import AppState
 from ara.server.ui.guards import UserDep
 from ara.server.ui.pages import environment, render
@@ -61,18 +61,20 @@ def _member(state: AppState, app_id: str, user_id: int) -> bool:
 
 
 async def _as_html(state: AppState, app_id: str, run_id: str, after: int, user_id: int) -> AsyncIterator[str]:
-    """The tail's JSON rows as ``event: log`` table rows (and ``event: status`` when a row ends the run)."""
+    """The tail's rows as ``event: log`` table rows with their id (a reconnecting browser sends the last one as
+    ``Last-Event-ID``), and ``event: status`` when a row ends the run, which ends the stream too."""
     template = environment().get_template("apps/_log_line.html")
-    async for chunk in tail_logs(state, app_id, run_id, after, partial(_member, state, app_id, user_id)):
-        row: dict[str, Any] = json.loads(chunk.removeprefix("data: "))
+    macros: Any = environment().get_template("_macros.html").module
+    async for row_id, row in tail_rows(state, app_id, run_id, after, partial(_member, state, app_id, user_id)):
         html = template.render(line=row).replace("\n", "")
-        yield f"event: log\ndata: {html}\n\n"
+        yield f"id: {row_id}\nevent: log\ndata: {html}\n\n"
         if row["event_type"] in ENDINGS:
-            status = row["event_type"].removeprefix("run.")
-            yield f'event: status\ndata: <span class="status status-{status}">{status}</span>\n\n'
+            status = str(macros.status(row["event_type"].removeprefix("run."))).strip()
+            yield f"event: status\ndata: {status}\n\n"
+            return
 
 
-@router.get("/ui/apps/{app_id}/runs/{run_id}/logs/stream", response_class=StreamingResponse)
+@router.get("/ui/apps/{app_id}/runs/{run_id}/logs/stream", response_class=StreamingResponse, response_model=None)
 async def run_log_stream(
     app_id: AppId,
     run_id: RunId,
@@ -80,18 +82,22 @@ async def run_log_stream(
     state: StateDep,
     user: UserDep,
     after: Annotated[int, Query(ge=0)] = 0,
-) -> EventStream:
+) -> EventStream | Response:
     """The run's log lines above ``after`` (the last one its page showed), as they commit."""
 
-    def check() -> str:
+    def check() -> tuple[str, bool]:
         with transaction(request, state) as (session, _identity):
             app = app_for_member(session, app_id, user.user_id)
             run = find_run(session, app.id, run_id)
             if run is None:
                 raise NotFound(f"app {app.slug!r} has no run {run_id!r}")
-            return app.id
+            return app.id, ended(run)
 
-    found = await run_in_threadpool(check)
+    found, over = await run_in_threadpool(check)
+    if over:  # a browser reconnecting after the end: 204 tells EventSource to stop
+        return Response(status_code=204)
+    last_seen = request.headers.get("last-event-id", "")
+    after = max(after, int(last_seen)) if last_seen.isdigit() else after
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return EventStream(
         _as_html(state, found, run_id, after, user.user_id),
