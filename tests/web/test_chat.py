@@ -192,3 +192,23 @@ def test_the_control_socket_takes_only_this_sites_pages_with_a_login(chat: World
     assert anonymous.value.response.status_code == 401
     with connect(ws, additional_headers={"Cookie": cookie, "Origin": chat.site.url}) as socket:
         assert '"ready"' in str(socket.recv(timeout=10))
+
+
+def test_the_first_message_starts_the_session_and_the_page_then_joins_its_control_channel(
+    chat: World, page: Page
+) -> None:
+    chat.model.script(text("Session started for you."))
+    log_in(page, chat.site.url, "carol", PASSWORD)  # a viewer with no session yet
+    page.goto(f"{chat.site.url}/ui/chat")
+    expect(page.get_by_role("button", name="Start my session")).to_be_visible()
+    screenshot(page, "chat-no-session")
+    page.get_by_label("Message").fill("hello")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator(".msg-assistant .text").last).to_have_text("Session started for you.", timeout=30_000)
+    expect(page.locator("#control-state")).to_have_attribute("data-state", "on", timeout=30_000)
+    body = {"action": "show_message", "args": {"text": "hi carol"}, "timeout_ms": 20_000}
+    answer = httpx.post(
+        f"{chat.site.url}/session/runtime/control/call", auth=("carol", PASSWORD), json=body, timeout=60
+    )
+    assert answer.status_code == 200 and answer.json()["result"]["shown"] is True, answer.text
+    expect(page.locator(".control-message")).to_have_text(["hi carol"])

@@ -141,6 +141,7 @@
       } else {
         await readStream(response, function (chunk) { handle(turn, chunk, chatField); });
         refreshFiles();
+        control.ensure();  // the turn started the session if none ran: join its control channel now
       }
     } catch (e) {
       turn.error("The connection failed: " + e);
@@ -176,12 +177,25 @@
 
   var HANDLERS = { show_message: showMessage, open_file: openFile };
 
+  // One socket at a time; after a close it reconnects with a growing pause (at most a minute), so a stopped
+  // session costs a handshake a minute, not a stream of them.
+  var control = {
+    socket: null,
+    pause: 1000,
+    state: null,
+    ensure: function () {
+      if (this.state && !this.socket) { connect(this.state); }
+    }
+  };
+
   function connect(state) {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var socket = new WebSocket(scheme + location.host + "/ui/chat/control");
+    control.socket = socket;
     socket.addEventListener("message", async function (event) {
       var message = JSON.parse(event.data);
       if (message.type === "ready") {
+        control.pause = 1000;
         socket.send(JSON.stringify({ type: "register", actions: ACTIONS }));
       } else if (message.type === "registered") {
         state.textContent = "page actions registered: " + message.actions.join(", ");
@@ -203,7 +217,9 @@
     socket.addEventListener("close", function () {
       state.textContent = "page actions not registered (reconnecting)";
       state.setAttribute("data-state", "off");
-      setTimeout(function () { connect(state); }, 3000);
+      control.socket = null;
+      setTimeout(function () { control.ensure(); }, control.pause);
+      control.pause = Math.min(control.pause * 2, 60000);
     });
   }
 
@@ -216,6 +232,9 @@
       });
     }
     var state = document.getElementById("control-state");
-    if (state) { connect(state); }
+    if (state) {
+      control.state = state;
+      if (state.getAttribute("data-session")) { connect(state); }
+    }
   });
 })();
