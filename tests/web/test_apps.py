@@ -49,7 +49,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def apps_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     settings = make_settings(tmp_path_factory.mktemp("apps-ui"), apps={"logs_keepalive_seconds": 1})
     if not choose_sandbox(settings.runtime).strong:
         pytest.skip("bubblewrap does not work here")
@@ -70,13 +70,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield World(Site(url, settings), model, app_id, minted.json()["key"])
 
 
-def test_the_app_page_shows_agents_tools_schedules_endpoints_and_keys(world: World, page: Page) -> None:
-    log_in(page, world.site.url, "alice", PASSWORD)
+def test_the_app_page_shows_agents_tools_schedules_endpoints_and_keys(apps_site: World, page: Page) -> None:
+    log_in(page, apps_site.site.url, "alice", PASSWORD)
     page.get_by_role("link", name="Apps").first.click()
     expect(page.get_by_role("heading", name="Apps")).to_be_visible()
     screenshot(page, "apps-index")
     page.get_by_role("link", name="digest-bot").click()
-    expect(page).to_have_url(re.compile(rf"/ui/apps/{world.app_id}$"))
+    expect(page).to_have_url(re.compile(rf"/ui/apps/{apps_site.app_id}$"))
     agents = page.locator("section", has=page.get_by_role("heading", name="Agents"))
     expect(agents.locator("tbody td:first-child code")).to_have_text(["digest", "helper", "morning"])
     expect(agents.get_by_role("row", name=re.compile("^digest")).get_by_role("cell").nth(2)).to_have_text(
@@ -96,14 +96,14 @@ def test_the_app_page_shows_agents_tools_schedules_endpoints_and_keys(world: Wor
     expect(endpoint).to_contain_text("POST")
     expect(endpoint).to_contain_text("hmac")
     keys = page.locator("table.keys-runtime")
-    expect(keys.get_by_role("row", name=re.compile("api-key"))).to_contain_text(world.key[:13])
-    assert world.key not in page.content()
+    expect(keys.get_by_role("row", name=re.compile("api-key"))).to_contain_text(apps_site.key[:13])
+    assert apps_site.key not in page.content()
     screenshot(page, "app-page")
 
 
-def test_a_key_minted_on_the_page_is_shown_once_works_and_is_revoked(world: World, page: Page) -> None:
-    log_in(page, world.site.url, "alice", PASSWORD)
-    page.goto(f"{world.site.url}/ui/apps/{world.app_id}")
+def test_a_key_minted_on_the_page_is_shown_once_works_and_is_revoked(apps_site: World, page: Page) -> None:
+    log_in(page, apps_site.site.url, "alice", PASSWORD)
+    page.goto(f"{apps_site.site.url}/ui/apps/{apps_site.app_id}")
     page.get_by_label("Name").fill("from-the-page")
     page.get_by_label("Requests per minute").fill("7")
     page.get_by_role("button", name="Create key").click()
@@ -111,11 +111,11 @@ def test_a_key_minted_on_the_page_is_shown_once_works_and_is_revoked(world: Worl
     expect(shown).to_have_value(re.compile(r"^ara_rk_"))
     screenshot(page, "app-key-minted")
     value = shown.input_value()
-    answer = world.invoke("/runs", value, json={"input": {"message": "hi"}})
+    answer = apps_site.invoke("/runs", value, json={"input": {"message": "hi"}})
     assert answer.status_code == 202, answer.text
-    assert until(lambda: world.status(answer.json()["run_id"]) in ("completed", "failed"), "the run")
+    assert until(lambda: apps_site.status(answer.json()["run_id"]) in ("completed", "failed"), "the run")
 
-    page.goto(f"{world.site.url}/ui/apps/{world.app_id}")  # never again
+    page.goto(f"{apps_site.site.url}/ui/apps/{apps_site.app_id}")  # never again
     row = page.locator("table.keys-runtime").get_by_role("row", name=re.compile("from-the-page"))
     expect(row).to_contain_text(value[:13])
     expect(row).to_contain_text("7")
@@ -124,12 +124,12 @@ def test_a_key_minted_on_the_page_is_shown_once_works_and_is_revoked(world: Worl
     expect(page.locator("table.keys-runtime").get_by_role("row", name=re.compile("from-the-page"))).to_contain_text(
         "revoked"
     )
-    assert world.invoke("/runs", value, json={"input": {"message": "hi"}}).status_code == 401
+    assert apps_site.invoke("/runs", value, json={"input": {"message": "hi"}}).status_code == 401
 
 
-def test_a_bad_key_field_shows_the_form_again_with_the_message(world: World, page: Page) -> None:
-    log_in(page, world.site.url, "alice", PASSWORD)
-    page.goto(f"{world.site.url}/ui/apps/{world.app_id}")
+def test_a_bad_key_field_shows_the_form_again_with_the_message(apps_site: World, page: Page) -> None:
+    log_in(page, apps_site.site.url, "alice", PASSWORD)
+    page.goto(f"{apps_site.site.url}/ui/apps/{apps_site.app_id}")
     page.get_by_label("Requests per minute").fill("lots")
     page.get_by_role("button", name="Create key").click()
     expect(page.locator("#f-requests_per_minute-error")).to_have_text("an integer from 1 to 100000")
@@ -138,27 +138,27 @@ def test_a_bad_key_field_shows_the_form_again_with_the_message(world: World, pag
     screenshot(page, "app-key-invalid")
 
 
-def test_someone_without_a_role_finds_no_app_and_an_anonymous_visitor_logs_in(world: World) -> None:
-    with httpx.Client(base_url=world.site.url) as client:
-        assert client.get(f"/ui/apps/{world.app_id}").status_code == 303
+def test_someone_without_a_role_finds_no_app_and_an_anonymous_visitor_logs_in(apps_site: World) -> None:
+    with httpx.Client(base_url=apps_site.site.url) as client:
+        assert client.get(f"/ui/apps/{apps_site.app_id}").status_code == 303
         token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/ui/login").text)
         assert token
         client.post("/ui/login", data={"username": "carol", "password": PASSWORD, "csrf_token": token.group(1)})
-        answer = client.get(f"/ui/apps/{world.app_id}")
+        answer = client.get(f"/ui/apps/{apps_site.app_id}")
         assert answer.status_code == 404 and "text/html" in answer.headers["content-type"]
         assert "digest-bot" not in client.get("/ui/apps").text
-        assert client.get(f"/ui/apps/{world.app_id}/runs/nope").status_code == 404
+        assert client.get(f"/ui/apps/{apps_site.app_id}/runs/nope").status_code == 404
 
 
-def test_a_running_runs_log_and_status_arrive_live(world: World, page: Page) -> None:
+def test_a_running_runs_log_and_status_arrive_live(apps_site: World, page: Page) -> None:
     gate = threading.Event()
-    world.model.reset().script(text("the digest is ready", gate=gate, gate_timeout=60))
-    started = world.invoke("/runs", world.key, json={"input": {"message": "digest"}})
+    apps_site.model.reset().script(text("the digest is ready", gate=gate, gate_timeout=60))
+    started = apps_site.invoke("/runs", apps_site.key, json={"input": {"message": "digest"}})
     assert started.status_code == 202, started.text
     run_id = started.json()["run_id"]
-    assert until(lambda: world.status(run_id) == "running", "the run to start")
-    log_in(page, world.site.url, "alice", PASSWORD)
-    page.goto(f"{world.site.url}/ui/apps/{world.app_id}")
+    assert until(lambda: apps_site.status(run_id) == "running", "the run to start")
+    log_in(page, apps_site.site.url, "alice", PASSWORD)
+    page.goto(f"{apps_site.site.url}/ui/apps/{apps_site.app_id}")
     page.get_by_role("link", name=run_id).click()
     expect(page.locator("#run-status")).to_have_text("running")
     expect(page.locator("#log-lines")).to_contain_text("run.queued")
@@ -171,23 +171,23 @@ def test_a_running_runs_log_and_status_arrive_live(world: World, page: Page) -> 
     expect(page.locator(".run-output")).to_have_text("the digest is ready")
     assert page.locator("#log-lines").get_by_text("run.completed").count() == 1
     # An ended run's stream answers 204: a reconnecting EventSource stops.
-    stream = f"{world.site.url}/ui/apps/{world.app_id}/runs/{run_id}/logs/stream"
+    stream = f"{apps_site.site.url}/ui/apps/{apps_site.app_id}/runs/{run_id}/logs/stream"
     assert page.request.get(stream).status == 204
 
 
-def test_a_viewer_member_sees_the_app_but_not_its_keys(world: World) -> None:
-    engine = make_engine(world.site.settings)
+def test_a_viewer_member_sees_the_app_but_not_its_keys(apps_site: World) -> None:
+    engine = make_engine(apps_site.site.settings)
     with unit_of_work(make_sessionmaker(engine)) as session:
         bob = session.scalar(select(User.id).where(User.username == "bob"))
-        session.add(AppMember(app_id=world.app_id, user_id=bob, role="viewer"))
+        session.add(AppMember(app_id=apps_site.app_id, user_id=bob, role="viewer"))
     engine.dispose()
-    with httpx.Client(base_url=world.site.url) as client:
+    with httpx.Client(base_url=apps_site.site.url) as client:
         token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/ui/login").text)
         assert token
         client.post("/ui/login", data={"username": "bob", "password": PASSWORD, "csrf_token": token.group(1)})
-        shown = client.get(f"/ui/apps/{world.app_id}")
+        shown = client.get(f"/ui/apps/{apps_site.app_id}")
         assert shown.status_code == 200 and "digest-every-120s" in shown.text
-        assert 'id="keys-title"' not in shown.text and world.key[:13] not in shown.text
-        minted = client.post(f"/ui/apps/{world.app_id}/keys", data={"csrf_token": token.group(1), "name": "mine"})
+        assert 'id="keys-title"' not in shown.text and apps_site.key[:13] not in shown.text
+        minted = client.post(f"/ui/apps/{apps_site.app_id}/keys", data={"csrf_token": token.group(1), "name": "mine"})
         assert minted.status_code == 403 and "editor" in minted.text
-        assert client.get(f"/ui/apps/{world.app_id}?page=0").status_code in (400, 422)
+        assert client.get(f"/ui/apps/{apps_site.app_id}?page=0").status_code in (400, 422)

@@ -39,7 +39,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def chat_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     settings = make_settings(tmp_path_factory.mktemp("chat-ui"), runtime={"max_turns": 3})
     if not choose_sandbox(settings.runtime).strong:
         pytest.skip("bubblewrap does not work here")
@@ -51,15 +51,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 @pytest.fixture
-def chat(world: World) -> World:
-    world.model.reset()
-    return world
+def chat(chat_site: World) -> World:
+    chat_site.model.reset()
+    return chat_site
 
 
-def open_chat(page: Page, world: World, user: str = "alice") -> None:
+def open_chat(page: Page, chat_site: World, user: str = "alice") -> None:
     """Logged in on the chat page with a running session whose page actions are registered."""
-    log_in(page, world.site.url, user, PASSWORD)
-    page.goto(f"{world.site.url}/ui/chat")
+    log_in(page, chat_site.site.url, user, PASSWORD)
+    page.goto(f"{chat_site.site.url}/ui/chat")
     start = page.get_by_role("button", name="Start my session")
     if start.count():
         start.click()
