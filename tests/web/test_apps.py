@@ -166,6 +166,7 @@ def test_a_running_runs_log_and_status_arrive_live(apps_site: World, page: Page)
     gate.set()
     expect(page.locator("#log-lines")).to_contain_text("run.completed", timeout=60_000)
     expect(page.locator("#run-status")).to_have_text("completed")
+    expect(page.locator(".run-output")).to_have_text("the digest is ready")  # the summary came again, no reload
     screenshot(page, "app-run-completed")
     page.reload()
     expect(page.locator(".run-output")).to_have_text("the digest is ready")
