@@ -176,6 +176,25 @@ def test_a_running_runs_log_and_status_arrive_live(apps_site: World, page: Page)
     assert page.request.get(stream).status == 204
 
 
+def test_a_run_started_on_the_app_page_opens_its_page(apps_site: World, page: Page) -> None:
+    apps_site.model.reset().script(text("started from the page"))
+    log_in(page, apps_site.site.url, "alice", PASSWORD)
+    page.goto(f"{apps_site.site.url}/ui/apps/{apps_site.app_id}")
+    page.get_by_label("Input (a JSON object)").fill("{not json")
+    page.get_by_role("button", name="Start run").click()
+    expect(page.locator("#f-input-error")).to_contain_text("not JSON")
+    expect(page.get_by_label("Input (a JSON object)")).to_have_value("{not json")
+    page.get_by_label("Agent", exact=True).select_option("helper")
+    page.get_by_label("Input (a JSON object)").fill('{"message": "from the page"}')
+    page.get_by_role("button", name="Start run").click()
+    expect(page).to_have_url(re.compile(rf"/ui/apps/{apps_site.app_id}/runs/run-"))
+    expect(page.locator("#run-status")).to_have_text("completed", timeout=60_000)
+    expect(page.locator(".run-output")).to_have_text("started from the page")
+    expect(page.locator("dl.facts")).to_contain_text("helper")
+    screenshot(page, "app-run-from-page")
+    assert "from the page" in str(apps_site.model.requests[-1].messages[-1]["content"])
+
+
 def test_a_viewer_member_sees_the_app_but_not_its_keys(apps_site: World) -> None:
     engine = make_engine(apps_site.site.settings)
     with unit_of_work(make_sessionmaker(engine)) as session:
@@ -191,4 +210,7 @@ def test_a_viewer_member_sees_the_app_but_not_its_keys(apps_site: World) -> None
         assert 'id="keys-title"' not in shown.text and apps_site.key[:13] not in shown.text
         minted = client.post(f"/ui/apps/{apps_site.app_id}/keys", data={"csrf_token": token.group(1), "name": "mine"})
         assert minted.status_code == 403 and "editor" in minted.text
+        assert 'action="/ui/apps/' + apps_site.app_id + '/runs"' not in shown.text  # no run form for a viewer
+        started = client.post(f"/ui/apps/{apps_site.app_id}/runs", data={"csrf_token": token.group(1), "input": "{}"})
+        assert started.status_code == 403 and "operator" in started.text
         assert client.get(f"/ui/apps/{apps_site.app_id}?page=0").status_code in (400, 422)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ara.apps import keys, listing, service
 from ara.apps import manifest as manifests
-from ara.apps.access import app_for_member, at_least, role_of
+from ara.apps.access import INVOKER, app_for_member, at_least, role_of
 from ara.apps.endpoints import find_endpoint
 from ara.apps.models import App
 from ara.errors import ValidationFailed
@@ -105,6 +105,9 @@ def app_context(session: Session, app: App, role: str, page: int, size: int) -> 
         "minted": None,
         "key_form": {"kind": keys.RUNTIME, "name": "", "requests_per_minute": ""},
         "key_errors": {},
+        "invoker": at_least(role, INVOKER),
+        "run_form": {"agent_id": manifests.default_agent_id(app.manifest) or "", "input": "{}"},
+        "run_errors": {},
     }
 
 
