@@ -120,7 +120,8 @@ def test_a_tool_call_shows_its_arguments_and_result_and_the_file_is_browsable(ch
     expect(stored.locator(".tool-name")).to_have_text("write_file")
     expect(stored.locator(".tool-result")).to_contain_text("/root/.ara/workspace/notes.md")
     page.locator("#workspace-files").get_by_role("link", name="notes.md").click()
-    expect(page.locator(".file-content")).to_have_text(content)
+    expect(page.locator(".file-content pre")).to_have_text(content)
+    expect(page.locator(".file-content .gh")).to_have_text("# Notes")  # Pygments: a Markdown heading
     screenshot(page, "chat-file")
     page.get_by_role("link", name="back to the folder").click()
     expect(page.get_by_role("link", name="notes.md")).to_be_visible()

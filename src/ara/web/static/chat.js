@@ -167,7 +167,7 @@
       var reason = page.querySelector(".error-page p");
       throw new Error(reason ? reason.textContent.trim() : "cannot open " + path);
     }
-    var content = page.querySelector(".file-content").textContent;
+    var content = page.querySelector(".file-content pre").textContent;
     var view = document.getElementById("file-view");
     document.getElementById("file-view-title").textContent = page.querySelector("#file-title").textContent;
     document.getElementById("file-view-content").textContent = content;

@@ -9,6 +9,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import TextLexer, guess_lexer_for_filename
+from pygments.util import ClassNotFound
 
 from ara.runtime import files
 from ara.runtime.tools.base import ToolContext
@@ -21,6 +26,19 @@ from ara.server.ui.pages import render
 
 router = APIRouter()
 FilePath = Annotated[str, Query(max_length=4096)]
+#: Larger files are shown as plain text (highlighting a few megabytes takes seconds).
+HIGHLIGHT_MAX_BYTES = 256 * 1024
+
+
+def highlighted(path: str, content: str) -> Markup:
+    """The file as Pygments HTML (``static/pygments.css``), its lexer guessed from the name and content."""
+    try:
+        lexer = guess_lexer_for_filename(path, content[:4096], stripnl=False)
+    except ClassNotFound:
+        lexer = TextLexer(stripnl=False)
+    if len(content) > HIGHLIGHT_MAX_BYTES:
+        lexer = TextLexer(stripnl=False)
+    return Markup(highlight(content, lexer, HtmlFormatter(cssclass="highlight")))  # noqa: S704 - Pygments escapes
 
 
 def _context(request: Request, state: StateDep) -> ToolContext:
@@ -47,5 +65,11 @@ def folder_page(
 def file_page(request: Request, state: StateDep, user: UserDep, path: FilePath) -> HTMLResponse:
     read: dict[str, Any] = files.read_text(_context(request, state), path)
     parent = str(PurePosixPath(read["path"]).parent)
-    context = {"section": "chat", "file": read, "parent": parent, "crumbs": crumbs(read["path"])}
+    context = {
+        "section": "chat",
+        "file": read,
+        "code": highlighted(read["path"], read["content"]),
+        "parent": parent,
+        "crumbs": crumbs(read["path"]),
+    }
     return render(request, "chat/file.html", context)
