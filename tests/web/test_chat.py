@@ -104,21 +104,28 @@ def test_the_answer_streams_into_the_page_token_by_token(chat: World, page: Page
 
 def test_a_tool_call_shows_its_arguments_and_result_and_the_file_is_browsable(chat: World, page: Page) -> None:
     content = "# Notes\nwritten by the agent\n"
-    chat.model.script(call("write_file", {"path": "notes.md", "content": content}), text("I wrote notes.md."))
+    chat.model.script(
+        call("write_file", {"path": "notes.md", "content": content}),
+        call("exec", {"command": "cat notes.md"}),  # in the session's bubblewrap sandbox
+        text("I wrote notes.md."),
+    )
     open_chat(page, chat)
     page.get_by_label("Message").fill("Write notes.md")
     page.get_by_role("button", name="Send").click()
-    tool = page.locator(".msg-tool").last
-    expect(tool.locator(".tool-name")).to_have_text("write_file", timeout=30_000)
-    expect(tool.locator(".tool-args")).to_contain_text('"path": "notes.md"')
-    expect(tool.locator(".tool-result")).to_contain_text("/root/.ara/workspace/notes.md", timeout=30_000)
+    expect(page.locator(".msg-tool .tool-name")).to_have_text(["write_file", "exec"], timeout=30_000)
+    wrote, ran = page.locator(".msg-tool").nth(0), page.locator(".msg-tool").nth(1)
+    expect(wrote.locator(".tool-args")).to_contain_text('"path": "notes.md"')
+    expect(wrote.locator(".tool-result")).to_contain_text("/root/.ara/workspace/notes.md", timeout=30_000)
+    expect(ran.locator(".tool-args")).to_contain_text('"command": "cat notes.md"')
+    expect(ran.locator(".tool-result")).to_contain_text('"stdout": "# Notes\\nwritten by the agent\\n"', timeout=30_000)
+    expect(ran.locator(".tool-result")).to_contain_text('"exit_code": 0')
     expect(page.locator(".msg-assistant .text").last).to_have_text("I wrote notes.md.")
     expect(page.locator("#workspace-files").get_by_role("link", name="notes.md")).to_be_visible()
     screenshot(page, "chat-tool-call")
-    page.reload()  # the stored chat shows the call too
-    stored = page.locator(".msg-tool").last
-    expect(stored.locator(".tool-name")).to_have_text("write_file")
-    expect(stored.locator(".tool-result")).to_contain_text("/root/.ara/workspace/notes.md")
+    page.reload()  # the stored chat shows the calls too
+    expect(page.locator(".msg-tool .tool-name")).to_have_text(["write_file", "exec"])
+    expect(page.locator(".msg-tool").nth(0).locator(".tool-result")).to_contain_text("/root/.ara/workspace/notes.md")
+    expect(page.locator(".msg-tool").nth(1).locator(".tool-result")).to_contain_text('"exit_code": 0')
     page.locator("#workspace-files").get_by_role("link", name="notes.md").click()
     expect(page.locator(".file-content pre")).to_have_text(content)
     expect(page.locator(".file-content .gh")).to_have_text("# Notes")  # Pygments: a Markdown heading
