@@ -174,6 +174,7 @@ def test_a_running_runs_log_and_status_arrive_live(apps_site: World, page: Page)
     # An ended run's stream answers 204: a reconnecting EventSource stops.
     stream = f"{apps_site.site.url}/ui/apps/{apps_site.app_id}/runs/{run_id}/logs/stream"
     assert page.request.get(stream).status == 204
+    assert page.request.get(f"{stream}?after={2**70}").status in (400, 422)
 
 
 def test_a_run_started_on_the_app_page_opens_its_page(apps_site: World, page: Page) -> None:
@@ -213,4 +214,6 @@ def test_a_viewer_member_sees_the_app_but_not_its_keys(apps_site: World) -> None
         assert 'action="/ui/apps/' + apps_site.app_id + '/runs"' not in shown.text  # no run form for a viewer
         started = client.post(f"/ui/apps/{apps_site.app_id}/runs", data={"csrf_token": token.group(1), "input": "{}"})
         assert started.status_code == 403 and "operator" in started.text
-        assert client.get(f"/ui/apps/{apps_site.app_id}?page=0").status_code in (400, 422)
+        for page in ("0", "x", str(2**70)):
+            refused = client.get(f"/ui/apps/{apps_site.app_id}", params={"page": page})
+            assert refused.status_code in (400, 422) and "text/html" in refused.headers["content-type"], page

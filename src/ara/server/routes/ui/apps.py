@@ -24,7 +24,9 @@ from ara.server.ui.pages import render
 router = APIRouter()
 AppId = Annotated[str, Path(max_length=64)]
 KeyId = Annotated[str, Path(max_length=64)]
-KINDS = {keys.RUNTIME: "/keys", keys.HEADER: "/x-keys"}
+#: A page number past any real app's runs (and within every database's OFFSET range).
+MAX_PAGE = 1_000_000
+KINDS = (keys.RUNTIME, keys.HEADER)
 
 
 @router.get("/ui/apps", response_class=HTMLResponse)
@@ -113,7 +115,7 @@ def app_context(session: Session, app: App, role: str, page: int, size: int) -> 
 
 @router.get("/ui/apps/{app_id}", response_class=HTMLResponse)
 def app_page(
-    app_id: AppId, request: Request, state: StateDep, user: UserDep, page: Annotated[int, Query(ge=1)] = 1
+    app_id: AppId, request: Request, state: StateDep, user: UserDep, page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1
 ) -> HTMLResponse:
     with transaction(request, state) as (session, _identity):
         app = app_for_member(session, app_id, user.user_id)

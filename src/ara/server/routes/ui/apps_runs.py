@@ -38,6 +38,8 @@ AppId = Annotated[str, Path(max_length=64)]
 RunId = Annotated[str, Path(max_length=255)]
 #: Log lines a run page shows when it opens; later ones arrive over the stream.
 SHOWN_LINES = 1000
+#: Row ids fit a signed 64-bit integer: a larger ``after`` (or ``Last-Event-ID``) is a 400, or ignored.
+MAX_ROW_ID = 2**63 - 1
 #: A log row whose event ends the run: the page then fetches the run's summary again, and the stream ends.
 ENDINGS = ("run.completed", "run.failed", "run.cancelled", "run.timed_out")
 
@@ -136,7 +138,7 @@ async def run_log_stream(
     request: Request,
     state: StateDep,
     user: UserDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
 ) -> EventStream | Response:
     """The run's log lines above ``after`` (the last one its page showed), as they commit."""
 
@@ -152,7 +154,8 @@ async def run_log_stream(
     if over:  # a browser reconnecting after the end: 204 tells EventSource to stop
         return Response(status_code=204)
     last_seen = request.headers.get("last-event-id", "")
-    after = max(after, int(last_seen)) if last_seen.isdigit() else after
+    if last_seen.isdigit() and int(last_seen) <= MAX_ROW_ID:
+        after = max(after, int(last_seen))
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return EventStream(
         _as_html(state, found, run_id, after, user.user_id),
