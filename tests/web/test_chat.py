@@ -185,6 +185,10 @@ def test_without_javascript_the_form_posts_and_an_empty_message_is_refused(chat:
         assert client.post("/ui/chat/turn", data={"message": "x"}).status_code == 403  # no CSRF token
         assert client.get("/ui/chat/files/view", params={"path": "../../../etc/passwd"}).status_code in (400, 403, 404)
         assert client.get("/ui/chat", params={"chat": "conv-of-nobody"}).status_code == 200
+        for bad in ("a\x00b", "/etc", "x" * 5000, "/root/.ara/workspace/../../../proc/self/environ"):
+            for route in ("/ui/chat/files", "/ui/chat/files/view"):
+                refused = client.get(route, params={"path": bad})
+                assert 400 <= refused.status_code < 500, (route, bad, refused.status_code)
 
 
 def test_the_control_socket_takes_only_this_sites_pages_with_a_login(chat: World) -> None:
