@@ -109,3 +109,26 @@ _TOUCH = (
 )
 _LAST_SEQ = select(func.max(_MESSAGES.c.seq)).where(_MESSAGES.c.conversation_id == bindparam("conversation_id"))
 _INSERT = insert(_MESSAGES)
+
+
+def recent_conversations(session: Session, user_id: int, *, limit: int) -> list[Conversation]:
+    """The caller's latest chats, most recently used first (the chat page's list)."""
+    query = select(Conversation).where(Conversation.user_id == user_id)
+    return list(session.scalars(query.order_by(Conversation.updated_at.desc(), Conversation.id).limit(limit)))
+
+
+def last_messages(session: Session, user_id: int, chat_id: str, *, limit: int) -> list[dict[str, Any]]:
+    """The caller's chat's last ``limit`` messages, in order (a page shows the end of a long chat, not all of it);
+    none for a chat nobody has, 404 for anyone else's (as ``conversation_history``)."""
+    owner = session.scalar(select(Conversation.user_id).where(Conversation.id == chat_id))
+    if owner is None:
+        return []
+    if owner != user_id:
+        raise NotFound(f"no conversation {chat_id!r}")
+    rows = session.scalars(
+        select(ConversationMessage.message)
+        .where(ConversationMessage.conversation_id == chat_id)
+        .order_by(ConversationMessage.seq.desc())
+        .limit(limit)
+    )
+    return [dict(message) for message in reversed(list(rows))]

@@ -171,7 +171,7 @@ async def stream_logs(
     after, caller = await run_in_threadpool(_as_caller, request, state, app_id, start)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return EventStream(
-        _tail(state, app_id, run_id, after, caller),
+        tail_logs(state, app_id, run_id, after, partial(_admits, state, caller)),
         headers=headers,
         keepalive_seconds=apps.logs_keepalive_seconds,
         keepalive=PING,
@@ -188,23 +188,35 @@ def _admits(state: AppState, caller: Caller) -> bool:
         return still_admits(session, caller)
 
 
-async def _tail(state: AppState, app_id: str, run_id: str | None, after: int, caller: Caller) -> AsyncIterator[str]:
-    """Rows above ``after`` as they commit, each once. A row is looked for again for ``LOOKBACK_SECONDS`` after a
-    later one was sent (ids are handed out before commit), then the floor moves past it. Every
-    ``apps.logs_recheck_seconds`` the caller's key is looked at again: a deactivated key ends the stream."""
+async def tail_logs(
+    state: AppState, app_id: str, run_id: str | None, after: int, admits: Callable[[], bool]
+) -> AsyncIterator[str]:
+    """``tail_rows`` as the stream's ``data:`` events."""
+    async for _row_id, row in tail_rows(state, app_id, run_id, after, admits):
+        yield f"data: {json.dumps(row)}\n\n"
+
+
+async def tail_rows(
+    state: AppState, app_id: str, run_id: str | None, after: int, admits: Callable[[], bool]
+) -> AsyncIterator[tuple[int, dict[str, Any]]]:
+    """``(id, row)`` for rows above ``after`` as they commit, each once. A row is looked for again for
+    ``LOOKBACK_SECONDS`` after a later one was sent (ids are handed out before commit), then the floor moves past
+    it. Every ``apps.logs_recheck_seconds`` ``admits()`` (a read, on a worker thread) asks whether the caller may
+    still read: a deactivated key (or, for a web page, a lost role) ends the stream. The web UI's run page reads
+    these rows too (``ara.server.routes.ui.apps_runs``)."""
     sent: dict[int, float] = {}  # id -> when sent
     floor = after
     recheck = state.settings.apps.logs_recheck_seconds
     checked = time.monotonic()
     while True:
         if time.monotonic() - checked >= recheck:
-            if not await run_in_threadpool(_admits, state, caller):
+            if not await run_in_threadpool(admits):
                 return
             checked = time.monotonic()
         for row_id, row in await run_in_threadpool(_rows, state, app_id, run_id, floor):
             if row_id not in sent:
                 sent[row_id] = time.monotonic()
-                yield f"data: {json.dumps(row)}\n\n"
+                yield row_id, row
         settled = time.monotonic() - LOOKBACK_SECONDS
         for row_id in [row_id for row_id, at in sent.items() if at < settled]:
             floor = max(floor, row_id)

@@ -67,7 +67,8 @@ async def _prepare(request: Request, state: AppState) -> tuple[TurnRunner, Prepa
     return TurnRunner(state.writer, state.settings, model_clients(request)), prepared
 
 
-async def _ui_stream(runner: TurnRunner, prepared: Prepared) -> AsyncIterator[str]:
+async def ui_message_stream(runner: TurnRunner, prepared: Prepared) -> AsyncIterator[str]:
+    """The turn as the UI-message stream (also the web UI's chat page's, ``ara.server.routes.ui.chat``)."""
     stream = UIMessageStream(prepared.conversation_id)
     yield stream.start()
     try:
@@ -88,7 +89,7 @@ async def _ui_stream(runner: TurnRunner, prepared: Prepared) -> AsyncIterator[st
 async def chat(request: Request, state: StateDep) -> EventStream:
     runner, prepared = await _prepare(request, state)
     headers = {**HEADERS, "x-ara-chat-id": prepared.conversation_id}
-    return EventStream(_ui_stream(runner, prepared), headers=headers, keepalive_seconds=KEEPALIVE_SECONDS)
+    return EventStream(ui_message_stream(runner, prepared), headers=headers, keepalive_seconds=KEEPALIVE_SECONDS)
 
 
 async def _until_disconnect(request: Request, work: Callable[[], Awaitable[None]]) -> None:

@@ -95,7 +95,7 @@ async def call_control_action(request: Request, state: StateDep) -> JSONResponse
     )
 
 
-def _session_for_socket(state: AppState, user_id: int, session_id: str | None) -> str:
+def socket_session(state: AppState, user_id: int, session_id: str | None) -> str:
     with unit_of_work(state.writer) as session:
         return running_session(session, user_id, session_id).id
 
@@ -109,17 +109,23 @@ async def control_socket(websocket: WebSocket) -> None:
         session_id = websocket.query_params.get("session_id") or None
         if session_id is not None and (len(session_id) > MAX_ID or not re.match(SESSION_ID, session_id)):
             raise ValidationFailed({"session_id": ["not a session id (sess-…)"]})
-        found = await run_in_threadpool(_session_for_socket, state, identity.user_id, session_id)
+        found = await run_in_threadpool(socket_session, state, identity.user_id, session_id)
     except AraError as error:
         await deny(websocket, error)
         return
+    await serve_control_peer(websocket, found)
+
+
+async def serve_control_peer(websocket: WebSocket, session_id: str) -> None:
+    """Accepts the checked socket and serves it as a control peer of ``session_id`` until it closes: the API's
+    socket above and the web UI's chat page (``ara.server.routes.ui.chat_control``) join the channel here."""
     await websocket.accept()
     control, relay = registry(websocket.app), relay_of(websocket.app)
-    peer = control.attach(found, websocket.send_json)
+    peer = control.attach(session_id, websocket.send_json)
     try:
         if relay is not None:
             await relay.attached(peer)
-        await websocket.send_json({"type": "ready", "session_id": found})
+        await websocket.send_json({"type": "ready", "session_id": session_id})
         while True:
             received = await websocket.receive()
             if received["type"] == "websocket.disconnect":

@@ -8,6 +8,11 @@ from fastapi.staticfiles import StaticFiles
 
 from ara.server.routes.ui import (
     accounts,
+    apps,
+    apps_runs,
+    chat,
+    chat_control,
+    chat_files,
     device_login,
     home,
     invites,
@@ -20,7 +25,23 @@ from ara.server.routes.ui import (
 from ara.server.ui.csrf import check_csrf
 from ara.web import STATIC_DIR
 
-AREAS = (home, accounts, device_login, invites, search, runs, runs_form, runs_live, runs_page)
+AREAS = (
+    home,
+    accounts,
+    device_login,
+    invites,
+    search,
+    runs,
+    runs_form,
+    runs_live,
+    runs_page,
+    apps,
+    apps_runs,
+    chat,
+    chat_files,
+)
+#: WebSocket routes: outside the CSRF dependency (no form on a handshake); each checks ``Origin`` itself.
+SOCKETS = (chat_control.socket_router,)
 
 
 def install_ui(app: FastAPI) -> None:
@@ -28,4 +49,6 @@ def install_ui(app: FastAPI) -> None:
     for area in AREAS:
         router.include_router(area.router)
     app.include_router(router)
+    for socket_router in SOCKETS:
+        app.include_router(socket_router)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
