@@ -111,8 +111,10 @@ def changes_since(session: Session, playbook_id: int, cursor: Cursor) -> Changes
 
 def with_names(session: Session, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Results with their task's and host's names (one query each), so a reader that joined late can print them."""
+    if not results:
+        return results
     task_ids = {r["task"] for r in results}
     host_ids = {r["host"] for r in results}
-    tasks = dict(session.execute(select(m.Task.id, m.Task.name).where(m.Task.id.in_(task_ids))).all()) if results else {}
-    hosts = dict(session.execute(select(m.Host.id, m.Host.name).where(m.Host.id.in_(host_ids))).all()) if results else {}
+    tasks = dict(session.execute(select(m.Task.id, m.Task.name).where(m.Task.id.in_(task_ids))).all())
+    hosts = dict(session.execute(select(m.Host.id, m.Host.name).where(m.Host.id.in_(host_ids))).all())
     return [r | {"task_name": tasks.get(r["task"]), "host_name": hosts.get(r["host"])} for r in results]

@@ -50,7 +50,7 @@ def existing_playbook(request: Request, state: StateDep, key: str) -> int:
     name="playbook_events",
     summary="Follow a playbook live",
     description=DESCRIPTION,
-    response_class=EventStream,
+    response_model=None,
     responses={200: {"description": "An event stream", "content": {"text/event-stream": {}}}},
 )
 def read_playbook_events(
