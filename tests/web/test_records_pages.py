@@ -103,11 +103,12 @@ def test_the_file_marks_each_task_line_and_the_result_shows_its_content(site: Si
     assert link in page.text
     source = httpx.get(f"{site.url}/ui/records/files/{task['file']}")
     assert source.status_code == 200
-    marked = re.search(rf'<span class="hll"><a id="line-{task["lineno"]}"', source.text) or re.search(
-        rf'id="line-{task["lineno"]}".{{0,400}}class="hll"', source.text, re.S
-    )
+    marked = f'<a id="line-{task["lineno"]}" name="line-{task["lineno"]}"></a><span class="hll">'
     assert f'id="line-{task["lineno"]}"' in source.text
-    assert marked, "the task's line is not highlighted"
+    assert marked in source.text, "the task's line is not highlighted"
+    tasks = httpx.get(f"{site.url}/api/v1/tasks", params={"playbook": failed}).json()["results"]
+    lines = {t["lineno"] for t in tasks if t["file"] == task["file"]}
+    assert len(lines) >= 3 and source.text.count('<span class="hll">') == len(lines)  # each task's line, no other
     assert "Fail on localhost" in source.text
 
 
