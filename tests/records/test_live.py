@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ara.db.session import unit_of_work
 from ara.records import live
 from ara.records import models as m
-from ara.records.live import Cursor, changes_since, current_cursor
+from ara.records.live import Cursor, changes_since, current_cursor, running_tasks
 from ara.records.resources import RESOURCES
 from ara.server.app import create_app
 from ara.server.playbook_events import playbook_events
@@ -48,6 +48,7 @@ def seed(session: Session, *, results: int = 6) -> int:
                 "action": "debug",
                 "lineno": i + 1,
                 "handler": False,
+                "status": "running",
                 "play": play,
                 "file": file,
                 "playbook": pb,
@@ -74,6 +75,14 @@ def test_changes_come_parents_first_and_resume_after_the_cursor(state: AppState)
         assert first.cursor == current_cursor(session, pb)
         again = changes_since(session, pb, first.cursor)
         assert (again.hosts, again.tasks, again.results) == ([], [], [])
+        running = [t["id"] for t in first.tasks]
+        assert changes_since(session, pb, first.cursor, running).finished_tasks == []  # all still running
+    with unit_of_work(state.writer) as session:
+        session.execute(update(m.Task).where(m.Task.id == running[0]).values(status="completed"))
+    with unit_of_work(state.reader) as session:
+        ended = changes_since(session, pb, first.cursor, running).finished_tasks
+        assert [(t["id"], t["status"]) for t in ended] == [(running[0], "completed")]
+        assert running_tasks(session, pb, first.cursor.task, 10) == set(running[1:])
     with pytest.raises(Exception, match="Not found"), unit_of_work(state.reader) as session:
         changes_since(session, pb + 1000, Cursor())
 

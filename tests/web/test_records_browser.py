@@ -66,6 +66,8 @@ def test_a_running_playbooks_results_appear_live(page: Page, site: Site, tmp_pat
         screenshot(page, "records-live-running")
         expect(page.locator("#live-notice")).to_contain_text("ended", timeout=90_000)
         expect(page.locator("#playbook-status")).to_contain_text("completed")
+        expect(page.locator("#task-rows tr")).to_have_count(6)
+        expect(page.locator("#task-rows .status-running")).to_have_count(0)  # each row replaced when it ended
         screenshot(page, "records-live-end")
     finally:
         assert finish(process) == 0

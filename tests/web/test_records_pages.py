@@ -185,5 +185,6 @@ def test_the_api_stream_follows_a_running_playbook_until_it_ends(site: Site, tmp
                     seen.append((kind, status if kind != "result" or not running else "while-running"))
         assert ("result", "while-running") in seen  # results arrived while the playbook still ran
         assert seen[-1] == ("end", "completed")
+        assert seen.count(("task", "completed")) == 6  # each task again when it ended (most were sent running)
     finally:
         assert finish(process) == 0
