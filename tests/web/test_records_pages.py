@@ -166,6 +166,10 @@ def test_the_api_stream_of_an_ended_playbook_sends_everything_then_end(site: Sit
     assert httpx.get(f"{site.url}/api/v1/playbooks/999999/events").status_code == 404
     bad = httpx.get(f"{site.url}/api/v1/playbooks/{failed}/events", params={"after": "x"})
     assert bad.status_code == 400 and "after" in bad.json()
+    resumed = httpx.get(
+        f"{site.url}/api/v1/playbooks/{failed}/events", params={"after": "0.0.0"}, headers={"Last-Event-ID": "9.9.9999"}
+    )
+    assert [kind for kind, _ in sse_events(resumed.text)] == ["playbook", "end"]  # the header's cursor won
     assert "/api/v1/playbooks/{key}/events" in httpx.get(f"{site.url}/openapi.json").json()["paths"]
 
 

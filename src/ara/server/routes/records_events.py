@@ -21,23 +21,24 @@ KEEPALIVE_SECONDS = 10.0
 DESCRIPTION = """Server-Sent Events of a recorded playbook: `playbook` (its shape, first and whenever its status
 changes), then `host`, `task` and `result` as the callback records them (the list shapes of `/api/v1/hosts`,
 `/api/v1/tasks`, `/api/v1/results`; results also carry `task_name` and `host_name`; a task sent while running
-comes again, same id, when it ends), and `end` with the
-playbook's final shape, after which the stream closes. A playbook that already ended sends what it has, then
-`end`. Each event's `id` is a cursor: pass it as `after` (or `Last-Event-ID`) to resume after it. Idle streams
-send an SSE comment every 10 seconds."""
+comes again, same id, when it ends), and `end` with the playbook's final shape, after which the stream closes.
+A playbook that already ended sends what it has, then `end`. Each event's `id` is a cursor: pass it as `after`
+to resume after it (a `Last-Event-ID` header, as a reconnecting EventSource sends, wins). Idle streams send an
+SSE comment every 10 seconds."""
 AFTER_HELP = "Resume after this event id (`host.task.result` ids, e.g. `3.17.120`); default: from the start."
 
 
 def resume_cursor(after: str | None, last_event_id: str | None) -> Cursor:
-    """Where a stream starts: ``after``, else ``Last-Event-ID`` (a reconnecting EventSource), else the start."""
-    raw = after if after is not None else last_event_id
-    if raw is None or raw == "":
-        return Cursor()
-    cursor = Cursor.parse(raw)
-    if cursor is None:
-        name = "after" if after is not None else "Last-Event-ID"
-        raise ValidationFailed({name: ["Enter an event id such as 3.17.120 (host, task and result ids)."]})
-    return cursor
+    """Where a stream starts: ``Last-Event-ID`` (an EventSource reconnecting to the same URL, whose ``after`` is
+    older), else ``after``, else the start."""
+    for name, raw in (("Last-Event-ID", last_event_id), ("after", after)):
+        if raw is None or raw == "":
+            continue
+        cursor = Cursor.parse(raw)
+        if cursor is None:
+            raise ValidationFailed({name: ["Enter an event id such as 3.17.120 (host, task and result ids)."]})
+        return cursor
+    return Cursor()
 
 
 def existing_playbook(request: Request, state: StateDep, key: str) -> int:
