@@ -26,7 +26,24 @@ from ara.server.ui.pages import render
 
 router = APIRouter()
 INDEX_FILTERS = ("status", "name", "path", "label", "controller", "user", "started_after", "started_before")
-RESULT_STATUSES = tuple(ResultStatus)
+# Results are filtered by the status they are shown with (``shown_status``): the API's stored status and flags.
+RESULT_STATUSES: dict[str, dict[str, list[str]]] = {
+    "ok": {"status": ["ok"], "changed": ["false"]},
+    "changed": {"status": ["ok"], "changed": ["true"]},
+    "failed": {"status": ["failed"], "ignore_errors": ["false"]},
+    "ignored": {"status": ["failed"], "ignore_errors": ["true"]},
+    **{s.value: {"status": [s.value]} for s in ResultStatus if s not in (ResultStatus.OK, ResultStatus.FAILED)},
+}
+
+
+def result_filter(status: str) -> dict[str, list[str]]:
+    """The API filters of a shown status; an unknown one is a 400 naming ``status``."""
+    if not status:
+        return {}
+    if status not in RESULT_STATUSES:
+        choices = ", ".join(RESULT_STATUSES)
+        raise ValidationFailed({"status": [f"Select a valid choice. {status} is not one of {choices}."]})
+    return RESULT_STATUSES[status]
 
 
 def failed_first() -> list[Any]:
@@ -78,7 +95,7 @@ def playbook_page(key: str, request: Request, state: StateDep, _reader: RecordsR
             session,
             RESOURCES["results"],
             request,
-            {"playbook": pid, "status": [status] if status else []},
+            {"playbook": pid, **result_filter(status)},
             size=size,
             page_param="results_page",
             default_order=failed_first() if first else None,
@@ -93,7 +110,7 @@ def playbook_page(key: str, request: Request, state: StateDep, _reader: RecordsR
         "results": results,
         "status_filter": status,
         "failed_first": first,
-        "result_statuses": RESULT_STATUSES,
+        "result_statuses": tuple(RESULT_STATUSES),
         "live_url": f"/ui/records/playbooks/{playbook.id}/live?after={cursor.token()}" if cursor else None,
         "url_with": lambda **changes: url_with(request, **changes),
         **lists,
