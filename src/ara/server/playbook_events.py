@@ -12,13 +12,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
+from fastapi import Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from ara.db.session import unit_of_work
+from ara.errors import ValidationFailed
+from ara.records import models as m
 from ara.records.live import Changes, Cursor, changes_since, running_tasks
+from ara.records.service import get_or_404, parse_id
 from ara.records.status import TaskStatus
+from ara.server.deps import transaction
+from ara.server.state import AppState
 
 INTERVAL = 0.5
+KEEPALIVE_SECONDS = 10.0  # an idle stream's comment: well inside clients' read timeouts (tail: 60 s)
 MAX_RUNNING = 1000  # running tasks followed for their end (a free strategy on many hosts runs several)
 
 
@@ -81,3 +88,22 @@ def sse(event: str, data: str, event_id: str | None = None) -> str:
 
 def json_sse(event: Event) -> str:
     return sse(event.kind, json.dumps(event.data, ensure_ascii=False, separators=(",", ":")), event.cursor.token())
+
+
+def resume_cursor(after: str | None, last_event_id: str | None) -> Cursor:
+    """Where a stream starts: ``Last-Event-ID`` (an EventSource reconnecting to the same URL, whose ``after`` is
+    older), else ``after``, else the start."""
+    for name, raw in (("Last-Event-ID", last_event_id), ("after", after)):
+        if raw is None or raw == "":
+            continue
+        cursor = Cursor.parse(raw)
+        if cursor is None:
+            raise ValidationFailed({name: ["Enter an event id such as 3.17.120 (host, task and result ids)."]})
+        return cursor
+    return Cursor()
+
+
+def existing_playbook(request: Request, state: AppState, key: str) -> int:
+    """The playbook's id, or the records API's 404, before the stream starts (afterwards only events can tell)."""
+    with transaction(request, state) as (session, _):
+        return int(get_or_404(session, m.Playbook, parse_id(key)).id)

@@ -8,16 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 
-from ara.errors import ValidationFailed
-from ara.records import models as m
-from ara.records.live import Cursor
-from ara.records.service import get_or_404, parse_id
-from ara.server.deps import StateDep, transaction
+from ara.server.deps import StateDep
 from ara.server.event_stream import EventStream
-from ara.server.playbook_events import json_sse, playbook_events
+from ara.server.playbook_events import KEEPALIVE_SECONDS, existing_playbook, json_sse, playbook_events, resume_cursor
 
 router = APIRouter(tags=["records"])
-KEEPALIVE_SECONDS = 10.0
 DESCRIPTION = """Server-Sent Events of a recorded playbook: `playbook` (its shape, first and whenever its status
 changes), then `host`, `task` and `result` as the callback records them (the list shapes of `/api/v1/hosts`,
 `/api/v1/tasks`, `/api/v1/results`; results also carry `task_name` and `host_name`; a task sent while running
@@ -26,25 +21,6 @@ A playbook that already ended sends what it has, then `end`. Each event's `id` i
 to resume after it (a `Last-Event-ID` header, as a reconnecting EventSource sends, wins). Idle streams send an
 SSE comment every 10 seconds."""
 AFTER_HELP = "Resume after this event id (`host.task.result` ids, e.g. `3.17.120`); default: from the start."
-
-
-def resume_cursor(after: str | None, last_event_id: str | None) -> Cursor:
-    """Where a stream starts: ``Last-Event-ID`` (an EventSource reconnecting to the same URL, whose ``after`` is
-    older), else ``after``, else the start."""
-    for name, raw in (("Last-Event-ID", last_event_id), ("after", after)):
-        if raw is None or raw == "":
-            continue
-        cursor = Cursor.parse(raw)
-        if cursor is None:
-            raise ValidationFailed({name: ["Enter an event id such as 3.17.120 (host, task and result ids)."]})
-        return cursor
-    return Cursor()
-
-
-def existing_playbook(request: Request, state: StateDep, key: str) -> int:
-    """The playbook's id, or the records API's 404, before the stream starts (afterwards only events can tell)."""
-    with transaction(request, state) as (session, _):
-        return int(get_or_404(session, m.Playbook, parse_id(key)).id)
 
 
 @router.get(
