@@ -51,9 +51,10 @@ def _running(factory: sessionmaker[Session], playbook_id: int, cursor: Cursor) -
 
 
 async def playbook_events(
-    factory: sessionmaker[Session], playbook_id: int, cursor: Cursor, *, interval: float = INTERVAL
+    factory: sessionmaker[Session], playbook_id: int, cursor: Cursor, *, interval: float = INTERVAL, follow: bool = True
 ) -> AsyncIterator[Event]:
-    """Events after ``cursor`` until the playbook ends (at once for one that already has)."""
+    """Events after ``cursor`` until the playbook ends (at once for one that already has); without ``follow``,
+    only what is recorded now (a poller's read: ``end`` only if the playbook has ended)."""
     status = None
     # Tasks shown running (before the cursor, or sent since), to send again when they end; bounded.
     running = await anyio.to_thread.run_sync(_running, factory, playbook_id, cursor) if cursor.task else set()
@@ -75,6 +76,8 @@ async def playbook_events(
             continue
         if not changes.running:
             yield Event("end", changes.playbook, cursor)
+            return
+        if not follow:
             return
         await anyio.sleep(interval)
 

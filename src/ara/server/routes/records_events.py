@@ -13,6 +13,7 @@ from ara.server.event_stream import EventStream
 from ara.server.playbook_events import KEEPALIVE_SECONDS, existing_playbook, json_sse, playbook_events, resume_cursor
 
 router = APIRouter(tags=["records"])
+FOLLOW_HELP = "false: send what is recorded now and close (`end` only if the playbook has ended), for pollers."
 DESCRIPTION = """Server-Sent Events of a recorded playbook: `playbook` (its shape, first and whenever its status
 changes), then `host`, `task` and `result` as the callback records them (the list shapes of `/api/v1/hosts`,
 `/api/v1/tasks`, `/api/v1/results`; results also carry `task_name` and `host_name`; a task sent while running
@@ -36,13 +37,14 @@ def read_playbook_events(
     request: Request,
     state: StateDep,
     after: Annotated[str | None, Query(description=AFTER_HELP)] = None,
+    follow: Annotated[bool, Query(description=FOLLOW_HELP)] = True,
     last_event_id: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> EventStream:
     cursor = resume_cursor(after, last_event_id)
     playbook_id = existing_playbook(request, state, key)
 
     async def stream() -> AsyncIterator[str]:
-        async for event in playbook_events(state.reader, playbook_id, cursor):
+        async for event in playbook_events(state.reader, playbook_id, cursor, follow=follow):
             yield json_sse(event)
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
