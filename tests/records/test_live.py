@@ -16,9 +16,9 @@ from ara.records import live
 from ara.records import models as m
 from ara.records.live import Cursor, changes_since, current_cursor, running_tasks
 from ara.records.resources import RESOURCES
+from ara.records.resources.results import Results
 from ara.server.app import create_app
 from ara.server.playbook_events import playbook_events
-from ara.server.routes.ui.records import failed_first
 from ara.server.state import AppState
 from ara.settings import Settings
 
@@ -132,7 +132,7 @@ def test_failed_first_puts_failures_on_top_then_newest(state: AppState) -> None:
     with unit_of_work(state.reader) as session:
         params = {"playbook": [str(pb)]}
         _, plain, _, _ = RESOURCES["results"].list(session, params, 50)
-        _, ordered, _, _ = RESOURCES["results"].list(session, params, 50, default_order=failed_first())
+        _, ordered, _, _ = RESOURCES["results"].list(session, params, 50, default_order=Results.failed_first())
     newest = [r["id"] for r in plain]
     failing = [r["id"] for r in plain if r["status"] == "failed"]
     assert newest == sorted(newest, reverse=True) and len(failing) == 2

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import case, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ara.errors import ValidationFailed
@@ -17,6 +17,7 @@ from ara.records.live import current_cursor, with_names
 from ara.records.representation import playbook as playbook_shape
 from ara.records.resources import RESOURCES
 from ara.records.resources.base import playbook_items
+from ara.records.resources.results import Results
 from ara.records.service import get_or_404, parse_id
 from ara.records.status import PlaybookStatus, ResultStatus
 from ara.server.deps import StateDep, transaction
@@ -44,12 +45,6 @@ def result_filter(status: str) -> dict[str, list[str]]:
         choices = ", ".join(RESULT_STATUSES)
         raise ValidationFailed({"status": [f"Select a valid choice. {status} is not one of {choices}."]})
     return RESULT_STATUSES[status]
-
-
-def failed_first() -> list[Any]:
-    """Failures and unreachable hosts that were not ignored first, then newest first."""
-    failing = (m.Result.status.in_(("failed", "unreachable"))) & m.Result.ignore_errors.is_(False)
-    return [case((failing, 0), else_=1), m.Result.id.desc()]
 
 
 def with_values(session: Session, records: Listing) -> Listing:
@@ -98,7 +93,7 @@ def playbook_page(key: str, request: Request, state: StateDep, _reader: RecordsR
             {"playbook": pid, **result_filter(status)},
             size=size,
             page_param="results_page",
-            default_order=failed_first() if first else None,
+            default_order=Results.failed_first() if first else None,
         )
         results = Listing(with_names(session, results.items), results.count, results.page, size, results.url)
         lists["records"] = with_values(session, lists["records"])
