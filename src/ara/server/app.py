@@ -34,6 +34,7 @@ from ara.server.routes import (
     metrics,
     playbooks,
     records,
+    records_events,
     runtime,
     runtime_files,
     ssh,
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     # Outermost of all: every request is timed, the ones refused before routing too.
     app.state.metrics = Metrics(state)
     app.add_middleware(HttpMetrics, metrics=app.state.metrics)
+    app.include_router(records_events.router)
     app.include_router(records.router)
     app.include_router(playbooks.router)
     app.include_router(catalog.router)
