@@ -34,3 +34,13 @@ def test_records_pages_follow_the_read_auth(client: tuple[TestClient, bool]) -> 
             assert answer.status_code in (200, 404), (path, answer.status_code)  # nothing recorded: no file 1
     api = http.get("/api/v1/playbooks/1/events")
     assert api.status_code == (401 if required else 404)
+
+
+def test_ara_page_addresses_lead_to_our_pages(tmp_path: Path) -> None:
+    """What ``ara playbook show`` prints as ``report`` (ARA 1.8's address) opens the playbook's page here."""
+    with TestClient(create_app(make_settings(tmp_path), workers=False)) as client:
+        for kind in ("playbooks", "results", "hosts", "files"):
+            answer = client.get(f"/{kind}/12.html", follow_redirects=False)
+            assert answer.status_code == 301
+            assert answer.headers["location"] == f"/ui/records/{kind}/12"
+        assert client.get("/playbooks/x.html", follow_redirects=False).status_code == 404

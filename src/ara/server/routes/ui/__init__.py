@@ -16,6 +16,7 @@ from ara.server.routes.ui import (
     device_login,
     home,
     invites,
+    legacy,
     records,
     records_items,
     records_live,
@@ -45,6 +46,7 @@ AREAS = (
     apps_runs,
     chat,
     chat_files,
+    legacy,
 )
 #: WebSocket routes: outside the CSRF dependency (no form on a handshake); each checks ``Origin`` itself.
 SOCKETS = (chat_control.socket_router,)
