@@ -30,6 +30,7 @@ from ara.server.routes import (
     health,
     playbooks,
     records,
+    records_events,
     runtime,
     runtime_files,
     ssh,
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.add_middleware(NulFreePath)
     # Outermost of our middlewares: nothing reads a body before the caller is known.
     app.add_middleware(AuthenticationMiddleware, state=state)
+    app.include_router(records_events.router)
     app.include_router(records.router)
     app.include_router(playbooks.router)
     app.include_router(catalog.router)

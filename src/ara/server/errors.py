@@ -69,8 +69,18 @@ def _drf_style(request: Request) -> bool:
     return drf_style_path(request.url.path)
 
 
-TITLES = {400: "Bad request", 401: "Log in", 403: "Not allowed", 404: "Not found", 405: "Method not allowed",
-          409: "Conflict", 410: "Gone", 413: "Too large", 429: "Too many requests", 503: "Busy"}
+TITLES = {
+    400: "Bad request",
+    401: "Log in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    410: "Gone",
+    413: "Too large",
+    429: "Too many requests",
+    503: "Busy",
+}
 
 
 def page_error(request: Request, status: int, message: str, detail: object = None) -> Response:

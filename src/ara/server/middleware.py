@@ -84,7 +84,9 @@ class AuthenticationMiddleware:
         if not is_static_path(scope["path"]):
             try:
                 identity = await run_in_threadpool(
-                    resolve_page_caller, self.state, request.headers.get("authorization"),
+                    resolve_page_caller,
+                    self.state,
+                    request.headers.get("authorization"),
                     request.cookies.get(SESSION_COOKIE),
                 )
             except AraError as error:

@@ -72,13 +72,16 @@ class Resource:
     def lookup(self, session: Session, key: str) -> Any:
         return get_or_404(session, self.model, parse_id(key))
 
-    def list(self, session: Session, params: Params, page_size: int) -> tuple[int, list[dict[str, Any]], int, int]:
+    def list(
+        self, session: Session, params: Params, page_size: int, *, default_order: list[Any] | None = None
+    ) -> tuple[int, list[dict[str, Any]], int, int]:
+        """``default_order``: the order when ``params`` name none (the UI's "failed first")."""
         count, objects, limit, offset = list_page(
             session,
             self.model,
             filters=self.filters,
             orders=self.orders,
-            default_order=self.default_order(),
+            default_order=self.default_order() if default_order is None else default_order,
             params=params,
             page_size=page_size,
             options=self.list_options(),

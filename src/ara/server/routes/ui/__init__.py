@@ -6,11 +6,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from ara.server.routes.ui import accounts, home
+from ara.server.routes.ui import accounts, home, records, records_items, records_live
 from ara.server.ui.csrf import check_csrf
 from ara.web import STATIC_DIR
 
-AREAS = (home, accounts)
+AREAS = (home, accounts, records_live, records_items, records)
 
 
 def install_ui(app: FastAPI) -> None:

@@ -1,0 +1,68 @@
+"""One live stream of a recorded playbook, for every reader: the API's ``/api/v1/playbooks/{id}/events`` (SSE of
+JSON, which ``ara playbook tail`` reads) and the playbook page's ``/ui/records/playbooks/{id}/live`` (SSE of HTML
+rows). It polls the database with a short read transaction every ``interval`` seconds (the callback may write
+through another process or server, so there is nothing to subscribe to), holds one batch at a time, and ends
+once the playbook is no longer running and everything before its end was sent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.to_thread
+from sqlalchemy.orm import Session, sessionmaker
+
+from ara.db.session import unit_of_work
+from ara.records.live import Changes, Cursor, changes_since
+
+INTERVAL = 0.5
+
+
+@dataclass(frozen=True)
+class Event:
+    """``kind``: ``playbook`` (its status, first and whenever it changes), ``host``, ``task``, ``result`` or
+    ``end`` (the playbook's final shape: the stream closes after it)."""
+
+    kind: str
+    data: dict[str, Any]
+    cursor: Cursor
+
+
+def _read(factory: sessionmaker[Session], playbook_id: int, cursor: Cursor) -> Changes:
+    with unit_of_work(factory) as session:
+        return changes_since(session, playbook_id, cursor)
+
+
+async def playbook_events(
+    factory: sessionmaker[Session], playbook_id: int, cursor: Cursor, *, interval: float = INTERVAL
+) -> AsyncIterator[Event]:
+    """Events after ``cursor`` until the playbook ends (at once for one that already has)."""
+    status = None
+    while True:
+        changes = await anyio.to_thread.run_sync(_read, factory, playbook_id, cursor)
+        if changes.playbook["status"] != status:
+            status = changes.playbook["status"]
+            yield Event("playbook", changes.playbook, cursor)
+        for kind, rows in (("host", changes.hosts), ("task", changes.tasks), ("result", changes.results)):
+            for row in rows:
+                yield Event(kind, row, changes.cursor)
+        cursor = changes.cursor
+        if changes.full:
+            continue
+        if not changes.running:
+            yield Event("end", changes.playbook, cursor)
+            return
+        await anyio.sleep(interval)
+
+
+def sse(event: str, data: str, event_id: str | None = None) -> str:
+    """One SSE message; every line of ``data`` gets its own ``data:`` prefix (HTML rows span lines)."""
+    head = f"id: {event_id}\n" if event_id else ""
+    body = "".join(f"data: {line}\n" for line in data.splitlines() or [""])
+    return f"{head}event: {event}\n{body}\n"
+
+
+def json_sse(event: Event) -> str:
+    return sse(event.kind, json.dumps(event.data, ensure_ascii=False, separators=(",", ":")), event.cursor.token())

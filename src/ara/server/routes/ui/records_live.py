@@ -1,0 +1,47 @@
+"""``/ui/records/playbooks/{id}/live``: the playbook page's live rows. The same event stream as the API's
+``/api/v1/playbooks/{id}/events`` (``ara.server.playbook_events``), each event rendered as the HTML row the page
+would have drawn, for htmx's SSE extension to insert; ``close`` tells the page to stop listening."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+
+from ara.server.deps import StateDep
+from ara.server.event_stream import EventStream
+from ara.server.playbook_events import Event, playbook_events, sse
+from ara.server.routes.records_events import KEEPALIVE_SECONDS, existing_playbook, resume_cursor
+from ara.server.ui.guards import RecordsReaderDep
+from ara.server.ui.pages import environment
+
+router = APIRouter()
+ROW_MACROS = {"playbook": "status_badge", "task": "task_row", "result": "result_row", "end": "finished"}
+
+
+def rendered(event: Event, macros: Any) -> str:
+    """An event as the SSE message htmx swaps in (hosts are not shown live: their stats come at the end)."""
+    return sse(event.kind, str(getattr(macros, ROW_MACROS[event.kind])(event.data)), event.cursor.token())
+
+
+@router.get("/ui/records/playbooks/{key}/live")
+def playbook_live(
+    key: str,
+    request: Request,
+    state: StateDep,
+    _reader: RecordsReaderDep,
+    after: str | None = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> EventStream:
+    cursor = resume_cursor(after, last_event_id)
+    playbook_id = existing_playbook(request, state, key)
+    macros = environment().get_template("records/_rows.html").make_module({})
+
+    async def stream() -> AsyncIterator[str]:
+        async for event in playbook_events(state.reader, playbook_id, cursor):
+            if event.kind in ROW_MACROS:
+                yield rendered(event, macros)
+        yield sse("close", "")
+
+    return EventStream(stream(), headers={"Cache-Control": "no-store"}, keepalive_seconds=KEEPALIVE_SECONDS)
