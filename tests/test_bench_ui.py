@@ -1,0 +1,36 @@
+"""``bench/ui.py`` runs end to end on a tiny playbook (ours only, no Chromium: the benchmark itself is not part of
+the suite) and reports what it promises: cold and repeated timings, bytes and result rows per page."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "ui.py"
+
+
+def test_the_ui_benchmark_times_our_pages_on_the_loaded_playbook(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARA_")}
+    command = [sys.executable, str(BENCH), "--hosts", "2", "--tasks", "12", "--repeat", "3"]
+    done = subprocess.run(
+        [*command, "--skip-upstream", "--skip-browser", "--out", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "target: our playbook page under 1 s" in done.stdout
+    report = json.loads((tmp_path / "ui.json").read_text())
+    assert report["results"] == 24 and report["failed_results"] == 1
+    pages = report["pages"]["ours"]
+    assert set(pages) == {"playbook", "index", "result"}
+    # 24 results fit on the first page; the failed result's page is one result.
+    assert pages["playbook"]["rows"] == 24 and pages["result"]["rows"] <= 1
+    for entry in pages.values():
+        assert len(entry["runs"]) == 3 and entry["cold"] > 0 and entry["bytes"] > 0
+        assert min(entry["runs"]) <= entry["median"] <= entry["p95"] <= max(entry["runs"])
+    assert "upstream" not in report["pages"] and report["ratios"] == {}
