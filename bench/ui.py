@@ -10,7 +10,8 @@ One playbook of ``--hosts`` x ``--tasks`` results (default 100 x 100; ``bench/ui
 Then, with both servers up, it times the pages people open: the playbook page (ours
 ``/ui/records/playbooks/{id}``, upstream ``/playbooks/{id}.html``; each as it loads by default: our first page
 of ``ui.page_size`` results, upstream's ``PAGE_SIZE`` of 100, and upstream with ``?limit=`` our page size for
-the same rows), the playbook index and the failed result's page. The first request of each page after the
+the same rows), the same page filtered to failed results and at its last page of results, the playbook index
+and the failed result's page. The first request of each page after the
 server started is reported as ``cold``; then ``--repeat`` rounds take turns between the servers (so drift on
 this shared 2-core machine hits both alike), each GET on a new connection (Django's runserver answers
 keep-alive requests ~40 ms late: see ``bench/queries.py``). It prints median and p95 wall time, bytes, result
@@ -51,6 +52,7 @@ from bench.ui_data import PATH, Shape, dataset  # noqa: E402
 from tests.support.upstream import SERVER_REQUIREMENTS, UpstreamVenv, ensure_venv  # noqa: E402
 
 TARGET_SECONDS = 1.0
+PAGES = ("playbook", "playbook_same_rows", "playbook_failed", "playbook_last_page", "index", "result")
 # A result row links to the result's page: counting distinct links counts the rows a page shows.
 RESULT_LINKS = {"ours": re.compile(r"/ui/records/results/(\d+)"), "upstream": re.compile(r"results/(\d+)\.html")}
 
@@ -64,21 +66,32 @@ class Site:
     pages: dict[str, str]
 
 
-def ours_pages(ids: dict[str, int]) -> dict[str, str]:
+def ours_pages(ids: dict[str, int], shape: Shape, page_size: int) -> dict[str, str]:
+    playbook = f"/ui/records/playbooks/{ids['pb']}"
     return {
-        "playbook": f"/ui/records/playbooks/{ids['pb']}",
+        "playbook": playbook,
+        "playbook_failed": f"{playbook}?status=failed",
+        "playbook_last_page": f"{playbook}?results_page={last_page(shape, page_size)}",
         "index": "/ui/records/playbooks",
         "result": f"/ui/records/results/{ids['failed']}",
     }
 
 
-def upstream_pages(ids: dict[str, int], page_size: int) -> dict[str, str]:
+def upstream_pages(ids: dict[str, int], shape: Shape, page_size: int) -> dict[str, str]:
+    playbook = f"/playbooks/{ids['pb']}.html"
+    offset = (last_page(shape, page_size) - 1) * page_size
     return {
-        "playbook": f"/playbooks/{ids['pb']}.html",
-        "playbook_same_rows": f"/playbooks/{ids['pb']}.html?limit={page_size}",
+        "playbook": playbook,
+        "playbook_same_rows": f"{playbook}?limit={page_size}",
+        "playbook_failed": f"{playbook}?status=failed",
+        "playbook_last_page": f"{playbook}?limit={page_size}&offset={offset}",
         "index": "/",
         "result": f"/results/{ids['failed']}.html",
     }
+
+
+def last_page(shape: Shape, page_size: int) -> int:
+    return max(1, math.ceil(shape.results / page_size))
 
 
 def get(client: httpx.Client, site: Site, page: str) -> tuple[float, httpx.Response]:
@@ -91,16 +104,13 @@ def get(client: httpx.Client, site: Site, page: str) -> tuple[float, httpx.Respo
 
 
 def check(site: Site, page: str, response: httpx.Response) -> dict[str, Any]:
-    """What the first answer showed: bytes, result rows; the pages must show what they are about."""
+    """What the first answer showed: bytes, result rows (playbook pages); each page must show what it is about."""
     text = response.text
-    expected = {"playbook": PATH, "playbook_same_rows": PATH, "result": "h0000", "index": PATH}[page]
+    expected = "h0000" if page == "result" else PATH
     if expected not in text:
         raise SystemExit(f"{site.name} {site.pages[page]}: the page does not show {expected!r}")
-    return {
-        "path": site.pages[page],
-        "bytes": len(response.content),
-        "rows": len(set(RESULT_LINKS[site.name].findall(text))),
-    }
+    rows = len(set(RESULT_LINKS[site.name].findall(text))) if page.startswith("playbook") else None
+    return {"path": site.pages[page], "bytes": len(response.content), "rows": rows}
 
 
 def p95(values: list[float]) -> float:
@@ -170,14 +180,15 @@ def print_report(report: dict[str, Any]) -> None:
     pages, found = report["pages"], report["ratios"]
     print(f"\nUI pages of a {report['results']}-result playbook: cold first GET, then median/p95 of {report['repeat']}")
     print(f"{'page':<20}{'server':<10}{'cold s':>9}{'median s':>10}{'p95 s':>9}{'bytes':>10}{'rows':>6}{'ours/up':>9}")
-    for page in ("playbook", "playbook_same_rows", "index", "result"):
+    for page in PAGES:
         for server in ("ours", "upstream"):
             entry = pages.get(server, {}).get(page)
             if entry is None:
                 continue
             median = f"{entry['median']:>10.4f}{entry['p95']:>9.4f}" if "median" in entry else f"{'':>19}"
             ratio = f"{found[page]:>9.3f}" if server == "upstream" and page in found else ""
-            print(f"{page:<20}{server:<10}{entry['cold']:>9.4f}{median}{entry['bytes']:>10}{entry['rows']:>6}{ratio}")
+            rows = "" if entry["rows"] is None else entry["rows"]
+            print(f"{page:<20}{server:<10}{entry['cold']:>9.4f}{median}{entry['bytes']:>10}{rows:>6}{ratio}")
     for server, entry in report.get("browser", {}).items():
         print(f"Chromium, {server} playbook page: load event at {entry['median_load_ms']:.0f} ms (median)")
     ours = pages["ours"]["playbook"]
@@ -224,9 +235,9 @@ def main(argv: list[str] | None = None) -> int:
         ids = load_ours(operations, ours_dir)
         report["ours_load_seconds"] = time.perf_counter() - started
         print(f"loaded {shape.results} results into ours in {report['ours_load_seconds']:.1f} s", flush=True)
-        sites = [Site("ours", servers.enter_context(ours_server(ours_dir)), ours_pages(ids))]
+        sites = [Site("ours", servers.enter_context(ours_server(ours_dir)), ours_pages(ids, shape, page_size))]
         if upstream is not None:
-            sites.append(upstream_site(upstream, operations, scratch, servers, page_size, report))
+            sites.append(upstream_site(upstream, shape, operations, scratch, servers, page_size, report))
         report["pages"] = time_pages(sites, args.repeat)
         report["ratios"] = ratios(report["pages"])
         if not args.skip_browser:
@@ -244,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def upstream_site(
     venv: UpstreamVenv,
+    shape: Shape,
     operations: list[dict[str, Any]],
     scratch: Path,
     servers: ExitStack,
@@ -257,7 +269,9 @@ def upstream_site(
     ids = load_upstream(operations, venv, base_dir)
     report["upstream_load_seconds"] = time.perf_counter() - started
     print(f"loaded {report['results']} results into upstream in {report['upstream_load_seconds']:.1f} s", flush=True)
-    return Site("upstream", servers.enter_context(upstream_server(venv, base_dir)), upstream_pages(ids, page_size))
+    return Site(
+        "upstream", servers.enter_context(upstream_server(venv, base_dir)), upstream_pages(ids, shape, page_size)
+    )
 
 
 if __name__ == "__main__":
