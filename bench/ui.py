@@ -94,6 +94,15 @@ def last_page(shape: Shape, page_size: int) -> int:
     return max(1, math.ceil(shape.results / page_size))
 
 
+def check_loaded(site: Site, playbook: int, shape: Shape) -> None:
+    """Both servers hold the same playbook: its result and failed-result counts, through each one's records API."""
+    for params, expected in (({}, shape.results), ({"status": "failed"}, shape.failed_results())):
+        query = {"playbook": playbook, "limit": 1, **params}
+        found = httpx.get(f"{site.url}/api/v1/results", params=query, timeout=300).json()["count"]
+        if found != expected:
+            raise SystemExit(f"{site.name}: {found} results for {query}, expected {expected}")
+
+
 def get(client: httpx.Client, site: Site, page: str) -> tuple[float, httpx.Response]:
     started = time.perf_counter()
     response = client.get(site.url + site.pages[page])
@@ -236,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         report["ours_load_seconds"] = time.perf_counter() - started
         print(f"loaded {shape.results} results into ours in {report['ours_load_seconds']:.1f} s", flush=True)
         sites = [Site("ours", servers.enter_context(ours_server(ours_dir)), ours_pages(ids, shape, page_size))]
+        check_loaded(sites[0], ids["pb"], shape)
         if upstream is not None:
             sites.append(upstream_site(upstream, shape, operations, scratch, servers, page_size, report))
         report["pages"] = time_pages(sites, args.repeat)
@@ -269,9 +279,11 @@ def upstream_site(
     ids = load_upstream(operations, venv, base_dir)
     report["upstream_load_seconds"] = time.perf_counter() - started
     print(f"loaded {report['results']} results into upstream in {report['upstream_load_seconds']:.1f} s", flush=True)
-    return Site(
+    site = Site(
         "upstream", servers.enter_context(upstream_server(venv, base_dir)), upstream_pages(ids, shape, page_size)
     )
+    check_loaded(site, ids["pb"], shape)
+    return site
 
 
 if __name__ == "__main__":
