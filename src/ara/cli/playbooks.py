@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ara.cli import playbook_tail
 from ara.cli.common import ago, grouped, seconds, timing, truncatepath
 from ara.cli.options import Api, Filter, api_command, status_filter
 from ara.cli.output import message
@@ -196,6 +197,16 @@ def metrics(
     playbooks = api.client.get("/api/v1/playbooks", **api.query)["results"]
     rows = playbook_metrics(playbooks, aggregate, long=long)
     api.output.rows(rows, METRICS_LONG_COLUMNS if long else METRICS_COLUMNS)
+
+
+@app.command("tail")
+@api_command()
+def tail_playbook(
+    api: Api, playbook_id: Annotated[int, typer.Argument(metavar="PLAYBOOK_ID", help="Playbook to follow")]
+) -> None:
+    """Follow a playbook live: each task and result as it is recorded, then its final status."""
+    status = playbook_tail.tail(api.client, playbook_id)
+    message(f"Final status: {status}")
 
 
 def register(root: typer.Typer) -> None:

@@ -4,6 +4,7 @@ event stream, the playbook page, ``ara playbook tail``)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ from ara.records import models as m
 from ara.records import representation as rep
 from ara.records.resources import RESOURCES
 from ara.records.service import NOT_FOUND
-from ara.records.status import PlaybookStatus
+from ara.records.status import PlaybookStatus, TaskStatus
 
 BATCH = 200  # rows of each kind per read: a reader that starts late catches up in steps, memory stays bounded
 
@@ -46,6 +47,7 @@ class Changes:
     hosts: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
     results: list[dict[str, Any]] = field(default_factory=list)
+    finished_tasks: list[dict[str, Any]] = field(default_factory=list)  # sent as running, now ended
     cursor: Cursor = field(default_factory=Cursor)
     full: bool = False  # a batch was full: more is waiting, read again at once
 
@@ -63,8 +65,17 @@ def current_cursor(session: Session, playbook_id: int) -> Cursor:
     return Cursor(*(value or 0 for value in last))
 
 
-def changes_since(session: Session, playbook_id: int, cursor: Cursor) -> Changes:
-    """Rows after ``cursor``, parents first: a result comes only once its host and task were sent."""
+def running_tasks(session: Session, playbook_id: int, up_to: int, limit: int) -> set[int]:
+    """Tasks up to the cursor still running: a reader that starts there was shown them running."""
+    query = select(m.Task.id).where(
+        m.Task.playbook_id == playbook_id, m.Task.id <= up_to, m.Task.status == TaskStatus.RUNNING
+    )
+    return set(session.scalars(query.order_by(m.Task.id.desc()).limit(limit)))
+
+
+def changes_since(session: Session, playbook_id: int, cursor: Cursor, running: Collection[int] = ()) -> Changes:
+    """Rows after ``cursor``, parents first: a result comes only once its host and task were sent; and those of
+    the ``running`` tasks (sent earlier, still running then) that have ended since."""
     playbook = session.get(m.Playbook, playbook_id)
     if playbook is None:
         raise NotFound(NOT_FOUND)
@@ -99,7 +110,12 @@ def changes_since(session: Session, playbook_id: int, cursor: Cursor) -> Changes
         if result.task_id > task_cursor or result.host_id > host_cursor:
             break  # its parent is in the next batch
         results.append(result)
+    ended = []
+    if running:
+        query = select(m.Task).where(m.Task.id.in_(list(running)), m.Task.status != TaskStatus.RUNNING)
+        ended = list(session.scalars(query.order_by(m.Task.id)))
     return Changes(
+        finished_tasks=RESOURCES["tasks"].list_items(session, ended),
         playbook=rep.playbook(playbook, timestamps=False),
         hosts=[rep.host(h, facts=False) for h in hosts],
         tasks=RESOURCES["tasks"].list_items(session, tasks),
@@ -111,8 +127,10 @@ def changes_since(session: Session, playbook_id: int, cursor: Cursor) -> Changes
 
 def with_names(session: Session, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Results with their task's and host's names (one query each), so a reader that joined late can print them."""
+    if not results:
+        return results
     task_ids = {r["task"] for r in results}
     host_ids = {r["host"] for r in results}
-    tasks = dict(session.execute(select(m.Task.id, m.Task.name).where(m.Task.id.in_(task_ids))).all()) if results else {}
-    hosts = dict(session.execute(select(m.Host.id, m.Host.name).where(m.Host.id.in_(host_ids))).all()) if results else {}
+    tasks = dict(session.execute(select(m.Task.id, m.Task.name).where(m.Task.id.in_(task_ids))).all())
+    hosts = dict(session.execute(select(m.Host.id, m.Host.name).where(m.Host.id.in_(host_ids))).all())
     return [r | {"task_name": tasks.get(r["task"]), "host_name": hosts.get(r["host"])} for r in results]

@@ -15,24 +15,32 @@ import anyio.to_thread
 from sqlalchemy.orm import Session, sessionmaker
 
 from ara.db.session import unit_of_work
-from ara.records.live import Changes, Cursor, changes_since
+from ara.records.live import Changes, Cursor, changes_since, running_tasks
+from ara.records.status import TaskStatus
 
 INTERVAL = 0.5
+MAX_RUNNING = 1000  # running tasks followed for their end (a free strategy on many hosts runs several)
 
 
 @dataclass(frozen=True)
 class Event:
-    """``kind``: ``playbook`` (its status, first and whenever it changes), ``host``, ``task``, ``result`` or
-    ``end`` (the playbook's final shape: the stream closes after it)."""
+    """``kind``: ``playbook`` (its status, first and whenever it changes), ``host``, ``task`` (again when a task
+    sent as running ends), ``result`` or ``end`` (the playbook's final shape: the stream closes after it)."""
 
     kind: str
     data: dict[str, Any]
     cursor: Cursor
+    update: bool = False  # a task sent before, again because it ended
 
 
-def _read(factory: sessionmaker[Session], playbook_id: int, cursor: Cursor) -> Changes:
+def _read(factory: sessionmaker[Session], playbook_id: int, cursor: Cursor, running: set[int]) -> Changes:
     with unit_of_work(factory) as session:
-        return changes_since(session, playbook_id, cursor)
+        return changes_since(session, playbook_id, cursor, running)
+
+
+def _running(factory: sessionmaker[Session], playbook_id: int, cursor: Cursor) -> set[int]:
+    with unit_of_work(factory) as session:
+        return running_tasks(session, playbook_id, cursor.task, MAX_RUNNING)
 
 
 async def playbook_events(
@@ -40,13 +48,20 @@ async def playbook_events(
 ) -> AsyncIterator[Event]:
     """Events after ``cursor`` until the playbook ends (at once for one that already has)."""
     status = None
+    # Tasks shown running (before the cursor, or sent since), to send again when they end; bounded.
+    running = await anyio.to_thread.run_sync(_running, factory, playbook_id, cursor) if cursor.task else set()
     while True:
-        changes = await anyio.to_thread.run_sync(_read, factory, playbook_id, cursor)
+        changes = await anyio.to_thread.run_sync(_read, factory, playbook_id, cursor, set(running))
         if changes.playbook["status"] != status:
             status = changes.playbook["status"]
             yield Event("playbook", changes.playbook, cursor)
+        for task in changes.finished_tasks:
+            running.discard(task["id"])
+            yield Event("task", task, changes.cursor, update=True)
         for kind, rows in (("host", changes.hosts), ("task", changes.tasks), ("result", changes.results)):
             for row in rows:
+                if kind == "task" and row["status"] == TaskStatus.RUNNING and len(running) < MAX_RUNNING:
+                    running.add(row["id"])
                 yield Event(kind, row, changes.cursor)
         cursor = changes.cursor
         if changes.full:

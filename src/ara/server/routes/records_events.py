@@ -20,7 +20,8 @@ router = APIRouter(tags=["records"])
 KEEPALIVE_SECONDS = 10.0
 DESCRIPTION = """Server-Sent Events of a recorded playbook: `playbook` (its shape, first and whenever its status
 changes), then `host`, `task` and `result` as the callback records them (the list shapes of `/api/v1/hosts`,
-`/api/v1/tasks`, `/api/v1/results`; results also carry `task_name` and `host_name`), and `end` with the
+`/api/v1/tasks`, `/api/v1/results`; results also carry `task_name` and `host_name`; a task sent while running
+comes again, same id, when it ends), and `end` with the
 playbook's final shape, after which the stream closes. A playbook that already ended sends what it has, then
 `end`. Each event's `id` is a cursor: pass it as `after` (or `Last-Event-ID`) to resume after it. Idle streams
 send an SSE comment every 10 seconds."""
@@ -50,7 +51,7 @@ def existing_playbook(request: Request, state: StateDep, key: str) -> int:
     name="playbook_events",
     summary="Follow a playbook live",
     description=DESCRIPTION,
-    response_class=EventStream,
+    response_model=None,
     responses={200: {"description": "An event stream", "content": {"text/event-stream": {}}}},
 )
 def read_playbook_events(

@@ -22,6 +22,8 @@ ROW_MACROS = {"playbook": "status_badge", "task": "task_row", "result": "result_
 
 def rendered(event: Event, macros: Any) -> str:
     """An event as the SSE message htmx swaps in (hosts are not shown live: their stats come at the end)."""
+    if event.update:  # replaces the task's row (out of band), wherever the page shows it
+        return sse("taskended", str(macros.task_row(event.data, oob=True)), event.cursor.token())
     return sse(event.kind, str(getattr(macros, ROW_MACROS[event.kind])(event.data)), event.cursor.token())
 
 
