@@ -10,13 +10,13 @@ One playbook of ``--hosts`` x ``--tasks`` results (default 100 x 100; ``bench/ui
 Then, with both servers up, it times the pages people open: the playbook page (ours
 ``/ui/records/playbooks/{id}``, upstream ``/playbooks/{id}.html``; each as it loads by default: our first page
 of ``ui.page_size`` results, upstream's ``PAGE_SIZE`` of 100, and upstream with ``?limit=`` our page size for
-the same rows), the same page filtered to failed results and at its last page of results, the playbook index
-and the failed result's page. The first request of each page after the
-server started is reported as ``cold``; then ``--repeat`` rounds take turns between the servers (so drift on
-this shared 2-core machine hits both alike), each GET on a new connection (Django's runserver answers
-keep-alive requests ~40 ms late: see ``bench/queries.py``). It prints median and p95 wall time, bytes, result
-rows on the page and the ratio ours/upstream, and checks the target: our playbook page under a second (p95; the
-cold first GET, which compiles the templates and the first queries, is checked and reported on its own).
+the same rows), the same page filtered to failed results, failed first (ours only) and at its last page of
+results, the playbook index and the failed result's page. The first request of each page after the server
+started is reported as ``cold``; then ``--repeat`` rounds take turns between the servers (so drift on this
+shared 2-core machine hits both alike), each GET on a new connection (Django's runserver answers keep-alive
+requests ~40 ms late: see ``bench/queries.py``). It prints median and p95 wall time, bytes, result rows on the
+page and the ratio ours/upstream, and checks the target: our playbook page under a second (p95; the cold first
+GET, which compiles the templates and the first queries, is checked and reported on its own).
 Unless ``--skip-browser``, Chromium (Playwright, ``tests/support/browser.py``) opens each playbook page
 ``--browser-repeat`` times in a fresh context (no cache) and reports the time to the ``load`` event.
 
@@ -53,7 +53,15 @@ from bench.ui_data import PATH, Shape, dataset  # noqa: E402
 from tests.support.upstream import SERVER_REQUIREMENTS, UpstreamVenv, ensure_venv  # noqa: E402
 
 TARGET_SECONDS = 1.0
-PAGES = ("playbook", "playbook_same_rows", "playbook_failed", "playbook_last_page", "index", "result")
+PAGES = (
+    "playbook",
+    "playbook_same_rows",
+    "playbook_failed",
+    "playbook_failed_first",
+    "playbook_last_page",
+    "index",
+    "result",
+)
 # A result row links to the result's page: counting distinct links counts the rows a page shows.
 RESULT_LINKS = {"ours": re.compile(r"/ui/records/results/(\d+)"), "upstream": re.compile(r"results/(\d+)\.html")}
 
@@ -72,6 +80,7 @@ def ours_pages(ids: dict[str, int], shape: Shape, page_size: int) -> dict[str, s
     return {
         "playbook": playbook,
         "playbook_failed": f"{playbook}?status=failed",
+        "playbook_failed_first": f"{playbook}?failed_first=1",
         "playbook_last_page": f"{playbook}?results_page={last_page(shape, page_size)}",
         "index": "/ui/records/playbooks",
         "result": f"/ui/records/results/{ids['failed']}",

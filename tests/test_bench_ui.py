@@ -27,9 +27,18 @@ def test_the_ui_benchmark_times_our_pages_on_the_loaded_playbook(tmp_path: Path)
     report = json.loads((tmp_path / "ui.json").read_text())
     assert report["results"] == 24 and report["failed_results"] == 1
     pages = report["pages"]["ours"]
-    assert set(pages) == {"playbook", "playbook_failed", "playbook_last_page", "index", "result"}
+    assert set(pages) == {
+        "playbook",
+        "playbook_failed",
+        "playbook_failed_first",
+        "playbook_last_page",
+        "index",
+        "result",
+    }
     # 24 results fit on the first (and last) page; the status filter leaves the one failed result.
-    assert pages["playbook"]["rows"] == pages["playbook_last_page"]["rows"] == 24
+    assert (
+        pages["playbook"]["rows"] == pages["playbook_failed_first"]["rows"] == pages["playbook_last_page"]["rows"] == 24
+    )
     assert pages["playbook_failed"]["rows"] == 1 and pages["result"]["rows"] is None
     for entry in pages.values():
         assert len(entry["runs"]) == 3 and entry["cold"] > 0 and entry["bytes"] > 0
