@@ -198,7 +198,7 @@ def ratios(pages: dict[str, dict[str, Any]]) -> dict[str, float]:
 def print_report(report: dict[str, Any]) -> None:
     pages, found = report["pages"], report["ratios"]
     print(f"\nUI pages of a {report['results']}-result playbook: cold first GET, then median/p95 of {report['repeat']}")
-    print(f"{'page':<20}{'server':<10}{'cold s':>9}{'median s':>10}{'p95 s':>9}{'bytes':>10}{'rows':>6}{'ours/up':>9}")
+    print(f"{'page':<23}{'server':<10}{'cold s':>9}{'median s':>10}{'p95 s':>9}{'bytes':>10}{'rows':>6}{'ours/up':>9}")
     for page in PAGES:
         for server in ("ours", "upstream"):
             entry = pages.get(server, {}).get(page)
@@ -207,7 +207,7 @@ def print_report(report: dict[str, Any]) -> None:
             median = f"{entry['median']:>10.4f}{entry['p95']:>9.4f}" if "median" in entry else f"{'':>19}"
             ratio = f"{found[page]:>9.3f}" if server == "upstream" and page in found else ""
             rows = "" if entry["rows"] is None else entry["rows"]
-            print(f"{page:<20}{server:<10}{entry['cold']:>9.4f}{median}{entry['bytes']:>10}{rows:>6}{ratio}")
+            print(f"{page:<23}{server:<10}{entry['cold']:>9.4f}{median}{entry['bytes']:>10}{rows:>6}{ratio}")
     for server, entry in report.get("browser", {}).items():
         print(f"Chromium, {server} playbook page: load event at {entry['median_load_ms']:.0f} ms (median)")
     ours = pages["ours"]["playbook"]
@@ -230,12 +230,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.hosts < 1 or args.tasks < args.fail_every + 1 or args.repeat < 1:
         parser.error("need at least one host, more tasks than --fail-every (a failed result) and --repeat >= 1")
-    from ara.settings import Settings
+    from ara.settings import UISettings
 
+    # Both databases are fresh SQLite files: the caller's ARA_* settings (a PostgreSQL URL, say) must not reach
+    # the in-process load (the servers run without them, see bench/run.py's clean_ara_env).
+    for key in [key for key in os.environ if key.startswith("ARA_")]:
+        del os.environ[key]
     shape = Shape(args.hosts, args.tasks, args.fail_every)
     operations = dataset(shape)
     upstream = None if args.skip_upstream else ensure_venv(SERVER_REQUIREMENTS)
-    page_size = Settings().ui.page_size
+    page_size = UISettings().page_size  # the server runs without the caller's ARA_* settings: the default
     report: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "hosts": shape.hosts,
