@@ -15,8 +15,9 @@ results, the playbook index and the failed result's page. The first request of e
 started is reported as ``cold``; then ``--repeat`` rounds take turns between the servers (so drift on this
 shared 2-core machine hits both alike), each GET on a new connection (Django's runserver answers keep-alive
 requests ~40 ms late: see ``bench/queries.py``). It prints median and p95 wall time, bytes, result rows on the
-page and the ratio ours/upstream, and checks the target: our playbook page under a second (p95; the cold first
-GET, which compiles the templates and the first queries, is checked and reported on its own).
+page, the server process's CPU time per GET (which the machine's load hardly moves) and the ratios
+ours/upstream of both, and checks the target: our playbook page under a second (p95; the cold first GET, which
+compiles the templates and the first queries, is checked and reported on its own).
 Unless ``--skip-browser``, Chromium (Playwright, ``tests/support/browser.py``) opens each playbook page
 ``--browser-repeat`` times in a fresh context (no cache) and reports the time to the ``load`` event.
 
@@ -47,6 +48,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))  # bench.* and tests.support.* (the upstream virtualenv, Chromium)
 
+from bench.proc_cpu import cpu_seconds, server_pid  # noqa: E402
 from bench.queries import load_ours, load_upstream  # noqa: E402
 from bench.run import ours_server, upstream_server  # noqa: E402
 from bench.ui_data import PATH, Shape, dataset  # noqa: E402
@@ -138,22 +140,27 @@ def p95(values: list[float]) -> float:
 
 
 def time_pages(sites: list[Site], repeat: int) -> dict[str, dict[str, Any]]:
-    """Per server and page: the cold first GET, then ``repeat`` rounds taking turns between the servers."""
+    """Per server and page: the cold first GET, then ``repeat`` rounds taking turns between the servers; with
+    the server process's CPU time per GET (``cpu_ms``), which the machine's load hardly moves."""
     report: dict[str, dict[str, Any]] = {site.name: {} for site in sites}
+    pids = {site.name: server_pid(site.url) for site in sites}
     with httpx.Client(timeout=600, headers={"Connection": "close"}) as client:
         for site in sites:
             for page in site.pages:
                 seconds, response = get(client, site, page)
-                report[site.name][page] = {**check(site, page, response), "cold": seconds, "runs": []}
+                report[site.name][page] = {**check(site, page, response), "cold": seconds, "runs": [], "cpu": 0.0}
         for _ in range(repeat):
             for page in {page: None for site in sites for page in site.pages}:
                 for site in sites:
                     if page in site.pages:
-                        report[site.name][page]["runs"].append(get(client, site, page)[0])
-    for pages in report.values():
+                        entry, pid = report[site.name][page], pids[site.name]
+                        before = cpu_seconds(pid) if pid else 0.0
+                        entry["runs"].append(get(client, site, page)[0])
+                        entry["cpu"] += (cpu_seconds(pid) - before) if pid else 0.0
+    for name, pages in report.items():
         for entry in pages.values():
-            if entry["runs"]:
-                entry["median"], entry["p95"] = statistics.median(entry["runs"]), p95(entry["runs"])
+            entry["median"], entry["p95"] = statistics.median(entry["runs"]), p95(entry["runs"])
+            entry["cpu_ms"] = 1000 * entry.pop("cpu") / repeat if pids[name] else None
     return report
 
 
@@ -186,28 +193,35 @@ def time_browser(sites: list[Site], repeat: int) -> dict[str, Any]:
     return report
 
 
-def ratios(pages: dict[str, dict[str, Any]]) -> dict[str, float]:
-    """ours/upstream of the median time, per page both have (the playbook page also against upstream's same rows)."""
+def ratios(pages: dict[str, dict[str, Any]], key: str = "median") -> dict[str, float]:
+    """ours/upstream of ``key`` (median time, CPU ms) per page both have; our playbook page also against
+    upstream's at the same rows."""
     ours, upstream = pages.get("ours", {}), pages.get("upstream", {})
     pairs = {name: (name, name) for name in ours if name in upstream}
     if "playbook" in ours and "playbook_same_rows" in upstream:
         pairs["playbook_same_rows"] = ("playbook", "playbook_same_rows")
-    return {name: ours[a]["median"] / upstream[b]["median"] for name, (a, b) in pairs.items() if "median" in ours[a]}
+    return {
+        name: ours[a][key] / upstream[b][key] for name, (a, b) in pairs.items() if ours[a][key] and upstream[b][key]
+    }
 
 
 def print_report(report: dict[str, Any]) -> None:
-    pages, found = report["pages"], report["ratios"]
+    pages, found, cpu = report["pages"], report["ratios"], report["cpu_ratios"]
     print(f"\nUI pages of a {report['results']}-result playbook: cold first GET, then median/p95 of {report['repeat']}")
-    print(f"{'page':<23}{'server':<10}{'cold s':>9}{'median s':>10}{'p95 s':>9}{'bytes':>10}{'rows':>6}{'ours/up':>9}")
+    head = f"{'page':<23}{'server':<10}{'cold s':>9}{'median s':>10}{'p95 s':>9}{'bytes':>10}{'rows':>6}{'ours/up':>9}"
+    print(f"{head}{'cpu ms':>9}{'ours/up':>9}")
     for page in PAGES:
         for server in ("ours", "upstream"):
             entry = pages.get(server, {}).get(page)
             if entry is None:
                 continue
-            median = f"{entry['median']:>10.4f}{entry['p95']:>9.4f}" if "median" in entry else f"{'':>19}"
-            ratio = f"{found[page]:>9.3f}" if server == "upstream" and page in found else ""
+            median = f"{entry['median']:>10.4f}{entry['p95']:>9.4f}"
+            ratio = f"{found[page]:>9.3f}" if server == "upstream" and page in found else f"{'':>9}"
             rows = "" if entry["rows"] is None else entry["rows"]
-            print(f"{page:<23}{server:<10}{entry['cold']:>9.4f}{median}{entry['bytes']:>10}{rows:>6}{ratio}")
+            cpu_ms = "" if entry["cpu_ms"] is None else f"{entry['cpu_ms']:.1f}"
+            cpu_ratio = f"{cpu[page]:>9.3f}" if server == "upstream" and page in cpu else ""
+            line = f"{page:<23}{server:<10}{entry['cold']:>9.4f}{median}{entry['bytes']:>10}{rows:>6}{ratio}"
+            print(f"{line}{cpu_ms:>9}{cpu_ratio}")
     for server, entry in report.get("browser", {}).items():
         print(f"Chromium, {server} playbook page: load event at {entry['median_load_ms']:.0f} ms (median)")
     ours = pages["ours"]["playbook"]
@@ -265,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             sites.append(upstream_site(upstream, shape, operations, scratch, servers, page_size, report))
         report["pages"] = time_pages(sites, args.repeat)
         report["ratios"] = ratios(report["pages"])
+        report["cpu_ratios"] = ratios(report["pages"], "cpu_ms")
         if not args.skip_browser:
             report["browser"] = time_browser(sites, args.browser_repeat)
     ours = report["pages"]["ours"]["playbook"]

@@ -1,5 +1,6 @@
 """``bench/ui.py`` runs end to end on a tiny playbook (ours only, no Chromium: the benchmark itself is not part of
-the suite) and reports what it promises: cold and repeated timings, bytes and result rows per page."""
+the suite) and reports what it promises: cold and repeated timings, the server's CPU per GET, bytes and result
+rows per page."""
 
 from __future__ import annotations
 
@@ -43,4 +44,5 @@ def test_the_ui_benchmark_times_our_pages_on_the_loaded_playbook(tmp_path: Path)
     for entry in pages.values():
         assert len(entry["runs"]) == 3 and entry["cold"] > 0 and entry["bytes"] > 0
         assert min(entry["runs"]) <= entry["median"] <= entry["p95"] <= max(entry["runs"])
-    assert "upstream" not in report["pages"] and report["ratios"] == {}
+        assert entry["cpu_ms"] is not None and entry["cpu_ms"] >= 0  # the server process was found; 10 ms ticks
+    assert "upstream" not in report["pages"] and report["ratios"] == report["cpu_ratios"] == {}
