@@ -14,10 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ara.clients.offline import AraOfflineClient
 from ara.server.app import create_app
+from ara.settings import Settings
 from tests.conftest import make_settings
+from tests.support.ansible import ansible_env, start_playbook
 from tests.support.server import running_server
-from tests.web.records_support import finish, record_failures, start_live, wait_for_running
+from tests.web.records_support import LIVE, finish, record_failures, start_live, wait_for_running
 
 TAIL = "from ara.cli.main import main; main()"
 
@@ -30,9 +33,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def tail(url: str, playbook_id: str) -> subprocess.Popen[str]:
+def tail(url: str, playbook_id: str, settings: Settings | None = None) -> subprocess.Popen[str]:
+    """``ara playbook tail`` in a child process: over http on ``url``, or offline on ``settings``' database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARA_")}
     env.update(PYTHONUNBUFFERED="1", ARA_API_CLIENT="http", ARA_API_SERVER=url, COLUMNS="200")
+    if settings is not None:
+        env.update(
+            ARA_API_CLIENT="offline", ARA_BASE_DIR=str(settings.base_dir), ARA_DATABASE__URL=settings.database_url
+        )
     command = [sys.executable, "-c", TAIL, "playbook", "tail", playbook_id]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -82,3 +90,31 @@ def test_tail_of_a_bad_id_is_exit_2_with_a_message(server: str, bad: str) -> Non
     assert "Traceback" not in out + err
     assert err.strip(), "no message"
     assert time.monotonic() - started < 60
+
+
+def test_tail_with_the_offline_client_polls_and_follows_too(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "offline")
+    create_app(settings, workers=False).state.ara.engine.dispose()  # migrates
+    playbook = start_playbook(str(LIVE), ansible_env(tmp_path, client="offline", settings=settings))
+    try:
+        with AraOfflineClient(settings=settings) as api:
+            deadline = time.monotonic() + 60
+            while not api.get("/api/v1/playbooks", status="running")["results"]:
+                assert time.monotonic() < deadline, "the playbook was never recorded as running"
+                time.sleep(0.2)
+        lines, running_at_first_result = [], None
+        with tail("", "1", settings) as follower:
+            assert follower.stdout is not None and follower.stderr is not None
+            for line in follower.stdout:
+                lines.append(line)
+                if running_at_first_result is None and "[localhost]" in line:
+                    running_at_first_result = playbook.poll() is None
+            code = follower.wait(timeout=120)
+            stderr = follower.stderr.read()
+        output = "".join(lines)
+        assert code == 0, (output, stderr)
+        assert running_at_first_result, output  # printed while ansible-playbook still ran
+        assert output.count("changed: [localhost] Step") == 6
+        assert "Final status: completed" in stderr
+    finally:
+        assert finish(playbook) == 0

@@ -1,12 +1,12 @@
 """The live stream's reads on SQLite and PostgreSQL: rows after a cursor, parents before their results, batches
-that lose nothing, the end once the playbook stops running; and the UI's failed-first order."""
+that lose nothing, tasks that ended since; and the failed-first order. (The stream itself, to its end, is read
+over HTTP in tests/web/test_records_pages.py.)"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-import anyio
 import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -16,9 +16,8 @@ from ara.records import live
 from ara.records import models as m
 from ara.records.live import Cursor, changes_since, current_cursor, running_tasks
 from ara.records.resources import RESOURCES
+from ara.records.resources.results import Results
 from ara.server.app import create_app
-from ara.server.playbook_events import playbook_events
-from ara.server.routes.ui.records import failed_first
 from ara.server.state import AppState
 from ara.settings import Settings
 
@@ -107,32 +106,13 @@ def test_small_batches_lose_nothing_and_never_send_a_result_before_its_task(
     assert len(tasks) == 3
 
 
-def test_the_stream_ends_after_everything_once_the_playbook_stopped(state: AppState) -> None:
-    with unit_of_work(state.writer) as session:
-        pb = seed(session)
-
-    async def read(stop_after: int) -> list[Any]:
-        events = []
-        async for event in playbook_events(state.reader, pb, Cursor(), interval=0.05):
-            events.append(event)
-            if len(events) == stop_after:
-                with unit_of_work(state.writer) as session:
-                    session.execute(update(m.Playbook).where(m.Playbook.id == pb).values(status="completed"))
-        return events
-
-    events = anyio.run(read, 3)
-    kinds = [e.kind for e in events]
-    assert kinds[0] == "playbook" and kinds.count("result") == 6
-    assert kinds[-2:] == ["playbook", "end"] and events[-1].data["status"] == "completed"
-
-
 def test_failed_first_puts_failures_on_top_then_newest(state: AppState) -> None:
     with unit_of_work(state.writer) as session:
         pb = seed(session)
     with unit_of_work(state.reader) as session:
         params = {"playbook": [str(pb)]}
         _, plain, _, _ = RESOURCES["results"].list(session, params, 50)
-        _, ordered, _, _ = RESOURCES["results"].list(session, params, 50, default_order=failed_first())
+        _, ordered, _, _ = RESOURCES["results"].list(session, params, 50, default_order=Results.failed_first())
     newest = [r["id"] for r in plain]
     failing = [r["id"] for r in plain if r["status"] == "failed"]
     assert newest == sorted(newest, reverse=True) and len(failing) == 2

@@ -83,9 +83,9 @@ def test_the_playbook_page_pages_results_and_shows_failures_first_on_request(sit
     ordered = httpx.get(url, params={"failed_first": "1"})
     assert rows(ordered.text, "result") == (failing + [i for i in newest if i not in failing])[:PAGE]
 
-    only = httpx.get(url, params={"status": "failed"})
-    shown = rows(only.text, "result")
-    assert shown and set(shown) <= set(failing)
+    for status in ("failed", "unreachable", "ok"):
+        wanted = [str(r["id"]) for r in api["results"] if r["status"] == status][:PAGE]
+        assert wanted and rows(httpx.get(url, params={"status": status}).text, "result") == wanted, status
     bad = httpx.get(url, params={"status": "nope"})
     assert bad.status_code == 400 and "status" in bad.text
     assert httpx.get(f"{site.url}/ui/records/playbooks/999999").status_code == 404
@@ -129,6 +129,8 @@ def test_a_result_with_a_diff_shows_it(site: Site, failed: int) -> None:
     assert "<h2>Diff</h2>" in page.text
     text = re.sub(r"<[^>]+>", "", page.text)
     assert "-port: 80" in text and "+port: 8080" in text
+    changed = httpx.get(f"{site.url}/ui/records/playbooks/{failed}", params={"status": "changed"})
+    assert rows(changed.text, "result") == [str(made.json()["id"])]  # shown statuses filter: ok and changed
 
 
 def test_hosts_pages_show_stats_and_facts(site: Site, failed: int) -> None:
@@ -166,6 +168,10 @@ def test_the_api_stream_of_an_ended_playbook_sends_everything_then_end(site: Sit
     assert httpx.get(f"{site.url}/api/v1/playbooks/999999/events").status_code == 404
     bad = httpx.get(f"{site.url}/api/v1/playbooks/{failed}/events", params={"after": "x"})
     assert bad.status_code == 400 and "after" in bad.json()
+    resumed = httpx.get(
+        f"{site.url}/api/v1/playbooks/{failed}/events", params={"after": "0.0.0"}, headers={"Last-Event-ID": "9.9.9999"}
+    )
+    assert [kind for kind, _ in sse_events(resumed.text)] == ["playbook", "end"]  # the header's cursor won
     assert "/api/v1/playbooks/{key}/events" in httpx.get(f"{site.url}/openapi.json").json()["paths"]
 
 

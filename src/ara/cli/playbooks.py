@@ -205,7 +205,7 @@ def tail_playbook(
     api: Api, playbook_id: Annotated[int, typer.Argument(metavar="PLAYBOOK_ID", help="Playbook to follow")]
 ) -> None:
     """Follow a playbook live: each task and result as it is recorded, then its final status."""
-    status = playbook_tail.tail(api.client, playbook_id)
+    status = playbook_tail.tail(api.client, playbook_id, stream=api.settings.client == "http")
     message(f"Final status: {status}")
 
 

@@ -12,13 +12,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
+from fastapi import Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from ara.db.session import unit_of_work
+from ara.errors import ValidationFailed
+from ara.records import models as m
 from ara.records.live import Changes, Cursor, changes_since, running_tasks
+from ara.records.service import get_or_404, parse_id
 from ara.records.status import TaskStatus
+from ara.server.deps import transaction
+from ara.server.state import AppState
 
 INTERVAL = 0.5
+KEEPALIVE_SECONDS = 10.0  # an idle stream's comment: well inside clients' read timeouts (tail: 60 s)
 MAX_RUNNING = 1000  # running tasks followed for their end (a free strategy on many hosts runs several)
 
 
@@ -44,9 +51,10 @@ def _running(factory: sessionmaker[Session], playbook_id: int, cursor: Cursor) -
 
 
 async def playbook_events(
-    factory: sessionmaker[Session], playbook_id: int, cursor: Cursor, *, interval: float = INTERVAL
+    factory: sessionmaker[Session], playbook_id: int, cursor: Cursor, *, interval: float = INTERVAL, follow: bool = True
 ) -> AsyncIterator[Event]:
-    """Events after ``cursor`` until the playbook ends (at once for one that already has)."""
+    """Events after ``cursor`` until the playbook ends (at once for one that already has); without ``follow``,
+    only what is recorded now (a poller's read: ``end`` only if the playbook has ended)."""
     status = None
     # Tasks shown running (before the cursor, or sent since), to send again when they end; bounded.
     running = await anyio.to_thread.run_sync(_running, factory, playbook_id, cursor) if cursor.task else set()
@@ -69,6 +77,8 @@ async def playbook_events(
         if not changes.running:
             yield Event("end", changes.playbook, cursor)
             return
+        if not follow:
+            return
         await anyio.sleep(interval)
 
 
@@ -81,3 +91,22 @@ def sse(event: str, data: str, event_id: str | None = None) -> str:
 
 def json_sse(event: Event) -> str:
     return sse(event.kind, json.dumps(event.data, ensure_ascii=False, separators=(",", ":")), event.cursor.token())
+
+
+def resume_cursor(after: str | None, last_event_id: str | None) -> Cursor:
+    """Where a stream starts: ``Last-Event-ID`` (an EventSource reconnecting to the same URL, whose ``after`` is
+    older), else ``after``, else the start."""
+    for name, raw in (("Last-Event-ID", last_event_id), ("after", after)):
+        if raw is None or raw == "":
+            continue
+        cursor = Cursor.parse(raw)
+        if cursor is None:
+            raise ValidationFailed({name: ["Enter an event id such as 3.17.120 (host, task and result ids)."]})
+        return cursor
+    return Cursor()
+
+
+def existing_playbook(request: Request, state: AppState, key: str) -> int:
+    """The playbook's id, or the records API's 404, before the stream starts (afterwards only events can tell)."""
+    with transaction(request, state) as (session, _):
+        return int(get_or_404(session, m.Playbook, parse_id(key)).id)

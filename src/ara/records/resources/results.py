@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session, defer
 
 from ara.records import models as m
@@ -54,6 +54,14 @@ class Results(Resource):
     }
     orders = orderings(m.Result, "started", "ended", "duration")
     default_order = staticmethod(lambda: [m.Result.id.desc()])
+
+    @staticmethod
+    def failed_first() -> list[Any]:
+        """An order for ``list``: failures and unreachable hosts that were not ignored first, then newest first."""
+        failing = m.Result.status.in_((ResultStatus.FAILED, ResultStatus.UNREACHABLE)) & m.Result.ignore_errors.is_(
+            False
+        )
+        return [case((failing, 0), else_=1), m.Result.id.desc()]
 
     def list_options(self) -> list[Any]:
         return [defer(m.Result.content)]  # lists leave content out: neither read nor decompressed

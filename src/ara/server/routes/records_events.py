@@ -8,42 +8,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 
-from ara.errors import ValidationFailed
-from ara.records import models as m
-from ara.records.live import Cursor
-from ara.records.service import get_or_404, parse_id
-from ara.server.deps import StateDep, transaction
+from ara.server.deps import StateDep
 from ara.server.event_stream import EventStream
-from ara.server.playbook_events import json_sse, playbook_events
+from ara.server.playbook_events import KEEPALIVE_SECONDS, existing_playbook, json_sse, playbook_events, resume_cursor
 
 router = APIRouter(tags=["records"])
-KEEPALIVE_SECONDS = 10.0
+FOLLOW_HELP = "false: send what is recorded now and close (`end` only if the playbook has ended), for pollers."
 DESCRIPTION = """Server-Sent Events of a recorded playbook: `playbook` (its shape, first and whenever its status
 changes), then `host`, `task` and `result` as the callback records them (the list shapes of `/api/v1/hosts`,
 `/api/v1/tasks`, `/api/v1/results`; results also carry `task_name` and `host_name`; a task sent while running
-comes again, same id, when it ends), and `end` with the
-playbook's final shape, after which the stream closes. A playbook that already ended sends what it has, then
-`end`. Each event's `id` is a cursor: pass it as `after` (or `Last-Event-ID`) to resume after it. Idle streams
-send an SSE comment every 10 seconds."""
+comes again, same id, when it ends), and `end` with the playbook's final shape, after which the stream closes.
+A playbook that already ended sends what it has, then `end`. Each event's `id` is a cursor: pass it as `after`
+to resume after it (a `Last-Event-ID` header, as a reconnecting EventSource sends, wins). Idle streams send an
+SSE comment every 10 seconds."""
 AFTER_HELP = "Resume after this event id (`host.task.result` ids, e.g. `3.17.120`); default: from the start."
-
-
-def resume_cursor(after: str | None, last_event_id: str | None) -> Cursor:
-    """Where a stream starts: ``after``, else ``Last-Event-ID`` (a reconnecting EventSource), else the start."""
-    raw = after if after is not None else last_event_id
-    if raw is None or raw == "":
-        return Cursor()
-    cursor = Cursor.parse(raw)
-    if cursor is None:
-        name = "after" if after is not None else "Last-Event-ID"
-        raise ValidationFailed({name: ["Enter an event id such as 3.17.120 (host, task and result ids)."]})
-    return cursor
-
-
-def existing_playbook(request: Request, state: StateDep, key: str) -> int:
-    """The playbook's id, or the records API's 404, before the stream starts (afterwards only events can tell)."""
-    with transaction(request, state) as (session, _):
-        return int(get_or_404(session, m.Playbook, parse_id(key)).id)
 
 
 @router.get(
@@ -59,13 +37,14 @@ def read_playbook_events(
     request: Request,
     state: StateDep,
     after: Annotated[str | None, Query(description=AFTER_HELP)] = None,
+    follow: Annotated[bool, Query(description=FOLLOW_HELP)] = True,
     last_event_id: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> EventStream:
     cursor = resume_cursor(after, last_event_id)
     playbook_id = existing_playbook(request, state, key)
 
     async def stream() -> AsyncIterator[str]:
-        async for event in playbook_events(state.reader, playbook_id, cursor):
+        async for event in playbook_events(state.reader, playbook_id, cursor, follow=follow):
             yield json_sse(event)
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}

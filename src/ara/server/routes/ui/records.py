@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import case, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ara.errors import ValidationFailed
@@ -17,6 +17,7 @@ from ara.records.live import current_cursor, with_names
 from ara.records.representation import playbook as playbook_shape
 from ara.records.resources import RESOURCES
 from ara.records.resources.base import playbook_items
+from ara.records.resources.results import Results
 from ara.records.service import get_or_404, parse_id
 from ara.records.status import PlaybookStatus, ResultStatus
 from ara.server.deps import StateDep, transaction
@@ -26,13 +27,24 @@ from ara.server.ui.pages import render
 
 router = APIRouter()
 INDEX_FILTERS = ("status", "name", "path", "label", "controller", "user", "started_after", "started_before")
-RESULT_STATUSES = tuple(ResultStatus)
+# Results are filtered by the status they are shown with (``shown_status``): the API's stored status and flags.
+RESULT_STATUSES: dict[str, dict[str, list[str]]] = {
+    "ok": {"status": ["ok"], "changed": ["false"]},
+    "changed": {"status": ["ok"], "changed": ["true"]},
+    "failed": {"status": ["failed"], "ignore_errors": ["false"]},
+    "ignored": {"status": ["failed"], "ignore_errors": ["true"]},
+    **{s.value: {"status": [s.value]} for s in ResultStatus if s not in (ResultStatus.OK, ResultStatus.FAILED)},
+}
 
 
-def failed_first() -> list[Any]:
-    """Failures and unreachable hosts that were not ignored first, then newest first."""
-    failing = (m.Result.status.in_(("failed", "unreachable"))) & m.Result.ignore_errors.is_(False)
-    return [case((failing, 0), else_=1), m.Result.id.desc()]
+def result_filter(status: str) -> dict[str, list[str]]:
+    """The API filters of a shown status; an unknown one is a 400 naming ``status``."""
+    if not status:
+        return {}
+    if status not in RESULT_STATUSES:
+        choices = ", ".join(RESULT_STATUSES)
+        raise ValidationFailed({"status": [f"Select a valid choice. {status} is not one of {choices}."]})
+    return RESULT_STATUSES[status]
 
 
 def with_values(session: Session, records: Listing) -> Listing:
@@ -78,10 +90,10 @@ def playbook_page(key: str, request: Request, state: StateDep, _reader: RecordsR
             session,
             RESOURCES["results"],
             request,
-            {"playbook": pid, "status": [status] if status else []},
+            {"playbook": pid, **result_filter(status)},
             size=size,
             page_param="results_page",
-            default_order=failed_first() if first else None,
+            default_order=Results.failed_first() if first else None,
         )
         results = Listing(with_names(session, results.items), results.count, results.page, size, results.url)
         lists["records"] = with_values(session, lists["records"])
@@ -93,7 +105,7 @@ def playbook_page(key: str, request: Request, state: StateDep, _reader: RecordsR
         "results": results,
         "status_filter": status,
         "failed_first": first,
-        "result_statuses": RESULT_STATUSES,
+        "result_statuses": tuple(RESULT_STATUSES),
         "live_url": f"/ui/records/playbooks/{playbook.id}/live?after={cursor.token()}" if cursor else None,
         "url_with": lambda **changes: url_with(request, **changes),
         **lists,

@@ -11,8 +11,14 @@ from fastapi import APIRouter, Header, Request
 
 from ara.server.deps import StateDep
 from ara.server.event_stream import EventStream
-from ara.server.playbook_events import Event, playbook_events, sse
-from ara.server.routes.records_events import KEEPALIVE_SECONDS, existing_playbook, resume_cursor
+from ara.server.playbook_events import (
+    KEEPALIVE_SECONDS,
+    Event,
+    existing_playbook,
+    playbook_events,
+    resume_cursor,
+    sse,
+)
 from ara.server.ui.guards import RecordsReaderDep
 from ara.server.ui.pages import environment
 
