@@ -125,13 +125,20 @@ def get(client: httpx.Client, site: Site, page: str) -> tuple[float, httpx.Respo
 
 
 def check(site: Site, page: str, response: httpx.Response) -> dict[str, Any]:
-    """What the first answer showed: bytes, result rows (playbook pages); each page must show what it is about."""
+    """What the first answer showed: bytes, result rows and the first row's id (playbook pages); each page must
+    show what it is about."""
     text = response.text
     expected = "h0000" if page == "result" else PATH
     if expected not in text:
         raise SystemExit(f"{site.name} {site.pages[page]}: the page does not show {expected!r}")
-    rows = len(set(RESULT_LINKS[site.name].findall(text))) if page.startswith("playbook") else None
-    return {"path": site.pages[page], "bytes": len(response.content), "rows": rows}
+    links = RESULT_LINKS[site.name].findall(text) if page.startswith("playbook") else []
+    rows = len(set(links)) if page.startswith("playbook") else None
+    return {
+        "path": site.pages[page],
+        "bytes": len(response.content),
+        "rows": rows,
+        "first_row": links[0] if links else None,
+    }
 
 
 def p95(values: list[float]) -> float:

@@ -2,9 +2,10 @@
 
 Shaped like a recording of ``gen_playbook.py``'s workload: one play, one file (the playbook's YAML, each task's
 ``lineno`` pointing at its ``- name:`` line), every task on every host. Every ``fail_every``-th task fails on
-the first host (ignored) and is skipped on the others; the ``command`` tasks report ``changed`` on every fifth
-host; the rest are ok. Host stats add up to the results. Two ``ara_record`` records and two labels, so the
-page's records and labels sections have something to show.
+the first host and is skipped on the others (not ignored, so the page's "failed first" has results to move and
+the UI's "failed" filter finds them; synthetic: a real run would drop the failed host); the ``command`` tasks
+report ``changed`` on every fifth host; the rest are ok. Host stats add up to the results. Two ``ara_record``
+records and two labels, so the page's records and labels sections have something to show.
 
 Operations are ``{"kind", "body", "ref"?}``; ``@ref`` in a body names an object created earlier (the format
 ``bench/queries.py``'s ``load_ours`` and ``upstream_load.py`` read).
@@ -59,11 +60,7 @@ def playbook_yaml(shape: Shape) -> tuple[str, list[int]]:
         linenos.append(len(lines) + 1)
         lines.append(f"    - name: task {t}")
         if shape.fails(t):
-            lines += [
-                "      command: /bin/false",
-                "      when: inventory_hostname == 'h0000'",
-                "      ignore_errors: true",
-            ]
+            lines += ["      command: /bin/false", "      when: inventory_hostname == 'h0000'"]
         elif t % 3 == 0:
             lines += ["      debug:", f"        msg: 'step {t} on {{{{ inventory_hostname }}}}'"]
         elif t % 3 == 1:
@@ -85,7 +82,7 @@ def dataset(shape: Shape) -> list[dict[str, Any]]:
     end = stamp(shape.tasks + 1)
     playbook = {
         "ansible_version": "2.19.14",
-        "status": "completed",
+        "status": "failed" if shape.failed_results() else "completed",
         "path": PATH,
         "name": "ui bench",
         "labels": ["bench", "ui"],
@@ -114,8 +111,7 @@ def dataset(shape: Shape) -> list[dict[str, Any]]:
         counts = {"ok": 0, "changed": 0, "failed": 0, "skipped": 0, "unreachable": 0}
         for t in range(shape.tasks):
             status = shape.status(t, h)
-            # A failed task with ignore_errors counts as ok in Ansible's stats, like the callback reports them.
-            counts["ok" if status == "failed" else status] += 1
+            counts[status] += 1
         ops.append({"kind": "hosts", "ref": f"h{h}", "body": {"playbook": "@pb", "name": f"h{h:04d}", **counts}})
     for t in range(shape.tasks):
         task = {
@@ -145,7 +141,7 @@ def dataset(shape: Shape) -> list[dict[str, Any]]:
                 "host": f"@h{h}",
                 "status": "ok" if status == "changed" else status,  # shown as changed: ok with changed set
                 "changed": status in ("changed", "failed"),
-                "ignore_errors": status == "failed",
+                "ignore_errors": False,
                 "started": stamp(t + h * 0.001),
                 "ended": stamp(t + h * 0.001 + 0.0005),
                 "content": content,

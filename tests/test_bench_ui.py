@@ -41,6 +41,9 @@ def test_the_ui_benchmark_times_our_pages_on_the_loaded_playbook(tmp_path: Path)
         pages["playbook"]["rows"] == pages["playbook_failed_first"]["rows"] == pages["playbook_last_page"]["rows"] == 24
     )
     assert pages["playbook_failed"]["rows"] == 1 and pages["result"]["rows"] is None
+    failed = pages["result"]["path"].rsplit("/", 1)[1]  # the failed result's page
+    assert pages["playbook_failed"]["first_row"] == pages["playbook_failed_first"]["first_row"] == failed
+    assert pages["playbook"]["first_row"] != failed  # newest first by default
     for entry in pages.values():
         assert len(entry["runs"]) == 3 and entry["cold"] > 0 and entry["bytes"] > 0
         assert min(entry["runs"]) <= entry["median"] <= entry["p95"] <= max(entry["runs"])
