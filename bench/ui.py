@@ -249,8 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-browser", action="store_true", help="no Chromium")
     parser.add_argument("--out", type=Path, default=BENCH / "out")
     args = parser.parse_args(argv)
-    if args.hosts < 1 or args.tasks < args.fail_every + 1 or args.repeat < 1:
-        parser.error("need at least one host, more tasks than --fail-every (a failed result) and --repeat >= 1")
+    if args.hosts < 1 or args.fail_every < 1 or args.tasks <= args.fail_every or args.repeat < 1:
+        parser.error("need --hosts >= 1, --fail-every >= 1, more tasks than --fail-every (a failed result to open)")
     from ara.settings import UISettings
 
     # Both databases are fresh SQLite files: the caller's ARA_* settings (a PostgreSQL URL, say) must not reach
