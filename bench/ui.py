@@ -19,7 +19,8 @@ page, the server process's CPU time per GET (which the machine's load hardly mov
 ours/upstream of both, and checks the target: our playbook page under a second (p95; the cold first GET, which
 compiles the templates and the first queries, is checked and reported on its own).
 Unless ``--skip-browser``, Chromium (Playwright, ``tests/support/browser.py``) opens each playbook page
-``--browser-repeat`` times in a fresh context (no cache) and reports the time to the ``load`` event.
+``--browser-repeat`` times in a fresh context (no cache) and reports the time to the ``load`` event (after a
+first, uncounted load that saves ``tests/.artifacts/screenshots/bench-ui-<server>-playbook.png``).
 
 Usage: python3 bench/ui.py [--hosts 100] [--tasks 100] [--repeat 20] [--browser-repeat 5] [--skip-upstream]
                            [--skip-browser] [--out bench/out]
