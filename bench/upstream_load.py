@@ -31,6 +31,7 @@ def main() -> int:
         "tasks": serializers.TaskSerializer,
         "hosts": serializers.HostSerializer,
         "results": serializers.ResultSerializer,
+        "records": serializers.RecordSerializer,
     }
     with open(sys.argv[1], encoding="utf-8") as handle:
         operations = json.load(handle)
