@@ -42,6 +42,7 @@ from ara.server.routes import (
 )
 from ara.server.routes.ui import install_ui
 from ara.server.state import AppState
+from ara.server.ui.pages import compile_templates
 from ara.settings import Settings
 
 
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         try:
             if workers:
                 state.executor = start_executor(state)
+                await anyio.to_thread.run_sync(compile_templates)
             yield
         finally:
             if relay is not None:
