@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 import yaml
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from ara.db.types import utcnow
@@ -19,6 +19,7 @@ from ara.playbooks.definitions import redacted_spec
 from ara.playbooks.models import PlaybookDefinition, PlaybookRun, RunAction
 from ara.records import models as m
 from ara.records.resources import RESOURCES
+from ara.records.resources.base import insert_into
 from ara.records.service import file_content_id, upsert_latest
 
 RUN_LABEL = "playbook-run"
@@ -67,7 +68,7 @@ def start(session: Session, run: PlaybookRun, definition: PlaybookDefinition, ho
 
 
 def _insert(session: Session, model: Any, **values: Any) -> int:
-    return int(session.connection().execute(insert(model.__table__), values).inserted_primary_key[0])
+    return int(session.connection().execute(insert_into(model.__table__), values).inserted_primary_key[0])
 
 
 @lru_cache(maxsize=64)
