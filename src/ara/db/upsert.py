@@ -9,6 +9,7 @@ COMMITTED) finds the winner's row; SQLite serialises writers anyway.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table, or_
@@ -21,7 +22,10 @@ _UNIQUE_SQLSTATE = "23505"
 
 
 def _insert(session: Session, table: Table) -> Any:
-    dialect = session.get_bind().dialect.name
+    return _dialect_insert(session.get_bind().dialect.name, table)
+
+
+def _dialect_insert(dialect: str, table: Table) -> Any:
     if dialect == "postgresql":
         return postgresql.insert(table)
     if dialect == "sqlite":
@@ -52,12 +56,21 @@ def upsert(session: Session, table: Table, row: Mapping[str, Any], key: Sequence
     """Insert ``row``, or when its key is taken copy ``columns`` from it onto that row (and refresh ``updated``)
     where one of them differs, so an unchanged row keeps its ``updated`` time."""
     values = _with_defaults(table, row)
-    statement = _insert(session, table).values(values)
+    touch = "updated" in table.c and "updated" in values
+    dialect = session.get_bind().dialect.name
+    session.execute(_upsert_statement(dialect, table, tuple(key), tuple(columns), touch), values)
+
+
+@lru_cache(maxsize=64)
+def _upsert_statement(dialect: str, table: Table, key: tuple[str, ...], columns: tuple[str, ...], touch: bool) -> Any:
+    """``upsert``'s statement, built once per shape (the row goes as parameters): building it and its cache key
+    cost several times more than running it."""
+    statement = _dialect_insert(dialect, table)
     changes: dict[str, Any] = {name: statement.excluded[name] for name in columns}
-    if "updated" in table.c and "updated" in values:
+    if touch:
         changes["updated"] = statement.excluded["updated"]
     differs = or_(*(table.c[name].is_distinct_from(statement.excluded[name]) for name in columns))
-    session.execute(statement.on_conflict_do_update(index_elements=list(key), set_=changes, where=differs))
+    return statement.on_conflict_do_update(index_elements=list(key), set_=changes, where=differs)
 
 
 def is_unique_violation(error: IntegrityError) -> bool:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
 from ara.db.session import unit_of_work
@@ -38,6 +38,12 @@ from ara.playbooks.spec import Action, PlaybookSpec
 from ara.redaction import scrub, scrub_tree
 
 NEXT, AGAIN, STOP = "next", "again", "stop"
+
+# The queries every run makes, built once (building a statement and its cache key costs more than running it).
+_RUN_ACTIONS = (
+    select(RunAction).where(RunAction.run_id == bindparam("run_id")).order_by(RunAction.position, RunAction.attempt)
+)
+_FAILED_ACTIONS = _RUN_ACTIONS.where(RunAction.status.in_(ACTION_FAILED))
 
 
 def _backoff(retry: Any, attempt: int) -> float:
@@ -173,12 +179,7 @@ class RunRunner:
     def _conclude(self, session: Session, run: PlaybookRun) -> None:
         """Every action has its outcome: the run ends ``failed`` with the first failure left unretried, else
         ``completed``."""
-        failed = select(RunAction).where(RunAction.run_id == run.id, RunAction.status.in_(ACTION_FAILED))
-        failures = [
-            a
-            for a in session.scalars(failed.order_by(RunAction.position, RunAction.attempt))
-            if not _retried(session, a)
-        ]
+        failures = [a for a in session.scalars(_FAILED_ACTIONS, {"run_id": run.id}) if not _retried(session, a)]
         if failures:
             self._end(session, run, RunStatus.FAILED, f"action {failures[0].name!r} failed: {failures[0].error}")
         else:
@@ -403,8 +404,7 @@ class RunRunner:
 
     def _actions(self, session: Session, run_id: str) -> list[RunAction]:
         """The run's action attempts in order, in one query (the step needs its own and the finished ones)."""
-        query = select(RunAction).where(RunAction.run_id == run_id).order_by(RunAction.position, RunAction.attempt)
-        return list(session.scalars(query))
+        return list(session.scalars(_RUN_ACTIONS, {"run_id": run_id}))
 
 
 def _done_actions(actions: list[RunAction]) -> dict[str, Any]:

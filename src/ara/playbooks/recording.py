@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 import yaml
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from ara.db.types import utcnow
@@ -19,6 +19,7 @@ from ara.playbooks.definitions import redacted_spec
 from ara.playbooks.models import PlaybookDefinition, PlaybookRun, RunAction
 from ara.records import models as m
 from ara.records.resources import RESOURCES
+from ara.records.resources.base import insert_into
 from ara.records.service import file_content_id, upsert_latest
 
 RUN_LABEL = "playbook-run"
@@ -67,7 +68,7 @@ def start(session: Session, run: PlaybookRun, definition: PlaybookDefinition, ho
 
 
 def _insert(session: Session, model: Any, **values: Any) -> int:
-    return int(session.connection().execute(insert(model.__table__), values).inserted_primary_key[0])
+    return int(session.connection().execute(insert_into(model.__table__), values).inserted_primary_key[0])
 
 
 @lru_cache(maxsize=64)
@@ -80,7 +81,7 @@ def _spec_yaml(spec: dict[str, Any]) -> str:
     return _dumped(json.dumps(spec, sort_keys=True))
 
 
-def _first(model: Any, playbook_id: int) -> Any:
+def _first(model: Any, playbook_id: Any) -> Any:
     """The run's own row of ``model`` is the first (an adopted ``ansible`` recording adds more)."""
     return select(func.min(model.id)).where(model.playbook_id == playbook_id).scalar_subquery()
 
@@ -153,6 +154,23 @@ def record_action(
     )
 
 
+# The statements that close a run's recording, built once with bound parameters: building a statement and its
+# cache key costs more than executing it (a third of ``finish``). ``:pid`` is the records playbook.
+_PID = bindparam("pid")
+_CLOSING_ROWS = (
+    select(m.Play.id, m.Play.started, m.Host.id, m.Host.ok, m.Host.failed, m.Host.skipped, m.Playbook.started)
+    .join(m.Play, m.Play.playbook_id == m.Playbook.id)
+    .join(m.Host, m.Host.playbook_id == m.Playbook.id)
+    .where(m.Playbook.id == _PID, m.Play.id == _first(m.Play, _PID), m.Host.id == _first(m.Host, _PID))
+)
+_RESULT_COUNTS = select(m.Result.status, func.count()).where(m.Result.playbook_id == _PID).group_by(m.Result.status)
+# An UPDATE of one row by id; the SET columns are the parameters' other keys (``updated`` follows by itself).
+_UPDATE_ROW = {
+    model: update(model.__table__).where(model.__table__.c.id == bindparam("row_id"))
+    for model in (m.Play, m.Host, m.Playbook)
+}
+
+
 def finish(session: Session, run: PlaybookRun) -> None:
     """Close the run's play, host counts and playbook as the records API's partial updates would (Core UPDATEs
     with the same values, ``duration`` and ``updated``; the host only when a count changed, as the ORM does)."""
@@ -161,31 +179,23 @@ def finish(session: Session, run: PlaybookRun) -> None:
     ended = run.end_time or utcnow()
     status = {"completed": "completed", "cancelled": "expired"}.get(run.status, "failed")
     pid = run.records_playbook_id
-    first_play, first_host = _first(m.Play, pid), _first(m.Host, pid)
-    row = session.execute(
-        select(m.Play.id, m.Play.started, m.Host.id, m.Host.ok, m.Host.failed, m.Host.skipped, m.Playbook.started)
-        .join(m.Play, m.Play.playbook_id == m.Playbook.id)
-        .join(m.Host, m.Host.playbook_id == m.Playbook.id)
-        .where(m.Playbook.id == pid, m.Play.id == first_play, m.Host.id == first_host)
-    ).one()
+    connection = session.connection()
+    row = connection.execute(_CLOSING_ROWS, {"pid": pid}).one()
     play, play_started, host, *host_counts, playbook_started = row
     _close(session, m.Play, play, play_started, "completed", ended)
     counts = {"ok": 0, "failed": 0, "skipped": 0}
-    counted = select(m.Result.status, func.count()).where(m.Result.playbook_id == pid).group_by(m.Result.status)
-    for status_, count in session.execute(counted):
+    for status_, count in connection.execute(_RESULT_COUNTS, {"pid": pid}):
         if status_ in counts:
             counts[status_] = count
     if list(counts.values()) != host_counts:
-        hosts = m.Host.__table__
-        session.connection().execute(update(hosts).where(hosts.c.id == host).values(counts))
+        connection.execute(_UPDATE_ROW[m.Host], {"row_id": host, **counts})
     _close(session, m.Playbook, pid, playbook_started, status, ended)
 
 
 def _close(session: Session, model: Any, row_id: int, started: dt.datetime, status: str, ended: dt.datetime) -> None:
     duration = (ended - started).total_seconds() if started else None
     values = {"status": status, "ended": ended, "duration": duration}
-    table = model.__table__
-    session.connection().execute(update(table).where(table.c.id == row_id).values(values))
+    session.connection().execute(_UPDATE_ROW[model], {"row_id": row_id, **values})
 
 
 def adopt(session: Session, run: PlaybookRun, action_id: str) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -125,6 +125,12 @@ def apply(obj: Any, values: Mapping[str, Any]) -> None:
         obj.compute_duration()
 
 
+# Look-ups every recorded playbook makes, built once (building a statement and its cache key costs more than
+# running it).
+_LABELS_NAMED = select(m.Label).where(m.Label.name.in_(bindparam("names", expanding=True)))
+_CONTENT_ID = select(m.FileContent.id).where(m.FileContent.sha1 == bindparam("sha1"))
+
+
 def labels_by_name(session: Session, names: Iterable[str]) -> list[m.Label]:
     """Get or create labels by name, keeping the given order without duplicates.
 
@@ -134,11 +140,11 @@ def labels_by_name(session: Session, names: Iterable[str]) -> list[m.Label]:
     wanted = list(dict.fromkeys(names))
     if not wanted:
         return []
-    existing = {label.name: label for label in session.scalars(select(m.Label).where(m.Label.name.in_(wanted)))}
+    existing = {label.name: label for label in session.scalars(_LABELS_NAMED, {"names": wanted})}
     missing = sorted(set(wanted) - existing.keys())
     if missing:
         insert_missing(session, m.Label.__table__, [{"name": name} for name in missing], key=["name"])
-        created = session.scalars(select(m.Label).where(m.Label.name.in_(missing)))
+        created = session.scalars(_LABELS_NAMED, {"names": missing})
         existing.update({label.name: label for label in created})
     return [existing[name] for name in wanted]
 
@@ -158,10 +164,10 @@ def file_content_id(session: Session, text: str) -> int:
     """``file_content``'s row id alone (its compressed contents are neither loaded nor decompressed)."""
     raw = text.encode("utf-8")
     sha1 = hashlib.sha1(raw).hexdigest()
-    found = session.scalar(select(m.FileContent.id).where(m.FileContent.sha1 == sha1))
+    found = session.scalar(_CONTENT_ID, {"sha1": sha1})
     if found is None:
         _insert_content(session, sha1, raw)
-        found = session.scalars(select(m.FileContent.id).where(m.FileContent.sha1 == sha1)).one()
+        found = session.scalars(_CONTENT_ID, {"sha1": sha1}).one()
     return int(found)
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any, ClassVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import Insert, Table, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from ara.db.types import utcnow
@@ -116,7 +117,7 @@ class Resource:
             timed(values)
         # The values go as parameters, not into the statement: one compiled INSERT per set of columns, cached. On
         # the session's connection: no autoflush, so pending ORM changes go in one UPDATE at the next flush.
-        statement = insert(self.model.__table__)
+        statement = insert_into(self.model.__table__)
         return int(session.connection().execute(statement, values).inserted_primary_key[0])
 
     def new(self, session: Session, values: dict[str, Any]) -> Any:
@@ -140,6 +141,13 @@ class Resource:
 
     def destroy(self, session: Session, key: str) -> None:
         session.delete(self.lookup(session, key))
+
+
+@lru_cache(maxsize=64)
+def insert_into(table: Table) -> Insert:
+    """The bare INSERT into ``table``, built once (its columns come from the parameters): Ara's own writers insert
+    rows of a few tables many times, and building the statement and its cache key costs more than a row."""
+    return insert(table)
 
 
 def timed(values: dict[str, Any]) -> None:
