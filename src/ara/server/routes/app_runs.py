@@ -23,11 +23,11 @@ from ara.apps.models import App, AppRun
 from ara.apps.run_schemas import AsyncRunAnswer, AsyncRunBody, EventBody, RunAnswer, SyncRunBody
 from ara.apps.runs import await_end, describe_run, find_run, start_run
 from ara.db.session import unit_of_work
-from ara.errors import NotFound, ValidationFailed
+from ara.errors import NotFound
 from ara.server.deps import StateDep, known_query
 from ara.server.event_stream import EventStream
 from ara.server.openapi import error_response_doc, request_body
-from ara.server.routes.bodies import json_body
+from ara.server.routes.bodies import json_object
 from ara.server.state import AppState
 
 router = APIRouter(prefix="/v1/apps", tags=["app runs"], dependencies=[known_query])
@@ -69,13 +69,6 @@ def _as_caller(request: Request, state: AppState, app_id: str, work: Callable[[S
         return work(session, app, caller)
 
 
-async def _object(request: Request) -> dict[str, Any]:
-    body = await json_body(request, default={})
-    if not isinstance(body, dict):
-        raise ValidationFailed({"body": ["expected a JSON object"]})
-    return body
-
-
 def _started(
     state: AppState, fields: Callable[[], dict[str, Any]]
 ) -> Callable[[Session, App, Caller], tuple[str, bool]]:
@@ -105,7 +98,7 @@ def _accepted(described: dict[str, Any], created: bool) -> JSONResponse:
 async def run_sync(app_id: AppId, request: Request, state: StateDep) -> JSONResponse:
     """Starts a run and answers when it ends (or after ``apps.sync_run_timeout_seconds``, still going); a warm-up
     (``warmup: true``) is answered at once with its ``run_id``."""
-    body = await _object(request)
+    body = await json_object(request)
     fields = partial(run_bodies.sync_run, body)
     run_pk, _created = await run_in_threadpool(_as_caller, request, state, app_id, _started(state, fields))
     if not fields()["warmup"]:
@@ -123,7 +116,7 @@ async def run_sync(app_id: AppId, request: Request, state: StateDep) -> JSONResp
 async def run_async(app_id: AppId, request: Request, state: StateDep) -> JSONResponse:
     """Starts a run and answers at once (202; 200 with the first run for a repeated ``idempotency_key``)."""
     allow_private = state.settings.apps.webhook_allow_private
-    fields = partial(run_bodies.async_run, await _object(request), allow_private=allow_private)
+    fields = partial(run_bodies.async_run, await json_object(request), allow_private=allow_private)
     run_pk, created = await run_in_threadpool(_as_caller, request, state, app_id, _started(state, fields))
     return _accepted(await run_in_threadpool(_read, state, run_pk), created)
 
@@ -149,7 +142,7 @@ async def run_status(app_id: AppId, run_id: RunId, request: Request, state: Stat
 async def post_event(app_id: AppId, request: Request, state: StateDep) -> JSONResponse:
     """An event becomes a run (trigger ``event``); the same ``X-Idempotency-Key`` again answers the first run
     (200) and starts nothing."""
-    fields = partial(run_bodies.event_run, await _object(request), request.headers.get("x-idempotency-key"))
+    fields = partial(run_bodies.event_run, await json_object(request), request.headers.get("x-idempotency-key"))
     run_pk, created = await run_in_threadpool(_as_caller, request, state, app_id, _started(state, fields))
     return _accepted(await run_in_threadpool(_read, state, run_pk), created)
 

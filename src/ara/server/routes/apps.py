@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from ara.apps import invites, keys, schemas, secrets_store, service
 from ara.apps.access import app_for_member, role_of
 from ara.apps.setup import setup_info
-from ara.errors import Unauthenticated, ValidationFailed
+from ara.errors import Unauthenticated
 from ara.server.auth import NO_CREDENTIALS
 from ara.server.deps import StateDep, known_query, transaction
 from ara.server.openapi import request_body
-from ara.server.routes.bodies import json_body
+from ara.server.routes.bodies import json_object
 from ara.server.state import AppState
 from ara.users.service import Identity
 
@@ -41,13 +41,6 @@ async def _work(request: Request, state: AppState, work: Callable[[Session, Iden
     return await run_in_threadpool(run)
 
 
-async def _object(request: Request) -> dict[str, Any]:
-    body = await json_body(request, default={})
-    if not isinstance(body, dict):
-        raise ValidationFailed({"body": ["expected a JSON object"]})
-    return body
-
-
 # -- apps -----------------------------------------------------------------------------------------------------
 @router.get("", response_model=schemas.AppsList)
 async def list_apps(request: Request, state: StateDep) -> JSONResponse:
@@ -59,7 +52,7 @@ async def list_apps(request: Request, state: StateDep) -> JSONResponse:
 
 @router.post("", status_code=201, response_model=schemas.AppAnswer, openapi_extra=request_body(schemas.AppCreate))
 async def create_app(request: Request, state: StateDep) -> JSONResponse:
-    body = await _object(request)
+    body = await json_object(request)
     box = state.engine_context.box
 
     def work(session: Session, who: Identity) -> dict[str, Any]:
@@ -71,7 +64,7 @@ async def create_app(request: Request, state: StateDep) -> JSONResponse:
 
 @router.post("/invites/accept", response_model=schemas.InviteAccepted, openapi_extra=request_body(schemas.InviteAccept))
 async def accept_invite(request: Request, state: StateDep) -> JSONResponse:
-    body = await _object(request)
+    body = await json_object(request)
 
     def work(session: Session, who: Identity) -> dict[str, Any]:
         row, role = invites.accept_invite(session, body.get("token"), who.user_id, who.username)
@@ -91,7 +84,7 @@ async def get_app(app_id: AppId, request: Request, state: StateDep) -> JSONRespo
 
 @router.patch("/{app_id}", response_model=schemas.AppAnswer, openapi_extra=request_body(schemas.AppUpdate))
 async def update_app(app_id: AppId, request: Request, state: StateDep) -> JSONResponse:
-    body = await _object(request)
+    body = await json_object(request)
     box = state.engine_context.box
 
     def work(session: Session, who: Identity) -> dict[str, Any]:
@@ -104,7 +97,7 @@ async def update_app(app_id: AppId, request: Request, state: StateDep) -> JSONRe
 # -- secrets --------------------------------------------------------------------------------------------------
 @router.post("/{app_id}/secrets", response_model=schemas.SecretAnswer, openapi_extra=request_body(schemas.SecretPut))
 async def put_secret(app_id: AppId, request: Request, state: StateDep) -> JSONResponse:
-    body = await _object(request)
+    body = await json_object(request)
     box = state.engine_context.box
 
     def work(session: Session, who: Identity) -> dict[str, Any]:
@@ -135,7 +128,7 @@ async def delete_secret(app_id: AppId, name: Name, request: Request, state: Stat
 
 # -- keys -----------------------------------------------------------------------------------------------------
 async def _mint(request: Request, state: AppState, app_id: str, kind: str) -> JSONResponse:
-    body = await _object(request)
+    body = await json_object(request)
 
     def work(session: Session, who: Identity) -> dict[str, Any]:
         app = app_for_member(session, app_id, who.user_id, EDITOR)
@@ -217,7 +210,7 @@ async def get_setup(app_id: AppId, request: Request, state: StateDep) -> JSONRes
     openapi_extra=request_body(schemas.InviteCreate),
 )
 async def create_invite(app_id: AppId, request: Request, state: StateDep) -> JSONResponse:
-    body = await _object(request)
+    body = await json_object(request)
     base = str(request.base_url).rstrip("/")
 
     def work(session: Session, who: Identity) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from ara.runtime.automations.schemas import (
 )
 from ara.server.deps import StateDep, known_query, transaction
 from ara.server.openapi import request_body
-from ara.server.routes.bodies import json_body
+from ara.server.routes.bodies import json_object
 from ara.server.state import AppState
 
 router = APIRouter(prefix="/automations", tags=["automations"], dependencies=[known_query])
@@ -43,13 +43,6 @@ async def _as_owner(request: Request, state: AppState, work: Any) -> Any:
     return await run_in_threadpool(run)
 
 
-async def _object(request: Request) -> dict[str, Any]:
-    body = await json_body(request, default={})
-    if not isinstance(body, dict):
-        raise ValidationFailed({"body": ["expected a JSON object"]})
-    return body
-
-
 @router.get("/jobs", response_model=JobsList)
 async def list_jobs(request: Request, state: StateDep) -> JSONResponse:
     def work(session: Session, user_id: int) -> dict[str, Any]:
@@ -60,7 +53,7 @@ async def list_jobs(request: Request, state: StateDep) -> JSONResponse:
 
 @router.post("/jobs", status_code=201, response_model=JobAnswer, openapi_extra=request_body(JobCreate))
 async def create_job(request: Request, state: StateDep) -> JSONResponse:
-    body = await _object(request)
+    body = await json_object(request)
 
     def work(session: Session, user_id: int) -> dict[str, Any]:
         return {"ok": True, "job": service.describe_job(service.create_job(session, user_id, body))}
@@ -70,7 +63,7 @@ async def create_job(request: Request, state: StateDep) -> JSONResponse:
 
 @router.patch("/jobs/{job_id}", response_model=JobAnswer, openapi_extra=request_body(JobUpdate))
 async def update_job(job_id: JobId, request: Request, state: StateDep) -> JSONResponse:
-    body = await _object(request)
+    body = await json_object(request)
     if not body:
         raise ValidationFailed({"body": ["nothing to change"]})
 
@@ -109,7 +102,7 @@ async def list_runs(
     openapi_extra=request_body(ReplayBody, required=False),
 )
 async def replay_run(run_id: JobId, request: Request, state: StateDep) -> JSONResponse:
-    await _object(request)  # ``{}`` from the client; nothing in it is read
+    await json_object(request)  # ``{}`` from the client; nothing in it is read
 
     def work(session: Session, user_id: int) -> dict[str, Any]:
         return {"ok": True, "run": service.describe_run(service.replay_run(session, user_id, run_id))}

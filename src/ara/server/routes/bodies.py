@@ -161,3 +161,11 @@ async def json_body(request: Request, *, allow_yaml: bool = False, default: Any 
         value = parse_yaml(raw)
     check_bounded(value)
     return value
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """A JSON object body (empty: ``{}``); anything else is a 400 naming ``body``."""
+    body = await json_body(request, default={})
+    if not isinstance(body, dict):
+        raise ValidationFailed({"body": ["expected a JSON object"]})
+    return body

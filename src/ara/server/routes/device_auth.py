@@ -17,10 +17,9 @@ from starlette.concurrency import run_in_threadpool
 
 from ara.db.session import unit_of_work
 from ara.db.types import iso
-from ara.errors import ValidationFailed
 from ara.server.deps import StateDep, known_query
 from ara.server.openapi import request_body
-from ara.server.routes.bodies import json_body
+from ara.server.routes.bodies import json_object
 from ara.server.state import AppState
 from ara.settings import AuthSettings
 from ara.users import device_logins
@@ -106,13 +105,6 @@ async def _in_transaction(state: AppState, work: Callable[[Session], Any]) -> An
     return await run_in_threadpool(run)
 
 
-async def _object(request: Request) -> dict[str, Any]:
-    body = await json_body(request, default={})
-    if not isinstance(body, dict):
-        raise ValidationFailed({"body": ["expected a JSON object"]})
-    return body
-
-
 @router.get("/auth/cli/config", response_model=CliConfig)
 def cli_config(request: Request) -> dict[str, str]:
     base = _base_url(request)
@@ -121,7 +113,7 @@ def cli_config(request: Request) -> dict[str, str]:
 
 @router.post("/auth/cli/device/start", response_model=DeviceStart, openapi_extra=request_body(DeviceStartCreate))
 async def device_start(request: Request, state: StateDep) -> dict[str, Any]:
-    body = await _object(request)
+    body = await json_object(request)
     base = _base_url(request)
     address = request.client.host if request.client else "unknown address"
     client = f"{address}, {request.headers.get('user-agent', 'no user agent')}"
@@ -170,7 +162,7 @@ async def token(
     request: Request, state: StateDep, grant_type: Literal["pkce", "refresh_token"] = Query()
 ) -> dict[str, Any]:
     """Trade an approved login's code (with the PKCE verifier) or a refresh token for a new access token."""
-    body = await _object(request)
+    body = await json_object(request)
     spans = lifetimes(state.settings.auth)
 
     def work(session: Session) -> IssuedTokens:
