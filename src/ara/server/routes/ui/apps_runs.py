@@ -26,6 +26,7 @@ from ara.db.session import unit_of_work
 from ara.errors import AraError, InvalidTransition, NotFound, ValidationFailed
 from ara.server.deps import StateDep, transaction
 from ara.server.event_stream import EventStream
+from ara.server.playbook_events import sse
 from ara.server.routes.app_runs import PING, tail_rows
 from ara.server.routes.ui.apps import app_context
 from ara.server.state import AppState
@@ -117,14 +118,18 @@ def _member(state: AppState, app_id: str, user_id: int) -> bool:
         return user is not None and user.is_active and role_of(session, app_id, user_id) is not None
 
 
+def log_event(row_id: int, row: dict[str, Any]) -> str:
+    """A log row as the ``log`` message htmx appends, its id for ``Last-Event-ID``. Each line of the row gets its
+    own ``data:`` (``sse``): a CR in a message must not end the field and start a forged one."""
+    return sse("log", environment().get_template("apps/_log_line.html").render(line=row), str(row_id))
+
+
 async def _as_html(state: AppState, app_id: str, run_id: str, after: int, user_id: int) -> AsyncIterator[str]:
     """The tail's rows as ``event: log`` table rows with their id (a reconnecting browser sends the last one as
     ``Last-Event-ID``), and ``event: status`` when a row ends the run, which ends the stream too."""
-    template = environment().get_template("apps/_log_line.html")
     macros: Any = environment().get_template("_macros.html").module
     async for row_id, row in tail_rows(state, app_id, run_id, after, partial(_member, state, app_id, user_id)):
-        html = template.render(line=row).replace("\n", "")
-        yield f"id: {row_id}\nevent: log\ndata: {html}\n\n"
+        yield log_event(row_id, row)
         if row["event_type"] in ENDINGS:
             status = str(macros.status(row["event_type"].removeprefix("run."))).strip()
             yield f"event: status\ndata: {status}\n\n"
