@@ -67,3 +67,38 @@ def test_an_app_run_log_stream_ends_when_its_viewer_logs_out(app_world: tuple[Si
             assert ended.wait(30), "the stream went on after the viewer logged out"
     finally:
         gate.set()
+
+
+@pytest.fixture(scope="module")
+def private_records(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A site whose records need a login to read (``auth.read_login_required``)."""
+    settings = make_settings(tmp_path_factory.mktemp("private-records"), auth={"read_login_required": True})
+    add_users(settings)
+    with running_server(settings) as url:
+        yield Site(url, settings)
+
+
+def test_a_running_playbooks_live_rows_end_when_the_viewer_logs_out(private_records: Site) -> None:
+    site = private_records
+    made = httpx.post(
+        f"{site.url}/api/v1/playbooks",
+        auth=("admin", PASSWORD),
+        json={"path": "/tmp/forever.yml", "status": "running", "ansible_version": "2.15", "arguments": {}},
+    )
+    assert made.status_code == 201, made.text
+    ended = threading.Event()
+    with ui_client(site, "carol") as (client, csrf):
+        path = f"/ui/records/playbooks/{made.json()['id']}/live"
+
+        def read() -> None:
+            with httpx.Client(base_url=site.url, cookies=client.cookies, timeout=120) as reader:
+                with reader.stream("GET", path) as answer:
+                    assert answer.status_code == 200
+                    for _chunk in answer.iter_bytes():
+                        pass
+            ended.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        assert not ended.wait(2), "the stream ended while the viewer was still logged in"
+        assert client.post("/ui/logout", data={"csrf_token": csrf}).status_code == 303
+        assert ended.wait(30), "the stream went on after the viewer logged out"
