@@ -1,13 +1,17 @@
 """Live streams of the web UI end with the login that opened them (a second review's findings), against a real
-server: the app run page's log stream after the viewer logs out."""
+server: the app run page's log stream, a running playbook's live rows (where records need a login) and the chat
+page's control socket, each after the viewer logs out."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from ara.runtime.sandbox.select import choose_sandbox
 from tests.apps.support import manifest, until
@@ -102,3 +106,27 @@ def test_a_running_playbooks_live_rows_end_when_the_viewer_logs_out(private_reco
         assert not ended.wait(2), "the stream ended while the viewer was still logged in"
         assert client.post("/ui/logout", data={"csrf_token": csrf}).status_code == 303
         assert ended.wait(30), "the stream went on after the viewer logged out"
+
+
+@pytest.fixture(scope="module")
+def chat_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    settings = make_settings(tmp_path_factory.mktemp("harden-chat"))
+    if not choose_sandbox(settings.runtime).strong:
+        pytest.skip("bubblewrap does not work here")
+    add_users(settings)
+    with running_server(settings) as url:
+        yield Site(url, settings)
+
+
+def test_the_chat_pages_control_socket_closes_when_its_login_ends(chat_site: Site) -> None:
+    ws = chat_site.url.replace("http://", "ws://") + "/ui/chat/control"
+    with ui_client(chat_site, "alice") as (client, csrf):
+        assert client.post("/ui/chat/start", data={"csrf_token": csrf}).status_code == 303
+        cookie = f"ara_session={client.cookies['ara_session']}"
+        with connect(ws, additional_headers={"Cookie": cookie, "Origin": chat_site.url}) as socket:
+            assert '"ready"' in str(socket.recv(timeout=30))
+            assert client.post("/ui/logout", data={"csrf_token": csrf}).status_code == 303
+            deadline = time.monotonic() + 30
+            with pytest.raises(ConnectionClosed):
+                while time.monotonic() < deadline:
+                    socket.recv(timeout=deadline - time.monotonic())
