@@ -4,12 +4,18 @@ answered with a 500, a stream that could be forged, ...), so it stays fixed."""
 from __future__ import annotations
 
 import re
+import sqlite3
+from collections.abc import Iterator
 
+import httpx
 import pytest
 
+from ara.db.session import make_engine
 from ara.server.routes.ui.apps_runs import log_event
-from tests.web.accounts_support import ui_client
-from tests.web.conftest import Site
+from tests.conftest import make_settings
+from tests.support.server import running_server
+from tests.web.accounts_support import csrf_of, ui_client
+from tests.web.conftest import Site, add_users
 
 TOO_BIG = ["9223372036854775808", "99999999999999999999999"]
 
@@ -53,3 +59,32 @@ def test_an_app_log_line_is_one_sse_event_whatever_its_message_holds() -> None:
     events = sse_events(log_event(7, row))
     assert [(event.get("event"), event.get("id")) for event in events] == [("log", "7")]
     assert "first" in events[0]["data"] and "last" in events[0]["data"]
+
+
+@pytest.fixture(scope="module")
+def quick_busy_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """SQLite whose writers give up after 2 s (the default waits 30 s)."""
+    settings = make_settings(tmp_path_factory.mktemp("busy"), database={"busy_timeout_ms": 2000})
+    add_users(settings)
+    with running_server(settings) as url:
+        yield Site(url, settings)
+
+
+def test_checking_a_password_does_not_hold_the_databases_write_lock(quick_busy_site: Site) -> None:
+    """A wrong password is answered while another writer holds SQLite's lock: checking it (argon2, about 0.1-0.3 s)
+    must not take the lock, or anyone posting the login form stalls every writer (the Ansible callback too)."""
+    engine = make_engine(quick_busy_site.settings)
+    path = engine.url.database
+    engine.dispose()
+    assert path
+    with httpx.Client(base_url=quick_busy_site.url, timeout=60) as client:
+        token = csrf_of(client.get("/ui/login").text)
+        holder = sqlite3.connect(path, isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            answer = client.post("/ui/login", data={"username": "alice", "password": "wrong", "csrf_token": token})
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+    assert answer.status_code == 401, answer.text[:300]
+    assert "Wrong username or password" in answer.text

@@ -52,11 +52,14 @@ def login(
     next: Annotated[str, Form()] = "/",  # noqa: A002
 ) -> HTMLResponse | RedirectResponse:
     target = safe_next(next)
-    with transaction(request, state, write=True) as (session, _caller):
+    # The password is checked in a read: argon2 takes a few hundred ms, and SQLite's write lock held meanwhile
+    # would stall every writer for as long as anyone keeps posting this form.
+    with transaction(request, state, write=False) as (session, _caller):
         identity = state.credentials.check_password(session, username, password) if username and password else None
-        if identity is None:
-            context = {"next": target, "username": username, "error": BAD_LOGIN}
-            return render(request, "login.html", context, status=401)
+    if identity is None:
+        context = {"next": target, "username": username, "error": BAD_LOGIN}
+        return render(request, "login.html", context, status=401)
+    with transaction(request, state, write=True) as (session, _caller):
         value = open_web_session(session, identity.user_id, dt.timedelta(hours=state.settings.ui.session_hours))
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, state.settings, value)
