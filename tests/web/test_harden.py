@@ -88,3 +88,22 @@ def test_checking_a_password_does_not_hold_the_databases_write_lock(quick_busy_s
             holder.close()
     assert answer.status_code == 401, answer.text[:300]
     assert "Wrong username or password" in answer.text
+
+
+def test_a_busy_database_is_a_503_page_on_ui_paths(quick_busy_site: Site) -> None:
+    engine = make_engine(quick_busy_site.settings)
+    path = engine.url.database
+    engine.dispose()
+    assert path
+    with ui_client(quick_busy_site, "alice") as (client, csrf):
+        holder = sqlite3.connect(path, isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            answer = client.post("/ui/account/keys", data={"name": "laptop", "csrf_token": csrf})
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+    assert answer.status_code == 503
+    assert answer.headers["content-type"].startswith("text/html")
+    assert answer.headers["retry-after"] == "1"
+    assert "busy" in answer.text
