@@ -1,12 +1,14 @@
-"""Live streams of the web UI end with the login that opened them (a second review's findings), against a real
-server: the app run page's log stream, a running playbook's live rows (where records need a login) and the chat
-page's control socket, each after the viewer logs out."""
+"""Live streams of the web UI end with the login that opened them, and app run links stay the run's (a second
+review's findings), against a real server: the app run page's log stream, a running playbook's live rows (where
+records need a login) and the chat page's control socket, each after the viewer logs out."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
+from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -130,3 +132,22 @@ def test_the_chat_pages_control_socket_closes_when_its_login_ends(chat_site: Sit
             with pytest.raises(ConnectionClosed):
                 while time.monotonic() < deadline:
                     socket.recv(timeout=deadline - time.monotonic())
+
+
+def test_a_run_id_chosen_by_the_caller_cannot_point_the_app_pages_links_elsewhere(
+    app_world: tuple[Site, FakeLLM, str, str],
+) -> None:
+    """``run_id`` is the caller's (``POST /v1/apps/{id}/runs``): a ``/`` in it stays inside the run's link."""
+    site, model, app_id, key = app_world
+    model.reset().script(text("done"))
+    run_id = "../../../ui/account/x"
+    auth = {"Authorization": f"Bearer {key}"}
+    started = httpx.post(f"{site.url}/v1/apps/{app_id}/runs", headers=auth, json={"run_id": run_id, "input": {}})
+    assert started.status_code == 202, started.text
+    with ui_client(site, "alice") as (client, _csrf):
+        pages = [client.get(f"/ui/apps/{app_id}").text, client.get("/ui/search", params={"q": "kind:app"}).text]
+    for html in pages:
+        links = re.findall(r'href="([^"]*account(?:/|%2F)x)"', html)
+        assert links, html[:2000]
+        for link in links:
+            assert urljoin(site.url + "/ui/", link).startswith(f"{site.url}/ui/apps/{app_id}/runs/"), link
