@@ -107,3 +107,24 @@ def test_a_busy_database_is_a_503_page_on_ui_paths(quick_busy_site: Site) -> Non
     assert answer.headers["content-type"].startswith("text/html")
     assert answer.headers["retry-after"] == "1"
     assert "busy" in answer.text
+
+
+def test_a_large_recorded_file_is_shown_plain_not_run_through_a_lexer(site: Site) -> None:
+    """Anyone who may write records can record a file, and anyone who may read them can open its page: a lexer
+    takes seconds of CPU on a few hundred KB of crafted YAML, on every view. Past the chat's limit it is plain."""
+    made = httpx.post(
+        f"{site.url}/api/v1/playbooks",
+        json={"path": "/big.yml", "status": "completed", "ansible_version": "2.15", "arguments": {}},
+    )
+    assert made.status_code == 201, made.text
+    content = "key: " + "a " * 200_000  # 400 KB on one line
+    body = {"playbook": made.json()["id"], "path": "/big.yml", "content": content}
+    recorded = httpx.post(f"{site.url}/api/v1/files", json=body, timeout=60)
+    assert recorded.status_code == 201, recorded.text
+    page = httpx.get(f"{site.url}/ui/records/files/{recorded.json()['id']}", timeout=60)
+    assert page.status_code == 200
+    shown_text, lexed = "a a a" in page.text, 'class="nt"' in page.text  # booleans: no diff of 400 KB on failure
+    assert shown_text and not lexed  # no YAML tokens: the text was not lexed
+    small = {"playbook": made.json()["id"], "path": "/small.yml", "content": "key: value\n"}
+    shown = httpx.get(f"{site.url}/ui/records/files/{httpx.post(f'{site.url}/api/v1/files', json=small).json()['id']}")
+    assert 'class="nt"' in shown.text  # a usual file is still highlighted
