@@ -128,10 +128,14 @@ def parse_error(request: Request, reason: str) -> JSONResponse:
 BUSY_MESSAGE = "The database is busy; try again shortly."
 
 
-def busy_response(request: Request) -> JSONResponse:
+def busy_response(request: Request) -> Response:
     """503 with Retry-After: no free pooled connection within ``database.pool_timeout``, or SQLite's write lock
     not granted within ``database.busy_timeout_ms``; nothing was written, so the request can be sent again."""
     headers = {"Retry-After": "1"}
+    if is_ui_path(request.url.path):  # a page in the site's layout, as every other error of a page
+        response = page_error(request, 503, BUSY_MESSAGE)
+        response.headers.update(headers)
+        return response
     if _drf_style(request):
         return JSONResponse({"detail": BUSY_MESSAGE}, status_code=503, headers=headers)
     body = {"error": {"code": "busy", "message": BUSY_MESSAGE, "detail": None}}
@@ -140,11 +144,11 @@ def busy_response(request: Request) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PoolTimeout)
-    async def _pool_timeout(request: Request, _error: PoolTimeout) -> JSONResponse:
+    async def _pool_timeout(request: Request, _error: PoolTimeout) -> Response:
         return busy_response(request)
 
     @app.exception_handler(OperationalError)
-    async def _operational(request: Request, error: OperationalError) -> JSONResponse:
+    async def _operational(request: Request, error: OperationalError) -> Response:
         if "database is locked" in str(error.orig):
             return busy_response(request)
         raise error

@@ -7,7 +7,8 @@ once the playbook is no longer running and everything before its end was sent.""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from ara.server.state import AppState
 
 INTERVAL = 0.5
 KEEPALIVE_SECONDS = 10.0  # an idle stream's comment: well inside clients' read timeouts (tail: 60 s)
+RECHECK_SECONDS = 5.0  # how often a stream asks ``admits`` whether its reader may still read
 MAX_RUNNING = 1000  # running tasks followed for their end (a free strategy on many hosts runs several)
 
 
@@ -51,11 +53,20 @@ def _running(factory: sessionmaker[Session], playbook_id: int, cursor: Cursor) -
 
 
 async def playbook_events(
-    factory: sessionmaker[Session], playbook_id: int, cursor: Cursor, *, interval: float = INTERVAL, follow: bool = True
+    factory: sessionmaker[Session],
+    playbook_id: int,
+    cursor: Cursor,
+    *,
+    interval: float = INTERVAL,
+    follow: bool = True,
+    admits: Callable[[], bool] | None = None,
 ) -> AsyncIterator[Event]:
     """Events after ``cursor`` until the playbook ends (at once for one that already has); without ``follow``,
-    only what is recorded now (a poller's read: ``end`` only if the playbook has ended)."""
+    only what is recorded now (a poller's read: ``end`` only if the playbook has ended). ``admits`` (a read, on a
+    worker thread) is asked every ``RECHECK_SECONDS`` whether the reader may still read: no ends the stream (a
+    killed ``ansible-playbook`` leaves its playbook running for ever, so a logout must end it)."""
     status = None
+    checked = time.monotonic()
     # Tasks shown running (before the cursor, or sent since), to send again when they end; bounded.
     running = await anyio.to_thread.run_sync(_running, factory, playbook_id, cursor) if cursor.task else set()
     while True:
@@ -80,6 +91,10 @@ async def playbook_events(
         if not follow:
             return
         await anyio.sleep(interval)
+        if admits is not None and time.monotonic() - checked >= RECHECK_SECONDS:
+            if not await anyio.to_thread.run_sync(admits):
+                return
+            checked = time.monotonic()
 
 
 def sse(event: str, data: str, event_id: str | None = None) -> str:

@@ -15,7 +15,10 @@ from pygments.lexer import Lexer
 from pygments.lexers import DiffLexer, JsonLexer, TextLexer, get_lexer_for_filename
 from pygments.util import ClassNotFound
 
-MAX_HIGHLIGHT = 2_000_000  # characters; a larger file is shown as plain text (still anchored, still marked)
+# Characters; a larger file is shown as plain text (still anchored, still marked). Lexing is CPU-bound, holds the
+# GIL and takes seconds past a few hundred KB of crafted YAML, on every view of a page anyone may read: the chat's
+# limit (``chat_files.HIGHLIGHT_MAX_BYTES``) keeps it well under a second.
+MAX_HIGHLIGHT = 256 * 1024
 
 
 def _lexer(path: str, text: str) -> Lexer:

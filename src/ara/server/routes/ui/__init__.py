@@ -1,5 +1,6 @@
-"""The web UI's pages, one module per area, all under ``/ui`` (and ``/``) and all behind ``check_csrf``.
-``install_ui`` mounts the static files and includes every area's router."""
+"""The web UI's pages, one module per area, all under ``/ui`` (and ``/``) and all behind ``check_csrf`` and
+``refuse_bad_text`` (no NUL in a parameter or field). ``install_ui`` mounts the static files and includes every
+area's router."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from ara.server.routes.ui import (
     search,
 )
 from ara.server.ui.csrf import check_csrf
+from ara.server.ui.inputs import refuse_bad_text
 from ara.web import STATIC_DIR
 
 AREAS = (
@@ -53,7 +55,7 @@ SOCKETS = (chat_control.socket_router,)
 
 
 def install_ui(app: FastAPI) -> None:
-    router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
+    router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf), Depends(refuse_bad_text)])
     for area in AREAS:
         router.include_router(area.router)
     app.include_router(router)

@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -52,11 +52,14 @@ def login(
     next: Annotated[str, Form()] = "/",  # noqa: A002
 ) -> HTMLResponse | RedirectResponse:
     target = safe_next(next)
-    with transaction(request, state, write=True) as (session, _caller):
+    # The password is checked in a read: argon2 takes a few hundred ms, and SQLite's write lock held meanwhile
+    # would stall every writer for as long as anyone keeps posting this form.
+    with transaction(request, state, write=False) as (session, _caller):
         identity = state.credentials.check_password(session, username, password) if username and password else None
-        if identity is None:
-            context = {"next": target, "username": username, "error": BAD_LOGIN}
-            return render(request, "login.html", context, status=401)
+    if identity is None:
+        context = {"next": target, "username": username, "error": BAD_LOGIN}
+        return render(request, "login.html", context, status=401)
+    with transaction(request, state, write=True) as (session, _caller):
         value = open_web_session(session, identity.user_id, dt.timedelta(hours=state.settings.ui.session_hours))
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, state.settings, value)
@@ -75,6 +78,10 @@ def logout(request: Request, state: StateDep) -> RedirectResponse:
 
 
 MAX_KEY_NAME = 255
+#: Past any user's keys, and (times the page size) within every database's OFFSET range: larger is a 400.
+MAX_PAGE = 1_000_000
+#: Row ids are signed 64-bit integers: a larger id is a 400, not the database driver's overflow (a 500).
+KeyId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def _account(
@@ -112,7 +119,9 @@ def _account(
 
 
 @router.get("/ui/account", response_class=HTMLResponse)
-def account_page(request: Request, state: StateDep, user: UserDep, page: int = Query(1, ge=1)) -> HTMLResponse:
+def account_page(
+    request: Request, state: StateDep, user: UserDep, page: int = Query(1, ge=1, le=MAX_PAGE)
+) -> HTMLResponse:
     with transaction(request, state) as (session, _caller):
         return _account(request, state, user, session, page)
 
@@ -130,7 +139,7 @@ def create_key(request: Request, state: StateDep, user: UserDep, name: Annotated
 
 
 @router.post("/ui/account/keys/{key_id}/revoke", response_model=None)
-def revoke_key(key_id: int, request: Request, state: StateDep, user: UserDep) -> RedirectResponse:
+def revoke_key(key_id: KeyId, request: Request, state: StateDep, user: UserDep) -> RedirectResponse:
     with transaction(request, state, write=True) as (session, _caller):
         revoke_token_id(session, user.user_id, key_id)
     return RedirectResponse("/ui/account?done=revoked", status_code=303)

@@ -7,7 +7,7 @@ SSE extension appends. A member of any role may read; losing the role ends the s
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -26,9 +26,12 @@ from ara.db.session import unit_of_work
 from ara.errors import AraError, InvalidTransition, NotFound, ValidationFailed
 from ara.server.deps import StateDep, transaction
 from ara.server.event_stream import EventStream
+from ara.server.middleware import resolve_page_caller
+from ara.server.playbook_events import sse
 from ara.server.routes.app_runs import PING, tail_rows
 from ara.server.routes.ui.apps import app_context
 from ara.server.state import AppState
+from ara.server.ui.cookies import SESSION_COOKIE
 from ara.server.ui.guards import UserDep
 from ara.server.ui.pages import environment, render
 from ara.users.models import User
@@ -110,21 +113,34 @@ def run_page(app_id: AppId, run_id: RunId, request: Request, state: StateDep, us
         return render(request, "apps/run.html", context)
 
 
-def _member(state: AppState, app_id: str, user_id: int) -> bool:
-    """Whether the page's reader is still an active user with a role on the app (asked again while streaming)."""
+def _member(state: AppState, app_id: str, user_id: int, authorization: str | None, cookie: str | None) -> bool:
+    """Whether the page's reader is still logged in (a logout ends the stream), an active user and a member of
+    the app (asked again while streaming)."""
+    try:
+        caller = resolve_page_caller(state, authorization, cookie)
+    except AraError:  # a revoked key on the Authorization header
+        return False
+    if caller is None or caller.user_id != user_id:
+        return False
     with unit_of_work(state.reader) as session:
         user = session.get(User, user_id, populate_existing=True)
         return user is not None and user.is_active and role_of(session, app_id, user_id) is not None
 
 
-async def _as_html(state: AppState, app_id: str, run_id: str, after: int, user_id: int) -> AsyncIterator[str]:
+def log_event(row_id: int, row: dict[str, Any]) -> str:
+    """A log row as the ``log`` message htmx appends, its id for ``Last-Event-ID``. Each line of the row gets its
+    own ``data:`` (``sse``): a CR in a message must not end the field and start a forged one."""
+    return sse("log", environment().get_template("apps/_log_line.html").render(line=row), str(row_id))
+
+
+async def _as_html(
+    state: AppState, app_id: str, run_id: str, after: int, still: Callable[[], bool]
+) -> AsyncIterator[str]:
     """The tail's rows as ``event: log`` table rows with their id (a reconnecting browser sends the last one as
     ``Last-Event-ID``), and ``event: status`` when a row ends the run, which ends the stream too."""
-    template = environment().get_template("apps/_log_line.html")
     macros: Any = environment().get_template("_macros.html").module
-    async for row_id, row in tail_rows(state, app_id, run_id, after, partial(_member, state, app_id, user_id)):
-        html = template.render(line=row).replace("\n", "")
-        yield f"id: {row_id}\nevent: log\ndata: {html}\n\n"
+    async for row_id, row in tail_rows(state, app_id, run_id, after, still):
+        yield log_event(row_id, row)
         if row["event_type"] in ENDINGS:
             status = str(macros.status(row["event_type"].removeprefix("run."))).strip()
             yield f"event: status\ndata: {status}\n\n"
@@ -157,8 +173,9 @@ async def run_log_stream(
     if last_seen.isdigit() and int(last_seen) <= MAX_ROW_ID:
         after = max(after, int(last_seen))
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    login = (request.headers.get("authorization"), request.cookies.get(SESSION_COOKIE))
     return EventStream(
-        _as_html(state, found, run_id, after, user.user_id),
+        _as_html(state, found, run_id, after, partial(_member, state, found, user.user_id, *login)),
         headers=headers,
         keepalive_seconds=state.settings.apps.logs_keepalive_seconds,
         keepalive=PING,

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import anyio
 from fastapi import APIRouter, WebSocket
 from fastapi.concurrency import run_in_threadpool
 
 from ara.errors import AraError, PermissionDenied
 from ara.server.middleware import resolve_page_caller
 from ara.server.routes.control import serve_control_peer, socket_session
-from ara.server.sockets import deny
+from ara.server.sockets import POLICY_VIOLATION, deny
 from ara.server.state import AppState
 from ara.server.ui.cookies import SESSION_COOKIE
 from ara.server.ui.guards import LoginRequired
 
 #: Not behind the UI router's CSRF dependency (a WebSocket has no form): the ``Origin`` check stands in for it.
 socket_router = APIRouter(include_in_schema=False)
+#: How often an open socket checks that its login still holds.
+RECHECK_SECONDS = 5.0
 CROSS_SITE = "this socket is for pages of this site only (Origin does not match the host)"
 
 
@@ -45,4 +48,17 @@ async def chat_control(websocket: WebSocket) -> None:
     except AraError as error:
         await deny(websocket, error)
         return
-    await serve_control_peer(websocket, found)
+    async with anyio.create_task_group() as group:
+        group.start_soon(_close_on_logout, websocket, state, cookie)
+        await serve_control_peer(websocket, found)
+        group.cancel_scope.cancel()
+
+
+async def _close_on_logout(websocket: WebSocket, state: AppState, cookie: str | None) -> None:
+    """Every ``RECHECK_SECONDS``: once the login that opened the socket is gone (logout, expiry, deactivated
+    user), close it; the peer's loop then ends and leaves the channel as on any close."""
+    while True:
+        await anyio.sleep(RECHECK_SECONDS)
+        if await run_in_threadpool(resolve_page_caller, state, None, cookie) is None:
+            await websocket.close(code=POLICY_VIOLATION, reason="logged out")
+            return
