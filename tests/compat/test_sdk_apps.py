@@ -585,6 +585,12 @@ class Tail:
         return code
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """The tail gets SIGINT as a terminal's Ctrl-C would deliver it, however pytest was started: a shell's
+    background job (``cmd &``) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _tail(client: Client, base_url: str) -> Tail:
     if client.venv is None:
         argv = [sys.executable, "-c", "from ara.cli.main import main; main()", "logs", str(client.script)]
@@ -592,7 +598,15 @@ def _tail(client: Client, base_url: str) -> Tail:
         argv = [str(client.venv.ara), "logs", str(client.script)]
     env = client.environ(ARA_API_BASE_URL=base_url)
     out = subprocess.PIPE
-    process = subprocess.Popen(argv, env=env, cwd=client.home, stdout=out, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        argv,
+        env=env,
+        cwd=client.home,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=_ctrl_c_as_in_a_terminal,
+    )
     tail = Tail(process)
 
     def pump() -> None:
