@@ -17,24 +17,14 @@ from typing import Any
 
 import httpx
 
-from tests.web.conftest import Site
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf-token" content="([^"]+)"', html)
-    assert match, html
-    return match.group(1)
+from tests.web.conftest import Site, form_login
 
 
 @contextmanager
 def ui_client(site: Site, username: str) -> Iterator[tuple[httpx.Client, str]]:
     """A client logged in through the form, and its CSRF token for later forms."""
     with httpx.Client(base_url=site.url, timeout=30) as client:
-        token = csrf_of(client.get("/ui/login").text)
-        data = {"username": username, "password": site.password, "csrf_token": token}
-        answer = client.post("/ui/login", data=data)
-        assert answer.status_code == 303, answer.text
-        yield client, token
+        yield client, form_login(client, username, site.password)
 
 
 def pkce_pair() -> tuple[str, str]:

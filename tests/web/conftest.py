@@ -4,10 +4,12 @@ with a fresh browser context (cookies) per test."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
@@ -65,3 +67,19 @@ def page(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     yield page
     context.close()
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page carries (its ``csrf-token`` meta tag), which every form must send back."""
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+def form_login(client: httpx.Client, username: str, password: str = PASSWORD) -> str:
+    """Log an httpx client (``base_url`` = the site) in through the login form, as a browser would; returns the
+    CSRF token its later forms send."""
+    token = csrf_of(client.get("/ui/login").text)
+    answer = client.post("/ui/login", data={"username": username, "password": password, "csrf_token": token})
+    assert answer.status_code == 303, answer.text
+    return token

@@ -3,14 +3,13 @@ httpx client logged in through the real login form, carrying its CSRF token."""
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
 import httpx
 import yaml
 
-from tests.web.conftest import Site
+from tests.web.conftest import Site, form_login
 
 # Needs bob's approval, takes a required parameter and a duration, and leaves two artifacts.
 DEPLOY = """
@@ -89,14 +88,7 @@ class WebUser:
     def __init__(self, site: Site, username: str) -> None:
         self.site = site
         self.http = httpx.Client(base_url=site.url, timeout=30)
-        page = self.http.get("/ui/login")
-        match = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
-        assert match, page.text
-        self.token = match.group(1)
-        answer = self.http.post(
-            "/ui/login", data={"username": username, "password": site.password, "csrf_token": self.token}
-        )
-        assert answer.status_code == 303, answer.text
+        self.token = form_login(self.http, username, site.password)
 
     def get(self, path: str, **params: Any) -> httpx.Response:
         return self.http.get(path, params=params)

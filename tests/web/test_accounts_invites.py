@@ -14,8 +14,8 @@ from sqlalchemy import update
 from ara.apps.models import AppInvite
 from ara.db.session import make_engine, make_sessionmaker, unit_of_work
 from ara.db.types import utcnow
-from tests.web.accounts_support import csrf_of, ui_client
-from tests.web.conftest import Site
+from tests.web.accounts_support import ui_client
+from tests.web.conftest import Site, csrf_of
 
 MANIFEST = Path(__file__).resolve().parents[1] / "apps" / "data" / "control_manifest.json"
 

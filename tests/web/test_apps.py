@@ -24,7 +24,7 @@ from tests.conftest import make_settings
 from tests.support.browser import log_in, screenshot
 from tests.support.fake_llm import FakeLLM, fake_llm, text
 from tests.support.server import running_server
-from tests.web.conftest import PASSWORD, Site, add_users
+from tests.web.conftest import PASSWORD, Site, add_users, form_login
 
 
 @dataclass(frozen=True)
@@ -141,9 +141,7 @@ def test_a_bad_key_field_shows_the_form_again_with_the_message(apps_site: World,
 def test_someone_without_a_role_finds_no_app_and_an_anonymous_visitor_logs_in(apps_site: World) -> None:
     with httpx.Client(base_url=apps_site.site.url) as client:
         assert client.get(f"/ui/apps/{apps_site.app_id}").status_code == 303
-        token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/ui/login").text)
-        assert token
-        client.post("/ui/login", data={"username": "carol", "password": PASSWORD, "csrf_token": token.group(1)})
+        form_login(client, "carol")
         answer = client.get(f"/ui/apps/{apps_site.app_id}")
         assert answer.status_code == 404 and "text/html" in answer.headers["content-type"]
         assert "digest-bot" not in client.get("/ui/apps").text
@@ -203,16 +201,14 @@ def test_a_viewer_member_sees_the_app_but_not_its_keys(apps_site: World) -> None
         session.add(AppMember(app_id=apps_site.app_id, user_id=bob, role="viewer"))
     engine.dispose()
     with httpx.Client(base_url=apps_site.site.url) as client:
-        token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/ui/login").text)
-        assert token
-        client.post("/ui/login", data={"username": "bob", "password": PASSWORD, "csrf_token": token.group(1)})
+        token = form_login(client, "bob")
         shown = client.get(f"/ui/apps/{apps_site.app_id}")
         assert shown.status_code == 200 and "digest-every-120s" in shown.text
         assert 'id="keys-title"' not in shown.text and apps_site.key[:13] not in shown.text
-        minted = client.post(f"/ui/apps/{apps_site.app_id}/keys", data={"csrf_token": token.group(1), "name": "mine"})
+        minted = client.post(f"/ui/apps/{apps_site.app_id}/keys", data={"csrf_token": token, "name": "mine"})
         assert minted.status_code == 403 and "editor" in minted.text
         assert 'action="/ui/apps/' + apps_site.app_id + '/runs"' not in shown.text  # no run form for a viewer
-        started = client.post(f"/ui/apps/{apps_site.app_id}/runs", data={"csrf_token": token.group(1), "input": "{}"})
+        started = client.post(f"/ui/apps/{apps_site.app_id}/runs", data={"csrf_token": token, "input": "{}"})
         assert started.status_code == 403 and "operator" in started.text
         for page in ("0", "x", str(2**70)):
             refused = client.get(f"/ui/apps/{apps_site.app_id}", params={"page": page})

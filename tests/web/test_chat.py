@@ -23,7 +23,7 @@ from tests.conftest import make_settings
 from tests.support.browser import log_in, screenshot
 from tests.support.fake_llm import FakeLLM, call, fake_llm, text
 from tests.support.server import running_server
-from tests.web.conftest import PASSWORD, Site, add_users
+from tests.web.conftest import PASSWORD, Site, add_users, form_login
 
 ALICE = ("alice", PASSWORD)
 
@@ -165,10 +165,7 @@ def test_a_control_call_from_the_api_is_answered_by_the_open_page(chat: World, p
 
 
 def _login(client: httpx.Client, user: str = "alice") -> str:
-    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/ui/login").text)
-    assert token
-    client.post("/ui/login", data={"username": user, "password": PASSWORD, "csrf_token": token.group(1)})
-    return token.group(1)
+    return form_login(client, user)
 
 
 def test_without_javascript_the_form_posts_and_an_empty_message_is_refused(chat: World) -> None:

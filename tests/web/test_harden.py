@@ -14,8 +14,8 @@ from ara.db.session import make_engine
 from ara.server.routes.ui.apps_runs import log_event
 from tests.conftest import make_settings
 from tests.support.server import running_server
-from tests.web.accounts_support import csrf_of, ui_client
-from tests.web.conftest import Site, add_users
+from tests.web.accounts_support import ui_client
+from tests.web.conftest import Site, add_users, csrf_of
 
 TOO_BIG = ["9223372036854775808", "99999999999999999999999"]
 

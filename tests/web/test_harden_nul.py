@@ -10,8 +10,8 @@ import pytest
 
 from tests.conftest import make_settings
 from tests.support.server import running_server
-from tests.web.accounts_support import csrf_of, ui_client
-from tests.web.conftest import Site, add_users
+from tests.web.accounts_support import ui_client
+from tests.web.conftest import Site, add_users, csrf_of
 
 #: (path, form) posted by a logged-in operator; each form has a NUL in the field named first.
 FORMS = [

@@ -8,14 +8,11 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.support.browser import log_in, screenshot
-from tests.web.conftest import Site
+from tests.web.conftest import Site, csrf_of
 
 
 def _csrf(client: httpx.Client, site: Site) -> str:
-    page = client.get(f"{site.url}/ui/login")
-    match = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
-    assert match, page.text
-    return match.group(1)
+    return csrf_of(client.get(f"{site.url}/ui/login").text)
 
 
 def test_the_start_page_is_html_not_a_json_404(site: Site) -> None:

@@ -4,7 +4,6 @@ inline script or event handler (the CSP forbids them, so they would silently do 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 
@@ -13,7 +12,7 @@ import pytest
 
 from ara.clients.http import AraHttpClient
 from tests.support.factories import Recorded, record_playbook
-from tests.web.conftest import Site
+from tests.web.conftest import Site, form_login
 
 FIELDS = ("input", "select", "textarea")
 UNLABELLED_INPUTS = ("hidden", "submit", "button", "reset", "image")
@@ -80,13 +79,7 @@ def logged_in(site: Site) -> Iterator[tuple[httpx.Client, Recorded]]:
     recorded = record_playbook(api, labels=("prod",))
     api.close()
     with httpx.Client(base_url=site.url, timeout=30) as client:
-        page = client.get("/ui/login")
-        token = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
-        assert token
-        answer = client.post(
-            "/ui/login", data={"username": "admin", "password": site.password, "csrf_token": token.group(1)}
-        )
-        assert answer.status_code == 303
+        form_login(client, "admin", site.password)
         yield client, recorded
 
 
