@@ -8,8 +8,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ara.apps.models import App, AppMember, AppRun
-from ara.search.paging import Page, any_contains, bounded
-from ara.search.results import labelled, with_host
+from ara.search.paging import Page, bounded
+from ara.search.results import narrowed
 from ara.search.syntax import Query
 from ara.users.service import Identity
 
@@ -42,13 +42,8 @@ def search_app_runs(session: Session, query: Query, identity: Identity | None, *
         .where(run.app_id.in_(member_apps(identity)))
         .order_by(run.created_at.desc(), run.id.desc())
     )
-    if query.status:
-        statement = statement.where(run.status == query.status)
-    if query.host:
-        statement = statement.where(run.playbook_id.in_(with_host(query.host)))
-    if query.label:
-        statement = statement.where(run.playbook_id.in_(labelled(query.label)))
-    statement = statement.where(*any_contains([app.name, app.slug, run.agent_id, run.run_id], query.words))
+    names = [app.name, app.slug, run.agent_id, run.run_id]
+    statement = narrowed(statement, query, status=run.status, playbook_id=run.playbook_id, names=names)
     rows, total, capped = bounded(session, statement, limit=limit, offset=offset)
     hits = [
         {

@@ -8,8 +8,8 @@ from sqlalchemy import not_, select
 from sqlalchemy.orm import Session
 
 from ara.records import models as m
-from ara.search.paging import Page, any_contains, bounded, contains
-from ara.search.results import labelled, with_host
+from ara.search.paging import Page, bounded, contains
+from ara.search.results import narrowed
 from ara.search.syntax import Query
 
 #: Paths of the playbooks Ara records for its own runs (``playbooks.recording``, ``apps.recording``, the runtime).
@@ -23,13 +23,8 @@ def search_playbooks(session: Session, query: Query, *, limit: int, offset: int)
         .where(not_(contains(p.path, ARA_OWN)))
         .order_by(p.id.desc())
     )
-    if query.status:
-        statement = statement.where(p.status == query.status)
-    if query.host:
-        statement = statement.where(p.id.in_(with_host(query.host)))
-    if query.label:
-        statement = statement.where(p.id.in_(labelled(query.label)))
-    statement = statement.where(*any_contains([p.name, p.path, p.controller, p.user], query.words))
+    names = [p.name, p.path, p.controller, p.user]
+    statement = narrowed(statement, query, status=p.status, playbook_id=p.id, names=names)
     rows, total, capped = bounded(session, statement, limit=limit, offset=offset)
     hits = [
         {

@@ -45,6 +45,18 @@ def with_host(name: str) -> Any:
     return select(m.Host.playbook_id).where(contains(m.Host.name, name))
 
 
+def narrowed(statement: Any, query: Query, *, status: Any, playbook_id: Any, names: list[Any]) -> Any:
+    """A search over playbooks or runs narrowed by the query: ``status:`` on ``status``, ``host:`` and ``label:``
+    on the records playbook ``playbook_id`` points at, and every free word in one of ``names``."""
+    if query.status:
+        statement = statement.where(status == query.status)
+    if query.host:
+        statement = statement.where(playbook_id.in_(with_host(query.host)))
+    if query.label:
+        statement = statement.where(playbook_id.in_(labelled(query.label)))
+    return statement.where(*any_contains(names, query.words))
+
+
 def search_results(session: Session, query: Query, *, limit: int, offset: int) -> Page:
     r, task, host, playbook = m.Result, m.Task, m.Host, m.Playbook
     statuses = (query.status,) if query.status else DEFAULT

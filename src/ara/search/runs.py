@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from ara.playbooks.models import PlaybookDefinition, PlaybookRun
 from ara.playbooks.permissions import readable_playbooks
-from ara.search.paging import Page, any_contains, bounded
-from ara.search.results import labelled, with_host
+from ara.search.paging import Page, bounded
+from ara.search.results import narrowed
 from ara.search.syntax import Query
 from ara.users.service import Identity
 
@@ -36,14 +36,8 @@ def search_runs(session: Session, query: Query, identity: Identity | None, *, li
     readable = readable_playbooks(identity)
     if readable is not None:
         statement = statement.where(run.playbook_id.in_(readable))
-    if query.status:
-        statement = statement.where(run.status == query.status)
-    if query.host:
-        statement = statement.where(run.records_playbook_id.in_(with_host(query.host)))
-    if query.label:
-        statement = statement.where(run.records_playbook_id.in_(labelled(query.label)))
-    columns = [definition.name, definition.title, run.id, run.created_by]
-    statement = statement.where(*any_contains(columns, query.words))
+    names = [definition.name, definition.title, run.id, run.created_by]
+    statement = narrowed(statement, query, status=run.status, playbook_id=run.records_playbook_id, names=names)
     rows, total, capped = bounded(session, statement, limit=limit, offset=offset)
     hits = [
         {
