@@ -44,6 +44,23 @@ def app_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, 
         yield Site(url, settings), model, app_id, minted.json()["key"]
 
 
+def stream_ended(site: Site, client: httpx.Client, path: str) -> threading.Event:
+    """Reads the SSE stream at ``path`` with ``client``'s login cookie in a thread; the event is set when the
+    server ends it."""
+    ended = threading.Event()
+
+    def read() -> None:
+        with httpx.Client(base_url=site.url, cookies=client.cookies, timeout=120) as reader:
+            with reader.stream("GET", path) as answer:
+                assert answer.status_code == 200
+                for _chunk in answer.iter_bytes():
+                    pass
+        ended.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    return ended
+
+
 def test_an_app_run_log_stream_ends_when_its_viewer_logs_out(app_world: tuple[Site, FakeLLM, str, str]) -> None:
     site, model, app_id, key = app_world
     gate = threading.Event()
@@ -52,21 +69,10 @@ def test_an_app_run_log_stream_ends_when_its_viewer_logs_out(app_world: tuple[Si
     started = httpx.post(f"{site.url}/v1/apps/{app_id}/runs", headers=auth, json={"input": {"message": "x"}})
     assert started.status_code == 202, started.text
     run_id = started.json()["run_id"]
-    ended = threading.Event()
     try:
         with ui_client(site, "alice") as (client, csrf):
             path = f"/ui/apps/{app_id}/runs/{run_id}/logs/stream"
-
-            def read() -> None:
-                with httpx.Client(base_url=site.url, cookies=client.cookies, timeout=120) as reader:
-                    with reader.stream("GET", path) as answer:
-                        assert answer.status_code == 200
-                        for _chunk in answer.iter_bytes():
-                            pass
-                ended.set()
-
-            thread = threading.Thread(target=read, daemon=True)
-            thread.start()
+            ended = stream_ended(site, client, path)
             assert until(lambda: model.requests, "the run to reach the model")
             assert not ended.wait(2), "the stream ended while the viewer was still logged in"
             assert client.post("/ui/logout", data={"csrf_token": csrf}).status_code == 303
@@ -92,19 +98,10 @@ def test_a_running_playbooks_live_rows_end_when_the_viewer_logs_out(private_reco
         json={"path": "/tmp/forever.yml", "status": "running", "ansible_version": "2.15", "arguments": {}},
     )
     assert made.status_code == 201, made.text
-    ended = threading.Event()
     with ui_client(site, "carol") as (client, csrf):
         path = f"/ui/records/playbooks/{made.json()['id']}/live"
 
-        def read() -> None:
-            with httpx.Client(base_url=site.url, cookies=client.cookies, timeout=120) as reader:
-                with reader.stream("GET", path) as answer:
-                    assert answer.status_code == 200
-                    for _chunk in answer.iter_bytes():
-                        pass
-            ended.set()
-
-        threading.Thread(target=read, daemon=True).start()
+        ended = stream_ended(site, client, path)
         assert not ended.wait(2), "the stream ended while the viewer was still logged in"
         assert client.post("/ui/logout", data={"csrf_token": csrf}).status_code == 303
         assert ended.wait(30), "the stream went on after the viewer logged out"
