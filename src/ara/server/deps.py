@@ -19,7 +19,9 @@ from ara.server.state import AppState
 from ara.users.service import Identity
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    """``async``: FastAPI runs a plain ``def`` dependency in the threadpool, a thread hop per request for an
+    attribute read."""
     state: AppState = request.app.state.ara
     return state
 
@@ -27,7 +29,7 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def _known_query(request: Request) -> None:
+async def _known_query(request: Request) -> None:
     """Our own routes refuse query parameters they do not declare (a typo is not silently ignored); the records
     API ignores them, as DRF does."""
     route = request.scope.get("route")

@@ -22,22 +22,27 @@ class LoginRequired(Unauthenticated):
         super().__init__("Log in to see this page.")
 
 
-def page_identity(request: Request) -> Identity | None:
+def caller_identity(request: Request) -> Identity | None:
     """Resolved by ``AuthenticationMiddleware`` from the login cookie (or an Authorization header)."""
     caller = getattr(request.state, STATE_KEY, None)
     return caller.identity if caller is not None else None
 
 
-def require_user(request: Request) -> Identity:
-    identity = page_identity(request)
+# The dependencies are ``async``: FastAPI runs a plain ``def`` dependency in the threadpool, a thread hop per request.
+async def page_identity(request: Request) -> Identity | None:
+    return caller_identity(request)
+
+
+async def require_user(request: Request) -> Identity:
+    identity = caller_identity(request)
     if identity is None:
         raise LoginRequired()
     return identity
 
 
-def records_reader(request: Request, state: Annotated[AppState, Depends(get_state)]) -> Identity | None:
+async def records_reader(request: Request, state: Annotated[AppState, Depends(get_state)]) -> Identity | None:
     """Records pages are open where the records API is (``auth.read_login_required`` false, ARA's default)."""
-    identity = page_identity(request)
+    identity = caller_identity(request)
     if identity is None and state.settings.auth.read_login_required:
         raise LoginRequired()
     return identity

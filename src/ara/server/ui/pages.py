@@ -14,7 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from ara.server.ui.cookies import CSRF_COOKIE, set_csrf_cookie
 from ara.server.ui.csrf import csrf_token
-from ara.server.ui.guards import page_identity
+from ara.server.ui.guards import caller_identity
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -87,7 +87,7 @@ def render(
     token = csrf_token(request)
     full = {
         "request": request,
-        "user": page_identity(request),
+        "user": caller_identity(request),
         "csrf_token": token,
         "settings": request.app.state.ara.settings,
         **(context or {}),
