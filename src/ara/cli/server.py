@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
+import logging
 import socket
 from typing import Any
 
@@ -75,6 +77,9 @@ def serve(
     notice = bootstrap_admin(app, loopback=is_loopback(host))
     if notice:
         typer.echo(notice, err=True)
+    log_requests()
+    gc.collect()
+    gc.freeze()  # what start-up made lives as long as the server: the collector need not walk it again and again
     typer.echo(f"Ara serving on http://{host}:{port} (database: {app.state.ara.engine.url.render_as_string()})")
     uvicorn.run(
         app,
@@ -82,8 +87,20 @@ def serve(
         port=port,
         log_level="info",
         proxy_headers=False,
+        access_log=False,  # ours instead (ara.server.metrics_http): without query strings
         timeout_keep_alive=max(1, round(settings.server.keep_alive_seconds)),
     )
+
+
+def log_requests() -> None:
+    """One line per request on stderr, as uvicorn's access log looked (``INFO:     client - "GET /path HTTP/1.1"
+    200``), written by our request middleware."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    access = logging.getLogger("ara.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    access.propagate = False
 
 
 def bootstrap_admin(app: Any, *, loopback: bool) -> str | None:
