@@ -62,7 +62,10 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_begin(conn: Any) -> None:
         # A writer takes the lock up front (IMMEDIATE), so concurrent writers wait for the busy timeout instead of
         # failing when a deferred read lock cannot be upgraded; readers stay deferred and never block anyone.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("ara_write") else "BEGIN")
+        # Straight to the driver: every transaction begins here, and ``exec_driver_sql`` costs 70 Python calls.
+        conn.connection.driver_connection.execute(
+            "BEGIN IMMEDIATE" if conn.get_execution_options().get("ara_write") else "BEGIN"
+        )
 
 
 def make_sessionmaker(engine: Engine, *, write: bool = True) -> sessionmaker[Session]:

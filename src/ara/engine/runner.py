@@ -43,7 +43,16 @@ NEXT, AGAIN, STOP = "next", "again", "stop"
 _RUN_ACTIONS = (
     select(RunAction).where(RunAction.run_id == bindparam("run_id")).order_by(RunAction.position, RunAction.attempt)
 )
-_FAILED_ACTIONS = _RUN_ACTIONS.where(RunAction.status.in_(ACTION_FAILED))
+_FAILED_ATTEMPTS = select(RunAction.id, RunAction.name, RunAction.error, RunAction.position, RunAction.attempt).where(
+    RunAction.run_id == bindparam("run_id"), RunAction.status.in_(ACTION_FAILED)
+)
+_LATER_ATTEMPT = select(RunAction.id).where(
+    RunAction.run_id == bindparam("run_id"),
+    RunAction.position == bindparam("position"),
+    RunAction.attempt > bindparam("attempt"),
+)
+_TITLED = select(PlaybookDefinition.name, PlaybookDefinition.title).where(PlaybookDefinition.id == bindparam("id"))
+_HOLDER = select(PlaybookRun.status, PlaybookRun.worker_id).where(PlaybookRun.id == bindparam("run_id"))
 
 
 def _backoff(retry: Any, attempt: int) -> float:
@@ -60,6 +69,8 @@ class Prepared:
     kind_spec: Any  # the kind's spec, rendered and validated (None when ``refused``)
     refused: str | None  # why the action fails without running (a template that cannot render)
     deadline: dt.datetime
+    run: PlaybookRun  # the run and the attempt as the step committed them (detached), for ``_finish_action``
+    action: RunAction
 
 
 @dataclass
@@ -128,8 +139,7 @@ class RunRunner:
     def _start(self, session: Session, run: PlaybookRun, spec: PlaybookSpec) -> None:
         run.start_time = utcnow()
         with session.no_autoflush:  # the run's start and its records playbook go in one UPDATE
-            definition = session.get(PlaybookDefinition, run.playbook_id)
-            assert definition is not None
+            definition = session.connection().execute(_TITLED, {"id": run.playbook_id}).one()
             host = self._context(session, run, spec)
             target = host["config"] or host["component"] or host["check"]
             self._recording = records.start(session, run, definition, target.get("name") or "localhost")
@@ -176,12 +186,14 @@ class RunRunner:
                 return
             self._conclude(session, run)
 
-    def _conclude(self, session: Session, run: PlaybookRun) -> None:
+    def _conclude(self, session: Session, run: PlaybookRun, current: RunAction | None = None) -> None:
         """Every action has its outcome: the run ends ``failed`` with the first failure left unretried, else
-        ``completed``."""
-        failures = [a for a in session.scalars(_FAILED_ACTIONS, {"run_id": run.id}) if not _retried(session, a)]
-        if failures:
-            self._end(session, run, RunStatus.FAILED, f"action {failures[0].name!r} failed: {failures[0].error}")
+        ``completed``. ``current``: the attempt this transaction just finished, whose outcome need not be flushed
+        (its row is read from it, not the database: the attempt's end and the run's go in one flush)."""
+        failure = _first_failure(session, run.id, current)
+        if failure is not None:
+            name, error = failure
+            self._end(session, run, RunStatus.FAILED, f"action {name!r} failed: {error}")
         else:
             self._end(session, run, RunStatus.COMPLETED, None)
 
@@ -285,7 +297,7 @@ class RunRunner:
             reader=self.ctx.reader,
             actor=run.created_by or _definition_owner(session, run),
         )
-        return Prepared(action_ctx, kind_spec, refused, deadline)
+        return Prepared(action_ctx, kind_spec, refused, deadline, run, current)
 
     def _perform(self, run_id: str, prepared: Prepared, action_spec: Action, cancelled: CancelWatch, last: bool) -> str:
         """Run the prepared action (no transaction open meanwhile), then record its outcome."""
@@ -300,7 +312,7 @@ class RunRunner:
             log_crash(f"action {action_spec.name} of run {run_id} crashed", exc, secrets)
             outcome = Outcome(False, {}, f"internal error: {exc}")
         outcome, saved = self._save_files(outcome, secrets)
-        return self._finish_action(run_id, action_ctx.action_id, action_spec, outcome, saved, prepared.deadline, last)
+        return self._finish_action(prepared, action_spec, outcome, saved, last)
 
     def _save_files(self, outcome: Outcome, secrets: list[str]) -> tuple[Outcome, list[tuple[str, str, Digest]]]:
         """Scrubbed files into the artifact store before the transaction that describes them: an upload to a
@@ -319,19 +331,17 @@ class RunRunner:
 
     def _finish_action(
         self,
-        run_id: str,
-        action_id: str,
+        prepared: Prepared,
         action_spec: Action,
         outcome: Outcome,
         saved: list[tuple[str, str, Digest]],
-        deadline: dt.datetime,
         last: bool,
     ) -> str:
-        now = utcnow()
+        now, deadline = utcnow(), prepared.deadline
         with unit_of_work(self.ctx.writer) as session:
-            run = session.get(PlaybookRun, run_id)
-            action = session.get(RunAction, action_id)
+            run, action = _reattached(session, prepared.run, prepared.action)
             assert run is not None and action is not None
+            run_id, action_id = run.id, action.id
             # Whatever the action produced is scrubbed here, once for every kind: results, errors and files.
             secrets = self._secrets(run)
             action.result = scrub_tree(outcome.result, secrets)
@@ -353,7 +363,7 @@ class RunRunner:
             if outcome.ok:
                 move_action(action, ActionStatus.COMPLETED)
                 records.record_action(session, run, action, action_spec.kind, self._recording)
-                return self._next(session, run, last)
+                return self._next(session, run, last, action)
             move_action(action, ActionStatus.TIMED_OUT if outcome.timed_out else ActionStatus.FAILED)
             records.record_action(session, run, action, action_spec.kind, self._recording)
             if outcome.timed_out and now >= deadline:
@@ -377,7 +387,7 @@ class RunRunner:
                     return AGAIN  # due already: this worker goes on with the next attempt
                 self._park(session, run, RunStatus.RETRYING, wake, deadline)
                 return STOP
-            return self._next(session, run, last)
+            return self._next(session, run, last, action)
 
     # -- state changes --------------------------------------------------------------------------------------
     def _park(
@@ -395,16 +405,30 @@ class RunRunner:
         workdir = self.ctx.work_root / run.id
         event.listen(session, "after_commit", lambda _session: shutil.rmtree(workdir, ignore_errors=True), once=True)
 
-    def _next(self, session: Session, run: PlaybookRun, last: bool) -> str:
-        """NEXT, or after the last action the run's end, in the caller's transaction."""
+    def _next(self, session: Session, run: PlaybookRun, last: bool, current: RunAction | None = None) -> str:
+        """NEXT, or after the last action the run's end, in the caller's transaction (``current``: see
+        ``_conclude``)."""
         if not last:
             return NEXT
-        self._conclude(session, run)
+        self._conclude(session, run, current)
         return STOP
 
     def _actions(self, session: Session, run_id: str) -> list[RunAction]:
         """The run's action attempts in order, in one query (the step needs its own and the finished ones)."""
         return list(session.scalars(_RUN_ACTIONS, {"run_id": run_id}))
+
+
+def _reattached(session: Session, run: PlaybookRun, action: RunAction) -> tuple[PlaybookRun | None, RunAction | None]:
+    """The run and its attempt as ``_prepare`` committed them, back in ``session`` without loading them again (two
+    ORM loads cost more than the rest of the step) while the run is unchanged since: still running for this
+    executor, so nobody else wrote either row. Else (a cancel ended the run meanwhile) both are loaded afresh."""
+    holder = session.connection().execute(_HOLDER, {"run_id": run.id}).first()
+    if holder is not None and tuple(holder) == (run.status, run.worker_id):
+        session.add(run)
+        session.add(action)
+        return run, action
+    found = session.get(PlaybookRun, run.id, populate_existing=True)
+    return found, session.get(RunAction, action.id, populate_existing=True)
 
 
 def _done_actions(actions: list[RunAction]) -> dict[str, Any]:
@@ -424,17 +448,22 @@ def _done_actions(actions: list[RunAction]) -> dict[str, Any]:
     return done
 
 
-def _retried(session: Session, action: RunAction) -> bool:
-    return (
-        session.scalar(
-            select(RunAction.id).where(
-                RunAction.run_id == action.run_id,
-                RunAction.position == action.position,
-                RunAction.attempt > action.attempt,
-            )
-        )
-        is not None
-    )
+def _first_failure(session: Session, run_id: str, current: RunAction | None) -> tuple[str, str | None] | None:
+    """The name and error of the run's first failed attempt (by position, then attempt) that no later attempt
+    retried; ``current`` as it is in memory, every other attempt as the database has it (Core reads: no flush)."""
+    connection = session.connection()
+    failed = [
+        (row.position, row.attempt, row.name, row.error)
+        for row in connection.execute(_FAILED_ATTEMPTS, {"run_id": run_id})
+        if current is None or row.id != current.id
+    ]
+    if current is not None and current.status in ACTION_FAILED:
+        failed.append((current.position, current.attempt, current.name, current.error))
+    for position, attempt, name, error in sorted(failed, key=lambda found: found[:2]):
+        later = {"run_id": run_id, "position": position, "attempt": attempt}
+        if connection.execute(_LATER_ATTEMPT, later).first() is None:
+            return name, error
+    return None
 
 
 def _definition_owner(session: Session, run: PlaybookRun) -> str | None:

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import socket
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import yaml
 from sqlalchemy import bindparam, func, select, update
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ara.db.types import utcnow
 from ara.playbooks.definitions import redacted_spec
-from ara.playbooks.models import PlaybookDefinition, PlaybookRun, RunAction
+from ara.playbooks.models import PlaybookRun, RunAction
 from ara.records import models as m
 from ara.records.resources import RESOURCES
 from ara.records.resources.base import insert_into
@@ -25,7 +25,14 @@ from ara.records.service import file_content_id, upsert_latest
 RUN_LABEL = "playbook-run"
 
 
-def _path(definition: PlaybookDefinition) -> str:
+class Titled(Protocol):
+    """What a recording needs of the playbook definition: a ``PlaybookDefinition``, or a row of those columns."""
+
+    name: str
+    title: str | None
+
+
+def _path(definition: Titled) -> str:
     return f"playbook-run://{definition.name}"
 
 
@@ -38,7 +45,7 @@ class Recording(NamedTuple):
     host: int
 
 
-def start(session: Session, run: PlaybookRun, definition: PlaybookDefinition, host_name: str) -> Recording:
+def start(session: Session, run: PlaybookRun, definition: Titled, host_name: str) -> Recording:
     """The run's records playbook, play, file and host. Written with Core INSERTs (the resources validate the
     playbook and the play as their API would): the rows are the ones the ORM wrote, at a fraction of the cost."""
     pid = RESOURCES["playbooks"].insert(
