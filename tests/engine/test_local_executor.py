@@ -7,14 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
 
 from ara.db.session import unit_of_work
 from ara.db.types import utcnow
@@ -24,6 +22,7 @@ from ara.playbooks.runs import create_run
 from ara.settings import Settings
 from tests.engine.conftest import Embedded, embedded
 from tests.support.processes import group_members
+from tests.support.sql import statements_sent
 
 # Wall-clock budgets: run alone, after the parallel phase (scripts/test.sh).
 pytestmark = pytest.mark.serial
@@ -41,21 +40,6 @@ def _until(condition: Callable[[], Any], what: str, timeout: float = 30) -> Any:
 
 def _moment(iso: str) -> float:
     return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
-@contextmanager
-def _statements(engine: Engine) -> Iterator[list[tuple[str, str, str]]]:
-    """Every SQL statement the engine sends while the block runs: (thread name, statement, parameters)."""
-    seen: list[tuple[str, str, str]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        seen.append((threading.current_thread().name, statement, repr(parameters)))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 class _Abandon(Exception):
@@ -81,7 +65,7 @@ def test_a_run_submitted_in_a_rolled_back_transaction_is_never_executed(server: 
             if not commit:
                 raise _Abandon
 
-    with _statements(server.state.engine) as seen:
+    with statements_sent(server.state.engine) as seen:
         with pytest.raises(_Abandon):
             create(commit=False)
         time.sleep(1.0)  # the dispatcher hands a due run over within milliseconds: give it far more
@@ -210,7 +194,7 @@ def test_a_running_action_polls_for_cancel_without_write_transactions(server: Em
         lambda: mission.status(run_id)["actions"][:1] and mission.status(run_id)["actions"][0]["status"] == "running",
         "the action to run",
     )
-    with _statements(server.state.engine) as seen:
+    with statements_sent(server.state.engine) as seen:
         time.sleep(2.0)
         still_running = mission.status(run_id)["actions"][0]["status"] == "running"
     assert still_running, "the action ended inside the window: nothing was measured"

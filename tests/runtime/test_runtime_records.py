@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from ara.clients.http import AraHttpClient
 from ara.db.session import unit_of_work
@@ -33,6 +33,7 @@ from tests.conftest import make_settings
 from tests.support.factories import record_playbook
 from tests.support.runtime_users import ALICE, seed_runtime_users
 from tests.support.server import running_server
+from tests.support.sql import statements_sent
 
 
 def _execute(client: httpx.Client, tool: str, **args: Any) -> dict[str, Any]:
@@ -219,16 +220,13 @@ def test_the_clock_writes_nothing_while_no_session_is_idle(tmp_path: Path) -> No
     try:
         with unit_of_work(state.writer) as session:
             sid = start_session(session, settings, users[ALICE].user_id).id
-        statements: list[str] = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
-        event.listen(state.engine, "before_cursor_execute", listener)
-        try:
+        with statements_sent(state.engine) as seen:
             housekeeping.stop_idle_runtime_sessions(state.engine_context, utcnow())
+            statements = [statement for _, statement, _ in seen]
             assert statements and not [s for s in statements if s.startswith(("BEGIN IMMEDIATE", "UPDATE"))]
-            statements.clear()
+            seen.clear()
             housekeeping.stop_idle_runtime_sessions(state.engine_context, utcnow() + dt.timedelta(seconds=61))
-        finally:
-            event.remove(state.engine, "before_cursor_execute", listener)
+            statements = [statement for _, statement, _ in seen]
         assert "BEGIN IMMEDIATE" in statements
         with unit_of_work(state.reader) as session:
             assert session.get(RuntimeSession, sid).status == "stopped"

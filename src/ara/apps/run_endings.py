@@ -7,17 +7,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-_KEY = "ara_app_runs_ended"
+from ara.db.after_commit import after_commit
+
 _lock = threading.Lock()
 _waiters: dict[str, list[Callable[[], None]]] = {}  # run pk -> what wakes each waiter (called on any thread)
 
 
 def note(session: Session, run_pk: str) -> None:
     """Announce ``run_pk``'s end when ``session`` commits (nothing if it rolls back)."""
-    session.info.setdefault(_KEY, []).append(run_pk)
+    after_commit(session, lambda: _announce(run_pk))
 
 
 def subscribe(run_pk: str, wake: Callable[[], None]) -> Callable[[], None]:
@@ -36,20 +36,11 @@ def subscribe(run_pk: str, wake: Callable[[], None]) -> Callable[[], None]:
     return unsubscribe
 
 
-@event.listens_for(Session, "after_commit")
-def _committed(session: Session) -> None:
-    ended = session.info.pop(_KEY, None)
-    if not ended:
-        return
+def _announce(run_pk: str) -> None:
     with _lock:
-        wakes = [wake for run_pk in ended for wake in _waiters.get(run_pk, [])]
+        wakes = list(_waiters.get(run_pk, []))
     for wake in wakes:
         try:
             wake()
         except RuntimeError:  # the waiter's event loop closed meanwhile: nobody is waiting any more
             pass
-
-
-@event.listens_for(Session, "after_rollback")
-def _rolled_back(session: Session) -> None:
-    session.info.pop(_KEY, None)

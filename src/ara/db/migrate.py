@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
 from ara.db import procrastinate_schema
+from ara.db.session import write_engine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -42,7 +43,7 @@ def upgrade(engine: Engine, revision: str = "head") -> bool:
     with engine.connect() as probe:
         if current_revision(probe) == head and not (postgres and procrastinate_schema.missing(probe, at_head=True)):
             return False
-    with engine.execution_options(ara_write=True).begin() as connection:
+    with write_engine(engine).begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(74657)"))
         if current_revision(connection) != head:
@@ -54,5 +55,5 @@ def upgrade(engine: Engine, revision: str = "head") -> bool:
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    with engine.execution_options(ara_write=True).begin() as connection:
+    with write_engine(engine).begin() as connection:
         command.downgrade(alembic_config(connection), revision)

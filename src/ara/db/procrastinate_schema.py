@@ -14,6 +14,8 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
+from ara.db.session import write_engine
+
 TRACKING_TABLE = "ara_procrastinate_sql"
 _LOCK = 74658  # pg_advisory_xact_lock key (Alembic's upgrade uses 74657)
 
@@ -110,7 +112,7 @@ def sync(engine: Engine) -> list[str]:
             return []
     ran: list[str] = []
     directory = _migrations_dir()
-    with engine.execution_options(ara_write=True).connect() as connection:
+    with write_engine(engine).connect() as connection:
         with connection.begin():
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
             if not applied(connection):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ara.settings import Settings
 
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+_writers: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()  # reading engine -> writing one
 
 
 def _dispose_after_fork() -> None:
@@ -26,6 +27,7 @@ os.register_at_fork(after_in_child=_dispose_after_fork)
 
 
 def make_engine(settings: Settings) -> Engine:
+    """The engine for reading; ``write_engine(engine)`` is the one for writing (the same one but on SQLite)."""
     url = settings.database_url
     kwargs: dict[str, Any] = {"echo": settings.database.echo}
     if url.startswith("sqlite"):
@@ -40,10 +42,22 @@ def make_engine(settings: Settings) -> Engine:
             pool_size=database.pool_size, max_overflow=database.max_overflow, pool_timeout=database.pool_timeout
         )
     engine = create_engine(url, **kwargs)
+    _engines.add(engine)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, settings.database.busy_timeout_ms)
-    _engines.add(engine)
+        # Same pool, own dialect: its transactions begin IMMEDIATE.
+        writer = create_engine(url, pool=engine.pool, echo=settings.database.echo)
+        _begin_with(writer, "BEGIN IMMEDIATE")
+        _writers[engine] = writer
+        _engines.add(writer)
     return engine
+
+
+def write_engine(engine: Engine) -> Engine:
+    """Where writes go. On SQLite a writer takes the database's lock when its transaction begins (``BEGIN
+    IMMEDIATE``), so concurrent writers wait for the busy timeout instead of failing when a deferred read lock
+    cannot be upgraded; readers stay deferred and never block anyone. Elsewhere the engine itself."""
+    return _writers.get(engine, engine)
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -58,20 +72,22 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        # A writer takes the lock up front (IMMEDIATE), so concurrent writers wait for the busy timeout instead of
-        # failing when a deferred read lock cannot be upgraded; readers stay deferred and never block anyone.
-        # Straight to the driver: every transaction begins here, and ``exec_driver_sql`` costs 70 Python calls.
-        conn.connection.driver_connection.execute(
-            "BEGIN IMMEDIATE" if conn.get_execution_options().get("ara_write") else "BEGIN"
-        )
+    _begin_with(engine, "BEGIN")
+
+
+def _begin_with(engine: Engine, statement: str) -> None:
+    """Transactions on ``engine`` begin with ``statement``: the dialect's own hook, not a ``begin`` event. Any
+    connection event makes SQLAlchemy dispatch four more events around every statement (30 Python calls each)."""
+
+    def do_begin(dbapi_connection: Any) -> None:
+        dbapi_connection.execute(statement)
+
+    engine.dialect.do_begin = do_begin  # type: ignore[method-assign]
 
 
 def make_sessionmaker(engine: Engine, *, write: bool = True) -> sessionmaker[Session]:
     """Sessions for writing (default) or reading; the difference only matters on SQLite."""
-    bind = engine.execution_options(ara_write=True) if write else engine
-    return sessionmaker(bind, expire_on_commit=False)
+    return sessionmaker(write_engine(engine) if write else engine, expire_on_commit=False)
 
 
 @contextmanager

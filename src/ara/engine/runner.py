@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from ara.db.after_commit import after_commit
 from ara.db.session import unit_of_work
 from ara.db.types import utcnow
 from ara.engine.actions import ActionContext, Outcome, runner_for
@@ -403,7 +404,7 @@ class RunRunner:
         """End the run; its working directory goes once the end is committed (not while holding the write lock)."""
         end_run(session, run, status, error)
         workdir = self.ctx.work_root / run.id
-        event.listen(session, "after_commit", lambda _session: shutil.rmtree(workdir, ignore_errors=True), once=True)
+        after_commit(session, lambda: shutil.rmtree(workdir, ignore_errors=True))
 
     def _next(self, session: Session, run: PlaybookRun, last: bool, current: RunAction | None = None) -> str:
         """NEXT, or after the last action the run's end, in the caller's transaction (``current``: see

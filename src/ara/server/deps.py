@@ -33,7 +33,7 @@ async def _known_query(request: Request) -> None:
     """Our own routes refuse query parameters they do not declare (a typo is not silently ignored); the records
     API ignores them, as DRF does."""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute):
+    if not isinstance(route, APIRoute) or not request.scope.get("query_string"):
         return
     declared = {param.alias for param in route.dependant.query_params}  # declared on the handler itself
     unknown = sorted(set(request.query_params) - declared)
