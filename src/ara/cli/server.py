@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import ipaddress
 import logging
 import socket
@@ -10,6 +9,7 @@ from typing import Any
 
 import typer
 
+from ara.cli import heap
 from ara.settings import get_settings
 
 
@@ -78,8 +78,7 @@ def serve(
     if notice:
         typer.echo(notice, err=True)
     log_requests()
-    gc.collect()
-    gc.freeze()  # what start-up made lives as long as the server: the collector need not walk it again and again
+    heap.settle()
     typer.echo(f"Ara serving on http://{host}:{port} (database: {app.state.ara.engine.url.render_as_string()})")
     uvicorn.run(
         app,

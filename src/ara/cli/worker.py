@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ara.cli import heap
 from ara.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ def _serve(settings: Settings, engine: Engine, *, queues: tuple[str, ...], concu
         f"database {engine.url.render_as_string()}",
         err=True,
     )
+    heap.settle()
     try:
         executor.serve()
     except Exception:
