@@ -12,11 +12,12 @@ from __future__ import annotations
 import hmac
 import re
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from ara.apps.models import App, AppRun
 from ara.crypto import SecretBox
+from ara.db.session import connection_of
 from ara.lifecycle.states import TERMINAL
 from ara.playbooks.permissions import RANK
 from ara.settings import Settings
@@ -64,19 +65,23 @@ def tool_env(settings: Settings, box: SecretBox, run_pk: str) -> dict[str, str]:
     return {BASE_URL_ENV: api_base_url(settings), KEY_ENV: mint(box, run_pk)}
 
 
-def identify(session: Session, box: SecretBox, token: str) -> Identity | None:
+def identify(db: Session | Connection, box: SecretBox, token: str) -> Identity | None:
     """The identity an app run's key stands for, or None (not such a key, forged, or its run has ended)."""
     if not token.startswith(PREFIX):
         return None
     run_pk, _, mac = token[len(PREFIX) :].partition(".")
     if not run_pk or not hmac.compare_digest(mac.encode(), box.mac(_message(run_pk)).encode()):
         return None
-    row = session.execute(
-        select(AppRun.status, App.id, User.id, User.username, User.role, User.teams)
-        .join(App, App.id == AppRun.app_id)
-        .join(User, User.id == App.owner_id)
-        .where(AppRun.id == run_pk, User.is_active.is_(True))
-    ).first()
+    row = (
+        connection_of(db)
+        .execute(
+            select(AppRun.status, App.id, User.id, User.username, User.role, User.teams)
+            .join(App, App.id == AppRun.app_id)
+            .join(User, User.id == App.owner_id)
+            .where(AppRun.id == run_pk, User.is_active.is_(True))
+        )
+        .first()
+    )
     if row is None or row[0] in TERMINAL:
         return None
     _, app_id, user_id, username, role, teams = row

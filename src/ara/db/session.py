@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from ara.settings import Settings
@@ -88,6 +88,12 @@ def _begin_with(engine: Engine, statement: str) -> None:
 def make_sessionmaker(engine: Engine, *, write: bool = True) -> sessionmaker[Session]:
     """Sessions for writing (default) or reading; the difference only matters on SQLite."""
     return sessionmaker(write_engine(engine) if write else engine, expire_on_commit=False)
+
+
+def connection_of(db: Session | Connection) -> Connection:
+    """Where Core statements go: a session's connection, or the connection itself (a read that builds no objects,
+    such as the caller's credentials, needs no session)."""
+    return db.connection() if isinstance(db, Session) else db
 
 
 @contextmanager

@@ -127,12 +127,13 @@ def apply(obj: Any, values: Mapping[str, Any]) -> None:
 
 # Look-ups every recorded playbook makes, built once (building a statement and its cache key costs more than
 # running it).
-_LABELS_NAMED = select(m.Label).where(m.Label.name.in_(bindparam("names", expanding=True)))
+_LABEL_IDS = select(m.Label.name, m.Label.id).where(m.Label.name.in_(bindparam("names", expanding=True)))
+_LABELS_WITH_IDS = select(m.Label).where(m.Label.id.in_(bindparam("ids", expanding=True)))
 _CONTENT_ID = select(m.FileContent.id).where(m.FileContent.sha1 == bindparam("sha1"))
 
 
-def labels_by_name(session: Session, names: Iterable[str]) -> list[m.Label]:
-    """Get or create labels by name, keeping the given order without duplicates.
+def label_ids(session: Session, names: Iterable[str]) -> list[int]:
+    """Get or create labels by name: their ids, in the given order without duplicates, read with Core.
 
     Looked up first (labels repeat: usually nothing is inserted, one statement); the missing ones are inserted in
     sorted order, so two requests creating the same labels take their locks in the same order.
@@ -140,13 +141,22 @@ def labels_by_name(session: Session, names: Iterable[str]) -> list[m.Label]:
     wanted = list(dict.fromkeys(names))
     if not wanted:
         return []
-    existing = {label.name: label for label in session.scalars(_LABELS_NAMED, {"names": wanted})}
-    missing = sorted(set(wanted) - existing.keys())
+    connection = session.connection()
+    found = dict(connection.execute(_LABEL_IDS, {"names": wanted}).all())
+    missing = sorted(set(wanted) - found.keys())
     if missing:
         insert_missing(session, m.Label.__table__, [{"name": name} for name in missing], key=["name"])
-        created = session.scalars(_LABELS_NAMED, {"names": missing})
-        existing.update({label.name: label for label in created})
-    return [existing[name] for name in wanted]
+        found.update(connection.execute(_LABEL_IDS, {"names": missing}).all())
+    return [found[name] for name in wanted]
+
+
+def labels_by_name(session: Session, names: Iterable[str]) -> list[m.Label]:
+    """``label_ids``' labels as objects, for a playbook's ``labels`` relationship."""
+    ids = label_ids(session, names)
+    if not ids:
+        return []
+    loaded = {label.id: label for label in session.scalars(_LABELS_WITH_IDS, {"ids": ids})}
+    return [loaded[label_id] for label_id in ids]
 
 
 def file_content(session: Session, text: str) -> m.FileContent:
@@ -164,10 +174,11 @@ def file_content_id(session: Session, text: str) -> int:
     """``file_content``'s row id alone (its compressed contents are neither loaded nor decompressed)."""
     raw = text.encode("utf-8")
     sha1 = hashlib.sha1(raw).hexdigest()
-    found = session.scalar(_CONTENT_ID, {"sha1": sha1})
+    connection = session.connection()
+    found = connection.execute(_CONTENT_ID, {"sha1": sha1}).scalar()
     if found is None:
         _insert_content(session, sha1, raw)
-        found = session.scalars(_CONTENT_ID, {"sha1": sha1}).one()
+        found = connection.execute(_CONTENT_ID, {"sha1": sha1}).scalar_one()
     return int(found)
 
 

@@ -20,6 +20,7 @@ import base64
 import binascii
 
 from fastapi import Request
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from ara.apps import run_keys
@@ -35,7 +36,7 @@ RUN_KEY_ELSEWHERE = "an app run's key is accepted only on the playbook-run route
 
 
 def identify(
-    state: AppState, session: Session, authorization: str | None, *, run_keys_allowed: bool = False
+    state: AppState, db: Session | Connection, authorization: str | None, *, run_keys_allowed: bool = False
 ) -> Identity | None:
     """The caller's identity, ``None`` when no credentials were sent; bad credentials raise. An app run's key is
     accepted only with ``run_keys_allowed`` (the HTTP middleware, which then ``admit``s it to its few paths): anywhere
@@ -49,15 +50,15 @@ def identify(
             username, _, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
             raise Unauthenticated("Invalid basic header. Credentials not correctly base64 encoded.") from None
-        identity = state.credentials.check_password(session, username, password)
+        identity = state.credentials.check_password(db, username, password)
     elif scheme in ("bearer", "token"):
         token = value.strip()
         if token.startswith(run_keys.PREFIX):  # an app run's key, for its tools' calls to the playbook API
             if not run_keys_allowed:
                 raise Unauthenticated(RUN_KEY_ELSEWHERE)
-            identity = run_keys.identify(session, state.engine_context.box, token)
+            identity = run_keys.identify(db, state.engine_context.box, token)
         else:
-            identity = state.credentials.check_token(session, token)
+            identity = state.credentials.check_token(db, token)
     else:
         return None
     if identity is None:

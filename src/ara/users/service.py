@@ -15,9 +15,10 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Select, String, bindparam, func, or_, select
+from sqlalchemy import Connection, Select, String, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from ara.db.session import connection_of
 from ara.db.types import UTCDateTime, utcnow
 from ara.errors import AlreadyExists, InvalidTransition, NotFound, ValidationFailed
 from ara.users.models import ApiToken, User
@@ -171,12 +172,12 @@ class CredentialChecker:
     def _digest(self, username: str, password: str) -> bytes:
         return hmac.new(self._key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
 
-    def check_password(self, session: Session, username: str, password: str) -> Identity | None:
+    def check_password(self, db: Session | Connection, username: str, password: str) -> Identity | None:
         digest = self._digest(username, password)
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(digest)
-        row = session.connection().execute(_password_query(), {"username": username}).first()
+        row = connection_of(db).execute(_password_query(), {"username": username}).first()
         if row is None:
             if cached is None:
                 _spend_a_verification(password)  # an unknown name costs as long as a wrong password
@@ -195,8 +196,8 @@ class CredentialChecker:
             self._cache[digest] = (now + self.ttl, row.password_hash)
         return _identity(row)
 
-    def check_token(self, session: Session, token: str) -> Identity | None:
-        return identity_for_token(session, token)
+    def check_token(self, db: Session | Connection, token: str) -> Identity | None:
+        return identity_for_token(db, token)
 
     def _drop(self, digest: bytes) -> None:
         with self._lock:
@@ -207,9 +208,9 @@ class CredentialChecker:
             self._cache.clear()
 
 
-def identity_for_token(session: Session, token: str) -> Identity | None:
+def identity_for_token(db: Session | Connection, token: str) -> Identity | None:
     """The active user holding this bearer token (None: no such token); tokens need no cache (one sha256)."""
-    row = session.connection().execute(_token_query(), {"digest": _sha256(token), "now": utcnow()}).first()
+    row = connection_of(db).execute(_token_query(), {"digest": _sha256(token), "now": utcnow()}).first()
     return _identity(row) if row else None
 
 

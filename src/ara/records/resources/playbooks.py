@@ -17,6 +17,7 @@ from ara.records.resources.base import Resource, date_filters, orderings, playbo
 from ara.records.service import (
     apply,
     delete_playbook,
+    label_ids,
     labels_by_name,
     server_version,
 )
@@ -121,10 +122,10 @@ class Playbooks(Resource):
 
     def insert_row(self, session: Session, values: dict[str, Any]) -> int:
         values.setdefault("server_version", server_version())
-        labels = labels_by_name(session, values.pop("labels", None) or [])
+        labels = label_ids(session, values.pop("labels", None) or [])
         playbook_id = super().insert_row(session, values)
         if labels:
-            rows = [{"playbook_id": playbook_id, "label_id": label.id} for label in labels]
+            rows = [{"playbook_id": playbook_id, "label_id": label_id} for label_id in labels]
             session.connection().execute(insert(m.playbooks_labels), rows)
         return playbook_id
 
