@@ -5,9 +5,11 @@ Modes (each a fresh database and real processes on 127.0.0.1):
   embedded   ``ara server`` on SQLite with its in-process executor (the default install);
   postgres   ``ara server`` on PostgreSQL with ``ARA_ENGINE__WORKERS=0`` (API only) and one external
              ``ara worker`` process that executes every run (procrastinate);
-  bare       the action's own process spawned directly, with as many threads as the engines have, measured
-             just before and just after each engine (their mean is its reference, so both sides of a ratio see
-             the same load); ``--repeat`` rounds report the median ratio.
+  bare       the action's own process spawned directly, with as many threads as the engines have: its start
+             latency measured just before and just after each engine, its spawns/s just before and just after the
+             engine's throughput window (the engine is up and idle meanwhile), so both sides of a ratio see the
+             machine in the same state (a shared machine's speed drifts within seconds); ``--repeat`` rounds
+             report the median ratio.
 
 For each engine it reports:
   * trigger-to-start latency: POST /playbook/run until the action's process has started (it prints
@@ -37,10 +39,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, astuple, dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -198,7 +200,9 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def measure(engine: Engine, runs: int, samples: int) -> Figures:
+def measure(engine: Engine, runs: int, samples: int, reference: Callable[[], float]) -> tuple[Figures, float]:
+    """The engine's figures, and ``reference()`` (bare spawns/s) measured right before and right after its
+    throughput window (their mean)."""
     with httpx.Client(base_url=engine.url, auth=ADMIN, timeout=60) as http:
         spec = {"name": "trivial", "spec": {"actions": [{"name": "stamp", "exec": {"script": SCRIPT}}]}}
         created = http.post("/playbook", json=spec)
@@ -222,6 +226,7 @@ def measure(engine: Engine, runs: int, samples: int) -> Figures:
         # which would load the server more than the runs do).
         spec["name"] = "trivial-batch"
         batch_id = http.post("/playbook", json=spec).json()["id"]
+        before = reference()
         t0, cpu0 = time.perf_counter(), cpu_seconds(engine.pids)
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda _: http.post("/playbook/run", json={"id": batch_id}).raise_for_status(), range(runs)))
@@ -231,6 +236,7 @@ def measure(engine: Engine, runs: int, samples: int) -> Figures:
                 raise SystemExit("runs still unfinished after 600 s")
             time.sleep(0.05)
         elapsed, cpu = time.perf_counter() - t0, cpu_seconds(engine.pids) - cpu0
+        after = reference()
         statuses = [
             run["status"]
             for offset in range(0, runs, 500)
@@ -238,25 +244,26 @@ def measure(engine: Engine, runs: int, samples: int) -> Figures:
         ]
         if len(statuses) != runs or set(statuses) != {"completed"}:
             raise SystemExit(f"not every run completed: {len(statuses)} runs, {sorted(set(statuses))}")
-    return Figures(statistics.median(latencies) * 1000, p95(latencies) * 1000, runs / elapsed, cpu / runs * 1000)
+    figures = Figures(statistics.median(latencies) * 1000, p95(latencies) * 1000, runs / elapsed, cpu / runs * 1000)
+    return figures, (before + after) / 2
 
 
-def bare(samples: int, count: int, workers: int) -> Figures:
-    """The action's process spawned directly: start latency one at a time, then ``count`` on ``workers`` threads."""
+def bare_latencies(samples: int) -> list[float]:
+    """The action's process spawned directly, one at a time: seconds from the call to its first statement."""
     latencies = []
     for _ in range(samples):
         t0 = time.time()
         printed = subprocess.run(["bash", "-c", SCRIPT], capture_output=True, text=True, check=True).stdout
         latencies.append(float(printed) - t0)
+    return latencies
+
+
+def bare_rate(count: int, workers: int) -> float:
+    """The action's process spawned directly ``count`` times on ``workers`` threads: spawns per second."""
     t0 = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(lambda _: subprocess.run(["bash", "-c", SCRIPT], capture_output=True, check=True), range(count)))
-    rate = count / (time.perf_counter() - t0)
-    return Figures(statistics.median(latencies) * 1000, p95(latencies) * 1000, rate)
-
-
-def mean(a: Figures, b: Figures) -> Figures:
-    return Figures(*((x + y) / 2 for x, y in zip(astuple(a), astuple(b), strict=True)))
+    return count / (time.perf_counter() - t0)
 
 
 def main() -> None:
@@ -280,17 +287,19 @@ def main() -> None:
         modes.remove("postgres")
 
     # Each engine is bracketed by bare measurements, one just before and one just after (their mean is its
-    # reference), and with --repeat the median of the per-round ratios is reported: load from anything else on a
-    # shared machine then hits both sides of a ratio alike.
+    # reference; for throughput, right around the engine's throughput window), and with --repeat the median of the
+    # per-round ratios is reported: load from anything else on a shared machine then hits both sides alike.
     rounds: dict[str, list[tuple[Figures, Figures]]] = {mode: [] for mode in modes}
     for _ in range(args.repeat):
         for mode in modes:
-            before = bare(args.latency_samples, args.runs, args.workers)
+            latencies = bare_latencies(args.latency_samples)
             with ExitStack() as stack:
                 base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"ara-bench-{mode}-")))
                 engine = stack.enter_context(MODES[mode](base, args.workers, args.postgres))
-                ara = measure(engine, args.runs, args.latency_samples)
-            rounds[mode].append((ara, mean(before, bare(args.latency_samples, args.runs, args.workers))))
+                ara, rate = measure(engine, args.runs, args.latency_samples, lambda: bare_rate(args.runs, args.workers))
+            latencies += bare_latencies(args.latency_samples)
+            bare = Figures(statistics.median(latencies) * 1000, p95(latencies) * 1000, rate)
+            rounds[mode].append((ara, bare))
 
     summary: dict[str, dict[str, float]] = {}
     for mode, pairs in rounds.items():

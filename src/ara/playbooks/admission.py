@@ -16,11 +16,12 @@ from ara.lifecycle.claims import claim
 from ara.lifecycle.executor import PLAYBOOK
 from ara.lifecycle.states import ACTIVE, RunStatus
 from ara.playbooks.models import PlaybookDefinition, PlaybookRun
-from ara.playbooks.spec import PlaybookSpec
 
 
 def _limit(run: PlaybookRun) -> int:
-    return PlaybookSpec.model_validate(run.spec).concurrency or 0
+    """The run's ``concurrency`` (0: none), read from its spec snapshot, validated when the run was made (as
+    ``waiting_for_slot`` reads it in SQL), without validating the whole spec again at each admission and end."""
+    return int(run.spec.get("concurrency") or 0)
 
 
 def active_runs(session: Session, playbook_id: str) -> int:
