@@ -187,11 +187,14 @@ class RunRunner:
                 return
             self._conclude(session, run)
 
-    def _conclude(self, session: Session, run: PlaybookRun, current: RunAction | None = None) -> None:
+    def _conclude(
+        self, session: Session, run: PlaybookRun, current: RunAction | None = None, *, alone: bool = False
+    ) -> None:
         """Every action has its outcome: the run ends ``failed`` with the first failure left unretried, else
         ``completed``. ``current``: the attempt this transaction just finished, whose outcome need not be flushed
-        (its row is read from it, not the database: the attempt's end and the run's go in one flush)."""
-        failure = _first_failure(session, run.id, current)
+        (its row is read from it, not the database: the attempt's end and the run's go in one flush); ``alone``: it is
+        the run's only attempt."""
+        failure = _first_failure(session, run.id, current, alone=alone)
         if failure is not None:
             name, error = failure
             self._end(session, run, RunStatus.FAILED, f"action {name!r} failed: {error}")
@@ -411,7 +414,10 @@ class RunRunner:
         ``_conclude``)."""
         if not last:
             return NEXT
-        self._conclude(session, run, current)
+        # The last action's first attempt at position 0 is the run's only attempt: nothing to look up.
+        self._conclude(
+            session, run, current, alone=current is not None and current.position == 0 and current.attempt == 1
+        )
         return STOP
 
     def _actions(self, session: Session, run_id: str) -> list[RunAction]:
@@ -449,9 +455,14 @@ def _done_actions(actions: list[RunAction]) -> dict[str, Any]:
     return done
 
 
-def _first_failure(session: Session, run_id: str, current: RunAction | None) -> tuple[str, str | None] | None:
+def _first_failure(
+    session: Session, run_id: str, current: RunAction | None, *, alone: bool = False
+) -> tuple[str, str | None] | None:
     """The name and error of the run's first failed attempt (by position, then attempt) that no later attempt
-    retried; ``current`` as it is in memory, every other attempt as the database has it (Core reads: no flush)."""
+    retried; ``current`` as it is in memory, every other attempt as the database has it (Core reads: no flush).
+    ``alone``: ``current`` is the run's only attempt."""
+    if alone and current is not None:
+        return (current.name, current.error) if current.status in ACTION_FAILED else None
     connection = session.connection()
     failed = [
         (row.position, row.attempt, row.name, row.error)

@@ -164,13 +164,29 @@ def record_action(
 # The statements that close a run's recording, built once with bound parameters: building a statement and its
 # cache key costs more than executing it (a third of ``finish``). ``:pid`` is the records playbook.
 _PID = bindparam("pid")
+_COUNTED = ("ok", "failed", "skipped")  # the host's counts, of the results of the whole recording
+
+
+def _results(status: str) -> Any:
+    return select(func.count()).where(m.Result.playbook_id == _PID, m.Result.status == status).scalar_subquery()
+
+
+# The run's play, host (with its counts as stored and as its results have them) and playbook, in one statement.
 _CLOSING_ROWS = (
-    select(m.Play.id, m.Play.started, m.Host.id, m.Host.ok, m.Host.failed, m.Host.skipped, m.Playbook.started)
+    select(
+        m.Play.id,
+        m.Play.started,
+        m.Host.id,
+        m.Host.ok,
+        m.Host.failed,
+        m.Host.skipped,
+        m.Playbook.started,
+        *(_results(status) for status in _COUNTED),
+    )
     .join(m.Play, m.Play.playbook_id == m.Playbook.id)
     .join(m.Host, m.Host.playbook_id == m.Playbook.id)
     .where(m.Playbook.id == _PID, m.Play.id == _first(m.Play, _PID), m.Host.id == _first(m.Host, _PID))
 )
-_RESULT_COUNTS = select(m.Result.status, func.count()).where(m.Result.playbook_id == _PID).group_by(m.Result.status)
 # An UPDATE of one row by id; the SET columns are the parameters' other keys (``updated`` follows by itself).
 _UPDATE_ROW = {
     model: update(model.__table__).where(model.__table__.c.id == bindparam("row_id"))
@@ -188,14 +204,10 @@ def finish(session: Session, run: PlaybookRun) -> None:
     pid = run.records_playbook_id
     connection = session.connection()
     row = connection.execute(_CLOSING_ROWS, {"pid": pid}).one()
-    play, play_started, host, *host_counts, playbook_started = row
+    play, play_started, host, stored_ok, stored_failed, stored_skipped, playbook_started, *counted = row
     _close(session, m.Play, play, play_started, "completed", ended)
-    counts = {"ok": 0, "failed": 0, "skipped": 0}
-    for status_, count in connection.execute(_RESULT_COUNTS, {"pid": pid}):
-        if status_ in counts:
-            counts[status_] = count
-    if list(counts.values()) != host_counts:
-        connection.execute(_UPDATE_ROW[m.Host], {"row_id": host, **counts})
+    if counted != [stored_ok, stored_failed, stored_skipped]:
+        connection.execute(_UPDATE_ROW[m.Host], {"row_id": host, **dict(zip(_COUNTED, counted, strict=True))})
     _close(session, m.Playbook, pid, playbook_started, status, ended)
 
 
