@@ -36,7 +36,12 @@ RUN_KEY_ELSEWHERE = "an app run's key is accepted only on the playbook-run route
 
 
 def identify(
-    state: AppState, db: Session | Connection, authorization: str | None, *, run_keys_allowed: bool = False
+    state: AppState,
+    db: Session | Connection,
+    authorization: str | None,
+    *,
+    run_keys_allowed: bool = False,
+    slow_ok: bool = True,
 ) -> Identity | None:
     """The caller's identity, ``None`` when no credentials were sent; bad credentials raise. An app run's key is
     accepted only with ``run_keys_allowed`` (the HTTP middleware, which then ``admit``s it to its few paths): anywhere
@@ -50,7 +55,7 @@ def identify(
             username, _, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
             raise Unauthenticated("Invalid basic header. Credentials not correctly base64 encoded.") from None
-        identity = state.credentials.check_password(db, username, password)
+        identity = state.credentials.check_password(db, username, password, slow_ok=slow_ok)
     elif scheme in ("bearer", "token"):
         token = value.strip()
         if token.startswith(run_keys.PREFIX):  # an app run's key, for its tools' calls to the playbook API

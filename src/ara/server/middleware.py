@@ -17,7 +17,7 @@ from ara.server.errors import error_response
 from ara.server.state import AppState
 from ara.server.ui.cookies import SESSION_COOKIE
 from ara.server.ui.paths import is_static_path, is_ui_path
-from ara.users.service import Identity
+from ara.users.service import Identity, SlowCheckNeeded
 from ara.users.web_sessions import web_session_identity
 
 STATE_KEY = "ara_caller"
@@ -30,13 +30,27 @@ class Caller:
     identity: Identity | None
 
 
-def resolve(state: AppState, authorization: str | None, *, run_keys_allowed: bool = False) -> Identity | None:
+def resolve(
+    state: AppState, authorization: str | None, *, run_keys_allowed: bool = False, slow_ok: bool = True
+) -> Identity | None:
     """One short read transaction (the user's row); bad credentials raise ``Unauthenticated``. App run keys only
-    with ``run_keys_allowed``: the middleware, which ``admit``s them right after."""
+    with ``run_keys_allowed``: the middleware, which ``admit``s them right after. ``slow_ok=False``: see
+    ``CredentialChecker.check_password``."""
     if not authorization:
         return None
     with state.engine.connect() as connection:  # one read, no objects: a connection costs less than a session
-        return identify(state, connection, authorization, run_keys_allowed=run_keys_allowed)
+        return identify(state, connection, authorization, run_keys_allowed=run_keys_allowed, slow_ok=slow_ok)
+
+
+async def resolve_soon(state: AppState, authorization: str) -> Identity | None:
+    """``resolve`` for the middleware: on the event loop where reads may run there (``AppState.reads_inline``)
+    and no argon2 verification is needed (the password was verified a moment ago), else in the threadpool."""
+    if state.reads_inline:
+        try:
+            return resolve(state, authorization, run_keys_allowed=True, slow_ok=False)
+        except SlowCheckNeeded:
+            pass
+    return await run_in_threadpool(resolve, state, authorization, run_keys_allowed=True)
 
 
 def resolve_page_caller(state: AppState, authorization: str | None, cookie: str | None) -> Identity | None:
@@ -65,11 +79,7 @@ class AuthenticationMiddleware:
             await self._page(request, scope, receive, send)
             return
         try:
-            identity = (
-                await run_in_threadpool(resolve, self.state, authorization, run_keys_allowed=True)
-                if authorization
-                else None
-            )
+            identity = await resolve_soon(self.state, authorization) if authorization else None
             admit(self.state, scope["method"], scope["path"], identity)
         except AraError as error:
             await error_response(request, error)(scope, receive, send)

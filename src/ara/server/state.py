@@ -31,6 +31,13 @@ class AppState:
     def __post_init__(self) -> None:
         self.credentials = CredentialChecker(self.settings.auth.credential_cache_seconds)
 
+    @property
+    def reads_inline(self) -> bool:
+        """Whether a short read may run on the event loop instead of in the threadpool: on SQLite (WAL) a reader
+        never waits for a lock, and its few statements cost less than the two thread switches of a hop. Elsewhere
+        a read crosses the network: always in the threadpool."""
+        return self.engine.dialect.name == "sqlite"
+
     @classmethod
     def build(cls, settings: Settings) -> AppState:
         engine = make_engine(settings)

@@ -155,6 +155,10 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+class SlowCheckNeeded(Exception):
+    """The answer needs an argon2 verification: not on the event loop."""
+
+
 class CredentialChecker:
     """Verifies basic-auth passwords and bearer tokens. A good password's argon2 verification is remembered for
     ``ttl`` seconds, but every request still reads the user's row (one indexed read): a user removed or
@@ -172,7 +176,11 @@ class CredentialChecker:
     def _digest(self, username: str, password: str) -> bytes:
         return hmac.new(self._key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
 
-    def check_password(self, db: Session | Connection, username: str, password: str) -> Identity | None:
+    def check_password(
+        self, db: Session | Connection, username: str, password: str, *, slow_ok: bool = True
+    ) -> Identity | None:
+        """``slow_ok=False``: raise ``SlowCheckNeeded`` instead of running argon2 (about 50 ms of CPU), for a caller
+        on the event loop, which then asks again from a thread."""
         digest = self._digest(username, password)
         now = time.monotonic()
         with self._lock:
@@ -180,11 +188,15 @@ class CredentialChecker:
         row = connection_of(db).execute(_password_query(), {"username": username}).first()
         if row is None:
             if cached is None:
+                if not slow_ok:
+                    raise SlowCheckNeeded
                 _spend_a_verification(password)  # an unknown name costs as long as a wrong password
             self._drop(digest)
             return None
         if cached is not None and cached[0] > now and hmac.compare_digest(cached[1], row.password_hash):
             return _identity(row)
+        if not slow_ok:
+            raise SlowCheckNeeded
         try:
             _hasher.verify(row.password_hash, password)
         except (VerificationError, InvalidHashError):

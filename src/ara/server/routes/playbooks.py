@@ -45,6 +45,7 @@ from ara.server.webhooks import accept_webhook
 from ara.users.service import Identity
 
 router = APIRouter(tags=["playbooks"], dependencies=[known_query])
+SHORT_PAGE = 50  # runs: a page this size or smaller is a short read (see ``_call``)
 Id = Annotated[str, Query(max_length=36)]
 _DECISION: dict[str, Any] = {
     "response_model": RunStatusChanged,
@@ -61,8 +62,11 @@ def _sync(request: Request, state: AppState, work: Any) -> Any:
         return work(session, identity)
 
 
-async def _call(request: Request, state: AppState, work: Any) -> Any:
-    """Database work runs in the threadpool, inside one transaction with the caller's identity."""
+async def _call(request: Request, state: AppState, work: Any, *, short_read: bool = False) -> Any:
+    """Database work runs in the threadpool, inside one transaction with the caller's identity. ``short_read``: a
+    read of a few rows (what pollers ask for), run on the event loop where reads may (``AppState.reads_inline``)."""
+    if short_read and state.reads_inline:
+        return _sync(request, state, work)
     return await run_in_threadpool(_sync, request, state, work)
 
 
@@ -177,7 +181,7 @@ async def run_status(run_id: str, request: Request, state: StateDep) -> JSONResp
         require(session, identity, view["run"]["playbook_id"], "read")
         return view
 
-    return JSONResponse(await _call(request, state, work))
+    return JSONResponse(await _call(request, state, work))  # not short: each action's output, up to 1 MiB
 
 
 @router.get("/playbook/run/{run_id}", response_model=RunRead)
@@ -187,7 +191,7 @@ async def get_run(run_id: str, request: Request, state: StateDep) -> JSONRespons
         require(session, identity, run.playbook_id, "read")
         return runs.run_dict(run)
 
-    return JSONResponse(await _call(request, state, work))
+    return JSONResponse(await _call(request, state, work, short_read=True))
 
 
 @router.get("/playbook/runs", response_model=list[RunRead])
@@ -206,7 +210,7 @@ async def list_runs(
         found = runs.list_runs(session, playbook_id=playbook_id, statuses=status, limit=limit, offset=offset)
         return [runs.run_dict(run) for run in found]
 
-    return JSONResponse(await _call(request, state, work))
+    return JSONResponse(await _call(request, state, work, short_read=limit <= SHORT_PAGE))
 
 
 @router.post(
