@@ -1,6 +1,7 @@
 """The embedded executor (SQLite): this process owns every run, so there is nothing to claim across processes
-and nothing to poll. Due runs wait on a heap; one thread sleeps exactly until the earliest is due and hands it
-to a thread pool; another ticks the clock once a second (schedules, triggers, expiry).
+and nothing to poll. A run due at once goes straight to a thread pool; one due later waits on a heap, where one
+thread sleeps exactly until the earliest is due and hands it over; another ticks the clock once a second
+(schedules, triggers, expiry).
 
 ``submit`` and ``abort`` take effect when the caller's transaction commits (a session event), never before: a
 rolled-back run is never executed. At start, runs a previous process left ``running`` are failed (actions are
@@ -120,9 +121,18 @@ class LocalExecutor:
 
     # -- threads --------------------------------------------------------------------------------------------
     def _push(self, at: dt.datetime, run_id: str, kind: str) -> None:
+        """A run due now goes straight to its pool; one due later waits on the heap, and the timer thread is woken
+        only if it is now the earliest (waking a thread costs more than the rest of a submission)."""
+        if self.concurrency and at <= utcnow() and not self._stopping.is_set():
+            try:
+                self._pools[KINDS[kind].queue].submit(self._activate, run_id, kind)
+                return
+            except RuntimeError:  # the pool shut down meanwhile: the next start reloads the run
+                return
         with self._changed:
             heapq.heappush(self._heap, (at, next(self._order), run_id, kind))
-            self._changed.notify()
+            if self._heap[0][2] == run_id:
+                self._changed.notify()
 
     def _dispatch(self) -> None:
         """Sleep until the earliest due run (or a new submission), then hand what is due to the pool."""
