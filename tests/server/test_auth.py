@@ -3,6 +3,7 @@ the caller is known before any body is read."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,39 @@ def test_a_password_is_verified_once_then_cached(tmp_path: Path, monkeypatch: py
             wrong.post("/api/v1/labels", name="no")
         assert hasher.verified == 2  # a wrong password is verified (and never cached)
         assert httpx.get(f"{url}/api/v1/labels").json()["count"] == 21
+
+
+class LoopWatchingHasher(CountingHasher):
+    """Counts the verifications that ran on a thread with a running event loop (the server's)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on_event_loop = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002 (argon2's own name)
+        try:
+            asyncio.get_running_loop()
+            self.on_event_loop += 1
+        except RuntimeError:
+            pass
+        return super().verify(hash, password)
+
+
+def test_argon2_never_runs_on_the_event_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite an already verified password is checked on the event loop (one read, cheaper than a thread hop);
+    a verification, about 50 ms of CPU, always goes to the threadpool: a new password, a wrong one, an unknown name."""
+    settings = make_settings(tmp_path, auth={"write_login_required": True})
+    _with_users(settings)
+    hasher = LoopWatchingHasher()
+    monkeypatch.setattr(users, "_hasher", hasher)
+    with running_server(settings) as url:
+        statuses = [
+            httpx.get(f"{url}/playbook/runs", params={"limit": 1}, auth=auth).status_code
+            for auth in [("ops@example.org", "s3cret")] * 3 + [("ops@example.org", "wrong"), ("nobody@x.org", "pw")]
+        ]
+    assert statuses == [200, 200, 200, 401, 401]
+    assert hasher.verified == 3  # the good password once (then cached), the wrong one, the unknown name's decoy
+    assert hasher.on_event_loop == 0
 
 
 # Every write route, with bodies that would each be refused by validation (400/422) or the size limit (413).

@@ -42,6 +42,35 @@ def test_serves_the_api_on_loopback(tmp_path: Path) -> None:
         log.close()
 
 
+def test_the_access_log_has_one_line_per_request_without_its_query_string(tmp_path: Path) -> None:
+    """Callers put what must not be written down in query strings (ara-sdk's device login ``poll_token``)."""
+    port = free_port()
+    log_path = tmp_path / "server.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen([*ARA, "server", "--port", str(port)], env=_env(tmp_path), stdout=log, stderr=log)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{url}/healthcheck", timeout=10)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, "server did not come up"
+                time.sleep(0.1)
+        secret = "poll-secret-4f1c2a"
+        status = httpx.get(f"{url}/auth/cli/device/status", params={"poll_token": secret}, timeout=10).status_code
+        httpx.get(f"{url}/api/v1/playbooks", params={"name": secret}, timeout=10).raise_for_status()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)
+        log.close()
+    lines = log_path.read_text().splitlines()
+    assert any(f'"GET /auth/cli/device/status HTTP/1.1" {status}' in line for line in lines), lines
+    assert any('"GET /api/v1/playbooks HTTP/1.1" 200' in line for line in lines), lines
+    assert secret not in log_path.read_text()
+
+
 def test_refuses_an_open_address_when_writes_need_no_login(tmp_path: Path) -> None:
     refused = subprocess.run([*ARA, "server", "--host", "0.0.0.0"], env=_env(tmp_path), capture_output=True, text=True)
     assert refused.returncode == 2
