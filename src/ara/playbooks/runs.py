@@ -133,39 +133,37 @@ def get_run(session: Session, run_id: str) -> PlaybookRun:
     return run
 
 
-def _listed(playbook_id: str | None, statuses: Iterable[str]) -> Select[tuple[PlaybookRun]]:
-    query = select(PlaybookRun)
-    if playbook_id:
-        query = query.where(PlaybookRun.playbook_id == playbook_id)
-    wanted = list(statuses)
-    return query.where(PlaybookRun.status.in_(wanted)) if wanted else query
-
-
 def list_runs(
     session: Session, *, playbook_id: str | None = None, statuses: Iterable[str] = (), limit: int, offset: int = 0
 ) -> list[Any]:
     """One page of runs, newest first (the API's ``/playbook/runs``, which pollers call often, and the UI's list):
     rows of the run's columns, which ``run_dict`` reads as it reads a run (no objects are built)."""
     wanted = list(statuses)
-    params: dict[str, Any] = {"playbook_id": playbook_id, "statuses": wanted, "limit": limit, "offset": offset}
-    return list(session.connection().execute(_page_query(bool(playbook_id), bool(wanted)), params).all())
-
-
-@functools.cache
-def _page_query(by_playbook: bool, by_status: bool) -> Select[Any]:
-    """``list_runs``' statement for the filters given, built once with bound parameters."""
-    query = select(PlaybookRun.__table__)
-    if by_playbook:
-        query = query.where(PlaybookRun.playbook_id == bindparam("playbook_id"))
-    if by_status:
-        query = query.where(PlaybookRun.status.in_(bindparam("statuses", expanding=True)))
-    ordered = query.order_by(PlaybookRun.created_at.desc(), PlaybookRun.id.desc())
-    return ordered.limit(bindparam("limit")).offset(bindparam("offset"))
+    params = {"playbook_id": playbook_id, "statuses": wanted, "limit": limit, "offset": offset}
+    return list(session.connection().execute(_page(bool(playbook_id), bool(wanted)), params).all())
 
 
 def count_runs(session: Session, *, playbook_id: str | None = None, statuses: Iterable[str] = ()) -> int:
     """How many runs ``list_runs`` pages through (the UI's pager)."""
-    return session.scalar(select(func.count()).select_from(_listed(playbook_id, statuses).subquery())) or 0
+    wanted = list(statuses)
+    counted = select(func.count()).select_from(_listed(bool(playbook_id), bool(wanted)).subquery())
+    return session.connection().execute(counted, {"playbook_id": playbook_id, "statuses": wanted}).scalar() or 0
+
+
+@functools.cache
+def _listed(by_playbook: bool, by_status: bool) -> Select[Any]:
+    """The runs ``list_runs`` and ``count_runs`` read, for the filters given, with bound parameters."""
+    query = select(PlaybookRun.__table__)
+    if by_playbook:
+        query = query.where(PlaybookRun.playbook_id == bindparam("playbook_id"))
+    return query.where(PlaybookRun.status.in_(bindparam("statuses", expanding=True))) if by_status else query
+
+
+@functools.cache
+def _page(by_playbook: bool, by_status: bool) -> Select[Any]:
+    """``list_runs``' statement, built once per set of filters."""
+    ordered = _listed(by_playbook, by_status).order_by(PlaybookRun.created_at.desc(), PlaybookRun.id.desc())
+    return ordered.limit(bindparam("limit")).offset(bindparam("offset"))
 
 
 def _approvals_complete(session: Session, run: PlaybookRun, spec: PlaybookSpec) -> bool:
