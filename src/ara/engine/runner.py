@@ -187,14 +187,11 @@ class RunRunner:
                 return
             self._conclude(session, run)
 
-    def _conclude(
-        self, session: Session, run: PlaybookRun, current: RunAction | None = None, *, alone: bool = False
-    ) -> None:
+    def _conclude(self, session: Session, run: PlaybookRun, current: RunAction | None = None) -> None:
         """Every action has its outcome: the run ends ``failed`` with the first failure left unretried, else
         ``completed``. ``current``: the attempt this transaction just finished, whose outcome need not be flushed
-        (its row is read from it, not the database: the attempt's end and the run's go in one flush); ``alone``: it is
-        the run's only attempt."""
-        failure = _first_failure(session, run.id, current, alone=alone)
+        (its row is read from it, not the database: the attempt's end and the run's go in one flush)."""
+        failure = _first_failure(session, run, current)
         if failure is not None:
             name, error = failure
             self._end(session, run, RunStatus.FAILED, f"action {name!r} failed: {error}")
@@ -414,10 +411,7 @@ class RunRunner:
         ``_conclude``)."""
         if not last:
             return NEXT
-        # The last action's first attempt at position 0 is the run's only attempt: nothing to look up.
-        self._conclude(
-            session, run, current, alone=current is not None and current.position == 0 and current.attempt == 1
-        )
+        self._conclude(session, run, current)
         return STOP
 
     def _actions(self, session: Session, run_id: str) -> list[RunAction]:
@@ -455,15 +449,13 @@ def _done_actions(actions: list[RunAction]) -> dict[str, Any]:
     return done
 
 
-def _first_failure(
-    session: Session, run_id: str, current: RunAction | None, *, alone: bool = False
-) -> tuple[str, str | None] | None:
+def _first_failure(session: Session, run: PlaybookRun, current: RunAction | None) -> tuple[str, str | None] | None:
     """The name and error of the run's first failed attempt (by position, then attempt) that no later attempt
     retried; ``current`` as it is in memory, every other attempt as the database has it (Core reads: no flush).
-    ``alone``: ``current`` is the run's only attempt."""
-    if alone and current is not None:
+    The first attempt of a one-action run's action is its only attempt: nothing to look up."""
+    if current is not None and current.attempt == 1 and len(run.spec.get("actions", ())) == 1:
         return (current.name, current.error) if current.status in ACTION_FAILED else None
-    connection = session.connection()
+    run_id, connection = run.id, session.connection()
     failed = [
         (row.position, row.attempt, row.name, row.error)
         for row in connection.execute(_FAILED_ATTEMPTS, {"run_id": run_id})
