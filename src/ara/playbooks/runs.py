@@ -9,8 +9,8 @@ import functools
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, func, insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from ara.catalog.service import as_dict as item_dict
 from ara.catalog.service import find_item, matches
@@ -22,9 +22,9 @@ from ara.lifecycle.executor import abort, make_due
 from ara.lifecycle.states import TERMINAL, RunStatus, move_run
 from ara.playbooks import ending as _ending  # noqa: F401 - registers how a playbook run ends
 from ara.playbooks.conditions import should_run
-from ara.playbooks.definitions import get_definition, redacted_spec, spec_of
+from ara.playbooks.definitions import get_definition, live_spec, redacted_spec, spec_of
 from ara.playbooks.durations import parse_duration
-from ara.playbooks.models import Approval, PlaybookDefinition, PlaybookRun, RunAction
+from ara.playbooks.models import Approval, PlaybookDefinition, PlaybookRun, RunAction, new_id
 from ara.playbooks.parameters import redacted, render_form, resolve_parameters
 from ara.playbooks.permissions import is_approver, require
 from ara.playbooks.spec import PlaybookSpec
@@ -80,20 +80,21 @@ def create_run(
         raise Unauthenticated("Authentication credentials were not provided.")
     if not isinstance(request, dict):
         raise ValidationFailed({"body": ["expected a JSON object"]})
-    definition = get_definition(session, playbook_id)
+    stored_spec = live_spec(session, playbook_id)
     if check_permission:
-        require(session, identity, definition.id, "run")
-    spec = spec_of(definition)
+        require(session, identity, playbook_id, "run")
+    spec = PlaybookSpec.model_validate(stored_spec)
     context = base_context(session, spec, request, identity)
     params = resolve_parameters(session, spec, request.get("params"), context, box)
     for expression in spec.filters:
         if not should_run(expression, failed=False, context={**context, "params": params}, actions={}):
             raise ValidationFailed({"filters": [f"filter not satisfied: {expression}"]})
     now = utcnow()
-    run = PlaybookRun(
-        playbook_id=definition.id,
+    values = dict(
+        id=new_id(),
+        playbook_id=playbook_id,
         status=RunStatus.SCHEDULED,
-        spec=definition.spec,
+        spec=stored_spec,
         parameters=params,
         request={k: v for k, v in request.items() if k not in ("params", "id")},
         trigger=trigger,
@@ -108,11 +109,10 @@ def create_run(
         scheduled_time=now,
     )
     if spec.approval is not None:
-        run.status = RunStatus.PENDING_APPROVAL
+        values["status"] = RunStatus.PENDING_APPROVAL
         if spec.approval.expiry:
-            run.approval_expires_at = now + dt.timedelta(seconds=parse_duration(spec.approval.expiry))
-    session.add(run)
-    session.flush()
+            values["approval_expires_at"] = now + dt.timedelta(seconds=parse_duration(spec.approval.expiry))
+    run = _inserted(session, values)
     if run.status == RunStatus.SCHEDULED:
         make_due(session, run.id)
     # A run an app started (its key acts as the owner) waits for a person's approval, never the owner's by proxy.
@@ -120,9 +120,25 @@ def create_run(
         spec.approval is not None
         and identity is not None
         and identity.app_id is None
-        and is_approver(session, identity, spec, definition.id)
+        and is_approver(session, identity, spec, playbook_id)
     ):
         _record_approval(session, run, spec, identity, approved=True, comment="creator is an approver")
+    return run
+
+
+_EMPTY_RUN = dict.fromkeys(PlaybookRun.__table__.columns.keys())
+_INSERT_RUN = insert(PlaybookRun.__table__)
+
+
+def _inserted(session: Session, values: dict[str, Any]) -> PlaybookRun:
+    """The new run, written by one Core INSERT (every column: those not in ``values`` empty) and held by the session
+    as if it had been loaded, so later changes to it are UPDATEs (the ORM's INSERT, through a flush, cost a fifth of
+    a run's POST)."""
+    row = {**_EMPTY_RUN, **values}
+    session.connection().execute(_INSERT_RUN, row)
+    run = PlaybookRun(**row)
+    make_transient_to_detached(run)
+    session.add(run)
     return run
 
 
