@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session
 
 from ara.db.after_commit import after_commit
+from ara.db.detached import insert_detached, write_changes
 from ara.db.session import unit_of_work
 from ara.db.types import utcnow
 from ara.engine.actions import ActionContext, Outcome, runner_for
@@ -127,6 +128,12 @@ class RunRunner:
         action (one commit where there were three). A failure there must still fail the run with the reason, as
         ``execute`` would: ``advance`` rolls back, admits the run again and calls ``crashed``. Returns the spec,
         validated once, and the first step for ``execute``."""
+        session.expunge(run)  # kept detached from here on, its changes written by ``write_changes``
+        begun = self._begin(session, run)
+        write_changes(session, run)
+        return begun
+
+    def _begin(self, session: Session, run: PlaybookRun) -> Begun:
         spec = PlaybookSpec.model_validate(run.spec)
         if run.start_time is not None:
             return Begun(spec, None)
@@ -250,20 +257,21 @@ class RunRunner:
                 records.record_action(session, run, action, action_spec.kind, self._recording)
                 return self._next(session, run, last)
             current = RunAction(run_id=run_id, name=action_spec.name, position=position, status="scheduled")
-            session.add(current)
             if action_spec.delay:
                 move_action(current, ActionStatus.SLEEPING)
                 current.scheduled_time = now + dt.timedelta(seconds=parse_duration(action_spec.delay))
-                session.flush()
+                insert_detached(session, current)
                 self._park(session, run, RunStatus.SLEEPING, current.scheduled_time, deadline)
                 return STOP
         if current.status == ActionStatus.SLEEPING and current.scheduled_time > now:
             status = RunStatus.RETRYING if current.attempt > 1 else RunStatus.SLEEPING
             self._park(session, run, status, current.scheduled_time, deadline)
             return STOP
+        new = inspect(current).transient
         move_action(current, ActionStatus.RUNNING)
         current.start_time = now
-        session.flush()
+        if new:  # kept detached, like the run; an attempt loaded here (a retry's) goes with the flush
+            insert_detached(session, current)
         limit = parse_duration(action_spec.timeout) if action_spec.timeout else float("inf")
         workdir = self.ctx.work_root / run_id / f"{position}-{current.attempt}"
         refused: str | None = None  # a template that cannot render fails this action, not the engine
@@ -340,7 +348,7 @@ class RunRunner:
     ) -> str:
         now, deadline = utcnow(), prepared.deadline
         with unit_of_work(self.ctx.writer) as session:
-            run, action = _reattached(session, prepared.run, prepared.action)
+            run, action = _held(session, prepared.run, prepared.action)
             assert run is not None and action is not None
             run_id, action_id = run.id, action.id
             # Whatever the action produced is scrubbed here, once for every kind: results, errors and files.
@@ -357,16 +365,16 @@ class RunRunner:
             if run.status != RunStatus.RUNNING or outcome.cancelled:
                 if action.status == ActionStatus.RUNNING:
                     move_action(action, ActionStatus.CANCELLED)
-                records.record_action(session, run, action, action_spec.kind, self._recording)
+                self._settle(session, run, action, action_spec.kind)
                 if run.status == RunStatus.RUNNING:
                     self._end(session, run, RunStatus.CANCELLED, "cancelled")
                 return STOP
             if outcome.ok:
                 move_action(action, ActionStatus.COMPLETED)
-                records.record_action(session, run, action, action_spec.kind, self._recording)
+                self._settle(session, run, action, action_spec.kind)
                 return self._next(session, run, last, action)
             move_action(action, ActionStatus.TIMED_OUT if outcome.timed_out else ActionStatus.FAILED)
-            records.record_action(session, run, action, action_spec.kind, self._recording)
+            self._settle(session, run, action, action_spec.kind)
             if outcome.timed_out and now >= deadline:
                 self._end(session, run, RunStatus.TIMED_OUT, f"run timed out after {run.timeout}s")
                 return STOP
@@ -398,11 +406,19 @@ class RunRunner:
         move_run(run, status)
         run.scheduled_time = min(until, deadline)
         run.worker_id = None
+        write_changes(session, run)
         make_due(session, run.id, at=run.scheduled_time)
+
+    def _settle(self, session: Session, run: PlaybookRun, action: RunAction, kind: str) -> None:
+        """The finished attempt recorded and written, before anything can end the run (ending it ends the attempts
+        the database still has unfinished)."""
+        records.record_action(session, run, action, kind, self._recording)
+        write_changes(session, action)
 
     def _end(self, session: Session, run: PlaybookRun, status: RunStatus, error: str | None) -> None:
         """End the run; its working directory goes once the end is committed (not while holding the write lock)."""
         end_run(session, run, status, error)
+        write_changes(session, run)
         workdir = self.ctx.work_root / run.id
         after_commit(session, lambda: shutil.rmtree(workdir, ignore_errors=True))
 
@@ -419,14 +435,12 @@ class RunRunner:
         return list(session.scalars(_RUN_ACTIONS, {"run_id": run_id}))
 
 
-def _reattached(session: Session, run: PlaybookRun, action: RunAction) -> tuple[PlaybookRun | None, RunAction | None]:
-    """The run and its attempt as ``_prepare`` committed them, back in ``session`` without loading them again (two
-    ORM loads cost more than the rest of the step) while the run is unchanged since: still running for this
-    executor, so nobody else wrote either row. Else (a cancel ended the run meanwhile) both are loaded afresh."""
+def _held(session: Session, run: PlaybookRun, action: RunAction) -> tuple[PlaybookRun | None, RunAction | None]:
+    """The run and its attempt as ``_prepare`` committed them (detached, written by ``write_changes``) while the run
+    is unchanged since: still running for this executor, so nobody else wrote either row. Else (a cancel ended the
+    run meanwhile) both as the database has them now, held by ``session``."""
     holder = session.connection().execute(_HOLDER, {"run_id": run.id}).first()
     if holder is not None and tuple(holder) == (run.status, run.worker_id):
-        session.add(run)
-        session.add(action)
         return run, action
     found = session.get(PlaybookRun, run.id, populate_existing=True)
     return found, session.get(RunAction, action.id, populate_existing=True)
