@@ -5,8 +5,10 @@ the same executor still holds it (a reaper or a cancel may have ended it meanwhi
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any, TypeVar
 
+from sqlalchemy import Select, bindparam, inspect, select
 from sqlalchemy.orm import Session
 
 from ara.db.types import utcnow
@@ -27,7 +29,7 @@ def claim(
 ) -> R | None:
     """The run moved to ``running`` for ``worker_id``; None if it ended, runs elsewhere, is not due yet, or
     ``may_start`` (a kind's own admission, such as a playbook's ``concurrency``) refuses it."""
-    run: Any = session.get(model, run_id, with_for_update=True, populate_existing=True)
+    run: Any = _locked(session, model, run_id)
     if run is None or run.status not in CLAIMABLE:
         return None
     if run.scheduled_time > utcnow():
@@ -49,7 +51,20 @@ def begin_attempt(run: Any) -> None:
 
 def held(session: Session, model: type[R], run_id: str, worker_id: str) -> R | None:
     """The run, locked, if ``worker_id`` still executes it."""
-    run: Any = session.get(model, run_id, with_for_update=True, populate_existing=True)
+    run: Any = _locked(session, model, run_id)
     if run is None or run.status not in EXECUTING or run.worker_id != worker_id:
         return None
     return run  # type: ignore[no-any-return]
+
+
+def _locked(session: Session, model: type[R], run_id: str) -> R | None:
+    """The run's row, locked (PostgreSQL), loaded afresh even where ``session`` holds it."""
+    return session.execute(_locking(model), {"run_id": run_id}).scalar_one_or_none()
+
+
+@cache
+def _locking(model: type[Any]) -> Select[Any]:
+    """Built once per kind of run: ``Session.get`` builds its statement at each call (a third of its cost)."""
+    (key,) = inspect(model).primary_key
+    query = select(model).where(key == bindparam("run_id")).with_for_update()
+    return query.execution_options(populate_existing=True)
