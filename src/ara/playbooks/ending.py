@@ -21,10 +21,12 @@ _UNFINISHED = select(RunAction.id).where(
 
 @on_end(PlaybookRun)
 def finish_playbook_run(session: Session, run: PlaybookRun) -> None:
-    leftover = ActionStatus.CANCELLED if run.status == RunStatus.CANCELLED else ActionStatus.FAILED
-    for action in _unfinished(session, run.id):
-        move_action(action, leftover)
-        action.end_time = run.end_time
+    # Only the engine completes a run, once every action has its outcome: a completed run has no attempt to end.
+    if run.status != RunStatus.COMPLETED:
+        leftover = ActionStatus.CANCELLED if run.status == RunStatus.CANCELLED else ActionStatus.FAILED
+        for action in _unfinished(session, run.id):
+            move_action(action, leftover)
+            action.end_time = run.end_time
     recording.finish(session, run)
     waiting = next_waiting(session, run)
     if waiting is not None:
