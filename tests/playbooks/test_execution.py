@@ -213,3 +213,26 @@ def test_concurrency_limit_queues_runs(mission: Mission, tmp_path: Path) -> None
     assert mission.wait(second)["status"] == "completed"
     a, b = mission.get(first), mission.get(second)
     assert b["start_time"] >= a["end_time"]
+
+
+def test_a_script_without_a_shebang_runs_under_the_bash_its_own_path_finds(mission: Mission, tmp_path: Path) -> None:
+    """The interpreter is looked up on the action's ``PATH`` (its ``env`` may set one), as the process would."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "bash").write_text('#!/bin/sh\necho "our bash ran $1"\n')
+    (bin_dir / "bash").chmod(0o755)
+    script = {"script": "echo the real bash"}
+    playbook_id = mission.define(
+        "interpreters",
+        {
+            "actions": [
+                {"name": "default", "exec": script},
+                {"name": "own", "exec": {**script, "env": {"PATH": f"{bin_dir}:{os.environ['PATH']}"}}},
+            ]
+        },
+    )
+    run_id = mission.run(playbook_id)
+    assert mission.wait(run_id)["status"] == "completed"
+    stdout = {a["name"]: a["result"]["stdout"] for a in mission.status(run_id)["actions"]}
+    assert stdout["default"] == "the real bash\n"
+    assert stdout["own"].startswith("our bash ran ") and stdout["own"].strip().endswith("/script")

@@ -5,8 +5,10 @@ The script's text is the playbook author's; values from templates reach it as en
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +16,26 @@ from ara.engine.actions.base import ActionContext, Outcome, pairs
 from ara.engine.actions.process import base_env, run_process
 
 
+@functools.lru_cache(maxsize=8)
+def _program(name: str, search_path: str) -> str:
+    """``name`` found on ``search_path`` once, not by ``Popen`` at each spawn (a join and an encoding per directory
+    of ``PATH``, a third of its Python work). Else (not found, or found through a relative directory, which the
+    child resolves from its own working directory) the name itself, for ``Popen`` to look up."""
+    found = shutil.which(name, path=search_path)
+    return found if found is not None and os.path.isabs(found) else name
+
+
 def run_exec(spec: Any, ctx: ActionContext) -> Outcome:
     ctx.workdir.mkdir(parents=True, exist_ok=True)
     script = ctx.workdir / "script"
     script.write_text(spec.script)
+    env = base_env(ctx)
+    env.update(pairs(spec.env))
     if spec.script.startswith("#!"):
         script.chmod(0o700)
         argv = [str(script)]
     else:
-        argv = ["bash", str(script)]
-    env = base_env(ctx)
-    env.update(pairs(spec.env))
+        argv = [_program("bash", env.get("PATH", "")), str(script)]
     finished = run_process(argv, ctx, env)
     files = []
     for artifact in spec.artifacts:
