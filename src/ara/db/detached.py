@@ -22,11 +22,12 @@ def insert_detached(session: Session, obj: Any) -> None:
     column's Python default (as a flush would), else empty. ``obj`` is new (transient)."""
     table: Table = type(obj).__table__
     given = inspect(obj).dict
-    row = {column.key: given[column.key] if column.key in given else _default(column) for column in table.columns}
-    session.connection().execute(_insert(table), row)
-    for key, value in row.items():  # every attribute present: a detached object cannot load one it lacks
+    missing = {column.key: _default(column) for column in table.columns if column.key not in given}
+    row = {key: given[key] for key in table.columns.keys() if key not in missing}
+    session.connection().execute(_insert(table), {**row, **missing})
+    for key, value in missing.items():  # every attribute present: a detached object cannot load one it lacks
         set_committed_value(obj, key, value)
-    make_transient_to_detached(obj)
+    make_transient_to_detached(obj)  # what was given is now as if loaded: no change to write
 
 
 def write_changes(session: Session, obj: Any) -> None:
