@@ -20,7 +20,7 @@ from ara.playbooks.models import PlaybookRun, RunAction
 from ara.records import models as m
 from ara.records.resources import RESOURCES
 from ara.records.resources.base import insert_into
-from ara.records.service import file_content_id, upsert_latest
+from ara.records.service import insert_file, upsert_latest
 
 RUN_LABEL = "playbook-run"
 
@@ -63,8 +63,7 @@ def start(session: Session, run: PlaybookRun, definition: Titled, host_name: str
     )
     # The playbook is new in this transaction, so its file and host are too: inserted outright, without the
     # records API's get-or-create look-ups (two statements each), as the same rows.
-    content_id = file_content_id(session, _spec_yaml(run.spec))
-    file = _insert(session, m.File, path=_path(definition)[:255], content_id=content_id, playbook_id=pid)
+    file = insert_file(session, _spec_yaml(run.spec), path=_path(definition)[:255], playbook_id=pid)
     play = RESOURCES["plays"].insert(
         session, {"playbook": pid, "name": definition.name[:254], "uuid": run.id, "status": "running"}
     )

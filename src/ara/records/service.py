@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import BigInteger, String, bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -129,7 +129,27 @@ def apply(obj: Any, values: Mapping[str, Any]) -> None:
 # running it).
 _LABEL_IDS = select(m.Label.name, m.Label.id).where(m.Label.name.in_(bindparam("names", expanding=True)))
 _LABELS_WITH_IDS = select(m.Label).where(m.Label.id.in_(bindparam("ids", expanding=True)))
-_CONTENT_ID = select(m.FileContent.id).where(m.FileContent.sha1 == bindparam("sha1"))
+_FILE_OF_CONTENT = (
+    insert(m.File)
+    .from_select(
+        ["path", "content_id", "playbook_id"],
+        select(bindparam("path", type_=String), m.FileContent.id, bindparam("playbook_id", type_=BigInteger)).where(
+            m.FileContent.sha1 == bindparam("sha1")
+        ),
+    )
+    .returning(m.File.id)
+)
+_LINK_LABELS = (
+    insert(m.playbooks_labels)
+    .from_select(
+        ["playbook_id", "label_id"],
+        select(bindparam("playbook_id", type_=BigInteger), m.Label.id).where(
+            m.Label.name.in_(bindparam("names", expanding=True))
+        ),
+    )
+    .execution_options(preserve_rowcount=True)  # how many it linked (an INSERT's count is not kept by default)
+)
+_LINKED = select(m.playbooks_labels.c.label_id).where(m.playbooks_labels.c.playbook_id == bindparam("playbook_id"))
 
 
 def label_ids(session: Session, names: Iterable[str]) -> list[int]:
@@ -148,6 +168,21 @@ def label_ids(session: Session, names: Iterable[str]) -> list[int]:
         insert_missing(session, m.Label.__table__, [{"name": name} for name in missing], key=["name"])
         found.update(connection.execute(_LABEL_IDS, {"names": missing}).all())
     return [found[name] for name in wanted]
+
+
+def link_labels(session: Session, playbook_id: int, names: Iterable[str]) -> None:
+    """Label a new playbook by name, as ``label_ids`` would: the labels' look-up is part of the INSERT, one
+    statement where they exist already (a run's labels do); else the missing ones are created and linked too."""
+    wanted = list(dict.fromkeys(names))
+    if not wanted:
+        return
+    connection = session.connection()
+    if connection.execute(_LINK_LABELS, {"playbook_id": playbook_id, "names": wanted}).rowcount == len(wanted):
+        return
+    linked = set(connection.execute(_LINKED, {"playbook_id": playbook_id}).scalars())
+    rows = [{"playbook_id": playbook_id, "label_id": i} for i in label_ids(session, wanted) if i not in linked]
+    if rows:
+        connection.execute(insert(m.playbooks_labels), rows)
 
 
 def labels_by_name(session: Session, names: Iterable[str]) -> list[m.Label]:
@@ -170,16 +205,17 @@ def file_content(session: Session, text: str) -> m.FileContent:
     return content
 
 
-def file_content_id(session: Session, text: str) -> int:
-    """``file_content``'s row id alone (its compressed contents are neither loaded nor decompressed)."""
+def insert_file(session: Session, text: str, *, path: str, playbook_id: int) -> int:
+    """A new file row of a new playbook, its contents ``text`` (stored once per sha1, as ``file_content`` does): the
+    contents' look-up is part of the INSERT, one statement where they are stored already (a run's spec is)."""
     raw = text.encode("utf-8")
-    sha1 = hashlib.sha1(raw).hexdigest()
+    params = {"path": path, "playbook_id": playbook_id, "sha1": hashlib.sha1(raw).hexdigest()}
     connection = session.connection()
-    found = connection.execute(_CONTENT_ID, {"sha1": sha1}).scalar()
-    if found is None:
-        _insert_content(session, sha1, raw)
-        found = connection.execute(_CONTENT_ID, {"sha1": sha1}).scalar_one()
-    return int(found)
+    file_id = connection.execute(_FILE_OF_CONTENT, params).scalar()
+    if file_id is None:
+        _insert_content(session, params["sha1"], raw)
+        file_id = connection.execute(_FILE_OF_CONTENT, params).scalar_one()
+    return int(file_id)
 
 
 def _insert_content(session: Session, sha1: str, raw: bytes) -> None:

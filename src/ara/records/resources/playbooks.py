@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ara.errors import ValidationFailed
@@ -17,8 +17,8 @@ from ara.records.resources.base import Resource, date_filters, orderings, playbo
 from ara.records.service import (
     apply,
     delete_playbook,
-    label_ids,
     labels_by_name,
+    link_labels,
     server_version,
 )
 from ara.records.status import PlaybookStatus
@@ -122,11 +122,9 @@ class Playbooks(Resource):
 
     def insert_row(self, session: Session, values: dict[str, Any]) -> int:
         values.setdefault("server_version", server_version())
-        labels = label_ids(session, values.pop("labels", None) or [])
+        labels = values.pop("labels", None) or []
         playbook_id = super().insert_row(session, values)
-        if labels:
-            rows = [{"playbook_id": playbook_id, "label_id": label_id} for label_id in labels]
-            session.connection().execute(insert(m.playbooks_labels), rows)
+        link_labels(session, playbook_id, labels)
         return playbook_id
 
     def change(self, session: Session, obj: Any, values: dict[str, Any]) -> None:
