@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ara.crypto import SecretBox
@@ -70,6 +70,9 @@ def test_an_inserted_object_gets_its_column_defaults_and_stays_detached(
     assert stored.scheduled_time == action.scheduled_time and action.scheduled_time >= before
     assert (stored.status, stored.result, stored.records_task_id) == ("scheduled", None, None)
     assert action.result is None  # every attribute present: reading one never needs the session
+    with unit_of_work(factory) as session:  # an unset JSON column is SQL NULL, as a flush leaves it, not JSON null
+        is_null = select(RunAction.result.is_(None)).where(RunAction.id == action.id)
+        assert session.scalar(is_null) is True
 
 
 def test_only_changed_columns_are_written_once(database: Database) -> None:

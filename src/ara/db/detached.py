@@ -18,13 +18,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 
 def insert_detached(session: Session, obj: Any) -> None:
-    """INSERT ``obj``'s row now and keep ``obj`` detached, as if loaded: every column, those never set taking their
-    column's Python default (as a flush would), else empty. ``obj`` is new (transient)."""
+    """INSERT ``obj``'s row now and keep ``obj`` detached, as if loaded. As a flush would: the columns never set take
+    their column's Python default, or are left out (SQL NULL, not a JSON ``null``). ``obj`` is new (transient)."""
     table: Table = type(obj).__table__
     given = inspect(obj).dict
     missing = {column.key: _default(column) for column in table.columns if column.key not in given}
     row = {key: given[key] for key in table.columns.keys() if key not in missing}
-    session.connection().execute(_insert(table), {**row, **missing})
+    row.update((key, value) for key, value in missing.items() if value is not None)
+    session.connection().execute(_insert(table), row)
     for key, value in missing.items():  # every attribute present: a detached object cannot load one it lacks
         set_committed_value(obj, key, value)
     make_transient_to_detached(obj)  # what was given is now as if loaded: no change to write
@@ -44,6 +45,10 @@ def write_changes(session: Session, obj: Any) -> None:
 
 
 def _default(column: Column[Any]) -> Any:
+    """The value a flush would give ``column`` when it is not set. A default the database computes could not be
+    known without reading the row back: no model written this way has one."""
+    if column.server_default is not None:
+        raise TypeError(f"{column} has a server default: insert_detached cannot know the row's value")
     default = column.default
     if default is None:
         return None

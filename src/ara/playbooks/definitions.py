@@ -29,7 +29,7 @@ _LIVE_SPEC = select(PlaybookDefinition.spec).where(
 
 def live_spec(session: Session, playbook_id: str) -> dict[str, Any]:
     """A live definition's stored spec, read as a value (what starting a run needs: loading the object cost a
-    quarter of a run's POST); 404 as ``get_definition``. A Core read: saving a definition flushes it."""
+    quarter of a run's POST); 404 as ``get_definition``. A Core read: saving or deleting a definition flushes it."""
     spec = session.connection().execute(_LIVE_SPEC, {"id": playbook_id}).scalar()
     if spec is None:
         raise NotFound(f"playbook {playbook_id} not found")
@@ -118,8 +118,9 @@ def replace_definition(session: Session, playbook_id: str, document: Any, *, box
 
 
 def delete_definition(session: Session, playbook_id: str) -> None:
-    """Soft delete: runs keep pointing at it, lists stop showing it."""
+    """Soft delete: runs keep pointing at it, lists stop showing it (flushed: ``live_spec`` reads with Core)."""
     get_definition(session, playbook_id).deleted_at = utcnow()
+    session.flush()
 
 
 def list_definitions(

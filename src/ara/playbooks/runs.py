@@ -9,12 +9,13 @@ import functools
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.orm import Session
 
 from ara.catalog.service import as_dict as item_dict
 from ara.catalog.service import find_item, matches
 from ara.crypto import SecretBox
+from ara.db.detached import insert_detached
 from ara.db.types import iso, utcnow
 from ara.errors import NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from ara.lifecycle.ending import end_run
@@ -24,7 +25,7 @@ from ara.playbooks import ending as _ending  # noqa: F401 - registers how a play
 from ara.playbooks.conditions import should_run
 from ara.playbooks.definitions import get_definition, live_spec, redacted_spec, spec_of
 from ara.playbooks.durations import parse_duration
-from ara.playbooks.models import Approval, PlaybookDefinition, PlaybookRun, RunAction, new_id
+from ara.playbooks.models import Approval, PlaybookDefinition, PlaybookRun, RunAction
 from ara.playbooks.parameters import redacted, render_form, resolve_parameters
 from ara.playbooks.permissions import is_approver, require
 from ara.playbooks.spec import PlaybookSpec
@@ -91,7 +92,6 @@ def create_run(
             raise ValidationFailed({"filters": [f"filter not satisfied: {expression}"]})
     now = utcnow()
     values = dict(
-        id=new_id(),
         playbook_id=playbook_id,
         status=RunStatus.SCHEDULED,
         spec=stored_spec,
@@ -126,24 +126,18 @@ def create_run(
     return run
 
 
-_EMPTY_RUN = dict.fromkeys(PlaybookRun.__table__.columns.keys())
-_INSERT_RUN = insert(PlaybookRun.__table__)
-
-
 def _inserted(session: Session, values: dict[str, Any]) -> PlaybookRun:
-    """The new run, written by one Core INSERT (every column: those not in ``values`` empty) and held by the session
-    as if it had been loaded, so later changes to it are UPDATEs (the ORM's INSERT, through a flush, cost a fifth of
-    a run's POST)."""
-    row = {**_EMPTY_RUN, **values}
-    session.connection().execute(_INSERT_RUN, row)
-    run = PlaybookRun(**row)
-    make_transient_to_detached(run)
+    """The new run, written by one Core INSERT and held by the session as if it had been loaded, so later changes to
+    it are UPDATEs (the ORM's INSERT, through a flush, cost a fifth of a run's POST)."""
+    run = PlaybookRun(**values)
+    insert_detached(session, run)
     session.add(run)
     return run
 
 
-def get_run(session: Session, run_id: str) -> PlaybookRun:
-    run = session.get(PlaybookRun, run_id)
+def get_run(session: Session, run_id: str, *, locked: bool = False) -> PlaybookRun:
+    """``locked``: the row locked until the transaction ends (PostgreSQL), read afresh."""
+    run = session.get(PlaybookRun, run_id, with_for_update=True if locked else None, populate_existing=locked)
     if run is None:
         raise NotFound(f"playbook run {run_id} not found")
     return run
@@ -248,7 +242,7 @@ def decide(
 
 
 def cancel_run(session: Session, run_id: str, identity: Identity | None) -> PlaybookRun:
-    run = get_run(session, run_id)
+    run = get_run(session, run_id, locked=True)  # an executor finishing a step meanwhile goes first, or waits
     require(session, identity, run.playbook_id, "cancel")
     if run.status in TERMINAL:
         raise ValidationFailed({"run": [f"run already {run.status}"]})
