@@ -54,7 +54,11 @@ _LATER_ATTEMPT = select(RunAction.id).where(
     RunAction.attempt > bindparam("attempt"),
 )
 _TITLED = select(PlaybookDefinition.name, PlaybookDefinition.title).where(PlaybookDefinition.id == bindparam("id"))
-_HOLDER = select(PlaybookRun.status, PlaybookRun.worker_id).where(PlaybookRun.id == bindparam("run_id"))
+# Locked (PostgreSQL): a cancel that reads the run after this waits for this step's commit, and one that read it first
+# has committed before this read returns (see ``runs.cancel_run``).
+_HOLDER = (
+    select(PlaybookRun.status, PlaybookRun.worker_id).where(PlaybookRun.id == bindparam("run_id")).with_for_update()
+)
 
 
 def _backoff(retry: Any, attempt: int) -> float:
