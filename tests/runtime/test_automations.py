@@ -220,7 +220,7 @@ def test_every_job_fires_once_per_period_each_run_a_recorded_chat_turn(users: Us
 
 def test_a_failing_turn_retries_then_fails_with_the_reason(users: Users) -> None:
     users.model.default = failure(503, "the model is overloaded")
-    at = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)).isoformat()
+    at = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3)).isoformat()  # still ahead when a loaded machine answers
     job = _create(users.alice, schedule_kind="at", every_seconds=None, at=at, max_retries=2, retry_backoff_seconds=0)
     [run] = _wait_runs(users.alice, job["id"], 1, ended=True)
     assert run["status"] == "failed" and run["attempt"] == 3, run
@@ -230,7 +230,7 @@ def test_a_failing_turn_retries_then_fails_with_the_reason(users: Users) -> None
 
 
 def test_one_shot_fires_once_then_disables_and_a_run_replays(users: Users) -> None:
-    at = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)).isoformat()
+    at = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3)).isoformat()  # still ahead when a loaded machine answers
     job = _create(users.alice, schedule_kind="at", every_seconds=None, at=at)
     [run] = _wait_runs(users.alice, job["id"], 1, ended=True)
     _exactly(AutomationRunRead, run)
