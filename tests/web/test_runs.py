@@ -125,8 +125,10 @@ def test_a_viewer_sees_no_buttons_and_a_rejection_reaches_the_page_live(
         bob.context.close()
 
     expect(status).to_have_attribute("data-run-status", "cancelled", timeout=LIVE)
-    expect(page.locator(".approval-comment")).to_have_text("not during the freeze")
-    expect(page.locator(".run-error")).to_contain_text("rejected by bob: not during the freeze")
+    # The same message batch swaps the approvals in after the status (each part is its own swap): on a loaded machine
+    # that can take longer than the default 5 s.
+    expect(page.locator(".approval-comment")).to_have_text("not during the freeze", timeout=LIVE)
+    expect(page.locator(".run-error")).to_contain_text("rejected by bob: not during the freeze", timeout=LIVE)
     screenshot(page, "runs-run-rejected")
 
 
