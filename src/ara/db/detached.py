@@ -9,12 +9,13 @@ Relationships are not followed: these models have none."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, Insert, Table, Update, bindparam, insert, inspect, update
+from sqlalchemy import Column, Table, inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+
+from ara.db.statements import insert_into, update_row
 
 
 def insert_detached(session: Session, obj: Any) -> None:
@@ -23,9 +24,9 @@ def insert_detached(session: Session, obj: Any) -> None:
     table: Table = type(obj).__table__
     given = inspect(obj).dict
     missing = {column.key: _default(column) for column in table.columns if column.key not in given}
-    row = {key: given[key] for key in table.columns.keys() if key not in missing}
+    row = {key: given[key] for key in table.columns.keys() if key in given}
     row.update((key, value) for key, value in missing.items() if value is not None)
-    session.connection().execute(_insert(table), row)
+    session.connection().execute(insert_into(table), row)
     for key, value in missing.items():  # every attribute present: a detached object cannot load one it lacks
         set_committed_value(obj, key, value)
     make_transient_to_detached(obj)  # what was given is now as if loaded: no change to write
@@ -39,7 +40,7 @@ def write_changes(session: Session, obj: Any) -> None:
         return
     changed = {key: getattr(obj, key) for key in state.committed_state}
     table: Table = type(obj).__table__
-    session.connection().execute(_update(table), {"_row_id": obj.id, **changed})
+    session.connection().execute(update_row(table), {"row_id": obj.id, **changed})
     for key, value in changed.items():  # written: no longer a change
         set_committed_value(obj, key, value)
 
@@ -53,14 +54,3 @@ def _default(column: Column[Any]) -> Any:
     if default is None:
         return None
     return default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
-
-
-@cache
-def _insert(table: Table) -> Insert:
-    return insert(table)
-
-
-@cache
-def _update(table: Table) -> Update:
-    """An UPDATE of one row by id; the SET columns are the parameters' other keys."""
-    return update(table).where(table.c.id == bindparam("_row_id"))

@@ -14,12 +14,12 @@ import yaml
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from ara.db.statements import insert_into, update_row
 from ara.db.types import utcnow
 from ara.playbooks.definitions import redacted_spec
 from ara.playbooks.models import PlaybookRun, RunAction
 from ara.records import models as m
 from ara.records.resources import RESOURCES
-from ara.records.resources.base import insert_into
 from ara.records.service import insert_file, upsert_latest
 
 RUN_LABEL = "playbook-run"
@@ -186,11 +186,6 @@ _CLOSING_ROWS = (
     .join(m.Host, m.Host.playbook_id == m.Playbook.id)
     .where(m.Playbook.id == _PID, m.Play.id == _first(m.Play, _PID), m.Host.id == _first(m.Host, _PID))
 )
-# An UPDATE of one row by id; the SET columns are the parameters' other keys (``updated`` follows by itself).
-_UPDATE_ROW = {
-    model: update(model.__table__).where(model.__table__.c.id == bindparam("row_id"))
-    for model in (m.Play, m.Host, m.Playbook)
-}
 
 
 def finish(session: Session, run: PlaybookRun) -> None:
@@ -206,20 +201,20 @@ def finish(session: Session, run: PlaybookRun) -> None:
     play, play_started, host, stored_ok, stored_failed, stored_skipped, playbook_started, *counted = row
     _close(session, m.Play, play, play_started, "completed", ended)
     if counted != [stored_ok, stored_failed, stored_skipped]:
-        connection.execute(_UPDATE_ROW[m.Host], {"row_id": host, **dict(zip(_COUNTED, counted, strict=True))})
+        connection.execute(update_row(m.Host.__table__), {"row_id": host, **dict(zip(_COUNTED, counted, strict=True))})
     _close(session, m.Playbook, pid, playbook_started, status, ended)
 
 
 def _close(session: Session, model: Any, row_id: int, started: dt.datetime, status: str, ended: dt.datetime) -> None:
     duration = (ended - started).total_seconds() if started else None
     values = {"status": status, "ended": ended, "duration": duration}
-    session.connection().execute(_UPDATE_ROW[model], {"row_id": row_id, **values})
+    session.connection().execute(update_row(model.__table__), {"row_id": row_id, **values})
 
 
 def adopt(session: Session, run: PlaybookRun, action_id: str) -> int:
     """Move what an ``ansible`` action's own recording holds (plays, tasks, results, hosts, files, records) under
     the run's records playbook, so one playbook shows the whole run; returns how many recordings were adopted."""
-    from sqlalchemy import delete, update
+    from sqlalchemy import delete
 
     from ara.records.service import repoint_latest_hosts
 

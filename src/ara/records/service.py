@@ -149,7 +149,6 @@ _LINK_LABELS = (
     )
     .execution_options(preserve_rowcount=True)  # how many it linked (an INSERT's count is not kept by default)
 )
-_LINKED = select(m.playbooks_labels.c.label_id).where(m.playbooks_labels.c.playbook_id == bindparam("playbook_id"))
 
 
 def label_ids(session: Session, names: Iterable[str]) -> list[int]:
@@ -179,10 +178,8 @@ def link_labels(session: Session, playbook_id: int, names: Iterable[str]) -> Non
     connection = session.connection()
     if connection.execute(_LINK_LABELS, {"playbook_id": playbook_id, "names": wanted}).rowcount == len(wanted):
         return
-    linked = set(connection.execute(_LINKED, {"playbook_id": playbook_id}).scalars())
-    rows = [{"playbook_id": playbook_id, "label_id": i} for i in label_ids(session, wanted) if i not in linked]
-    if rows:
-        connection.execute(insert(m.playbooks_labels), rows)
+    rows = [{"playbook_id": playbook_id, "label_id": label_id} for label_id in label_ids(session, wanted)]
+    insert_missing(session, m.playbooks_labels, rows, key=["playbook_id", "label_id"])  # those not linked above
 
 
 def labels_by_name(session: Session, names: Iterable[str]) -> list[m.Label]:

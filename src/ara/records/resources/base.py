@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from typing import Any, ClassVar
 
-from sqlalchemy import Insert, Table, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ara.db.statements import insert_into
 from ara.db.types import utcnow
 from ara.errors import ValidationFailed
 from ara.records import models as m
@@ -141,13 +141,6 @@ class Resource:
 
     def destroy(self, session: Session, key: str) -> None:
         session.delete(self.lookup(session, key))
-
-
-@lru_cache(maxsize=64)
-def insert_into(table: Table) -> Insert:
-    """The bare INSERT into ``table``, built once (its columns come from the parameters): Ara's own writers insert
-    rows of a few tables many times, and building the statement and its cache key costs more than a row."""
-    return insert(table)
 
 
 def timed(values: dict[str, Any]) -> None:
