@@ -6,24 +6,24 @@ Modes (each a fresh database and real processes on 127.0.0.1):
   postgres   ``ara server`` on PostgreSQL with ``ARA_ENGINE__WORKERS=0`` (API only) and one external
              ``ara worker`` process that executes every run (procrastinate);
   bare       the action's own process spawned directly, with as many threads as the engines have: its start
-             latency measured just before and just after each engine, its spawns/s just before and just after the
-             engine's throughput window (the engine is up and idle meanwhile), so both sides of a ratio see the
-             machine in the same state (a shared machine's speed drifts within seconds); ``--repeat`` rounds
-             report the median ratio.
+             latency measured just before and just after each engine's samples, its spawns/s just before and just
+             after each of the engine's throughput windows (the engine is up and idle meanwhile: bare, engine, bare,
+             engine, ..., bare), so both sides of a ratio see the machine in the same state (a shared machine's
+             speed drifts within seconds); the median of the windows' ratios is reported.
 
 For each engine it reports:
   * trigger-to-start latency: POST /playbook/run until the action's process has started (it prints
     ``time.time()``), median and p95, against the bare spawn's median;
-  * throughput: trivial exec runs completed per second with ``--runs`` submitted at once, against bare spawns/s: from
-    just before the first POST until the last run's ``end_time`` (the server's clock; a poll every 0.25 s notices the
-    end, so neither the poll's period nor its load on the server is measured);
+  * throughput: trivial exec runs completed per second with ``--runs`` submitted at once, against bare spawns/s, in
+    ``--windows`` windows: from just before the first POST until the last run's ``end_time`` (the server's clock; a
+    poll every 0.25 s notices the end, so neither the poll's period nor its load on the server is measured);
   * the CPU of the Ara processes per throughput run, and the bench client's own (it shares the machine's cores: a
     plain ``http.client`` connection per thread keeps it small; ``httpx`` cost it 2-2.5 ms a run here).
 The issue's targets are printed beside the figures: external worker median latency <= 150 ms, embedded runs/s
 >= 0.8x bare.
 
-Usage: python3 bench/playbook_runs.py [--modes embedded,postgres] [--runs 200] [--latency-samples 30]
-                                      [--workers 4] [--repeat 1] [--postgres URL]
+Usage: python3 bench/playbook_runs.py [--modes embedded,postgres] [--runs 100] [--windows 5]
+                                      [--latency-samples 30] [--workers 4] [--postgres URL]
 ``--postgres`` (default ``$ARA_TEST_POSTGRES_URL``) names a PostgreSQL server where a throwaway database is
 created and dropped; without one the postgres mode is skipped with a message.
 Not a test: it prints figures and ratios, writes bench/out/playbook_runs.json, and asserts only that every run
@@ -234,12 +234,18 @@ def wait_done(api: Api, run_id: str, timeout: float = 120) -> dict[str, Any]:
 
 
 @dataclass
-class Figures:
-    latency_median_ms: float
-    latency_p95_ms: float
+class Window:
+    """One throughput window of the engine and the bare spawns/s around it (the mean of the bare windows just
+    before and just after it)."""
+
     runs_per_s: float
-    cpu_ms_per_run: float = 0.0  # CPU of the Ara processes themselves (not the actions') per throughput run
-    client_cpu_ms_per_run: float = 0.0  # the bench client's own CPU per throughput run (same cores)
+    bare_runs_per_s: float
+    cpu_ms_per_run: float
+    client_cpu_ms_per_run: float
+
+    @property
+    def ratio(self) -> float:
+        return self.runs_per_s / self.bare_runs_per_s
 
 
 def p95(values: list[float]) -> float:
@@ -256,9 +262,11 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def measure(engine: Engine, runs: int, samples: int, reference: Callable[[], float]) -> tuple[Figures, float]:
-    """The engine's figures, and ``reference()`` (bare spawns/s) measured right before and right after its
-    throughput window (their mean)."""
+def measure(
+    engine: Engine, runs: int, samples: int, windows: int, reference: Callable[[], float]
+) -> tuple[list[float], list[Window]]:
+    """The engine's trigger-to-start latencies (seconds), and ``windows`` throughput windows, each bracketed by
+    ``reference()`` (bare spawns/s) right before and right after it: bare, engine, bare, engine, ..., bare."""
     api = Api(engine.url, ADMIN)
     try:
         spec = {"name": "trivial", "spec": {"actions": [{"name": "stamp", "exec": {"script": SCRIPT}}]}}
@@ -276,37 +284,38 @@ def measure(engine: Engine, runs: int, samples: int, reference: Callable[[], flo
             action = api.get(f"/playbook/run/{run_id}/status")["actions"][0]
             latencies.append(float(action["result"]["stdout"]) - t0)
 
-        # Throughput: a playbook of its own, submitted from 8 threads, its end noticed through one list query every
-        # 0.25 s and taken from the runs' own end times.
-        spec["name"] = "trivial-batch"
-        batch_id = api.post("/playbook", spec)["id"]
+        results = []
         before = reference()
-        t0, cpu0, client0 = time.time(), cpu_seconds(engine.pids), time.process_time()
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda _: api.post("/playbook/run", {"id": batch_id}), range(runs)))
-        deadline = time.monotonic() + 600
-        while api.get("/playbook/runs", playbook_id=batch_id, status=UNFINISHED, limit=1):
-            if time.monotonic() > deadline:
-                raise SystemExit("runs still unfinished after 600 s")
-            time.sleep(0.25)
-        cpu, client = cpu_seconds(engine.pids) - cpu0, time.process_time() - client0
-        after = reference()
-        pages = range(0, runs, 500)
-        found = [run for at in pages for run in api.get("/playbook/runs", playbook_id=batch_id, offset=at)]
+        for number in range(windows):
+            rate, cpu, client = throughput(api, engine, spec, f"trivial-batch-{number}", runs)
+            after = reference()
+            results.append(Window(rate, (before + after) / 2, cpu, client))
+            before = after
     finally:
         api.close()
+    return latencies, results
+
+
+def throughput(api: Api, engine: Engine, spec: dict[str, Any], name: str, runs: int) -> tuple[float, float, float]:
+    """Runs/s of ``runs`` runs of a playbook of their own submitted from 8 threads, from just before the first POST
+    to the last run's end time (the server's clock; a list query every 0.25 s notices the end); and the Ara
+    processes' and the bench client's CPU (ms) per run meanwhile."""
+    batch_id = api.post("/playbook", {**spec, "name": name})["id"]
+    t0, cpu0, client0 = time.time(), cpu_seconds(engine.pids), time.process_time()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: api.post("/playbook/run", {"id": batch_id}), range(runs)))
+    deadline = time.monotonic() + 600
+    while api.get("/playbook/runs", playbook_id=batch_id, status=UNFINISHED, limit=1):
+        if time.monotonic() > deadline:
+            raise SystemExit("runs still unfinished after 600 s")
+        time.sleep(0.25)
+    cpu, client = cpu_seconds(engine.pids) - cpu0, time.process_time() - client0
+    found = [run for at in range(0, runs, 500) for run in api.get("/playbook/runs", playbook_id=batch_id, offset=at)]
     statuses = {run["status"] for run in found}
     if len(found) != runs or statuses != {"completed"}:
         raise SystemExit(f"not every run completed: {len(found)} runs, {sorted(statuses)}")
     elapsed = max(dt.datetime.fromisoformat(run["end_time"]).timestamp() for run in found) - t0
-    figures = Figures(
-        statistics.median(latencies) * 1000,
-        p95(latencies) * 1000,
-        runs / elapsed,
-        cpu / runs * 1000,
-        client / runs * 1000,
-    )
-    return figures, (before + after) / 2
+    return runs / elapsed, cpu / runs * 1000, client / runs * 1000
 
 
 def bare_latencies(samples: int) -> list[float]:
@@ -330,13 +339,13 @@ def bare_rate(count: int, workers: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--modes", default="embedded,postgres", help="comma-separated: embedded, postgres")
-    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=100, help="runs per throughput window (and bare spawns per window)")
+    parser.add_argument("--windows", type=int, default=5, help="throughput windows per mode (the median ratio counts)")
     parser.add_argument("--latency-samples", type=int, default=30)
     parser.add_argument("--workers", type=int, default=4, help="executor threads (server or worker concurrency)")
     parser.add_argument("--postgres", default=os.environ.get("ARA_TEST_POSTGRES_URL", ""))
-    parser.add_argument("--repeat", type=int, default=1, help="rounds per mode (the median ratio is reported)")
     args = parser.parse_args()
-    for name in ("runs", "latency_samples", "workers", "repeat"):
+    for name in ("runs", "windows", "latency_samples", "workers"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -347,44 +356,40 @@ def main() -> None:
         print("postgres mode skipped: give --postgres URL or set ARA_TEST_POSTGRES_URL")
         modes.remove("postgres")
 
-    # Each engine is bracketed by bare measurements, one just before and one just after (their mean is its
-    # reference; for throughput, right around the engine's throughput window), and with --repeat the median of the
-    # per-round ratios is reported: load from anything else on a shared machine then hits both sides alike.
-    rounds: dict[str, list[tuple[Figures, Figures]]] = {mode: [] for mode in modes}
-    for _ in range(args.repeat):
-        for mode in modes:
-            latencies = bare_latencies(args.latency_samples)
-            with ExitStack() as stack:
-                base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"ara-bench-{mode}-")))
-                engine = stack.enter_context(MODES[mode](base, args.workers, args.postgres))
-                ara, rate = measure(engine, args.runs, args.latency_samples, lambda: bare_rate(args.runs, args.workers))
-            latencies += bare_latencies(args.latency_samples)
-            bare = Figures(statistics.median(latencies) * 1000, p95(latencies) * 1000, rate)
-            rounds[mode].append((ara, bare))
-
-    summary: dict[str, dict[str, float]] = {}
-    for mode, pairs in rounds.items():
+    # Bare measurements bracket each engine measurement (latency: before and after the engine's samples; throughput:
+    # right before and right after each window), and the median of the windows' ratios is reported: a shared
+    # machine's speed drifts within seconds, and short alternating windows see it alike on both sides.
+    summary: dict[str, dict[str, Any]] = {}
+    for mode in modes:
+        bare = bare_latencies(args.latency_samples)
+        with ExitStack() as stack:
+            base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"ara-bench-{mode}-")))
+            engine = stack.enter_context(MODES[mode](base, args.workers, args.postgres))
+            reference = lambda: bare_rate(args.runs, args.workers)  # noqa: E731
+            latencies, windows = measure(engine, args.runs, args.latency_samples, args.windows, reference)
+        bare += bare_latencies(args.latency_samples)
         med = statistics.median
-        row = {
-            "latency_median_ms": med(a.latency_median_ms for a, _ in pairs),
-            "latency_p95_ms": med(a.latency_p95_ms for a, _ in pairs),
-            "bare_latency_median_ms": med(b.latency_median_ms for _, b in pairs),
-            "latency_x_bare": med(a.latency_median_ms / b.latency_median_ms for a, b in pairs),
-            "runs_per_s": med(a.runs_per_s for a, _ in pairs),
-            "bare_runs_per_s": med(b.runs_per_s for _, b in pairs),
-            "runs_per_s_of_bare": med(a.runs_per_s / b.runs_per_s for a, b in pairs),
-            "cpu_ms_per_run": med(a.cpu_ms_per_run for a, _ in pairs),
-            "client_cpu_ms_per_run": med(a.client_cpu_ms_per_run for a, _ in pairs),
+        row: dict[str, Any] = {
+            "latency_median_ms": med(latencies) * 1000,
+            "latency_p95_ms": p95(latencies) * 1000,
+            "bare_latency_median_ms": med(bare) * 1000,
+            "runs_per_s": med(w.runs_per_s for w in windows),
+            "bare_runs_per_s": med(w.bare_runs_per_s for w in windows),
+            "runs_per_s_of_bare": med(w.ratio for w in windows),
+            "cpu_ms_per_run": med(w.cpu_ms_per_run for w in windows),
+            "client_cpu_ms_per_run": med(w.client_cpu_ms_per_run for w in windows),
+            "windows": [{**asdict(w), "ratio": w.ratio} for w in windows],
         }
+        row["latency_x_bare"] = row["latency_median_ms"] / row["bare_latency_median_ms"]
         summary[mode] = row
-        spread = sorted(f"{a.runs_per_s / b.runs_per_s:.2f}" for a, b in pairs)
+        spread = ", ".join(f"{w.ratio:.2f}" for w in windows)
         print(
             f"{mode}: trigger-to-start median {row['latency_median_ms']:.1f} ms (p95 {row['latency_p95_ms']:.1f} ms), "
             f"bare spawn {row['bare_latency_median_ms']:.1f} ms -> {row['latency_x_bare']:.1f}x; "
             f"{row['runs_per_s']:.1f} runs/s, bare {row['bare_runs_per_s']:.1f}/s -> "
-            f"{row['runs_per_s_of_bare']:.2f}x of bare (rounds: {', '.join(spread)}); "
+            f"{row['runs_per_s_of_bare']:.2f}x of bare (windows in order: {spread}); "
             f"Ara's own CPU {row['cpu_ms_per_run']:.1f} ms per run, the bench client's "
-            f"{row['client_cpu_ms_per_run']:.1f} ({args.runs} runs, {args.workers} threads)"
+            f"{row['client_cpu_ms_per_run']:.1f} ({args.runs} runs a window, {args.workers} threads)"
         )
     if "postgres" in summary:
         median = summary["postgres"]["latency_median_ms"]
@@ -399,8 +404,7 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     payload = {
         "summary": summary,
-        "rounds": {mode: [{"ara": asdict(a), "bare": asdict(b)} for a, b in pairs] for mode, pairs in rounds.items()},
-        "runs": args.runs,
+        "runs_per_window": args.runs,
         "latency_samples": args.latency_samples,
         "workers": args.workers,
     }
