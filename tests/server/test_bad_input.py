@@ -142,6 +142,7 @@ CASES: dict[str, Case] = {
     "runs-negative-limit": Case("GET", "/playbook/runs?limit=-1", 400, "limit"),
     "runs-huge-offset": Case("GET", f"/playbook/runs?offset={HUGE}", 400, "offset"),
     "runs-unknown-filter": Case("GET", "/playbook/runs?bogus=1", 400, "bogus"),
+    "users-unknown-filter": Case("GET", "/api/v1/users?bogus=1", 400, "bogus"),
     "runs-unknown-status": Case("GET", "/playbook/runs?status=nope", 400, "status"),
     "approve-comment-not-text": Case("POST", "/playbook/run/approve/{rid}", 400, "comment", json={"comment": 5}),
     "definition-metadata-not-mapping": Case(

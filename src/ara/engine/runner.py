@@ -141,19 +141,20 @@ class RunRunner:
         spec = PlaybookSpec.model_validate(run.spec)
         if run.start_time is not None:
             return Begun(spec, None)
-        self._start(session, run, spec)
+        context = self._context(session, run, spec)  # the records host's name, then the first action's templates
+        self._start(session, run, context)
         if not spec.actions:
             return Begun(spec, None)
         # A run never started has no action attempts yet: nothing to look up.
-        first = self._prepare(session, run, spec, 0, utcnow(), last=len(spec.actions) == 1, actions=[])
+        last = len(spec.actions) == 1
+        first = self._prepare(session, run, spec, 0, utcnow(), last=last, actions=[], context=context)
         return Begun(spec, first)
 
-    def _start(self, session: Session, run: PlaybookRun, spec: PlaybookSpec) -> None:
+    def _start(self, session: Session, run: PlaybookRun, context: dict[str, Any]) -> None:
         run.start_time = utcnow()
         with session.no_autoflush:  # the run's start and its records playbook go in one UPDATE
             definition = session.connection().execute(_TITLED, {"id": run.playbook_id}).one()
-            host = self._context(session, run, spec)
-            target = host["config"] or host["component"] or host["check"]
+            target = context["config"] or context["component"] or context["check"]
             self._recording = records.start(session, run, definition, target.get("name") or "localhost")
         run.records_playbook_id = self._recording.playbook
 
@@ -232,10 +233,12 @@ class RunRunner:
         *,
         last: bool,
         actions: list[RunAction] | None = None,
+        context: dict[str, Any] | None = None,
     ) -> str | Prepared:
         """In the caller's transaction: the action at ``position`` started (its attempt ``running``), or what
         happened instead: NEXT (it has its outcome), STOP (the run timed out, parked or, after a skipped last
-        action, ended). ``actions``: the run's attempts, when the caller knows them."""
+        action, ended). ``actions``, ``context``: the run's attempts and template context, when the caller has
+        them."""
         run_id, action_spec = run.id, spec.actions[position]
         assert run.start_time is not None
         deadline = run.start_time + dt.timedelta(seconds=run.timeout)
@@ -248,7 +251,8 @@ class RunRunner:
         current = attempts[-1] if attempts else None
         if current is not None and current.status in ACTION_TERMINAL:
             return NEXT
-        context = self._context(session, run, spec)
+        if context is None:
+            context = self._context(session, run, spec)
         done = _done_actions(actions)
         if current is None:
             failed = any(a["status"] in ACTION_FAILED and not a["retried"] for a in done.values())

@@ -3,11 +3,11 @@ before the response is built and a failed commit can never answer 2xx."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
@@ -29,19 +29,30 @@ async def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-async def _known_query(request: Request) -> None:
-    """Our own routes refuse query parameters they do not declare (a typo is not silently ignored); the records
-    API ignores them, as DRF does."""
+class OwnRoute(APIRoute):
+    """The route class of Ara's own APIs: they refuse query parameters a handler does not declare (a typo is not
+    silently ignored); the records API ignores them, as DRF does. Checked around the handler rather than as a
+    dependency, which FastAPI solves at every request (about 70 Python calls) even without a query string."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            if request.scope.get("query_string"):
+                _refuse_unknown_query(request)
+            return await handler(request)
+
+        return checked
+
+
+def _refuse_unknown_query(request: Request) -> None:
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute) or not request.scope.get("query_string"):
+    if not isinstance(route, APIRoute):
         return
     declared = {param.alias for param in route.dependant.query_params}  # declared on the handler itself
     unknown = sorted(set(request.query_params) - declared)
     if unknown:
         raise ValidationFailed({name: ["Unknown query parameter."] for name in unknown})
-
-
-known_query = Depends(_known_query)
 
 
 @contextmanager

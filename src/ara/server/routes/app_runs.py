@@ -24,13 +24,13 @@ from ara.apps.run_schemas import AsyncRunAnswer, AsyncRunBody, EventBody, RunAns
 from ara.apps.runs import await_end, describe_run, find_run, start_run
 from ara.db.session import unit_of_work
 from ara.errors import NotFound
-from ara.server.deps import StateDep, known_query
+from ara.server.deps import OwnRoute, StateDep
 from ara.server.event_stream import EventStream
 from ara.server.openapi import error_response_doc, request_body
 from ara.server.routes.bodies import json_object
 from ara.server.state import AppState
 
-router = APIRouter(prefix="/v1/apps", tags=["app runs"], dependencies=[known_query])
+router = APIRouter(prefix="/v1/apps", tags=["app runs"], route_class=OwnRoute)
 AppId = Annotated[str, Path(max_length=64)]
 RunId = Annotated[str, Path(max_length=255)]
 PING = b": ping\n\n"

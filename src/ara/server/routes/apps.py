@@ -16,13 +16,13 @@ from ara.apps.access import app_for_member, role_of
 from ara.apps.setup import setup_info
 from ara.errors import Unauthenticated
 from ara.server.auth import NO_CREDENTIALS
-from ara.server.deps import StateDep, known_query, transaction
+from ara.server.deps import OwnRoute, StateDep, transaction
 from ara.server.openapi import request_body
 from ara.server.routes.bodies import json_object
 from ara.server.state import AppState
 from ara.users.service import Identity
 
-router = APIRouter(prefix="/apps", tags=["apps"], dependencies=[known_query])
+router = APIRouter(prefix="/apps", tags=["apps"], route_class=OwnRoute)
 AppId = Annotated[str, Path(max_length=64)]
 Name = Annotated[str, Path(max_length=255)]
 EDITOR = service.EDITOR

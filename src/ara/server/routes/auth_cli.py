@@ -11,10 +11,10 @@ from pydantic import BaseModel
 
 from ara.errors import Unauthenticated
 from ara.server.auth import NO_CREDENTIALS
-from ara.server.deps import StateDep, known_query, transaction
+from ara.server.deps import OwnRoute, StateDep, transaction
 from ara.users.service import mint_token, revoke_token
 
-router = APIRouter(tags=["auth"], dependencies=[known_query])
+router = APIRouter(tags=["auth"], route_class=OwnRoute)
 ROTATED_NAME = "api-key"
 
 

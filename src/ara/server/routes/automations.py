@@ -22,12 +22,12 @@ from ara.runtime.automations.schemas import (
     JobUpdate,
     ReplayBody,
 )
-from ara.server.deps import StateDep, known_query, transaction
+from ara.server.deps import OwnRoute, StateDep, transaction
 from ara.server.openapi import request_body
 from ara.server.routes.bodies import json_object
 from ara.server.state import AppState
 
-router = APIRouter(prefix="/automations", tags=["automations"], dependencies=[known_query])
+router = APIRouter(prefix="/automations", tags=["automations"], route_class=OwnRoute)
 JobId = Annotated[str, Path(max_length=64)]
 
 

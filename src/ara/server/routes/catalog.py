@@ -12,12 +12,12 @@ from ara.catalog import service
 from ara.catalog.models import KINDS
 from ara.catalog.schemas import CatalogItemCreate, CatalogItemRead, CatalogItemUpdate
 from ara.playbooks.permissions import require
-from ara.server.deps import StateDep, known_query, transaction
+from ara.server.deps import OwnRoute, StateDep, transaction
 from ara.server.openapi import request_body
 from ara.server.routes.bodies import json_body
 from ara.server.state import AppState
 
-router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"], dependencies=[known_query])
+router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"], route_class=OwnRoute)
 # Documented as the three kinds; anything else is a 404 from the service, as before.
 Kind = Annotated[str, Path(json_schema_extra={"enum": list(KINDS)})]
 

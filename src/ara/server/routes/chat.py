@@ -26,7 +26,7 @@ from ara.runtime.agent.schemas import ChatTurnCreate, ChatTurnRead
 from ara.runtime.agent.stream import HEADERS, MEDIA_TYPE, UIMessageStream
 from ara.runtime.agent.turns import INTERNAL, Prepared, TurnRunner, prepare
 from ara.server.auth import NO_CREDENTIALS
-from ara.server.deps import StateDep, known_query
+from ara.server.deps import OwnRoute, StateDep
 from ara.server.event_stream import EventStream
 from ara.server.middleware import STATE_KEY
 from ara.server.openapi import request_body
@@ -35,7 +35,7 @@ from ara.server.state import AppState
 from ara.users.service import Identity
 
 logger = logging.getLogger(__name__)
-router = APIRouter(tags=["runtime"], dependencies=[known_query])
+router = APIRouter(tags=["runtime"], route_class=OwnRoute)
 # An idle stream (a slow model, a long tool) gets an SSE comment this often: ara-sdk's ``chat()`` gives up after
 # 120 s without a line, proxies often sooner.
 KEEPALIVE_SECONDS = 15.0

@@ -14,12 +14,12 @@ from ara.db.types import iso
 from ara.runtime import connect
 from ara.runtime.schemas import EmptyBody
 from ara.runtime.sessions import running_session
-from ara.server.deps import StateDep, known_query, transaction
+from ara.server.deps import OwnRoute, StateDep, transaction
 from ara.server.openapi import error_response_doc, request_body
 from ara.server.routes.bodies import json_body, validated
 from ara.server.routes.runtime import empty_body, user_of
 
-router = APIRouter(prefix="/session/connect", tags=["runtime"], dependencies=[known_query])
+router = APIRouter(prefix="/session/connect", tags=["runtime"], route_class=OwnRoute)
 
 
 class ConnectTokenRead(BaseModel):

@@ -18,7 +18,7 @@ from ara.errors import AraError, ValidationFailed
 from ara.runtime.schemas import MAX_ID, SESSION_ID
 from ara.runtime.sessions import owned_session, running_session
 from ara.server.control_relay import call_action, list_actions, registry, relay_of
-from ara.server.deps import StateDep, known_query, transaction
+from ara.server.deps import OwnRoute, StateDep, transaction
 from ara.server.openapi import error_response_doc, request_body
 from ara.server.routes.bodies import json_body, validated
 from ara.server.routes.runtime import user_of
@@ -26,7 +26,7 @@ from ara.server.sockets import deny, user_identity
 from ara.server.state import AppState
 
 PREFIX = "/session/runtime/control"
-router = APIRouter(prefix=PREFIX, tags=["runtime"], dependencies=[known_query])
+router = APIRouter(prefix=PREFIX, tags=["runtime"], route_class=OwnRoute)
 socket_router = APIRouter(prefix=PREFIX, tags=["runtime"])
 MAX_TIMEOUT_MS = 600_000
 

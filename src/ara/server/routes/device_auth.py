@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ara.db.session import unit_of_work
 from ara.db.types import iso
-from ara.server.deps import StateDep, known_query
+from ara.server.deps import OwnRoute, StateDep
 from ara.server.openapi import request_body
 from ara.server.routes.bodies import json_object
 from ara.server.state import AppState
@@ -25,7 +25,7 @@ from ara.settings import AuthSettings
 from ara.users import device_logins
 from ara.users.device_logins import IssuedTokens, Lifetimes
 
-router = APIRouter(tags=["auth"], dependencies=[known_query])
+router = APIRouter(tags=["auth"], route_class=OwnRoute)
 CALLBACK_PATH = "/auth/cli/callback"  # names where the code was issued; the exchange checks it matches
 
 

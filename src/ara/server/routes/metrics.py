@@ -7,9 +7,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ara.server.deps import known_query
+from ara.server.deps import OwnRoute
 
-router = APIRouter(tags=["metrics"], dependencies=[known_query])
+router = APIRouter(tags=["metrics"], route_class=OwnRoute)
 
 
 @router.get(

@@ -37,14 +37,14 @@ from ara.playbooks.schemas import (
     WebhookAccepted,
 )
 from ara.records.fields import INT64_MAX
-from ara.server.deps import StateDep, known_query, transaction
+from ara.server.deps import OwnRoute, StateDep, transaction
 from ara.server.openapi import request_body
 from ara.server.routes.bodies import json_body, validated
 from ara.server.state import AppState
 from ara.server.webhooks import accept_webhook
 from ara.users.service import Identity
 
-router = APIRouter(tags=["playbooks"], dependencies=[known_query])
+router = APIRouter(tags=["playbooks"], route_class=OwnRoute)
 SHORT_PAGE = 50  # runs: a page this size or smaller is a short read (see ``_call``)
 Id = Annotated[str, Query(max_length=36)]
 _DECISION: dict[str, Any] = {

@@ -48,13 +48,13 @@ from ara.runtime.tools.base import Tool, ToolContext, ToolOutcome, execute
 from ara.runtime.tools.builtin import BUILTINS, find_builtin
 from ara.runtime.tools.context import context_for
 from ara.server.auth import NO_CREDENTIALS
-from ara.server.deps import StateDep, known_query, transaction
+from ara.server.deps import OwnRoute, StateDep, transaction
 from ara.server.openapi import request_body
 from ara.server.routes.bodies import json_body, validated
 from ara.server.state import AppState
 from ara.users.service import Identity
 
-router = APIRouter(tags=["runtime"], dependencies=[known_query])
+router = APIRouter(tags=["runtime"], route_class=OwnRoute)
 SessionId = Query(default="", max_length=MAX_ID, pattern=SESSION_ID)
 AgentId = Query(default="", max_length=255)
 _EMPTY = {"openapi_extra": request_body(EmptyBody, required=False)}

@@ -33,12 +33,12 @@ from ara.runtime.tools.base import ToolContext, execute
 from ara.runtime.tools.context import context_for
 from ara.runtime.tools.exec import EXEC
 from ara.runtime.workspace import SANDBOX_WORKSPACE
-from ara.server.deps import StateDep, known_query, transaction
+from ara.server.deps import OwnRoute, StateDep, transaction
 from ara.server.openapi import request_body
 from ara.server.routes.bodies import json_body, validated
 from ara.server.routes.runtime import open_tool_context, readable_session, record, touch
 
-router = APIRouter(tags=["runtime"], dependencies=[known_query])
+router = APIRouter(tags=["runtime"], route_class=OwnRoute)
 PathQuery = Query(default=str(SANDBOX_WORKSPACE), max_length=4096)
 RequiredPath = Query(max_length=4096)
 SHELL = "/bin/sh"

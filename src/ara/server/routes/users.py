@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from ara.db.types import iso
 from ara.errors import ValidationFailed
 from ara.playbooks.permissions import require
-from ara.server.deps import StateDep, known_query, transaction
+from ara.server.deps import OwnRoute, StateDep, transaction
 from ara.server.openapi import request_body
 from ara.server.routes.bodies import json_body, validated
 from ara.server.state import AppState
@@ -20,7 +20,7 @@ from ara.users import service
 from ara.users.models import User
 from ara.users.schemas import UserCreate, UserRead, UserUpdate
 
-router = APIRouter(prefix="/api/v1/users", tags=["users"], dependencies=[known_query])
+router = APIRouter(prefix="/api/v1/users", tags=["users"], route_class=OwnRoute)
 
 
 def user_dict(user: User) -> dict[str, Any]:
