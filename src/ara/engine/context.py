@@ -3,6 +3,7 @@ store."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import uuid
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ara.crypto import SecretBox
 from ara.playbooks.artifact_url import open_store
 from ara.playbooks.artifacts import ArtifactStore
+from ara.playbooks.spec import PlaybookSpec
 from ara.settings import Settings
 
 
@@ -27,6 +29,8 @@ class EngineContext:
     box: SecretBox
     store: ArtifactStore
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
+    # The clock's live definitions: id -> (updated_at, validated spec or None if invalid), see ``housekeeping``.
+    trigger_specs: dict[str, tuple[dt.datetime, PlaybookSpec | None]] = field(default_factory=dict)
 
     @classmethod
     def build(

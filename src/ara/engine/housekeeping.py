@@ -9,8 +9,9 @@ import datetime as dt
 import logging
 
 from croniter import croniter
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ara.apps import schedules as app_schedules
 from ara.db.session import unit_of_work
@@ -88,21 +89,47 @@ def _trigger(ctx: EngineContext, playbook_id: str, key: str, request: dict[str, 
         log.exception("%s trigger of playbook %s failed", trigger, playbook_id)
 
 
+# The tick's reads, built once: the live definitions' versions, one definition's spec, any approval or parked run
+# that may be overdue (most seconds there is none, and the tick then takes no write lock).
+_LIVE_VERSIONS = select(PlaybookDefinition.id, PlaybookDefinition.updated_at).where(
+    PlaybookDefinition.deleted_at.is_(None)
+)
+_SPEC = select(PlaybookDefinition.name, PlaybookDefinition.spec).where(PlaybookDefinition.id == bindparam("id"))
+_MAY_BE_OVERDUE = (
+    select(PlaybookRun.id)
+    .where(
+        or_(
+            and_(PlaybookRun.status == RunStatus.PENDING_APPROVAL, PlaybookRun.approval_expires_at <= bindparam("now")),
+            and_(PlaybookRun.status.in_(PARKED), PlaybookRun.start_time.is_not(None)),
+        )
+    )
+    .limit(1)
+)
+
+
 def _live_specs(ctx: EngineContext) -> list[tuple[str, dt.datetime, PlaybookSpec]]:
-    """Each live definition's spec; one that no longer loads is logged and left out, not fatal to the rest."""
-    specs = []
-    with unit_of_work(ctx.writer) as session:
-        for definition in session.scalars(select(PlaybookDefinition).where(PlaybookDefinition.deleted_at.is_(None))):
-            try:
-                specs.append((definition.id, definition.updated_at, PlaybookSpec.model_validate(definition.spec)))
-            except ValueError as exc:  # pydantic's ValidationError is one
-                log.warning(
-                    "playbook %s (%s) has an invalid spec, its triggers are skipped: %s",
-                    definition.name,
-                    definition.id,
-                    exc,
-                )
-    return specs
+    """Each live definition's spec. A tick reads only the definitions' ids and versions (``updated_at``): a spec is
+    read and validated once per saved version, not twice a second; one that no longer loads is logged once and left
+    out, not fatal to the rest."""
+    known = ctx.trigger_specs
+    current: dict[str, tuple[dt.datetime, PlaybookSpec | None]] = {}
+    with unit_of_work(ctx.reader) as session:
+        for playbook_id, updated_at in session.execute(_LIVE_VERSIONS):
+            entry = known.get(playbook_id)
+            if entry is None or entry[0] != updated_at:
+                entry = (updated_at, _validated_spec(session, playbook_id))
+            current[playbook_id] = entry
+    ctx.trigger_specs = current  # deleted definitions leave with it
+    return [(playbook_id, at, spec) for playbook_id, (at, spec) in current.items() if spec is not None]
+
+
+def _validated_spec(session: Session, playbook_id: str) -> PlaybookSpec | None:
+    name, spec = session.execute(_SPEC, {"id": playbook_id}).one()
+    try:
+        return PlaybookSpec.model_validate(spec)
+    except ValueError as exc:  # pydantic's ValidationError is one
+        log.warning("playbook %s (%s) has an invalid spec, its triggers are skipped: %s", name, playbook_id, exc)
+        return None
 
 
 def fire_automations(ctx: EngineContext, now: dt.datetime) -> None:
@@ -175,6 +202,9 @@ def fire_records_events(ctx: EngineContext, since: dt.datetime) -> None:
 def expire_overdue(ctx: EngineContext, now: dt.datetime) -> None:
     """Lapse approvals past their expiry and time out parked runs past their deadline (a parked run is also made
     due at its deadline; this catches one whose executor was away at that moment)."""
+    with unit_of_work(ctx.reader) as session:
+        if session.execute(_MAY_BE_OVERDUE, {"now": now}).first() is None:
+            return
     with unit_of_work(ctx.writer) as session:
         for run in session.scalars(
             select(PlaybookRun).where(
