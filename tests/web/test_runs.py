@@ -132,6 +132,29 @@ def test_a_viewer_sees_no_buttons_and_a_rejection_reaches_the_page_live(
     screenshot(page, "runs-run-rejected")
 
 
+def test_a_half_typed_comment_survives_the_stream_sending_the_controls_again(
+    browser: Browser, page: Page, site: Site, deploy_id: str
+) -> None:
+    """The live stream sends every part when it connects, the controls too: on a slow machine that can be after the
+    approver began typing. The swap the stream makes (htmx's, of the part's HTML) keeps what was typed."""
+    log_in(page, site.url, "alice", site.password)
+    run_url = _start_from_form(page, site, "4")
+    bob = _second_user(browser, site, "bob")
+    try:
+        bob.goto(run_url)
+        expect(bob.locator("[data-run-status]")).to_have_attribute("data-run-status", "pending_approval")
+        bob.get_by_label("Comment").fill("half typed")
+        bob.evaluate(
+            "() => { const part = document.querySelector('#run-controls');"
+            " htmx.swap(part, part.innerHTML, {swapStyle: 'innerHTML'}); }"
+        )
+        expect(bob.get_by_label("Comment")).to_have_value("half typed")
+        bob.get_by_role("button", name="Reject").click()
+        expect(bob.locator(".approval-comment")).to_have_text("half typed")
+    finally:
+        bob.context.close()
+
+
 def test_the_pages_work_without_javascript(browser: Browser, site: Site, deploy_id: str) -> None:
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
