@@ -36,23 +36,16 @@ class OwnRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        declared = frozenset(param.alias for param in self.dependant.query_params)  # on the handler itself
 
         async def checked(request: Request) -> Response:
             if request.scope.get("query_string"):
-                _refuse_unknown_query(request)
+                unknown = sorted(set(request.query_params) - declared)
+                if unknown:
+                    raise ValidationFailed({name: ["Unknown query parameter."] for name in unknown})
             return await handler(request)
 
         return checked
-
-
-def _refuse_unknown_query(request: Request) -> None:
-    route = request.scope.get("route")
-    if not isinstance(route, APIRoute):
-        return
-    declared = {param.alias for param in route.dependant.query_params}  # declared on the handler itself
-    unknown = sorted(set(request.query_params) - declared)
-    if unknown:
-        raise ValidationFailed({name: ["Unknown query parameter."] for name in unknown})
 
 
 @contextmanager
