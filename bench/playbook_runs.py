@@ -55,8 +55,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import httpx
-
 SCRIPT = 'python3 -c "import time; print(time.time())"'
 # The wire values (this script imports no ara, so that it measures ``ara`` processes only).
 FINISHED = ("completed", "failed", "cancelled", "timed_out")
@@ -105,6 +103,18 @@ def fail(message: str, *logs: Path) -> SystemExit:
     return SystemExit(message + tails)
 
 
+def _answers(port: int) -> bool:
+    """Whether the server on ``port`` answers ``/healthcheck`` (yet) without a server error."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+    try:
+        connection.request("GET", "/healthcheck")
+        return connection.getresponse().status < 500
+    except OSError:  # refused, reset or timed out while it starts
+        return False
+    finally:
+        connection.close()
+
+
 @contextmanager
 def ara_server(base: Path, env: dict[str, str]) -> Iterator[tuple[str, int]]:
     port = free_port()
@@ -113,11 +123,8 @@ def ara_server(base: Path, env: dict[str, str]) -> Iterator[tuple[str, int]]:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:
-            try:
-                if httpx.get(url + "/healthcheck", timeout=1).status_code < 500:
-                    break
-            except httpx.TransportError:
-                pass
+            if _answers(port):
+                break
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise fail("ara server did not start", log)
             time.sleep(0.1)

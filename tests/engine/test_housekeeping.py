@@ -83,5 +83,5 @@ def test_expiry_takes_no_write_lock_when_nothing_is_overdue(ctx: EngineContext) 
     _save(ctx, "@every 1s")
     with statements_sent(ctx.engine) as sent:
         housekeeping.expire_overdue(ctx, utcnow())
-    assert [s for _, s, _ in sent if s in ("BEGIN IMMEDIATE",) or s.lstrip().upper().startswith("UPDATE")] == []
+    assert [s for _, s, _ in sent if s == "BEGIN IMMEDIATE" or s.lstrip().upper().startswith("UPDATE")] == []
     assert any(s.lstrip().upper().startswith("SELECT") for _, s, _ in sent)
