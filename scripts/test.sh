@@ -15,7 +15,7 @@ export ARA_REQUIRE_BROWSER=1  # the web UI's browser tests fail, not skip, witho
 
 # pytest exits 5 when a phase collects nothing (extra arguments may select only one kind); both empty is a failure.
 parallel=0
-python3 -m pytest -n "${ARA_TEST_WORKERS:-2}" --dist loadgroup -m "not serial" --durations=25 "$@" || parallel=$?
+python3 -m pytest -n "${ARA_TEST_WORKERS:-2}" --dist loadgroup --no-loadscope-reorder -m "not serial" --durations=25 "$@" || parallel=$?
 serial=0
 python3 -m pytest -m serial --durations=10 "$@" || serial=$?
 echo "test phases: parallel exit $parallel, serial exit $serial"

@@ -3,6 +3,7 @@ and both clients."""
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,17 +23,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist's ``--dist loadgroup`` (scripts/test.sh), a module's tests stay on one worker, so its
     module-scoped servers start once; the compatibility tests sharing the session-scoped ``world`` stay together.
     A ``heavy`` test goes first and each of its cases may take a worker of its own, so the longest work starts
-    while the rest fills the other worker."""
+    while the rest fills the other worker; then the groups by their number of tests, biggest first (scripts/test.sh
+    passes ``--no-loadscope-reorder``: xdist's own sort by size put the one-test heavy groups last, where each kept
+    one worker busy for minutes after the other had run out of work)."""
+    groups: dict[str, str] = {}
     for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            if item.get_closest_marker("heavy") is not None:
-                group = item.nodeid
-            elif "world" in getattr(item, "fixturenames", ()):
-                group = "compat-world"
-            else:
-                group = item.nodeid.split("::")[0]
+        marker = item.get_closest_marker("xdist_group")
+        if marker is not None:
+            group = str(marker.args[0] if marker.args else marker.kwargs.get("name", ""))
+        elif item.get_closest_marker("heavy") is not None:
+            group = item.nodeid
+        elif "world" in getattr(item, "fixturenames", ()):
+            group = "compat-world"
+        else:
+            group = item.nodeid.split("::")[0]
+        if marker is None:
             item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)  # stable: the order is otherwise kept
+        groups[item.nodeid] = group
+    sizes = collections.Counter(groups.values())
+    items.sort(key=lambda item: (item.get_closest_marker("heavy") is None, -sizes[groups[item.nodeid]]))
 
 
 def make_settings(base_dir: Path, database_url: str = "", **overrides: Any) -> Settings:
