@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -140,6 +143,58 @@ def test_isolated_offline_client_in_a_forked_process(tmp_path: Path) -> None:
     os.close(read)
     assert record_id and isolated.get(f"/api/v1/records/{record_id}")["value"] == "v"
     isolated.close()
+
+
+_FORKED_WORKERS = """
+import json, os, sys
+from pathlib import Path
+from ara.clients.offline import AraOfflineClient
+from ara.settings import Settings
+
+settings = Settings(base_dir=Path(sys.argv[1]))
+migrating = AraOfflineClient(settings=settings, isolate=True)  # the database, migrated by a child of its own
+migrating.get("/api/v1/playbooks")
+migrating.close()
+isolated = AraOfflineClient(settings=settings, isolate=True)
+early = os.fork()  # before the child exists: this worker serves itself
+if early == 0:
+    found = isolated.get("/api/v1/playbooks")["count"]
+    print(json.dumps({"early": found, "early_server": "ara.server.app" in sys.modules}), flush=True)
+    os._exit(0)
+os.waitpid(early, 0)
+playbook = isolated.post("/api/v1/playbooks", ansible_version="2", path="/fork.yml")
+workers = []
+for number in range(3):  # like Ansible's forks: several at once, each with its own connection to the child
+    pid = os.fork()
+    if pid == 0:
+        record = isolated.post("/api/v1/records", playbook=playbook["id"], key=f"k{number}", value="v", type="text")
+        print(json.dumps({"record": record["id"], "server": "ara.server.app" in sys.modules}), flush=True)
+        os._exit(0)
+    workers.append(pid)
+for pid in workers:
+    os.waitpid(pid, 0)
+keys = sorted(r["key"] for r in isolated.get("/api/v1/records", playbook=playbook["id"])["results"])
+isolated.close()
+print(json.dumps({"keys": keys, "socket_dir": getattr(isolated._transport, "_socket_dir", None)}))
+"""
+
+
+def test_forked_workers_reach_the_parents_child_without_loading_the_server(tmp_path: Path) -> None:
+    """An Ansible worker running ``ara_record`` talks to the callback's child over its socket: it neither imports
+    nor builds the API (that cost about two seconds a task); one forked before the child existed serves itself."""
+    script = tmp_path / "workers.py"
+    script.write_text(_FORKED_WORKERS)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "ara")], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert lines[0] == {"early": 0, "early_server": True}
+    workers = lines[1:-1]
+    assert len(workers) == 3 and all(not worker["server"] for worker in workers), workers
+    assert len({worker["record"] for worker in workers}) == 3
+    assert lines[-1]["keys"] == ["k0", "k1", "k2"]
+    assert lines[-1]["socket_dir"] and not Path(lines[-1]["socket_dir"]).exists()  # removed with the child
 
 
 def test_isolated_offline_client_whose_child_died(tmp_path: Path) -> None:

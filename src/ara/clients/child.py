@@ -12,20 +12,27 @@ The child ignores SIGINT and SIGTERM, which Ansible's process group receives too
 playbook to mark ``expired`` after Ctrl-C. It exits when its stdin closes, after answering what it had read,
 so even a parent killed outright leaves no process behind.
 
-A process forked from the parent (an Ansible worker running ``ara_record``) cannot share the pipes, so there
-the transport serves requests in that process, as the plain offline client does; the parent holds no
-database state that such a child could inherit.
+A process forked from the parent (an Ansible worker running ``ara_record``) cannot share the pipes: it
+connects to the same child over a Unix socket in a directory only this user can enter (the child listens there
+before it answers its first request), speaking the same frames. Serving its requests in the worker instead
+meant importing and building the whole API there, about two seconds a task. A worker forked before the
+child started (or after it died) serves its own requests, as the plain offline client does; the parent holds
+no database state that such a worker could inherit.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 from typing import IO, Any
 
 import httpx
@@ -33,6 +40,8 @@ import httpx
 from ara.settings import Settings
 
 _LENGTH = struct.Struct(">I")
+SOCKET_NAME = "api.sock"
+CONNECT_WAIT = 10.0  # seconds a forked process waits for a child still starting to listen
 
 
 def write_frame(stream: IO[bytes], header: dict[str, Any], body: bytes = b"") -> None:
@@ -64,12 +73,15 @@ class ChildProcessTransport(httpx.BaseTransport):
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._pid = os.getpid()
-        self._local: httpx.BaseTransport | None = None  # in a forked child of the parent
+        self._socket_dir: str | None = None  # where the child also listens, for processes forked from this one
+        self._local: httpx.BaseTransport | None = None  # in a forked process that cannot reach the child
+        self._forked: tuple[int, threading.Lock, socket.socket | None] | None = None  # (pid, lock, connection)
 
     def _child(self) -> subprocess.Popen[bytes]:
         if self._process is None or self._process.poll() is not None:
             if self._process is not None:
                 raise httpx.ConnectError(f"the offline API process exited with {self._process.returncode}")
+            self._socket_dir = tempfile.mkdtemp(prefix="ara-offline-")  # mode 0700: this user only
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "ara.clients.child"],
                 stdin=subprocess.PIPE,
@@ -77,8 +89,12 @@ class ChildProcessTransport(httpx.BaseTransport):
                 close_fds=True,
             )
             assert self._process.stdin is not None
-            settings = {"settings": self.settings.model_dump(mode="json"), "migrate": self.run_sql_migrations}
-            write_frame(self._process.stdin, settings)
+            first = {
+                "settings": self.settings.model_dump(mode="json"),
+                "migrate": self.run_sql_migrations,
+                "socket": os.path.join(self._socket_dir, SOCKET_NAME),
+            }
+            write_frame(self._process.stdin, first)
         return self._process
 
     def _in_this_process(self) -> httpx.BaseTransport:
@@ -89,24 +105,46 @@ class ChildProcessTransport(httpx.BaseTransport):
             self._local = InProcessTransport(create_app(self.settings, run_migrations=False, workers=False))
         return self._local
 
+    def _connected(self) -> tuple[threading.Lock, socket.socket | None]:
+        """In a forked process: its own lock (the inherited one may have been held at the fork) and its connection
+        to the parent's child, or None when there is no child to reach."""
+        pid = os.getpid()
+        if self._forked is None or self._forked[0] != pid:
+            self._forked = (pid, threading.Lock(), self._connect())
+        return self._forked[1], self._forked[2]
+
+    def _connect(self) -> socket.socket | None:
+        if self._process is None or self._socket_dir is None:
+            return None  # forked before the parent started its child
+        path = os.path.join(self._socket_dir, SOCKET_NAME)
+        deadline = time.monotonic() + CONNECT_WAIT
+        while True:
+            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                connection.connect(path)
+                return connection
+            except OSError:
+                connection.close()
+                if not _alive(self._process.pid) or time.monotonic() > deadline:
+                    return None  # the child is gone, or never listened
+                time.sleep(0.05)  # still starting: it listens before it answers the parent's first request
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if os.getpid() != self._pid:
-            return self._in_this_process().handle_request(request)
-        body = request.read()
-        header = {"method": request.method, "url": str(request.url), "headers": _decoded(request.headers.raw)}
+            lock, connection = self._connected()
+            if connection is None:
+                return self._in_this_process().handle_request(request)
+            with lock, connection.makefile("rb") as reader, connection.makefile("wb") as writer:
+                return _exchange(request, writer, reader)
         with self._lock:
             process = self._child()
             assert process.stdin is not None and process.stdout is not None
-            try:
-                write_frame(process.stdin, header, body)
-                answer, content = read_frame(process.stdout)
-            except (OSError, EOFError) as exc:
-                raise httpx.ReadError(f"the offline API process stopped answering: {exc}") from exc
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer["headers"]]
-        return httpx.Response(answer["status"], headers=headers, content=content, request=request)
+            return _exchange(request, process.stdin, process.stdout)
 
     def close(self) -> None:
         if os.getpid() != self._pid:
+            if self._forked is not None and self._forked[0] == os.getpid() and self._forked[2] is not None:
+                self._forked[2].close()
             return
         with self._lock:
             process, self._process = self._process, None
@@ -119,6 +157,32 @@ class ChildProcessTransport(httpx.BaseTransport):
                 process.wait()
             if process.stdout is not None:
                 process.stdout.close()
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)  # the child removes it too, unless it was killed
+
+
+def _exchange(request: httpx.Request, writer: IO[bytes], reader: IO[bytes]) -> httpx.Response:
+    """One request written to the child and its answer read back (over its pipes or a forked process's socket)."""
+    body = request.read()
+    header = {"method": request.method, "url": str(request.url), "headers": _decoded(request.headers.raw)}
+    try:
+        write_frame(writer, header, body)
+        answer, content = read_frame(reader)
+    except (OSError, EOFError) as exc:
+        raise httpx.ReadError(f"the offline API process stopped answering: {exc}") from exc
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer["headers"]]
+    return httpx.Response(answer["status"], headers=headers, content=content, request=request)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (a forked process cannot wait for its parent's child)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, as another user's
+    return True
 
 
 def _decoded(raw: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
@@ -134,19 +198,54 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     settings = Settings.model_validate(first["settings"])
     app = create_app(settings, run_migrations=bool(first["migrate"]), workers=False)
     transport = InProcessTransport(app)
+    listener = _listen(first["socket"], transport) if first.get("socket") else None
     try:
+        _answer(stdin, stdout, transport)
+    finally:
+        if listener is not None:
+            listener.close()
+            shutil.rmtree(os.path.dirname(first["socket"]), ignore_errors=True)
+        app.state.ara.engine.dispose()
+
+
+def _answer(reader: IO[bytes], writer: IO[bytes], transport: httpx.BaseTransport) -> None:
+    """Requests read from ``reader`` answered on ``writer``, in order, until the other side closes."""
+    while True:
+        try:
+            header, body = read_frame(reader)
+        except (EOFError, OSError):
+            return
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in header["headers"]]
+        request = httpx.Request(header["method"], header["url"], headers=headers, content=body)
+        response = transport.handle_request(request)
+        answer = {"status": response.status_code, "headers": _decoded(response.headers.raw)}
+        write_frame(writer, answer, response.content)
+
+
+def _listen(path: str, transport: httpx.BaseTransport) -> socket.socket:
+    """The Unix socket processes forked from the parent connect to: a thread per connection, each answered in
+    order (the API's own transport is safe to call from several threads)."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen()
+
+    def serve_connection(connection: socket.socket) -> None:
+        try:
+            with connection, connection.makefile("rb") as reader, connection.makefile("wb") as writer:
+                _answer(reader, writer, transport)
+        except OSError:
+            pass  # the forked process went away mid-answer: nobody is left to answer
+
+    def accept() -> None:
         while True:
             try:
-                header, body = read_frame(stdin)
-            except EOFError:
-                return
-            headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in header["headers"]]
-            request = httpx.Request(header["method"], header["url"], headers=headers, content=body)
-            response = transport.handle_request(request)
-            answer = {"status": response.status_code, "headers": _decoded(response.headers.raw)}
-            write_frame(stdout, answer, response.content)
-    finally:
-        app.state.ara.engine.dispose()
+                connection, _ = listener.accept()
+            except OSError:
+                return  # closed: the parent is gone
+            threading.Thread(target=serve_connection, args=(connection,), name="ara-forked", daemon=True).start()
+
+    threading.Thread(target=accept, name="ara-listen", daemon=True).start()
+    return listener
 
 
 def main() -> None:
