@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ara.clients.base import AraClient
+from ara.clients.child import CONNECT_WAIT
 from ara.clients.errors import ApiError, ApiNotFound, BadRequest, ClientError, ConnectError
 from ara.clients.http import AraHttpClient
 from ara.clients.offline import AraOfflineClient
@@ -146,7 +148,7 @@ def test_isolated_offline_client_in_a_forked_process(tmp_path: Path) -> None:
 
 
 _FORKED_WORKERS = """
-import json, os, sys
+import json, os, sys, time
 from pathlib import Path
 from ara.clients.offline import AraOfflineClient
 from ara.settings import Settings
@@ -167,8 +169,12 @@ workers = []
 for number in range(3):  # like Ansible's forks: several at once, each with its own connection to the child
     pid = os.fork()
     if pid == 0:
+        started = time.monotonic()
+        isolated._transport._connected()  # reaching the child, or finding there is none to reach
+        waited = time.monotonic() - started
         record = isolated.post("/api/v1/records", playbook=playbook["id"], key=f"k{number}", value="v", type="text")
-        print(json.dumps({"record": record["id"], "server": "ara.server.app" in sys.modules}), flush=True)
+        loaded = "ara.server.app" in sys.modules
+        print(json.dumps({"record": record["id"], "server": loaded, "waited": waited}), flush=True)
         os._exit(0)
     workers.append(pid)
 for pid in workers:
@@ -179,19 +185,23 @@ print(json.dumps({"keys": keys, "socket_dir": getattr(isolated._transport, "_soc
 """
 
 
-def test_forked_workers_reach_the_parents_child_without_loading_the_server(tmp_path: Path) -> None:
+@pytest.mark.parametrize("socket_path", ["short", "too-long"])
+def test_forked_workers_reach_the_parents_child_without_loading_the_server(tmp_path: Path, socket_path: str) -> None:
     """An Ansible worker running ``ara_record`` talks to the callback's child over its socket: it neither imports
-    nor builds the API (that cost about two seconds a task); one forked before the child existed serves itself."""
+    nor builds the API (that cost about two seconds a task); one forked before the child existed serves itself,
+    and so does one whose child could not listen (a TMPDIR too deep for a socket's path), without waiting."""
     script = tmp_path / "workers.py"
     script.write_text(_FORKED_WORKERS)
-    done = subprocess.run(
-        [sys.executable, str(script), str(tmp_path / "ara")], capture_output=True, text=True, timeout=120
-    )
+    temp = tmp_path / ("t" * 100 if socket_path == "too-long" else "t")
+    temp.mkdir()
+    argv = [sys.executable, str(script), str(tmp_path / "ara")]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env={**os.environ, "TMPDIR": str(temp)})
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert lines[0] == {"early": 0, "early_server": True}
     workers = lines[1:-1]
-    assert len(workers) == 3 and all(not worker["server"] for worker in workers), workers
+    assert len(workers) == 3 and all(worker["server"] == (socket_path == "too-long") for worker in workers), workers
+    assert all(worker["waited"] < CONNECT_WAIT / 2 for worker in workers), workers  # none waited for a socket in vain
     assert len({worker["record"] for worker in workers}) == 3
     assert lines[-1]["keys"] == ["k0", "k1", "k2"]
     assert lines[-1]["socket_dir"] and not Path(lines[-1]["socket_dir"]).exists()  # removed with the child

@@ -125,8 +125,8 @@ class ChildProcessTransport(httpx.BaseTransport):
                 return connection
             except OSError:
                 connection.close()
-                if not _alive(self._process.pid) or time.monotonic() > deadline:
-                    return None  # the child is gone, or never listened
+                if not (_alive(self._process.pid) and os.path.isdir(self._socket_dir)) or time.monotonic() > deadline:
+                    return None  # the child is gone, or cannot listen (it removed the directory)
                 time.sleep(0.05)  # still starting: it listens before it answers the parent's first request
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -222,12 +222,18 @@ def _answer(reader: IO[bytes], writer: IO[bytes], transport: httpx.BaseTransport
         write_frame(writer, answer, response.content)
 
 
-def _listen(path: str, transport: httpx.BaseTransport) -> socket.socket:
+def _listen(path: str, transport: httpx.BaseTransport) -> socket.socket | None:
     """The Unix socket processes forked from the parent connect to: a thread per connection, each answered in
     order (the API's own transport is safe to call from several threads)."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen()
+    try:
+        listener.bind(path)
+        listener.listen()
+    except OSError as exc:  # a path too long for a socket (a deep TMPDIR), say: forked processes serve themselves
+        listener.close()
+        shutil.rmtree(os.path.dirname(path), ignore_errors=True)  # tells them not to wait
+        print(f"ara: forked processes will start the API themselves: cannot listen on {path}: {exc}", file=sys.stderr)
+        return None
 
     def serve_connection(connection: socket.socket) -> None:
         try:
