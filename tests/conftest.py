@@ -51,11 +51,12 @@ def make_settings(base_dir: Path, database_url: str = "", **overrides: Any) -> S
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Each test using this runs once on SQLite and once on PostgreSQL."""
+    """Each test using this runs once on SQLite and once on PostgreSQL (a database at head, copied from a migrated
+    template, unless the test is marked ``empty_database``)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ara.sqlite'}"
     else:
-        with fresh_postgres_database() as url:
+        with fresh_postgres_database(migrated=request.node.get_closest_marker("empty_database") is None) as url:
             yield url
 
 

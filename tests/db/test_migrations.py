@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event, inspect
@@ -18,6 +19,7 @@ def _ours(name: str | None, type_: str, _parents: object) -> bool:
     return not (type_ == "table" and name is not None and name.startswith(("procrastinate", TRACKING_TABLE)))
 
 
+@pytest.mark.empty_database
 def test_upgrade_downgrade_and_no_drift(settings: Settings) -> None:
     engine = make_engine(settings)
     try:

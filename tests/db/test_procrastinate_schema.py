@@ -31,7 +31,7 @@ def test_sqlite_has_no_procrastinate(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_postgres_gets_the_whole_schema_and_procrastinate_agrees(tmp_path: Path) -> None:
-    with fresh_postgres_database() as url:
+    with fresh_postgres_database(migrated=False) as url:
         engine = make_engine(make_settings(tmp_path, url))
         try:
             upgrade(engine)
@@ -63,7 +63,7 @@ def test_a_newer_procrastinate_is_applied_and_a_broken_file_stops_the_start(
     """The installed procrastinate is outside Ara: a copy of its migrations directory plays a newer release."""
     newer = tmp_path / "migrations"
     shutil.copytree(procrastinate_schema._migrations_dir(), newer, ignore=shutil.ignore_patterns("__*"))
-    with fresh_postgres_database() as url:
+    with fresh_postgres_database(migrated=False) as url:
         engine = make_engine(make_settings(tmp_path, url))
         try:
             upgrade(engine)
