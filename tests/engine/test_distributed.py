@@ -338,7 +338,7 @@ def test_check_reports_the_schema(api: Mission, tmp_path: Path) -> None:
     ok = subprocess.run([*ARA, "worker", "--check"], env=env, capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "procrastinate schema: OK" in ok.stdout
-    with fresh_postgres_database() as empty:
+    with fresh_postgres_database(migrated=False) as empty:
         env["ARA_DATABASE__URL"] = empty
         bare = subprocess.run([*ARA, "worker", "--check"], env=env, capture_output=True, text=True, timeout=60)
     assert bare.returncode == 1
