@@ -181,7 +181,7 @@ for pid in workers:
     os.waitpid(pid, 0)
 keys = sorted(r["key"] for r in isolated.get("/api/v1/records", playbook=playbook["id"])["results"])
 isolated.close()
-print(json.dumps({"keys": keys, "socket_dir": getattr(isolated._transport, "_socket_dir", None)}))
+print(json.dumps({"keys": keys, "socket": getattr(isolated._transport, "_socket", None)}))
 """
 
 
@@ -204,7 +204,7 @@ def test_forked_workers_reach_the_parents_child_without_loading_the_server(tmp_p
     assert all(worker["waited"] < CONNECT_WAIT / 2 for worker in workers), workers  # none waited for a socket in vain
     assert len({worker["record"] for worker in workers}) == 3
     assert lines[-1]["keys"] == ["k0", "k1", "k2"]
-    assert lines[-1]["socket_dir"] and not Path(lines[-1]["socket_dir"]).exists()  # removed with the child
+    assert lines[-1]["socket"] and not Path(lines[-1]["socket"]).parent.exists()  # removed with the child
 
 
 def test_isolated_offline_client_whose_child_died(tmp_path: Path) -> None:

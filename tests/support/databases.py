@@ -38,8 +38,7 @@ def _migrated_template(server: URL, admin: Engine) -> str:
         from ara.db.migrate import upgrade
 
         name = "ara_template_" + uuid.uuid4().hex[:12]
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        _run(admin, f'CREATE DATABASE "{name}"')
         engine = create_engine(server.set(database=name))
         try:
             upgrade(engine)
@@ -50,10 +49,15 @@ def _migrated_template(server: URL, admin: Engine) -> str:
     return _templates[key]
 
 
+def _run(admin: Engine, statement: str) -> None:
+    """One statement on the server's maintenance database (CREATE and DROP DATABASE run outside a transaction)."""
+    with admin.connect() as connection:
+        connection.execute(text(statement))
+
+
 def _drop(server: str, name: str) -> None:
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _run(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()
 
 
@@ -62,8 +66,7 @@ def _create_from(admin: Engine, name: str, template: str) -> None:
     the one that migrated it may still be closing."""
     for attempt in range(50):
         try:
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+            _run(admin, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
             return
         except OperationalError as exc:
             if "being accessed by other users" not in str(exc) or attempt == 49:
@@ -81,11 +84,9 @@ def fresh_postgres_database(*, migrated: bool = True) -> Iterator[str]:
     if migrated:
         _create_from(admin, name, _migrated_template(server, admin))
     else:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        _run(admin, f'CREATE DATABASE "{name}"')
     try:
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _run(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()

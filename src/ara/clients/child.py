@@ -73,7 +73,7 @@ class ChildProcessTransport(httpx.BaseTransport):
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._pid = os.getpid()
-        self._socket_dir: str | None = None  # where the child also listens, for processes forked from this one
+        self._socket: str | None = None  # where the child also listens, for processes forked from this one
         self._local: httpx.BaseTransport | None = None  # in a forked process that cannot reach the child
         self._forked: tuple[int, threading.Lock, socket.socket | None] | None = None  # (pid, lock, connection)
 
@@ -81,7 +81,7 @@ class ChildProcessTransport(httpx.BaseTransport):
         if self._process is None or self._process.poll() is not None:
             if self._process is not None:
                 raise httpx.ConnectError(f"the offline API process exited with {self._process.returncode}")
-            self._socket_dir = tempfile.mkdtemp(prefix="ara-offline-")  # mode 0700: this user only
+            self._socket = os.path.join(tempfile.mkdtemp(prefix="ara-offline-"), SOCKET_NAME)  # 0700: this user only
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "ara.clients.child"],
                 stdin=subprocess.PIPE,
@@ -92,7 +92,7 @@ class ChildProcessTransport(httpx.BaseTransport):
             first = {
                 "settings": self.settings.model_dump(mode="json"),
                 "migrate": self.run_sql_migrations,
-                "socket": os.path.join(self._socket_dir, SOCKET_NAME),
+                "socket": self._socket,
             }
             write_frame(self._process.stdin, first)
         return self._process
@@ -114,18 +114,18 @@ class ChildProcessTransport(httpx.BaseTransport):
         return self._forked[1], self._forked[2]
 
     def _connect(self) -> socket.socket | None:
-        if self._process is None or self._socket_dir is None:
+        if self._process is None or self._socket is None:
             return None  # forked before the parent started its child
-        path = os.path.join(self._socket_dir, SOCKET_NAME)
         deadline = time.monotonic() + CONNECT_WAIT
         while True:
             connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                connection.connect(path)
+                connection.connect(self._socket)
                 return connection
             except OSError:
                 connection.close()
-                if not (_alive(self._process.pid) and os.path.isdir(self._socket_dir)) or time.monotonic() > deadline:
+                child_listens = _alive(self._process.pid) and os.path.isdir(os.path.dirname(self._socket))
+                if not child_listens or time.monotonic() > deadline:
                     return None  # the child is gone, or cannot listen (it removed the directory)
                 time.sleep(0.05)  # still starting: it listens before it answers the parent's first request
 
@@ -157,8 +157,9 @@ class ChildProcessTransport(httpx.BaseTransport):
                 process.wait()
             if process.stdout is not None:
                 process.stdout.close()
-        if self._socket_dir is not None:
-            shutil.rmtree(self._socket_dir, ignore_errors=True)  # the child removes it too, unless it was killed
+        if self._socket is not None:
+            # The child removes it too, unless it was killed.
+            shutil.rmtree(os.path.dirname(self._socket), ignore_errors=True)
 
 
 def _exchange(request: httpx.Request, writer: IO[bytes], reader: IO[bytes]) -> httpx.Response:
@@ -170,8 +171,7 @@ def _exchange(request: httpx.Request, writer: IO[bytes], reader: IO[bytes]) -> h
         answer, content = read_frame(reader)
     except (OSError, EOFError) as exc:
         raise httpx.ReadError(f"the offline API process stopped answering: {exc}") from exc
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer["headers"]]
-    return httpx.Response(answer["status"], headers=headers, content=content, request=request)
+    return httpx.Response(answer["status"], headers=_encoded(answer["headers"]), content=content, request=request)
 
 
 def _alive(pid: int) -> bool:
@@ -183,6 +183,11 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         pass  # it exists, as another user's
     return True
+
+
+def _encoded(pairs: list[list[str]]) -> list[tuple[bytes, bytes]]:
+    """Headers as a frame carries them (JSON strings), back to the bytes httpx takes."""
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in pairs]
 
 
 def _decoded(raw: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
@@ -215,8 +220,7 @@ def _answer(reader: IO[bytes], writer: IO[bytes], transport: httpx.BaseTransport
             header, body = read_frame(reader)
         except (EOFError, OSError):
             return
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in header["headers"]]
-        request = httpx.Request(header["method"], header["url"], headers=headers, content=body)
+        request = httpx.Request(header["method"], header["url"], headers=_encoded(header["headers"]), content=body)
         response = transport.handle_request(request)
         answer = {"status": response.status_code, "headers": _decoded(response.headers.raw)}
         write_frame(writer, answer, response.content)
