@@ -5,11 +5,12 @@ Modes (each a fresh database and real processes on 127.0.0.1):
   embedded   ``ara server`` on SQLite with its in-process executor (the default install);
   postgres   ``ara server`` on PostgreSQL with ``ARA_ENGINE__WORKERS=0`` (API only) and one external
              ``ara worker`` process that executes every run (procrastinate);
-  bare       the action's own process spawned directly, with as many threads as the engines have: its start
-             latency measured just before and just after each engine's samples, its spawns/s just before and just
-             after each of the engine's throughput windows (the engine is up and idle meanwhile: bare, engine, bare,
-             engine, ..., bare), so both sides of a ratio see the machine in the same state (a shared machine's
-             speed drifts within seconds); the median of the windows' ratios is reported.
+  bare       the action's own process (bash running the action's script file) spawned directly, with as many
+             threads as the engines have: its start latency measured just before and just after each engine's
+             samples, its spawns/s just before and just after each of the engine's throughput windows (the engine
+             is up and idle meanwhile: bare, engine, bare, engine, ..., bare), so both sides of a ratio see the
+             machine in the same state (a shared machine's speed drifts within seconds); the median of the windows'
+             ratios is reported.
 
 For each engine it reports:
   * trigger-to-start latency: POST /playbook/run until the action's process has started (it prints
@@ -35,6 +36,7 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
+import functools
 import http.client
 import json
 import os
@@ -325,21 +327,30 @@ def throughput(api: Api, engine: Engine, spec: dict[str, Any], name: str, runs: 
     return runs / elapsed, cpu / runs * 1000, client / runs * 1000
 
 
-def bare_latencies(samples: int) -> list[float]:
+def bare_command(base: Path) -> list[str]:
+    """The process an ``exec`` action of ``SCRIPT`` spawns: bash running the script from a file (not ``bash -c``,
+    which would spare it a fork: bash runs a ``-c`` string's one command in its own process). The file is written
+    once here; writing it is the engine's work."""
+    script = base / "script"
+    script.write_text(SCRIPT)
+    return ["bash", str(script)]
+
+
+def bare_latencies(command: list[str], samples: int) -> list[float]:
     """The action's process spawned directly, one at a time: seconds from the call to its first statement."""
     latencies = []
     for _ in range(samples):
         t0 = time.time()
-        printed = subprocess.run(["bash", "-c", SCRIPT], capture_output=True, text=True, check=True).stdout
+        printed = subprocess.run(command, capture_output=True, text=True, check=True).stdout
         latencies.append(float(printed) - t0)
     return latencies
 
 
-def bare_rate(count: int, workers: int) -> float:
+def bare_rate(command: list[str], count: int, workers: int) -> float:
     """The action's process spawned directly ``count`` times on ``workers`` threads: spawns per second."""
     t0 = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(lambda _: subprocess.run(["bash", "-c", SCRIPT], capture_output=True, check=True), range(count)))
+        list(pool.map(lambda _: subprocess.run(command, capture_output=True, check=True), range(count)))
     return count / (time.perf_counter() - t0)
 
 
@@ -368,13 +379,14 @@ def main() -> None:
     # machine's speed drifts within seconds, and short alternating windows see it alike on both sides.
     summary: dict[str, dict[str, Any]] = {}
     for mode in modes:
-        bare = bare_latencies(args.latency_samples)
         with ExitStack() as stack:
             base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"ara-bench-{mode}-")))
+            command = bare_command(base)
+            bare = bare_latencies(command, args.latency_samples)
             engine = stack.enter_context(MODES[mode](base, args.workers, args.postgres))
-            reference = lambda: bare_rate(args.runs, args.workers)  # noqa: E731
+            reference = functools.partial(bare_rate, command, args.runs, args.workers)
             latencies, windows = measure(engine, args.runs, args.latency_samples, args.windows, reference)
-        bare += bare_latencies(args.latency_samples)
+            bare += bare_latencies(command, args.latency_samples)
         med = statistics.median
         row: dict[str, Any] = {
             "latency_median_ms": med(latencies) * 1000,
