@@ -43,6 +43,10 @@ class AuthSettings(BaseModel):
     write_login_required: bool = False
     # Seconds a verified password stays cached (ARA issue 283: hashing per request made runs 2-3x slower).
     credential_cache_seconds: int = 300
+    # Password guessing (the API's basic auth and the login form): after this many wrong passwords for one username
+    # within the window, that name's password is not checked until the oldest of them leaves it (429, Retry-After).
+    login_attempts: int = Field(default=10, ge=1)
+    login_window_seconds: float = Field(default=300, gt=0)
     # The bootstrap admin@local's password; may stay empty (meaning 'admin') only on loopback.
     admin_password: str = ""
     # ``ara auth login`` through the browser (device flow): how long a login waits for approval at most, and how

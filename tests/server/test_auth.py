@@ -20,6 +20,7 @@ from ara.settings import Settings
 from ara.users import service as users
 from tests.conftest import make_settings
 from tests.support.server import running_server
+from tests.web.conftest import csrf_of
 
 
 def _with_users(settings: Settings, **roles: str) -> str:
@@ -173,6 +174,42 @@ def test_argon2_never_runs_on_the_event_loop(tmp_path: Path, monkeypatch: pytest
     assert statuses == [200, 200, 200, 401, 401]
     assert hasher.verified == 3  # the good password once (then cached), the wrong one, the unknown name's decoy
     assert hasher.on_event_loop == 0
+
+
+def test_password_guessing_is_throttled_per_name_without_locking_out_logged_in_clients(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After ``login_attempts`` wrong passwords for a name, its password is not checked (no argon2) until the window
+    moves on: 429 with Retry-After, on the API and on the login form alike, for known and unknown names alike; a
+    client whose password was verified before keeps working; other names are unaffected."""
+    settings = make_settings(tmp_path, auth={"login_attempts": 3, "login_window_seconds": 600})
+    _with_users(settings, viewer="viewer", other="viewer")
+    hasher = CountingHasher()
+    monkeypatch.setattr(users, "_hasher", hasher)
+    runs = "/playbook/runs"
+
+    def status(auth: tuple[str, str]) -> int:
+        return http.get(runs, auth=auth).status_code
+
+    with running_server(settings) as url, httpx.Client(base_url=url, timeout=30) as http:
+        assert status(("ops@example.org", "s3cret")) == 200  # verified, then cached
+        assert [status(("ops@example.org", f"guess-{n}")) for n in range(3)] == [401, 401, 401]
+        assert hasher.verified == 4
+        refused = http.get(runs, auth=("ops@example.org", "guess-3"))
+        assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
+        assert 0 < int(refused.headers["retry-after"]) <= 600
+        assert hasher.verified == 4  # refused without a verification
+        assert status(("ops@example.org", "s3cret")) == 200  # the client verified before goes on
+        assert status(("viewer", "pw")) == 200  # another name is checked as usual
+        assert [status(("nobody@example.org", "pw")) for _ in range(4)] == [401, 401, 401, 429]
+        # A new login of a guessed name waits, even with the right password: here through the login form.
+        assert [status(("other", f"guess-{n}")) for n in range(3)] == [401, 401, 401]
+        verified = hasher.verified
+        form = {"username": "other", "password": "pw", "csrf_token": csrf_of(http.get("/ui/login").text)}
+        page = http.post("/ui/login", data=form)
+        assert page.status_code == 429 and "too many wrong passwords" in page.text, page.text[-500:]
+        assert 0 < int(page.headers["retry-after"]) <= 600
+        assert "ara_session" not in page.headers.get("set-cookie", "") and hasher.verified == verified
 
 
 # Every write route, with bodies that would each be refused by validation (400/422) or the size limit (413).

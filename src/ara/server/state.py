@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ara.db.session import make_engine, make_sessionmaker
 from ara.settings import Settings
+from ara.users.login_throttle import LoginThrottle
 from ara.users.service import CredentialChecker
 
 if TYPE_CHECKING:
@@ -29,7 +30,10 @@ class AppState:
     _engine_context: EngineContext | None = None
 
     def __post_init__(self) -> None:
-        self.credentials = CredentialChecker(self.settings.auth.credential_cache_seconds)
+        auth = self.settings.auth
+        self.credentials = CredentialChecker(
+            auth.credential_cache_seconds, LoginThrottle(auth.login_attempts, auth.login_window_seconds)
+        )
 
     @property
     def reads_inline(self) -> bool:

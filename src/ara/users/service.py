@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ara.db.session import connection_of
 from ara.db.types import UTCDateTime, utcnow
 from ara.errors import AlreadyExists, InvalidTransition, NotFound, ValidationFailed
+from ara.users.login_throttle import LoginThrottle
 from ara.users.models import ApiToken, User
 from ara.users.schemas import MAX_USERNAME
 
@@ -167,8 +168,9 @@ class CredentialChecker:
 
     MAX_ENTRIES = 4096  # expired entries are swept when the cache grows past this
 
-    def __init__(self, ttl: float) -> None:
+    def __init__(self, ttl: float, throttle: LoginThrottle) -> None:
         self.ttl = ttl
+        self.throttle = throttle
         self._key = secrets.token_bytes(32)  # the cache holds keyed digests, never passwords
         self._cache: dict[bytes, tuple[float, str]] = {}  # digest -> (expiry, the password hash it matched)
         self._lock = threading.Lock()
@@ -180,28 +182,33 @@ class CredentialChecker:
         self, db: Session | Connection, username: str, password: str, *, slow_ok: bool = True
     ) -> Identity | None:
         """``slow_ok=False``: raise ``SlowCheckNeeded`` instead of running argon2 (about 50 ms of CPU), for a caller
-        on the event loop, which then asks again from a thread."""
+        on the event loop, which then asks again from a thread. A password not verified a moment ago is checked only
+        while the name is not throttled (``LoginThrottle``: RateLimited)."""
         digest = self._digest(username, password)
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(digest)
         row = connection_of(db).execute(_password_query(), {"username": username}).first()
-        if row is None:
-            if cached is None:
-                if not slow_ok:
-                    raise SlowCheckNeeded
-                _spend_a_verification(password)  # an unknown name costs as long as a wrong password
-            self._drop(digest)
-            return None
-        if cached is not None and cached[0] > now and hmac.compare_digest(cached[1], row.password_hash):
+        if (
+            row is not None
+            and cached is not None
+            and cached[0] > now
+            and hmac.compare_digest(cached[1], row.password_hash)
+        ):
             return _identity(row)
+        self.throttle.check(username)
         if not slow_ok:
             raise SlowCheckNeeded
+        if row is None:
+            _spend_a_verification(password)  # an unknown name costs as long as a wrong password
+            self._refused(digest, username)
+            return None
         try:
             _hasher.verify(row.password_hash, password)
         except (VerificationError, InvalidHashError):
-            self._drop(digest)
+            self._refused(digest, username)
             return None
+        self.throttle.succeeded(username)
         with self._lock:
             if len(self._cache) >= self.MAX_ENTRIES:
                 self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
@@ -210,6 +217,10 @@ class CredentialChecker:
 
     def check_token(self, db: Session | Connection, token: str) -> Identity | None:
         return identity_for_token(db, token)
+
+    def _refused(self, digest: bytes, username: str) -> None:
+        self._drop(digest)
+        self.throttle.failed(username)
 
     def _drop(self, digest: bytes) -> None:
         with self._lock:

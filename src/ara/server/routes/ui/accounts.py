@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
+from ara.errors import RateLimited
 from ara.server.deps import StateDep, transaction
 from ara.server.state import AppState
 from ara.server.ui.cookies import SESSION_COOKIE, clear_session_cookie, set_session_cookie
@@ -54,8 +55,14 @@ def login(
     target = safe_next(next)
     # The password is checked in a read: argon2 takes a few hundred ms, and SQLite's write lock held meanwhile
     # would stall every writer for as long as anyone keeps posting this form.
-    with transaction(request, state, write=False) as (session, _caller):
-        identity = state.credentials.check_password(session, username, password) if username and password else None
+    try:
+        with transaction(request, state, write=False) as (session, _caller):
+            identity = state.credentials.check_password(session, username, password) if username and password else None
+    except RateLimited as refused:  # too many wrong passwords for this name: the form again, with the wait
+        context = {"next": target, "username": username, "error": refused.message}
+        response = render(request, "login.html", context, status=429)
+        response.headers["Retry-After"] = str(refused.detail["retry_after"])
+        return response
     if identity is None:
         context = {"next": target, "username": username, "error": BAD_LOGIN}
         return render(request, "login.html", context, status=401)
