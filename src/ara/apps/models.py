@@ -146,9 +146,10 @@ class AppRun(Base):
         UniqueConstraint("app_id", "run_id", name="uq_app_runs_app_run_id"),
         UniqueConstraint("app_id", "idempotency_key", name="uq_app_runs_app_idempotency_key"),
         Index("ix_app_runs_status_scheduled_time", "status", "scheduled_time"),
+        Index("ix_app_runs_app_id_created_at", "app_id", "created_at", "id"),  # an app's runs, newest first
     )
     id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_app_run_id)
-    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
     run_id: Mapped[str] = mapped_column(String(255))
     agent_id: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(32))

@@ -39,11 +39,14 @@ class PlaybookRun(Base):
     __tablename__ = "playbook_runs"
     __table_args__ = (
         Index("ix_playbook_runs_status_scheduled_time", "status", "scheduled_time"),
+        # Lists of runs, newest first: of all playbooks, and of one (which also serves its other look-ups).
+        Index("ix_playbook_runs_created_at", "created_at", "id"),
+        Index("ix_playbook_runs_playbook_id_created_at", "playbook_id", "created_at", "id"),
         # A trigger fires once per event (a schedule tick, a recorded playbook): the second insert fails.
         UniqueConstraint("playbook_id", "trigger_key"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    playbook_id: Mapped[str] = mapped_column(ForeignKey("playbook_definitions.id"), index=True)
+    playbook_id: Mapped[str] = mapped_column(ForeignKey("playbook_definitions.id"))
     status: Mapped[str] = mapped_column(String(32))
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # the snapshot the run started with
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # secret values encrypted
