@@ -306,6 +306,26 @@ def test_a_killed_worker_fails_its_run_within_the_heartbeat_timeout(api: Mission
         _kill_group(pid_file)
 
 
+def test_workers_whose_registrations_were_pruned_register_again_and_keep_working(api: Mission, spawn: Spawn) -> None:
+    # What a worker's start does to any process silent past the heartbeat timeout (a stall under load, a paused
+    # VM): its rows go, and its next fetch fails on the missing row. Each worker starts again instead of dying.
+    worker = spawn()
+    playbook_id = api.define("quick", {"actions": [{"name": "hi", "exec": {"script": "true"}}]})
+    assert api.wait(api.run(playbook_id), timeout=60)["status"] == "completed"
+    engine = make_engine(api.settings)
+    try:
+        with engine.begin() as connection:
+            pruned = connection.execute(text("SELECT * FROM procrastinate_prune_stalled_workers_v1(0)")).all()
+    finally:
+        engine.dispose()
+    assert len(pruned) == 4  # the server's clock; the worker's runs, agents and clock
+    run = api.wait(api.run(playbook_id), timeout=60)
+    assert run["status"] == "completed"
+    worker.wait_registered(4)  # the server's clock too, once its tick found the row gone
+    assert worker.process.poll() is None
+    assert "starting it again in 1 s" in worker.output(), worker.output()
+
+
 def test_sigterm_lets_the_running_run_finish(api: Mission, spawn: Spawn, tmp_path: Path) -> None:
     worker = spawn()
     started = tmp_path / "started"

@@ -56,9 +56,9 @@ class WorkerProcess:
     def wait_registered(self, count: int, timeout: float = 60) -> None:
         """Until ``count`` procrastinate workers are registered on the database, then a moment for LISTEN."""
         deadline = time.monotonic() + timeout
-        while registered_workers(self.database_url) < count:
+        while (found := registered_workers(self.database_url)) < count:
             assert self.process.poll() is None, f"ara worker exited: {self.output()[-3000:]}"
-            assert time.monotonic() < deadline, f"ara worker did not register: {self.output()[-3000:]}"
+            assert time.monotonic() < deadline, f"{found} of {count} registered; its log: {self.output()[-3000:]}"
             time.sleep(0.1)
         time.sleep(0.5)
 
