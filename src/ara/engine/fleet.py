@@ -114,7 +114,7 @@ class Fleet:
             started = self._loop.time()
             try:
                 await worker.run()
-                reason = "its registration was pruned" if watch.done() else "procrastinate stopped it, the reason is logged above"
+                reason = "its registration was pruned" if watch.done() else "procrastinate stopped it: see above"
             except Exception as exc:  # a database error, said in one line; the traceback is procrastinate's log
                 reason = _one_line(exc)
             finally:
