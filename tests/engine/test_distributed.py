@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -306,24 +307,51 @@ def test_a_killed_worker_fails_its_run_within_the_heartbeat_timeout(api: Mission
         _kill_group(pid_file)
 
 
+def _prune_every_worker(api: Mission) -> list[Any]:
+    """What a starting worker does to workers silent past the heartbeat timeout, here to all of them at once."""
+    engine = make_engine(api.settings)
+    try:
+        with engine.begin() as connection:
+            return list(connection.execute(text("SELECT * FROM procrastinate_prune_stalled_workers_v1(0)")).all())
+    finally:
+        engine.dispose()
+
+
 def test_workers_whose_registrations_were_pruned_register_again_and_keep_working(api: Mission, spawn: Spawn) -> None:
     # What a worker's start does to any process silent past the heartbeat timeout (a stall under load, a paused
     # VM): its rows go, and its next fetch fails on the missing row. Each worker starts again instead of dying.
     worker = spawn()
     playbook_id = api.define("quick", {"actions": [{"name": "hi", "exec": {"script": "true"}}]})
     assert api.wait(api.run(playbook_id), timeout=60)["status"] == "completed"
-    engine = make_engine(api.settings)
-    try:
-        with engine.begin() as connection:
-            pruned = connection.execute(text("SELECT * FROM procrastinate_prune_stalled_workers_v1(0)")).all()
-    finally:
-        engine.dispose()
-    assert len(pruned) == 4  # the server's clock; the worker's runs, agents and clock
+    assert len(_prune_every_worker(api)) == 4  # the server's clock; the worker's runs, agents and clock
     run = api.wait(api.run(playbook_id), timeout=60)
     assert run["status"] == "completed"
     worker.wait_registered(4)  # the server's clock too, once its tick found the row gone
     assert worker.process.poll() is None
     assert "starting it again in 1 s" in worker.output(), worker.output()
+
+
+def test_a_run_on_a_pruned_worker_fails_and_its_action_is_killed(api: Mission, spawn: Spawn, tmp_path: Path) -> None:
+    # Declared dead while alive: the run fails as a dead worker's does, and the worker, seeing its row gone, stops
+    # it (drain, then abort) rather than leave the action running unseen; then it registers again.
+    worker = spawn()
+    pid_file = tmp_path / "action.pid"
+    run_id = _holding_run(api, pid_file)
+    try:
+        pgid = int(_wait_file(pid_file))
+        pruned = time.monotonic()
+        assert len(_prune_every_worker(api)) == 4
+        run = api.wait(run_id, "failed", "completed", "cancelled", timeout=HEARTBEAT * 5)
+        assert run["status"] == "failed" and "stopped reporting" in run["error"], run
+        while group_members(pgid):
+            assert time.monotonic() - pruned < HEARTBEAT * 3, "the action outlived its run"
+            time.sleep(0.05)
+        print(f"prune to run failed and action gone: {time.monotonic() - pruned:.1f} s")
+        worker.wait_registered(4)
+        assert worker.process.poll() is None
+        assert api.get(run_id)["status"] == "failed"
+    finally:
+        _kill_group(pid_file)
 
 
 def test_sigterm_lets_the_running_run_finish(api: Mission, spawn: Spawn, tmp_path: Path) -> None:
