@@ -29,7 +29,7 @@ from tests.support.databases import fresh_postgres_database
 from tests.support.fake_llm import FakeLLM, Reply, fake_llm
 from tests.support.runtime_users import ALICE, RuntimeUser, seed_runtime_users
 from tests.support.server import running_server
-from tests.support.workers import WorkerProcess
+from tests.support.workers import WorkerProcess, wait_registered
 
 pytestmark = pytest.mark.postgres
 KEY = "qLXAHCBlVO4n6R8qONDu8k0tJG-dc65oiAMAF6n7UHc="
@@ -115,8 +115,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
                             OPENAI_API_KEY="test",
                         )
                     )
-                for worker in workers:  # each server's clock, then each worker's clock and two queues
-                    worker.wait_registered(2 + 3 * len(workers))
+                wait_registered(workers, 2 + 3 * len(workers))  # each server's clock, each worker's clock and queues
                 owner = {**user.headers, "Content-Type": "application/json"}
                 created = httpx.post(
                     f"{host_a}/apps", headers=owner, json={**manifest(slug="fleet-bot"), "status": "active"}, timeout=60

@@ -29,7 +29,7 @@ from tests.conftest import make_settings
 from tests.support.databases import fresh_postgres_database
 from tests.support.mission import ADMIN, Mission, mission_control
 from tests.support.processes import group_members
-from tests.support.workers import ARA, WorkerProcess, worker_env
+from tests.support.workers import ARA, WorkerProcess, wait_registered, worker_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.serial]
 KEY = "qLXAHCBlVO4n6R8qONDu8k0tJG-dc65oiAMAF6n7UHc="
@@ -59,7 +59,7 @@ def spawn(api: Mission, tmp_path: Path) -> Iterator[Spawn]:
         worker = WorkerProcess(api.settings, api.settings.base_dir.parent / f"worker-{len(started)}", *args, **env)
         started.append(worker)
         registered += 1 + (args.count("--queue") or 2)
-        worker.wait_registered(registered)
+        wait_registered(started, registered)
         return worker
 
     yield start

@@ -55,12 +55,7 @@ class WorkerProcess:
 
     def wait_registered(self, count: int, timeout: float = 60) -> None:
         """Until ``count`` procrastinate workers are registered on the database, then a moment for LISTEN."""
-        deadline = time.monotonic() + timeout
-        while (found := registered_workers(self.database_url)) < count:
-            assert self.process.poll() is None, f"ara worker exited: {self.output()[-3000:]}"
-            assert time.monotonic() < deadline, f"{found} of {count} registered; its log: {self.output()[-3000:]}"
-            time.sleep(0.1)
-        time.sleep(0.5)
+        wait_registered([self], count, timeout)
 
     def terminate(self, timeout: float = 60) -> int:
         self.process.send_signal(signal.SIGTERM)
@@ -70,3 +65,18 @@ class WorkerProcess:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=30)
+
+
+def wait_registered(workers: list[WorkerProcess], count: int, timeout: float = 60) -> None:
+    """Until ``count`` procrastinate workers are registered on the database (an ``ara worker`` registers one per
+    queue and one for its clock, a server one for its clock), every one of ``workers`` alive; then a moment for
+    LISTEN. A failure shows every worker's log: the one that did not register may not be the first."""
+    deadline = time.monotonic() + timeout
+    while (found := registered_workers(workers[0].database_url)) < count:
+        for worker in workers:
+            assert worker.process.poll() is None, f"ara worker exited: {worker.output()[-3000:]}"
+        if time.monotonic() > deadline:
+            logs = "\n".join(f"--- {worker.log}:\n{worker.output()[-2000:]}" for worker in workers)
+            raise AssertionError(f"{found} of {count} procrastinate workers registered after {timeout} s\n{logs}")
+        time.sleep(0.1)
+    time.sleep(0.5)
