@@ -153,6 +153,11 @@ from pathlib import Path
 from ara.clients.offline import AraOfflineClient
 from ara.settings import Settings
 
+
+def say(line):  # one write(2) of a whole line: the forked workers print at once (print writes text and end apart)
+    os.write(1, (json.dumps(line) + "\\n").encode())
+
+
 settings = Settings(base_dir=Path(sys.argv[1]))
 migrating = AraOfflineClient(settings=settings, isolate=True)  # the database, migrated by a child of its own
 migrating.get("/api/v1/playbooks")
@@ -161,7 +166,7 @@ isolated = AraOfflineClient(settings=settings, isolate=True)
 early = os.fork()  # before the child exists: this worker serves itself
 if early == 0:
     found = isolated.get("/api/v1/playbooks")["count"]
-    print(json.dumps({"early": found, "early_server": "ara.server.app" in sys.modules}), flush=True)
+    say({"early": found, "early_server": "ara.server.app" in sys.modules})
     os._exit(0)
 os.waitpid(early, 0)
 playbook = isolated.post("/api/v1/playbooks", ansible_version="2", path="/fork.yml")
@@ -174,14 +179,14 @@ for number in range(3):  # like Ansible's forks: several at once, each with its 
         waited = time.monotonic() - started
         record = isolated.post("/api/v1/records", playbook=playbook["id"], key=f"k{number}", value="v", type="text")
         loaded = "ara.server.app" in sys.modules
-        print(json.dumps({"record": record["id"], "server": loaded, "waited": waited}), flush=True)
+        say({"record": record["id"], "server": loaded, "waited": waited})
         os._exit(0)
     workers.append(pid)
 for pid in workers:
     os.waitpid(pid, 0)
 keys = sorted(r["key"] for r in isolated.get("/api/v1/records", playbook=playbook["id"])["results"])
 isolated.close()
-print(json.dumps({"keys": keys, "socket": getattr(isolated._transport, "_socket", None)}))
+say({"keys": keys, "socket": getattr(isolated._transport, "_socket", None)})
 """
 
 
