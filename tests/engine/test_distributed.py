@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,18 @@ def _kill_group(pid_file: Path) -> None:
             os.killpg(int(pid_file.read_text()), signal.SIGKILL)
         except (ProcessLookupError, ValueError):
             pass
+
+
+@contextmanager
+def _held_run(api: Mission, spawn: Spawn, tmp_path: Path) -> Iterator[tuple[WorkerProcess, str, int]]:
+    """A new worker running a ``_holding_run``: the worker, the run's id and its action's process group."""
+    worker = spawn()
+    pid_file = tmp_path / "action.pid"
+    run_id = _holding_run(api, pid_file)
+    try:
+        yield worker, run_id, int(_wait_file(pid_file))
+    finally:
+        _kill_group(pid_file)
 
 
 def _moment(value: str) -> dt.datetime:
@@ -195,11 +208,7 @@ def test_a_run_started_without_a_server_is_taken_at_once(api: Mission, spawn: Sp
 
 
 def test_cancel_kills_a_running_action_on_a_worker(api: Mission, spawn: Spawn, tmp_path: Path) -> None:
-    spawn()
-    pid_file = tmp_path / "action.pid"
-    run_id = _holding_run(api, pid_file)
-    try:
-        pgid = int(_wait_file(pid_file))
+    with _held_run(api, spawn, tmp_path) as (_, run_id, pgid):
         assert group_members(pgid)
         started = time.monotonic()
         assert api.http.post(f"/playbook/run/cancel/{run_id}").status_code == 200
@@ -211,8 +220,6 @@ def test_cancel_kills_a_running_action_on_a_worker(api: Mission, spawn: Spawn, t
         assert elapsed < 1.0
         assert api.wait(run_id)["status"] == "cancelled"
         assert api.status(run_id)["actions"][0]["status"] == "cancelled"
-    finally:
-        _kill_group(pid_file)
 
 
 def test_a_delay_fires_on_time(api: Mission, spawn: Spawn, tmp_path: Path) -> None:
@@ -334,11 +341,7 @@ def test_workers_whose_registrations_were_pruned_register_again_and_keep_working
 def test_a_run_on_a_pruned_worker_fails_and_its_action_is_killed(api: Mission, spawn: Spawn, tmp_path: Path) -> None:
     # Declared dead while alive: the run fails as a dead worker's does, and the worker, seeing its row gone, stops
     # it (drain, then abort) rather than leave the action running unseen; then it registers again.
-    worker = spawn()
-    pid_file = tmp_path / "action.pid"
-    run_id = _holding_run(api, pid_file)
-    try:
-        pgid = int(_wait_file(pid_file))
+    with _held_run(api, spawn, tmp_path) as (worker, run_id, pgid):
         pruned = time.monotonic()
         assert len(_prune_every_worker(api)) == 4
         run = api.wait(run_id, "failed", "completed", "cancelled", timeout=HEARTBEAT * 5)
@@ -350,8 +353,6 @@ def test_a_run_on_a_pruned_worker_fails_and_its_action_is_killed(api: Mission, s
         worker.wait_registered(4)
         assert worker.process.poll() is None
         assert api.get(run_id)["status"] == "failed"
-    finally:
-        _kill_group(pid_file)
 
 
 def test_sigterm_lets_the_running_run_finish(api: Mission, spawn: Spawn, tmp_path: Path) -> None:
@@ -365,11 +366,7 @@ def test_sigterm_lets_the_running_run_finish(api: Mission, spawn: Spawn, tmp_pat
 
 
 def test_sigterm_fails_a_run_still_going_after_the_drain(api: Mission, spawn: Spawn, tmp_path: Path) -> None:
-    worker = spawn()
-    pid_file = tmp_path / "action.pid"
-    run_id = _holding_run(api, pid_file)
-    try:
-        pgid = int(_wait_file(pid_file))
+    with _held_run(api, spawn, tmp_path) as (worker, run_id, pgid):
         stopping = time.monotonic()
         assert worker.terminate() == 0, worker.output()[-3000:]
         print(f"SIGTERM to exit with a run still going: {time.monotonic() - stopping:.1f} s (drain {HEARTBEAT / 2} s)")
@@ -377,8 +374,6 @@ def test_sigterm_fails_a_run_still_going_after_the_drain(api: Mission, spawn: Sp
         assert run["status"] == "failed"  # not cancelled: nobody asked for that; and never resumed
         assert "shut down during the run" in run["error"]
         assert not group_members(pgid)
-    finally:
-        _kill_group(pid_file)
 
 
 def test_check_reports_the_schema(api: Mission, tmp_path: Path) -> None:
