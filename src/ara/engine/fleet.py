@@ -116,6 +116,8 @@ class Fleet:
                 await worker.run()
                 reason = "its registration was pruned" if watch.done() else "procrastinate stopped it: see above"
             except Exception as exc:  # a database error, said in one line; the traceback is procrastinate's log
+                if self._stopping is not None and self._stopping.is_set():
+                    raise  # the drain of a stop failed (it replaced the cancel): report it, never start again
                 reason = _one_line(exc)
             finally:
                 watch.cancel()
